@@ -1,0 +1,1 @@
+"""Streaming signal processing: causal stateful filters, envelopes, signal-quality measures."""

@@ -1,0 +1,111 @@
+"""Streaming filters: chunked output must equal whole-signal output; the filter must do its job."""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter, design_sos, filter_offline
+from asha_app.dsp.quality import Flag, assess_channels
+
+
+def _chunks(x, sizes):
+    i = 0
+    k = 0
+    while i < len(x):
+        n = sizes[k % len(sizes)]
+        yield x[i : i + n]
+        i += n
+        k += 1
+
+
+@pytest.mark.parametrize("sizes", [[1], [7], [50], [3, 1, 64, 0, 13], [997]])
+@pytest.mark.parametrize("notch", [50.0, 60.0, None])
+def test_chunked_filtering_equals_whole(sizes, notch):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 50, size=(2000, 8)) + 300.0  # electrode offset
+    spec = FilterSpec(fs=500.0, notch_hz=notch)
+    whole = filter_offline(x, spec)
+    f = StreamingFilter(spec, 8)
+    parts = [f.process(c) for c in _chunks(x, sizes)]
+    chunked = np.vstack(parts)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-9)
+
+
+def test_filter_is_causal():
+    spec = FilterSpec(fs=500.0)
+    x = np.zeros((1000, 1))
+    y0 = filter_offline(x, spec)
+    x[600] = 1000.0  # an impulse late in the signal must not change earlier outputs
+    y1 = filter_offline(x, spec)
+    np.testing.assert_array_equal(y0[:600], y1[:600])
+    assert np.abs(y1[600:]).max() > 1.0
+
+
+def test_bandpass_and_notch_attenuate_what_they_should():
+    fs = 500.0
+    t = np.arange(int(fs * 4)) / fs
+    spec = FilterSpec(fs=fs, band=(20.0, 200.0), notch_hz=50.0)
+
+    def gain(freq):
+        y = filter_offline(np.sin(2 * np.pi * freq * t)[:, None], spec)[int(fs * 2) :]
+        return np.sqrt(2 * np.mean(y**2))
+
+    assert gain(100.0) > 0.9  # pass band
+    assert gain(5.0) < 0.05  # motion artefact band
+    assert gain(50.0) < 0.05  # mains
+    assert gain(240.0) < 0.3  # above the high edge
+
+
+def test_design_rejects_bad_band():
+    with pytest.raises(ValueError, match="low edge"):
+        design_sos(FilterSpec(fs=500.0, band=(300.0, 400.0)))
+    with pytest.raises(ValueError, match="high edge"):
+        design_sos(FilterSpec(fs=500.0, band=(100.0, 50.0)))
+
+
+def test_high_edge_above_nyquist_becomes_highpass():
+    # Myo data at 200 Hz with the armband's default 20-200 Hz band
+    sos = design_sos(FilterSpec(fs=200.0, band=(20.0, 200.0), notch_hz=50.0))
+    w, h = signal.sosfreqz(sos, worN=[10.0, 80.0], fs=200.0)
+    assert abs(h[0]) < 0.2 and abs(h[1]) > 0.8
+
+
+def test_nan_samples_do_not_poison_the_state():
+    spec = FilterSpec(fs=500.0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 20, size=(1000, 2))
+    x[100, 0] = np.nan
+    y = filter_offline(x, spec)
+    assert np.isnan(y[100, 0])
+    assert np.isfinite(y[101:, 0]).all() and np.isfinite(y[:, 1]).all()
+
+
+def test_rms_envelope_chunked_equals_whole_and_is_correct():
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 10, size=(500, 3))
+    env = RmsEnvelope(500.0, 0.1, 3)
+    whole = env.process(x)
+    env.reset()
+    chunked = np.vstack([env.process(c) for c in _chunks(x, [1, 17, 4, 100])])
+    np.testing.assert_allclose(chunked, whole, atol=1e-9)
+    i = 300
+    np.testing.assert_allclose(whole[i], np.sqrt(np.mean(x[i - 49 : i + 1] ** 2, axis=0)), rtol=1e-9)
+    np.testing.assert_allclose(whole[0], np.abs(x[0]), rtol=1e-9)
+
+
+def test_quality_flags():
+    fs = 500.0
+    n = 500
+    t = np.arange(n) / fs
+    rng = np.random.default_rng(3)
+    good = rng.normal(0, 40, n)
+    flat = np.full(n, 12.0)
+    railed = np.where(np.arange(n) % 2, 400_000.0, -400_000.0)
+    mains = 500 * np.sin(2 * np.pi * 50 * t) + rng.normal(0, 5, n)
+    noisy = rng.normal(0, 5000, n)
+    nan = good.copy()
+    nan[10] = np.nan
+    raw = np.stack([good, flat, railed, mains, noisy, nan], axis=1)
+    filt = filter_offline(np.nan_to_num(raw), FilterSpec(fs=fs))
+    flags = assess_channels(raw, filt, fs, mains_hz=50.0)
+    assert flags == [Flag.OK, Flag.FLAT, Flag.RAILED, Flag.MAINS, Flag.NOISY, Flag.NAN]
