@@ -203,8 +203,13 @@ class RingReader:
         max_samples : int, optional
             Return at most this many (oldest first); the rest stays for the next call.
         """
-        end = self.ring.total if max_samples is None else min(self.ring.total, self.cursor + max_samples)
-        result = self.ring.read_range(self.cursor, end)
+        ring = self.ring
+        with ring._lock:
+            total = ring._total
+            oldest = max(0, total - ring.capacity)
+            begin = max(self.cursor, oldest)
+            end = total if max_samples is None else min(total, begin + max_samples)
+            result = ReadResult(ring._copy_range(begin, end), begin, begin - self.cursor)
         self.lost_total += result.lost
         self.cursor = result.start + result.n
         return result
