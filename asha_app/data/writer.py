@@ -30,6 +30,9 @@ import errno
 import json
 import logging
 import math
+import os
+import resource
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -45,6 +48,11 @@ from asha_app.data.recording import Prompt, Recording
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
+
+#: Files whose HDF5 write failed inside the library.  Closing (or garbage-collecting) such a
+#: file makes HDF5 2.0 / h5py 3.16 crash the process (measured: SIGSEGV at close after EFBIG), so
+#: they are kept open here until the process ends; what was flushed before stays readable.
+_FAILED_FILES: list = []
 
 #: Rows per chunk along time for each stream (EMG: 2 s at 500 Hz).
 EMG_CHUNK = 1024
@@ -164,6 +172,11 @@ class SessionWriter:
         backwards jump as a counter reset (not a loss).
     emg_units : str
         Units of ``raw`` (``"uV"`` for the armband; imported data keeps its own).
+    min_free_bytes : int
+        Stop cleanly (close the file, raise RecordingFileError) when a flush
+        would leave less than this free on the disk, or would pass the
+        process's file-size limit.  HDF5 itself must never see a failed write:
+        after one it cannot close the file without crashing.
     overwrite : bool
         Replace an existing file (default: refuse).
 
@@ -198,6 +211,7 @@ class SessionWriter:
         swmr: bool = True,
         package_modulus: int | None = None,
         emg_units: str = "uV",
+        min_free_bytes: int = 20 * 1024 * 1024,
         overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -213,6 +227,7 @@ class SessionWriter:
             raise ValueError(f"offset_source must be 'assumed' or 'measured', got {offset_source!r}")
         self.emg_units = str(emg_units)
         self.flush_interval_s = float(flush_interval_s)
+        self.min_free_bytes = int(min_free_bytes)
         self.package_modulus = package_modulus
         self.target_names = [str(n) for n in target_names] if target_names is not None else None
         self.video_shape = tuple(video_shape) if video_shape is not None else None
@@ -353,19 +368,52 @@ class SessionWriter:
         if self._closed:
             raise RecordingFileError(f"{self.path}: the session file is already closed; start a new recording.")
 
-    def _fail(self, exc: BaseException, doing: str) -> None:
+    def _fail(self, exc: BaseException, doing: str, *, hdf5_failed: bool = True) -> None:
+        reason = exc if isinstance(exc, str) else _describe_os_error(exc)
         err = RecordingFileError(
-            f"recording stopped: could not write {self.path} while {doing}: {_describe_os_error(exc)}. "
+            f"recording stopped: could not write {self.path} while {doing}: {reason}. "
             "The file keeps everything up to the last save (at most about one second earlier); free disk space "
             "or choose another folder and start a new recording."
         )
         self._broken = err
-        try:
-            self._f.close()
-        except (OSError, RuntimeError, ValueError) as close_exc:
-            log.warning("closing %s after a write error failed too: %s", self.path, close_exc)
+        if hdf5_failed:
+            _FAILED_FILES.append((self._f, self._streams if hasattr(self, "_streams") else None))
+            log.error("%s: HDF5 write failed; the file is left open (closing it would crash HDF5)", self.path)
+        else:
+            try:
+                self._f.close()
+            except (OSError, RuntimeError, ValueError) as close_exc:
+                log.warning("closing %s after a write error failed too: %s", self.path, close_exc)
         self._closed = True
-        raise err from exc
+        if isinstance(exc, BaseException):
+            raise err from exc
+        raise err
+
+    def _check_space(self) -> None:
+        """Refuse a flush that would fill the disk or pass the file-size limit (before HDF5 tries)."""
+        pending = sum(
+            sum(a.nbytes for parts in st.pending.values() for a in parts) for st in self._streams.values()
+        )
+        if pending == 0:
+            return
+        if not hasattr(self, "_chunk_bytes"):
+            self._chunk_bytes = sum(
+                int(np.prod(ds.chunks)) * ds.dtype.itemsize
+                for st in self._streams.values() for ds in st.datasets.values() if ds.chunks is not None
+            )
+        needed = 2 * pending + self._chunk_bytes + 256 * 1024
+        try:
+            free = shutil.disk_usage(self.path.parent).free - self.min_free_bytes
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            if limit != resource.RLIM_INFINITY:
+                free = min(free, limit - os.stat(self.path).st_size)
+        except OSError as exc:
+            self._fail(exc, "checking free space", hdf5_failed=False)
+        if free < needed:
+            self._fail(
+                f"the disk is full or nearly full (would need {needed / 1e6:.1f} MB, {max(free, 0) / 1e6:.1f} MB usable)",
+                "saving", hdf5_failed=False,
+            )
 
     @property
     def is_open(self) -> bool:
@@ -579,6 +627,7 @@ class SessionWriter:
             If writing fails (disk full, file removed); the writer is then closed.
         """
         self._check_open()
+        self._check_space()
         try:
             for stream in self._streams.values():
                 stream.write()
