@@ -735,6 +735,19 @@ def write_recording(
     attrs = {k: meta.pop(k) for k in ("participant", "device", "filter", "camera", "hand_model") if k in meta}
     if "filter" in attrs:
         attrs["filter_spec"] = attrs.pop("filter")
+    if "app" in meta:
+        attrs["app_settings"] = meta.pop("app")
+    for key in (S.Root.SESSION_T0_UNIX, S.Root.EMG_TO_VIDEO_OFFSET_S, S.Root.OFFSET_SOURCE):
+        if key in meta and key not in writer_kwargs:
+            value = meta.pop(key)
+            if key != S.Root.SESSION_T0_UNIX or (value is not None and np.isfinite(float(value))):
+                writer_kwargs[key] = value
+    source = meta.pop(S.Root.SOURCE, None)
+    # attributes a session file sets itself are not copied into "source"
+    own = {v for k, v in vars(S.Root).items() if k.isupper() and isinstance(v, str)} | {"file", "crashed"}
+    meta = {k: v for k, v in meta.items() if k not in own}
+    if isinstance(source, dict):
+        meta = {**source, **meta}
     extras = getattr(rec, "extras", {}) or {}
     writer = SessionWriter(
         path, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
