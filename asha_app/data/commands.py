@@ -59,6 +59,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         reports.append(rep.to_dict())
         if not args.json:
             sys.stdout.write(rep.format_text() + "\n")
+        if args.recover and rep.crashed:
+            from asha_app.data.integrity import recover_session  # noqa: PLC0415
+
+            try:
+                out = recover_session(path)
+            except AshaError as exc:
+                sys.stderr.write(f"{exc}\n")
+                status = 2
+                continue
+            sys.stdout.write(f"  recovered into {out}\n")
         if args.strict and not rep.ok and status == 0:
             status = 1
     if args.json:
@@ -129,6 +139,7 @@ def register(subparsers) -> None:
     p.add_argument("--min-valid", type=float, default=0.7, help="warn for prompts with a smaller share of valid labels")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when any report has warnings")
+    p.add_argument("--recover", action="store_true", help="copy interrupted sessions into finalized FILE.recovered.h5 files")
     p.set_defaults(func=cmd_check)
 
     p = subparsers.add_parser("import", help="import emg2pose HDF5, NinaPro .mat or MindRove/BrainFlow files as a session file")

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+import h5py
+
+from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
-from asha_app.data.reader import SessionFile
+from asha_app.data.reader import SessionFile, open_h5_readonly
 
 log = logging.getLogger(__name__)
 
@@ -265,3 +268,52 @@ def check_session(
             shown = "no camera frames" if share is None else f"only {100 * share:.0f} % valid hand labels"
             w.append(f"prompt '{label}': {shown}; consider redoing it with the hand fully in view.")
     return report
+
+
+def recover_session(path: str | Path, out_path: str | Path | None = None, *, overwrite: bool = False) -> Path:
+    """Copy an interrupted session (writer killed) into a new, closed and finalized file.
+
+    An interrupted file opens read-only (HDF5 keeps it flagged as open for
+    writing); this copies every group, dataset and attribute with
+    :meth:`h5py.Group.copy` into ``out_path`` (default ``<name>.recovered.h5``),
+    then writes the integrity summary and ``finalized = True``.  The original
+    is left untouched.
+
+    Returns
+    -------
+    Path
+        The recovered file.
+
+    Raises
+    ------
+    RecordingFileError
+        If ``path`` is not a readable session file or ``out_path`` exists.
+    """
+    from asha_app.data.writer import to_json  # noqa: PLC0415
+
+    path = Path(path)
+    out = Path(out_path) if out_path is not None else path.with_name(path.stem + ".recovered.h5")
+    if out.exists() and not overwrite:
+        raise RecordingFileError(f"{out}: already exists; remove it or choose another name.")
+    with SessionFile(path):  # validates format and version
+        pass
+    src, _ = open_h5_readonly(path)
+    try:
+        with h5py.File(out, "w", libver="latest") as dst:
+            for key, value in src.attrs.items():
+                dst.attrs[key] = value
+            for name in src:
+                src.copy(src[name], dst, name=name)
+            dst.attrs[S.Root.FINALIZED] = False
+    except OSError as exc:
+        raise RecordingFileError(f"cannot write the recovered file {out}: {exc}") from exc
+    finally:
+        src.close()
+    report = check_session(out)
+    summary = report.to_dict()
+    summary["finalized"] = True
+    summary["recovered_from"] = str(path)
+    with h5py.File(out, "r+") as f:
+        f.attrs[S.Root.SUMMARY] = to_json(summary)
+        f.attrs[S.Root.FINALIZED] = True
+    return out
