@@ -18,7 +18,8 @@ clock, see :mod:`asha_app.core.clock`)::
     |                                          hand_model, app (JSON strings), app_version,
     |                                          h5py_version, hdf5_version, fs (nominal Hz),
     |                                          emg_to_video_offset_s, offset_source,
-    |                                          summary (JSON, written by finalize())
+    |                                          summary (JSON, written by finalize()),
+    |                                          source (JSON: origin of imported data)
     |-- emg/                            attrs: channel_names, units="uV"
     |   |-- raw        (n, C) float32   raw sEMG, microvolts
     |   |-- t          (n,)   float64   session seconds (from board timestamps)
