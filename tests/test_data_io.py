@@ -65,6 +65,8 @@ def test_ninapro_import_prompts_targets_and_rate(tmp_path):
     first = np.flatnonzero(stim)[0]
     assert rec.prompts[0].start == pytest.approx(first / 200.0)  # restimulus, not stimulus
     assert rec.prompts[0].repetition == 0 and rec.prompts[0].label == "movement 1"
+    with pytest.raises(RecordingFileError, match="board_id do not apply to ninapro"):
+        import_file(path, "ninapro", board_id=0)
     make_ninapro_mat(tmp_path / "f.mat", with_frequency=True)
     assert import_file(tmp_path / "f.mat").fs == 200.0
     out = tmp_path / "np.h5"

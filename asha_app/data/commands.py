@@ -89,7 +89,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         options["board_id"] = args.board_id
     try:
         import_to_session(src, out, args.format, overwrite=args.overwrite, progress=_progress_printer("import", args.quiet), **options)
-    except (AshaError, TypeError) as exc:
+    except AshaError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
     sys.stdout.write(f"{out}\n")

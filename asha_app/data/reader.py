@@ -89,8 +89,9 @@ class SessionFile:
     ----------
     path : Path
     crashed : bool
-        True when the writer never closed the file (interrupted recording);
-        the data up to its last flush is readable.
+        True when the file is still flagged open by its writer: the recording
+        was interrupted (kill -9, power cut) or is still running.  The data up
+        to the writer's last flush is readable either way.
     finalized : bool
         True when the writer's :meth:`~asha_app.data.writer.SessionWriter.finalize` ran.
 

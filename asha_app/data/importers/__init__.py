@@ -23,6 +23,8 @@ from asha_app.core.errors import RecordingFileError
 from asha_app.data.recording import Recording
 
 FORMATS = ("emg2pose", "ninapro", "brainflow")
+#: Reader options each format accepts.
+OPTIONS = {"emg2pose": {"label_rate_hz"}, "ninapro": {"fs"}, "brainflow": {"board_id"}}
 
 
 def detect_format(path: str | Path) -> str:
@@ -65,6 +67,13 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
         ``label_rate_hz`` for emg2pose).
     """
     fmt = fmt or detect_format(path)
+    allowed = OPTIONS.get(fmt)
+    if allowed is not None:
+        wrong = sorted(set(options) - allowed)
+        if wrong:
+            raise RecordingFileError(
+                f"{path}: option(s) {', '.join(wrong)} do not apply to {fmt} files (they take: {', '.join(sorted(allowed)) or 'none'})."
+            )
     if fmt == "emg2pose":
         from asha_app.data.importers.emg2pose import read_emg2pose  # noqa: PLC0415
 
