@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
         worker.finished.connect(self._on_worker_finished)
         self.worker = worker
         self.scopes.attach(worker.emg_ring, source.fs)
+        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
         self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
         text = source.description
         if kind == "demo":

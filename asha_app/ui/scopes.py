@@ -73,6 +73,15 @@ class EmgScopes(QWidget):
             self.flag_labels.append(flag)
         self.plots[0].setXRange(-self.window_s, 0, padding=0)
         self.current_flags: list[Flag] = [Flag.OK] * n_channels
+        self.marker_names: dict[float, str] = {}
+        # a small pool of marker lines on the top scope, reused every frame
+        self._marker_lines = []
+        for _ in range(12):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#444", style=Qt.PenStyle.DashLine),
+                                   label="", labelOpts={"position": 0.9, "color": "#222", "fill": "#ffffffc0"})
+            line.hide()
+            self.plots[0].addItem(line, ignoreBounds=True)
+            self._marker_lines.append(line)
 
     def attach(self, ring: RingBuffer | None, fs: float) -> None:
         """Draw from ``ring`` (an acquisition ``emg`` ring) sampled at ``fs`` Hz; None detaches."""
@@ -121,13 +130,23 @@ class EmgScopes(QWidget):
         y = res.data["filtered" if self.show_filtered else "raw"]
         for ch, curve in enumerate(self.curves):
             curve.setData(t, y[:, ch])
-        vb = self.plots[0].getViewBox()
         for ch, flag in enumerate(self.flag_labels):
             rng = self.plots[ch].getViewBox().viewRange()
             flag.setPos(-self.window_s, rng[1][1])
-        _ = vb
+        self._draw_markers(t, res.data["marker"][:, 0])
         self.frames_drawn += 1
         return True
+
+
+    def _draw_markers(self, t: np.ndarray, marker: np.ndarray) -> None:
+        idx = np.flatnonzero(marker)[-len(self._marker_lines):]
+        for line, i in zip(self._marker_lines, idx):
+            code = float(marker[i])
+            line.setPos(float(t[i]))
+            line.label.setFormat(self.marker_names.get(code, f"marker {code:g}"))
+            line.show()
+        for line in self._marker_lines[len(idx):]:
+            line.hide()
 
 
 class RmsBars(QWidget):
@@ -191,9 +210,8 @@ class ImuPlot(QWidget):
         self.ring = ring if available else None
         self.fs = fs
         self.note.setText("" if available else "This source has no IMU data.")
-        if not available:
-            for c in self.acc_curves + self.gyr_curves:
-                c.setData([], [])
+        self.note.setVisible(not available)
+        self.glw.setVisible(available)
 
     def refresh(self) -> None:
         """Redraw from the ring (decimated to ~100 Hz, plenty for IMU)."""

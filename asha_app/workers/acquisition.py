@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from asha_app.core.clock import BoardTimeMapper, SessionClock
 from asha_app.core.errors import AshaError
@@ -41,6 +41,7 @@ from asha_app.core.ringbuffer import RingBuffer
 from asha_app.devices.emg import DropCounter, EmgSource
 from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter
 from asha_app.dsp.quality import Flag, assess_channels
+from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class AcquisitionStats:
     message: str = ""
 
 
-class AcquisitionWorker(QThread):
+class AcquisitionWorker(Worker):
     """Stream one :class:`EmgSource` into ring buffers.
 
     Parameters
@@ -138,12 +139,6 @@ class AcquisitionWorker(QThread):
     def filter_spec(self) -> FilterSpec:
         """The filter currently applied to the ``filtered`` field."""
         return self._pending_spec or self._spec
-
-    def stop(self, timeout_ms: int = 5000) -> bool:
-        """Ask the loop to end and wait for it; returns True when the thread finished."""
-        self.requestInterruption()
-        self.quit()
-        return self.wait(timeout_ms)
 
     # ------------------------------------------------------------------ worker thread
     def _set(self, **kw) -> None:
