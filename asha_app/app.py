@@ -44,6 +44,12 @@ def run_gui(demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Asha")
     app.setOrganizationName("Asha")
+    app.setDesktopFileName("asha")
+    from PySide6.QtGui import QIcon
+
+    from asha_app.core.paths import resources_dir
+
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "asha.svg")))
     window = create_window(demo=demo)
     window.show()
     return app.exec()

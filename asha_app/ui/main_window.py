@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
         self.status_battery = QLabel("battery: —")
         self.status_quality = QLabel("")
         self.status_state = QLabel("idle")
-        for w in (self.status_device, self.status_state, self.status_rate, self.status_dropped, self.status_battery,
+        self.status_marker = QLabel("")
+        for w in (self.status_marker, self.status_device, self.status_state, self.status_rate, self.status_dropped, self.status_battery,
                   self.status_quality):
             sb.addPermanentWidget(w)
 
@@ -398,6 +399,8 @@ class MainWindow(QMainWindow):
         bad = [f"{i + 1}:{f.value}" for i, f in enumerate(s.quality) if f != Flag.OK]
         self.status_quality.setText(("quality: " + ", ".join(bad)) if bad else ("quality: ok" if s.quality else ""))
         self.scopes.set_flags(s.quality)
+        if s.last_marker:
+            self.status_marker.setText("last marker: " + self.scopes.marker_names.get(s.last_marker, f"{s.last_marker:g}"))
         self.rms.set_values(s.rms)
         if s.state in ("reconnecting", "lost") and s.message:
             self.banner.show_message(s.message)

@@ -176,7 +176,7 @@ class RmsBars(QWidget):
         self.bars.setOpts(height=vals)
         top = max(50.0, float(vals.max()) * 1.2)
         # rise fast, fall slowly, so the scale does not flicker
-        self._peak = top if top > self._peak else 0.97 * self._peak + 0.03 * top
+        self._peak = top if top > self._peak else 0.85 * self._peak + 0.15 * top
         self.plot.setYRange(0, self._peak, padding=0)
 
 
