@@ -5,6 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
+if [ -x .venv/bin/ruff ]; then
+  .venv/bin/ruff check asha_app tests benchmarks scripts || exit 1
+fi
 QT_QPA_PLATFORM=offscreen "$PY" -m pytest -m "not opengl" "$@"
 status=$?
 xvfb-run -a -s "-screen 0 1280x1024x24" env QT_QPA_PLATFORM=xcb "$PY" -m pytest -m opengl "$@"

@@ -8,8 +8,7 @@ from mindrove.board_shim import BoardIds, BoardShim
 from mindrove.data_filter import DataFilter
 
 from asha_app.core.errors import RecordingFileError
-from asha_app.devices.emg import (BoardLayout, DemoSource, DropCounter, PlaybackSource, SyntheticSource,
-                                  inspect_playback_file)
+from asha_app.devices.emg import (BoardLayout, DemoSource, DropCounter, PlaybackSource, SyntheticSource)
 
 
 def _drain(source, seconds):
