@@ -497,6 +497,7 @@ class HandModel:
         bone_scale: torch.Tensor | None = None,
         *,
         rot_matrix: torch.Tensor | None = None,
+        offsets_mm: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Forward kinematics of all 25 nodes (the 21 landmarks and 4 metacarpal bases).
 
@@ -510,6 +511,9 @@ class HandModel:
             Multiplies the rest length of each bone (bone ``b`` ends at landmark ``b+1``).
         rot_matrix : tensor (B, 3, 3), optional
             Global rotation as a matrix (overrides ``global_rot``).
+        offsets_mm : tensor (25, 3), optional
+            A person's own rest skeleton: offset of each node from its parent in the
+            rest pose (default ``offsets_mm``); bone scales multiply it.
 
         Returns
         -------
@@ -530,7 +534,7 @@ class HandModel:
         th = theta[:, c["slot_idx"]].reshape(B, n_nodes, 2, 1, 1)
         Rs = c["eye"] + torch.sin(th) * c["K"] + (1 - torch.cos(th)) * c["K2"]  # (B, N, 2, 3, 3)
         R_local = Rs[:, :, 0] @ Rs[:, :, 1]
-        offs = c["offsets"].expand(B, n_nodes, 3)
+        offs = (c["offsets"] if offsets_mm is None else offsets_mm.to(dtype)).expand(B, n_nodes, 3)
         if bone_scale is not None:
             bs = bone_scale.to(dtype).reshape(-1, self.N_BONES).expand(B, self.N_BONES)
             offs = offs * bs[:, c["node_bone"]][..., None]
