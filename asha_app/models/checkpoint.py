@@ -54,7 +54,7 @@ class CheckpointMismatchError(CheckpointError):
 
 def versions() -> dict:
     """Versions of the software that wrote a checkpoint."""
-    return {"asha": asha_app.__version__, "torch": torch.__version__, "numpy": np.__version__,
+    return {"asha": asha_app.__version__, "torch": str(torch.__version__), "numpy": str(np.__version__),
             "python": platform.python_version()}
 
 
