@@ -8,6 +8,10 @@ format             reader                                     typical file
 ``brainflow``      :func:`.brainflow_csv.read_brainflow_csv`  ``DataFilter.write_file`` output (.csv/.txt)
 =================  =========================================  ======================================
 
+``paired_myo_mediapipe`` (the paired Myo + MediaPipe CSV session in
+``../shared/data``) has its own reader in
+:mod:`asha_app.data.importers.paired_myo_mediapipe`.
+
 :func:`import_file` guesses the format from the file when not given, and
 :func:`import_to_session` writes the result as an Asha session file with
 :func:`asha_app.data.writer.write_recording`.
