@@ -14,7 +14,7 @@ countdown_s = 2.0
 order = "blocked"
 
 [poses.fist]
-index_mcp_flex = 80.0
+index_mcp_flexion = 80.0
 
 [[prompts]]
 label = "fist"
@@ -27,7 +27,7 @@ target = "fist"
 label = "open"
 duration_s = 3.0
 repetitions = 1
-target = { index_mcp_flex = 0.0 }
+target = { index_mcp_flexion = 0.0 }
 """
 
 
@@ -45,7 +45,20 @@ def test_builtin_protocols_load_and_cover_required_sets():
             assert step.duration_s > 0
     # every named target resolves to angles in degrees
     fist = ps["basic_poses"].target_angles(next(p for p in ps["basic_poses"].prompts if p.label == "fist"))
-    assert fist["index_mcp_flex"] > 45
+    assert fist["index_mcp_flexion"] > 45
+
+
+def test_builtin_targets_use_hand_model_dofs_within_limits():
+    from asha_app.pose.hand_model import DEFAULT_LIMITS_DEG
+
+    for name, proto in builtin_protocols().items():
+        assert proto.unknown_dofs(list(DEFAULT_LIMITS_DEG)) == set(), name
+        for pose_name, angles in proto.poses.items():
+            for dof, deg in angles.items():
+                lo, hi = DEFAULT_LIMITS_DEG[dof]
+                assert lo <= deg <= hi, f"{name}: pose {pose_name}: {dof} = {deg} outside {lo}..{hi}"
+    wrist = builtin_protocols()["wrist_movements"].expand()[0]
+    assert wrist.wrist["flexion"] == 60.0 and wrist.target is not None
 
 
 def test_procedure_runs_prompts_on_planned_times():
