@@ -287,7 +287,9 @@ class SessionFile:
             joints_mm = lab[S.Labels.JOINTS_MM][()]
             valid = lab[S.Labels.VALID][()].astype(bool)
             extras[f"{S.Labels.GROUP}/{S.Labels.JOINTS_WORLD_MM}"] = lab[S.Labels.JOINTS_WORLD_MM][()]
-            extras[f"{S.Labels.GROUP}/{S.Labels.FIT_ERROR_MM}"] = lab[S.Labels.FIT_ERROR_MM][()]
+            for key in (S.Labels.FIT_ERROR_MM, S.Labels.GLOBAL_ROT, S.Labels.TRANSLATION_MM):
+                if key in lab:
+                    extras[f"{S.Labels.GROUP}/{key}"] = lab[key][()]
         if S.Targets.GROUP in f:
             g = f[S.Targets.GROUP]
             targets = g[S.Targets.VALUES][()]

@@ -162,9 +162,9 @@ class SessionWriter:
     compression : str, optional
         ``"gzip"`` (default: deflate, readable by every HDF5 tool), ``"lzf"``
         (h5py only) or ``None`` for the EMG, landmark and label datasets.
-        Measured by ``benchmarks/recording.py --quick`` on real Myo sEMG
-        replayed at 500 Hz x 8 channels: gzip 6.9 ms CPU per second of data
-        and 1.0 MB/min, none 6.2 ms and 1.9 MB/min.
+        Measured by ``benchmarks/recording.py`` on real Myo sEMG replayed at
+        500 Hz x 8 channels (20 min of data): gzip 7.0 ms CPU per second of
+        data and 1.0 MB/min, none 4.8 ms and 1.9 MB/min (docs/session_format.md).
     flush_interval_s : float
         :meth:`maybe_flush` flushes when this much time passed (at most 1 s
         is what the crash-safety promise relies on).
@@ -342,6 +342,8 @@ class SessionWriter:
             S.Labels.JOINTS_MM: grow(g, S.Labels.JOINTS_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
             S.Labels.JOINTS_WORLD_MM: grow(g, S.Labels.JOINTS_WORLD_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
             S.Labels.FIT_ERROR_MM: grow(g, S.Labels.FIT_ERROR_MM, (), "<f4", FRAME_CHUNK, False, np.nan),
+            S.Labels.GLOBAL_ROT: grow(g, S.Labels.GLOBAL_ROT, (3,), "<f4", FRAME_CHUNK, False, np.nan),
+            S.Labels.TRANSLATION_MM: grow(g, S.Labels.TRANSLATION_MM, (3,), "<f4", FRAME_CHUNK, False, np.nan),
             S.Labels.VALID: grow(g, S.Labels.VALID, (), "?", FRAME_CHUNK),
         }
         prompts = {"": f.create_dataset(S.Prompts.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Prompts.DTYPE)}
@@ -510,7 +512,10 @@ class SessionWriter:
         self._streams["dropped"].add({"": rec})
 
     def append_frames(self, frames: Iterable[S.CameraLabelFrame]) -> None:
-        """Buffer camera frames with their landmarks and IK labels (see :class:`~asha_app.data.schema.CameraLabelFrame`).
+        """Buffer camera frames with their landmarks and IK labels.
+
+        Takes :class:`~asha_app.data.schema.CameraLabelFrame` objects or the
+        camera worker's ``CameraLabel`` (same attributes).
 
         A frame without a hand or with a failed fit is stored with NaN
         landmarks/angles and ``valid = False`` (never a neutral pose).
@@ -530,6 +535,8 @@ class SessionWriter:
         jmm = np.full((m, L, 3), np.nan, np.float32)
         jwm = np.full((m, L, 3), np.nan, np.float32)
         err = np.full(m, np.nan, np.float32)
+        rot = np.full((m, 3), np.nan, np.float32)
+        trans = np.full((m, 3), np.nan, np.float32)
         valid = np.zeros(m, bool)
         for i, fr in enumerate(frames):
             t[i] = fr.t
@@ -537,23 +544,35 @@ class SessionWriter:
                 img[i] = fr.image_landmarks
             if fr.world_landmarks is not None:
                 wld[i] = fr.world_landmarks
-            hand[i] = fr.handedness.encode("ascii", errors="replace")[: S.HANDEDNESS_BYTES]
+            hand[i] = (fr.handedness or "").encode("ascii", errors="replace")[: S.HANDEDNESS_BYTES]
             conf[i] = fr.confidence
             ik = fr.ik
-            if ik is not None:
-                a = np.asarray(ik.angles_deg, np.float32).reshape(-1)
-                if a.size != d:
-                    raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
-                err[i] = ik.fit_error_mm
-                if ik.valid:
-                    ang[i] = a
-                    jmm[i] = ik.joints_mm
-                    jwm[i] = ik.joints_world_mm
-                    valid[i] = True
+            if ik is None:
+                continue
+            a = np.asarray(ik.angles_deg, np.float32).reshape(-1)
+            if a.size != d:
+                raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
+            err[i] = ik.fit_error_mm
+            if ik.valid:
+                joints = getattr(ik, "joints_mm", None)
+                if joints is None:
+                    joints = getattr(ik, "joints_hand_mm", None)
+                ang[i] = a
+                if joints is not None:
+                    jmm[i] = joints
+                jwm[i] = ik.joints_world_mm
+                g = getattr(ik, "global_rot", None)
+                tr = getattr(ik, "translation_mm", None)
+                if g is not None:
+                    rot[i] = g
+                if tr is not None:
+                    trans[i] = tr
+                valid[i] = True
         self._streams["frames"].add({
             S.Camera.T: t, S.Camera.IMAGE_LANDMARKS: img, S.Camera.WORLD_LANDMARKS: wld, S.Camera.HANDEDNESS: hand,
             S.Camera.CONFIDENCE: conf, f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": jmm,
-            f"l:{S.Labels.JOINTS_WORLD_MM}": jwm, f"l:{S.Labels.FIT_ERROR_MM}": err, f"l:{S.Labels.VALID}": valid,
+            f"l:{S.Labels.JOINTS_WORLD_MM}": jwm, f"l:{S.Labels.FIT_ERROR_MM}": err, f"l:{S.Labels.GLOBAL_ROT}": rot,
+            f"l:{S.Labels.TRANSLATION_MM}": trans, f"l:{S.Labels.VALID}": valid,
         })
 
     def append_label_arrays(self, t, joint_angles=None, joints_mm=None, valid=None, *, joints_world_mm=None,
@@ -588,7 +607,8 @@ class SessionWriter:
             S.Camera.HANDEDNESS: np.zeros(m, dtype=f"S{S.HANDEDNESS_BYTES}"), S.Camera.CONFIDENCE: np.zeros(m, np.float32),
             f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": arr(joints_mm, (m, L, 3)),
             f"l:{S.Labels.JOINTS_WORLD_MM}": arr(joints_world_mm, (m, L, 3)),
-            f"l:{S.Labels.FIT_ERROR_MM}": arr(fit_error_mm, (m,)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
+            f"l:{S.Labels.FIT_ERROR_MM}": arr(fit_error_mm, (m,)), f"l:{S.Labels.GLOBAL_ROT}": arr(None, (m, 3)),
+            f"l:{S.Labels.TRANSLATION_MM}": arr(None, (m, 3)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
         })
 
     def append_prompt(self, prompt: Prompt) -> None:
