@@ -272,3 +272,18 @@ def test_damaged_foreign_and_newer_files_are_refused_clearly(tmp_path):
 
     with pytest.raises(RecordingFileError, match="no such file"):
         SessionFile(tmp_path / "missing.h5")
+
+
+def test_package_gaps_wrap_restart_and_modulus():
+    from asha_app.data.integrity import package_gaps
+
+    # 8-bit counter wrapping, with 2 lost across the wrap (254, [255, 0] missing, 1)
+    idx, first, n = package_gaps(np.array([252.0, 253, 254, 1, 2]))
+    assert list(n) == [2] and list(first) == [255.0] and list(idx) == [3]
+    # with an explicit modulus
+    idx, first, n = package_gaps(np.array([98.0, 99, 2, 3]), modulus=100)
+    assert list(n) == [2] and list(first) == [0.0]
+    # a looping playback restarts at its first number: no loss
+    assert package_gaps(np.array([5.0, 6, 7, 5, 6]))[2].size == 0
+    # NaN (unknown) entries are skipped
+    assert list(package_gaps(np.array([1.0, np.nan, 2, 4]))[2]) == [1]

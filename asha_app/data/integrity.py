@@ -24,7 +24,8 @@ from asha_app.data.reader import SessionFile, open_h5_readonly
 log = logging.getLogger(__name__)
 
 
-def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def package_gaps(package: np.ndarray, modulus: int | None = None, first: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Find gaps in a board's package-number sequence.
 
     Parameters
@@ -32,8 +33,14 @@ def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.nd
     package : array (n,)
         Package numbers in arrival order (NaN entries are ignored).
     modulus : int, optional
-        Counter wrap value (the number after ``modulus - 1`` is 0).  Without it
-        a backwards jump is taken as a counter reset, not as a loss.
+        Counter wrap value (the number after ``modulus - 1`` is 0).  Without
+        it, a backwards jump to the first number ever seen (``first``, default
+        ``package[0]``) is a restart (a playback file looping; no loss), and
+        any other backwards jump a wrap at the next power of two above the
+        last number (8- and 16-bit counters), as
+        :class:`asha_app.devices.emg.DropCounter` counts them live.
+    first : float, optional
+        First package number of the stream (when ``package`` is a later block).
 
     Returns
     -------
@@ -49,14 +56,24 @@ def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.nd
     if ok.size < 2:
         return np.zeros(0, int), np.zeros(0), np.zeros(0, int)
     q = p[ok]
+    first = float(q[0]) if first is None else float(first)
     d = np.diff(q)
-    if modulus is not None:
-        d = np.where(d <= 0, d + modulus, d)
+    back = np.flatnonzero(d <= 0)
+    wraps = np.full(d.shape, np.nan)
+    for i in back:
+        if modulus:
+            wraps[i] = modulus
+        elif q[i + 1] == first:
+            d[i] = 1.0  # restart: no loss
+        else:
+            wraps[i] = float(1 << int(q[i]).bit_length())
+    fix = np.isfinite(wraps)
+    d[fix] += wraps[fix]
     gap = np.flatnonzero(d > 1)
-    first = q[gap] + 1
-    if modulus is not None:
-        first = np.mod(first, modulus)
-    return ok[gap + 1], first, (d[gap] - 1).astype(np.int64)
+    first_missing = q[gap] + 1
+    wrap_at = np.where(np.isfinite(wraps[gap]), wraps[gap], modulus or np.inf)
+    first_missing = np.where(first_missing >= wrap_at, first_missing - wrap_at, first_missing)
+    return ok[gap + 1], first_missing, (d[gap] - 1).astype(np.int64)
 
 
 def find_time_gaps(t: np.ndarray, threshold_s: float) -> list[tuple[float, float]]:
@@ -214,7 +231,8 @@ def check_session(
     min_valid_share : float
         Warn for prompts whose share of valid labels is below this.
     package_modulus : int, optional
-        See :func:`package_gaps`.
+        See :func:`package_gaps`; default: the ``package_modulus`` attribute of
+        ``/emg`` written by the writer (0 = unknown).
 
     Returns
     -------
@@ -235,6 +253,9 @@ def check_session(
         dropped = sf.dropped()
         nominal = sf.fs
         finalized, crashed = sf.finalized, sf.crashed
+        if package_modulus is None:
+            stored = int(sf.dataset(S.Emg.GROUP).attrs.get(S.Emg.PACKAGE_MODULUS, 0))
+            package_modulus = stored or None
     duration = float(t[-1] - t[0]) if t.size > 1 else 0.0
     measured = (t.size - 1) / duration if duration > 0 else None
     _, _, n_missing = package_gaps(package, package_modulus)

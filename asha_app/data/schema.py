@@ -20,7 +20,7 @@ clock, see :mod:`asha_app.core.clock`)::
     |                                          emg_to_video_offset_s, offset_source,
     |                                          summary (JSON, written by finalize()),
     |                                          source (JSON: origin of imported data)
-    |-- emg/                            attrs: channel_names, units="uV"
+    |-- emg/                            attrs: channel_names, units="uV", package_modulus (0 = unknown)
     |   |-- raw        (n, C) float32   raw sEMG, microvolts
     |   |-- t          (n,)   float64   session seconds (from board timestamps)
     |   |-- board_t    (n,)   float64   board timestamps as received (NaN if unknown)
@@ -126,6 +126,8 @@ class Emg:
     MARKER = "marker"
     CHANNEL_NAMES = "channel_names"
     UNITS = "units"
+    #: value at which the board's package counter wraps (0 = unknown)
+    PACKAGE_MODULUS = "package_modulus"
 
 
 class Imu:

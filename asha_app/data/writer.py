@@ -172,8 +172,9 @@ class SessionWriter:
         Use HDF5 SWMR mode (crash safe; default).  ``False`` only for bulk
         imports where a crash simply means re-running the import.
     package_modulus : int, optional
-        Value at which the board's package counter wraps; ``None`` treats a
-        backwards jump as a counter reset (not a loss).
+        Value at which the board's package counter wraps (the EMG source's
+        ``package_modulus``); ``None``: see
+        :func:`asha_app.data.integrity.package_gaps`.
     emg_units : str
         Units of ``raw`` (``"uV"`` for the armband; imported data keeps its own).
     min_free_bytes : int
@@ -236,6 +237,7 @@ class SessionWriter:
         self.target_names = [str(n) for n in target_names] if target_names is not None else None
         self.video_shape = tuple(video_shape) if video_shape is not None else None
         self._last_package: float | None = None
+        self._first_package: float | None = None
         self._last_flush = time.monotonic()
         self._broken: RecordingFileError | None = None
         self._closed = False
@@ -307,6 +309,7 @@ class SessionWriter:
         g = f.create_group(S.Emg.GROUP)
         g.attrs[S.Emg.CHANNEL_NAMES] = self.channel_names
         g.attrs[S.Emg.UNITS] = self.emg_units
+        g.attrs[S.Emg.PACKAGE_MODULUS] = int(self.package_modulus or 0)
         emg = {
             S.Emg.RAW: grow(g, S.Emg.RAW, (C,), "<f4", EMG_CHUNK, True),
             S.Emg.T: grow(g, S.Emg.T, (), "<f8", EMG_CHUNK, True),
@@ -475,8 +478,11 @@ class SessionWriter:
         if np.all(np.isnan(package)):
             return
         prev = self._last_package
+        if self._first_package is None:
+            finite = package[np.isfinite(package)]
+            self._first_package = float(finite[0])
         seq = package if prev is None else np.concatenate([[prev], package])
-        idx, first, n_missing = package_gaps(seq, self.package_modulus)
+        idx, first, n_missing = package_gaps(seq, self.package_modulus, self._first_package)
         if prev is not None:
             idx = idx - 1  # index into this block of the first sample after the gap
         for i, fm, nm in zip(idx, first, n_missing, strict=True):

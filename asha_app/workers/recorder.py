@@ -65,8 +65,10 @@ class RecorderWorker(Worker):
     ----------
     writer : SessionWriter
         Opened by the caller (so that "cannot create file" errors reach the
-        caller at once, before the thread starts).  The worker owns it from
-        ``start()`` on and finalizes it at a clean stop.
+        caller at once, before the thread starts), with the EMG source's
+        ``package_modulus``, the filter spec, participant and device
+        attributes.  The worker owns it from ``start()`` on and finalizes it
+        at a clean stop.
     emg_ring : RingBuffer
         The acquisition ``emg`` ring.
     imu_ring : RingBuffer, optional
