@@ -81,7 +81,16 @@ def test_round_trip_every_stream(tmp_path):
     np.testing.assert_allclose(rec.extras["emg/board_t"], t + 1.7e9)
     assert rec.extras["imu/accel"].shape == (150, 3)
     assert rec.angle_names == ANGLES and rec.fs == 500.0
-    np.testing.assert_array_equal(rec.label_t, [f.t for f in frames])
+    np.testing.assert_allclose(rec.label_t, np.array([f.t for f in frames]) + 0.042)  # aligned to EMG
+    assert rec.meta["video_offset_applied_s"] == pytest.approx(0.042)
+    with SessionFile(path) as sf:
+        np.testing.assert_array_equal(sf.to_recording(apply_video_offset=False).label_t, [f.t for f in frames])
+    # a read -> write round trip keeps the stored capture times and the offset
+    write_recording(rec, tmp_path / "copy.h5")
+    with SessionFile(tmp_path / "copy.h5") as sf:
+        np.testing.assert_allclose(sf.dataset("camera/t")[()], [f.t for f in frames])
+        assert sf.attrs["emg_to_video_offset_s"] == pytest.approx(0.042) and sf.attrs["offset_source"] == "measured"
+        np.testing.assert_allclose(sf.to_recording().label_t, rec.label_t)
     exp_valid = np.array([f.valid for f in frames])
     np.testing.assert_array_equal(rec.valid, exp_valid)
     for i, f in enumerate(frames):

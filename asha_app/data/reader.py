@@ -31,6 +31,9 @@ from asha_app.data.recording import Prompt, Recording
 
 log = logging.getLogger(__name__)
 
+#: meta key: seconds already added to ``Recording.label_t`` (see :meth:`SessionFile.to_recording`)
+VIDEO_OFFSET_APPLIED = "video_offset_applied_s"
+
 _REQUIRED = (S.Emg.GROUP + "/" + S.Emg.RAW, S.Emg.GROUP + "/" + S.Emg.T)
 
 
@@ -256,7 +259,7 @@ class SessionFile:
         return recs if recs is not None else np.zeros(0, dtype=S.Dropped.DTYPE)
 
     # ------------------------------------------------------------------ whole file
-    def to_recording(self) -> Recording:
+    def to_recording(self, apply_video_offset: bool = True) -> Recording:
         """Load the session into a :class:`Recording` (raw EMG, labels, prompts, meta).
 
         ``joint_angles``, ``joints_mm`` and ``valid`` come from ``/labels``,
@@ -264,6 +267,15 @@ class SessionFile:
         camera frames give their ``/targets`` instead.  Invalid label frames
         keep NaN.  ``extras`` carries package numbers, board times, markers,
         IMU, world joints and fit errors.
+
+        Parameters
+        ----------
+        apply_video_offset : bool
+            Add the root attribute ``emg_to_video_offset_s`` to ``label_t`` so
+            that labels line up with the EMG (default).  The offset applied is
+            in ``meta["video_offset_applied_s"]``; :func:`write_recording`
+            subtracts it again, so a read/write round trip keeps the stored
+            capture times.
         """
         f = self._f
         emg = f[S.Emg.GROUP]
@@ -282,6 +294,9 @@ class SessionFile:
         if self.n_frames:
             lab = f[S.Labels.GROUP]
             label_t = f[S.Camera.GROUP][S.Camera.T][()]
+            if apply_video_offset:
+                offset = float(f.attrs.get(S.Root.EMG_TO_VIDEO_OFFSET_S, 0.0))
+                label_t = label_t + offset
             ja = lab[S.Labels.JOINT_ANGLES]
             joint_angles = ja[()] if ja.shape[1] > 0 else None
             joints_mm = lab[S.Labels.JOINTS_MM][()]
@@ -305,6 +320,9 @@ class SessionFile:
                 meta.setdefault(k, v)
         meta["file"] = str(self.path)
         meta["crashed"] = self.crashed
+        meta[VIDEO_OFFSET_APPLIED] = (
+            float(f.attrs.get(S.Root.EMG_TO_VIDEO_OFFSET_S, 0.0)) if (apply_video_offset and self.n_frames) else 0.0
+        )
         return Recording(
             emg=emg[S.Emg.RAW][()], emg_t=emg[S.Emg.T][()], fs=self.fs, label_t=label_t, joint_angles=joint_angles,
             joints_mm=joints_mm, targets=targets, valid=valid, angle_names=angle_names if joint_angles is not None else [],

@@ -762,6 +762,7 @@ def write_recording(
     """
     rec = recording
     meta = dict(rec.meta)
+    applied = float(meta.pop("video_offset_applied_s", 0.0) or 0.0)  # see SessionFile.to_recording
     attrs = {k: meta.pop(k) for k in ("participant", "device", "filter", "camera", "hand_model") if k in meta}
     if "filter" in attrs:
         attrs["filter_spec"] = attrs.pop("filter")
@@ -774,7 +775,7 @@ def write_recording(
                 writer_kwargs[key] = value
     source = meta.pop(S.Root.SOURCE, None)
     # attributes a session file sets itself are not copied into "source"
-    own = {v for k, v in vars(S.Root).items() if k.isupper() and isinstance(v, str)} | {"file", "crashed"}
+    own = {v for k, v in vars(S.Root).items() if k.isupper() and isinstance(v, str)} | {"file", "crashed", "extras"}
     meta = {k: v for k, v in meta.items() if k not in own}
     if isinstance(source, dict):
         meta = {**source, **meta}
@@ -805,7 +806,7 @@ def write_recording(
             has_labels = rec.joint_angles is not None or rec.joints_mm is not None
             if has_labels:
                 writer.append_label_arrays(
-                    rec.label_t, rec.joint_angles, rec.joints_mm,
+                    np.asarray(rec.label_t) - applied, rec.joint_angles, rec.joints_mm,
                     rec.valid if len(rec.valid) == len(rec.label_t) else None,
                     joints_world_mm=extras.get("labels/joints_world_mm"), fit_error_mm=extras.get("labels/fit_error_mm"),
                 )
