@@ -296,3 +296,17 @@ def test_package_gaps_wrap_restart_and_modulus():
     assert package_gaps(np.array([5.0, 6, 7, 5, 6]))[2].size == 0
     # NaN (unknown) entries are skipped
     assert list(package_gaps(np.array([1.0, np.nan, 2, 4]))[2]) == [1]
+
+
+def test_maybe_flush_bounds_unsaved_data_time_after_a_stall(tmp_path):
+    """After a stall the recorder drains seconds of EMG at once; no more than ~1 s may stay unsaved."""
+    w = SessionWriter(tmp_path / "stall.h5", 2, 500.0, flush_interval_s=1.0)
+    worst = 0.0
+    for s in range(0, 5000, 10):  # 10 s of data appended far faster than real time
+        t = np.arange(s, s + 10) / 500.0
+        w.append_emg(t, np.zeros((10, 2)))
+        w.maybe_flush()
+        on_disk = w.counts["emg"] / 500.0
+        worst = max(worst, t[-1] + 1 / 500.0 - on_disk)
+    assert worst <= 0.92, worst
+    w.close()

@@ -237,6 +237,7 @@ class SessionWriter:
         self.target_names = [str(n) for n in target_names] if target_names is not None else None
         self.video_shape = tuple(video_shape) if video_shape is not None else None
         self._last_package: float | None = None
+        self._pending_t0: float | None = None  # session time of the oldest EMG sample not yet on disk
         self._first_package: float | None = None
         self._last_flush = time.monotonic()
         self._broken: RecordingFileError | None = None
@@ -471,6 +472,8 @@ class SessionWriter:
         self._detect_gaps(t, package)
         self._streams["emg"].add({S.Emg.RAW: raw, S.Emg.T: t, S.Emg.BOARD_T: board_t, S.Emg.PACKAGE: package, S.Emg.MARKER: marker})
         self._t_range = [min(self._t_range[0], float(t[0])), max(self._t_range[1], float(t[-1]))]
+        if self._pending_t0 is None:
+            self._pending_t0 = float(t[0])
 
     def _detect_gaps(self, t: np.ndarray, package: np.ndarray) -> None:
         from asha_app.data.integrity import package_gaps  # noqa: PLC0415  (integrity imports the reader)
@@ -665,10 +668,18 @@ class SessionWriter:
         except (OSError, RuntimeError) as exc:
             self._fail(exc, "saving")
         self._last_flush = time.monotonic()
+        self._pending_t0 = None
 
     def maybe_flush(self) -> bool:
-        """Flush when ``flush_interval_s`` has passed since the last flush; returns True if it flushed."""
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        """Flush when due; returns True if it flushed.
+
+        Due when ``flush_interval_s`` of wall time passed since the last flush,
+        or when the buffered EMG spans 90 % of ``flush_interval_s`` of session
+        time (after a stall the recorder drains several seconds at once; the
+        promise "at most the last second is lost" is about data time).
+        """
+        span = self._t_range[1] - self._pending_t0 if self._pending_t0 is not None else 0.0
+        if time.monotonic() - self._last_flush >= self.flush_interval_s or span >= 0.9 * self.flush_interval_s:
             self.flush()
             return True
         return False
