@@ -210,3 +210,65 @@ def test_wizard_pages_require_consent_and_acknowledged_warnings():
     assert wiz.page == Page.SUMMARY
     meta = wiz.session_metadata()
     assert meta["participant"]["pseudonym"] == "P01" and meta["app_settings"]["warnings_acknowledged"]
+
+
+def test_guided_session_end_to_end_into_a_session_file(tmp_path):
+    """Wizard -> procedure -> writer, as the Qt pages will drive them; the file's prompts are the procedure's."""
+    import numpy as np
+
+    from asha_app.data.integrity import check_session
+    from asha_app.data.reader import SessionFile
+    from asha_app.data.schema import CameraLabelFrame, IkResult
+    from asha_app.data.writer import SessionWriter
+
+    wiz = SessionWizard()
+    wiz.set_participant(pseudonym="P11", arm="right", hand="right", consent_given=True)
+    wiz.advance()
+    wiz.set_device_check(["ok"] * 8, label_valid_share=0.95)
+    wiz.advance()
+    wiz.choose_protocol(parse_protocol(SMALL))
+    wiz.advance()
+    proc = wiz.start_session(resume_countdown_s=1.0)
+    writer = SessionWriter(tmp_path / "guided.h5", 8, 500.0, ["index_mcp_flexion"], **wiz.session_metadata())
+
+    def handle(events):
+        for ev in events:
+            if ev.kind == EventKind.PROMPT_END:
+                writer.append_prompt(ev.prompt)
+            elif ev.kind == EventKind.MARKER:
+                writer.append_marker(ev.prompt.label, ev.prompt.start)
+
+    handle(proc.start(0.0))
+    frame = 0
+    for k in range(1, 1500):  # 30 s at 20 ms ticks
+        now = k * 0.02
+        writer.append_emg(np.arange(k * 10 - 10, k * 10) / 500.0, np.zeros((10, 8)))
+        while frame / 25.0 < now:
+            ok = not (11.0 <= frame / 25.0 < 12.5)  # hand out of view during the repeated fist
+            ik = IkResult(np.array([45.0]), np.zeros((21, 3)), np.zeros((21, 3)), 3.0, ok)
+            fr = CameraLabelFrame(frame / 25.0, np.zeros((21, 3)), np.zeros((21, 3)), "right", 0.9, ik)
+            writer.append_frames([fr])
+            proc.feed_labels(fr.t, fr.valid)
+            frame += 1
+        if k == 400:
+            handle(proc.pause(now))
+        if k == 450:
+            handle(proc.resume(now))
+        if k == 500:
+            handle([proc.add_marker("sneeze", now)])
+        handle(proc.tick(now))
+        writer.maybe_flush()
+        if proc.finished:
+            break
+    assert proc.state == State.DONE
+    wiz.finish(writer.finalize())
+    with SessionFile(tmp_path / "guided.h5") as sf:
+        stored = [p for p in sf.prompts() if p.repetition >= 0]
+        assert [(p.label, p.start, p.end, p.repetition) for p in stored] == [
+            (p.label, p.start, p.end, p.repetition) for p in proc.prompts]
+        assert any(p.label == "sneeze" for p in sf.prompts())
+        assert sf.attrs["participant"]["pseudonym"] == "P11"
+    report = check_session(tmp_path / "guided.h5")
+    by_label = report.per_label()
+    assert by_label["fist"] == pytest.approx(proc.valid_share_by_label()["fist"])
+    assert by_label["fist"] < 1.0 and by_label["open"] == 1.0
