@@ -235,6 +235,8 @@ def test_guided_session_end_to_end_into_a_session_file(tmp_path):
         for ev in events:
             if ev.kind == EventKind.PROMPT_END:
                 writer.append_prompt(ev.prompt)
+            elif ev.kind == EventKind.PROMPT_DISCARDED:
+                writer.append_prompt(ev.prompt, discarded=True)
             elif ev.kind == EventKind.MARKER:
                 writer.append_marker(ev.prompt.label, ev.prompt.start)
 
@@ -256,9 +258,12 @@ def test_guided_session_end_to_end_into_a_session_file(tmp_path):
             handle(proc.resume(now))
         if k == 500:
             handle([proc.add_marker("sneeze", now)])
+        if k == 910:  # 18.2 s: the protocol is done -> redo the last (completed) "open"
+            assert proc.state == State.DONE
+            handle(proc.redo_last_repetition(now))
         handle(proc.tick(now))
         writer.maybe_flush()
-        if proc.finished:
+        if proc.finished and k > 910:
             break
     assert proc.state == State.DONE
     wiz.finish(writer.finalize())
@@ -267,6 +272,10 @@ def test_guided_session_end_to_end_into_a_session_file(tmp_path):
         assert [(p.label, p.start, p.end, p.repetition) for p in stored] == [
             (p.label, p.start, p.end, p.repetition) for p in proc.prompts]
         assert any(p.label == "sneeze" for p in sf.prompts())
+        history = [p for p in sf.prompts(include_discarded=True) if p.repetition >= 0]
+        assert len(history) == len(stored) + 3  # fist cut short + the completed "open" and its discarded copy
+        opens = [p for p in stored if p.label == "open"]
+        assert len(opens) == 1 and opens[0].start == pytest.approx(19.2)
         assert sf.attrs["participant"]["pseudonym"] == "P11"
     report = check_session(tmp_path / "guided.h5")
     by_label = report.per_label()

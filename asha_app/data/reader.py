@@ -238,13 +238,39 @@ class SessionFile:
     def _read(self, key: str, default=None):
         return self._f[key][()] if key in self._f else default
 
-    def prompts(self) -> list[Prompt]:
-        """Prompts (``/prompts``) and free markers (``/markers``, ``end == start``, repetition -1), by start time."""
+    def prompts(self, include_discarded: bool = False) -> list[Prompt]:
+        """Prompts (``/prompts``) and free markers (``/markers``, ``end == start``, repetition -1), by start time.
+
+        Parameters
+        ----------
+        include_discarded : bool
+            Also return discarded repetitions (cut short or redone).  By
+            default they are left out, together with the completed record each
+            of them cancels (same label, start, end and repetition).
+        """
         out = []
         recs = self._read(S.Prompts.DATASET)
         if recs is not None:
+            names = recs.dtype.names or ()
+            cancelled: dict[tuple, int] = {}
+            rows = []
             for r in recs:
-                out.append(Prompt(S.decode_label(r[S.Prompts.LABEL]), float(r[S.Prompts.START]), float(r[S.Prompts.END]), int(r[S.Prompts.REPETITION])))
+                p = Prompt(S.decode_label(r[S.Prompts.LABEL]), float(r[S.Prompts.START]), float(r[S.Prompts.END]),
+                           int(r[S.Prompts.REPETITION]))
+                discarded = bool(r[S.Prompts.DISCARDED]) if S.Prompts.DISCARDED in names else False
+                rows.append((p, discarded))
+                if discarded:
+                    key = (p.label, p.start, p.end, p.repetition)
+                    cancelled[key] = cancelled.get(key, 0) + 1
+            for p, discarded in rows:
+                key = (p.label, p.start, p.end, p.repetition)
+                if discarded:
+                    if include_discarded:
+                        out.append(p)
+                elif cancelled.get(key, 0) > 0 and not include_discarded:
+                    cancelled[key] -= 1
+                else:
+                    out.append(p)
         recs = self._read(S.Markers.DATASET)
         if recs is not None:
             for r in recs:

@@ -46,7 +46,9 @@ clock, see :mod:`asha_app.core.clock`)::
     |   |-- global_rot      (m, 3)     float32  axis-angle (rad) of the hand frame in the world frame
     |   |-- translation_mm  (m, 3)     float32  world position of the wrist, millimetres
     |   `-- valid           (m,)       bool     invalid frames keep NaN, never a neutral pose
-    |-- prompts        (p,)   compound  (label S128, start f8, end f8, repetition i4)
+    |-- prompts        (p,)   compound  (label S128, start f8, end f8, repetition i4, discarded bool)
+    |                                   discarded: a repetition cut short (pause, abort) or thrown away
+    |                                   (redo); it cancels an earlier identical completed record
     |-- markers        (q,)   compound  (label S128, t f8)
     |-- targets/        optional, imported data without a hand model (e.g. NinaPro glove)
     |   |-- t          (m2,)    float64
@@ -186,7 +188,8 @@ class Prompts:
     START = "start"
     END = "end"
     REPETITION = "repetition"
-    DTYPE = np.dtype([(LABEL, f"S{LABEL_BYTES}"), (START, "<f8"), (END, "<f8"), (REPETITION, "<i4")])
+    DISCARDED = "discarded"
+    DTYPE = np.dtype([(LABEL, f"S{LABEL_BYTES}"), (START, "<f8"), (END, "<f8"), (REPETITION, "<i4"), (DISCARDED, "?")])
 
 
 class Markers:

@@ -620,11 +620,16 @@ class SessionWriter:
             f"l:{S.Labels.TRANSLATION_MM}": arr(None, (m, 3)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
         })
 
-    def append_prompt(self, prompt: Prompt) -> None:
-        """Buffer one completed prompt (label, start, end, repetition) on the session clock."""
+    def append_prompt(self, prompt: Prompt, discarded: bool = False) -> None:
+        """Buffer one prompt record (label, start, end, repetition) on the session clock.
+
+        ``discarded=True`` records a repetition that was cut short or thrown
+        away (the procedure's ``PROMPT_DISCARDED`` event); readers then drop
+        the identical completed record written before.
+        """
         self._check_open()
         rec = np.zeros(1, dtype=S.Prompts.DTYPE)
-        rec[0] = (S.encode_label(prompt.label), prompt.start, prompt.end, prompt.repetition)
+        rec[0] = (S.encode_label(prompt.label), prompt.start, prompt.end, prompt.repetition, bool(discarded))
         self._streams["prompts"].add({"": rec})
 
     def append_marker(self, label: str, t: float) -> None:

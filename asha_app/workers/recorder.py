@@ -45,9 +45,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AddPrompt:
-    """Command: store a completed prompt repetition."""
+    """Command: store a prompt record (``discarded``: cut short or redone)."""
 
     prompt: Prompt
+    discarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,9 @@ class RecorderWorker(Worker):
         self.failed: str | None = None
 
     # ------------------------------------------------------------------ thread-safe API
-    def add_prompt(self, prompt: Prompt) -> None:
-        """Queue a completed prompt repetition for the file (any thread)."""
-        self._commands.put(AddPrompt(prompt))
+    def add_prompt(self, prompt: Prompt, discarded: bool = False) -> None:
+        """Queue a prompt record for the file (any thread): completed, or ``discarded`` (PROMPT_DISCARDED events)."""
+        self._commands.put(AddPrompt(prompt, discarded))
 
     def add_marker(self, label: str, t: float) -> None:
         """Queue a free marker at session time ``t`` (any thread)."""
@@ -154,7 +155,7 @@ class RecorderWorker(Worker):
             except queue.Empty:
                 break
             if isinstance(cmd, AddPrompt):
-                w.append_prompt(cmd.prompt)
+                w.append_prompt(cmd.prompt, cmd.discarded)
             elif isinstance(cmd, AddMarker):
                 w.append_marker(cmd.label, cmd.t)
 
