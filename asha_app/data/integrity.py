@@ -192,7 +192,7 @@ class SessionReport:
 
     def format_text(self) -> str:
         """Human-readable multi-line report (the CLI prints it; the wizard shows it)."""
-        state = "finalized" if self.finalized else ("INTERRUPTED (recovered up to the last save)" if self.crashed else "not finalized")
+        state = "finalized" if self.finalized else ("NOT CLOSED: interrupted (or still being recorded); readable up to the last save" if self.crashed else "not finalized")
         lines = [
             f"{self.file}: {state}",
             f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self.n_imu} IMU samples, {self.n_frames} camera frames",
@@ -272,7 +272,8 @@ def check_session(
     )
     w = report.warnings
     if crashed:
-        w.append("the recording was interrupted; data after the last save (at most about 1 s) is missing.")
+        w.append("the file was not closed by its writer: the recording was interrupted (data after the last save, "
+                 "at most about 1 s, is missing) or is still running. 'asha check --recover' makes a closed copy.")
     if t.size == 0:
         w.append("the file holds no EMG samples.")
     if measured is not None and abs(measured - nominal) > 0.02 * nominal:
