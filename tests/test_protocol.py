@@ -184,6 +184,24 @@ def test_protocol_unknown_target_and_syntax_error(tmp_path):
         parse_protocol(SMALL.replace("rest_s = 1.0", "rest_s = 1.0\nreps = 3"), "p.toml")
 
 
+def test_device_check_from_real_quality_flags():
+    import numpy as np
+
+    from asha_app.dsp.filters import FilterSpec, filter_offline
+    from asha_app.dsp.quality import assess_channels
+    from fixtures.make_fixtures import myo_emg
+    from asha_app.protocols import evaluate_device_check
+
+    emg, _ = myo_emg()
+    raw = emg[:1000] * 20.0  # real Myo sEMG, counts scaled to a plausible microvolt range
+    raw[:, 5] = 3.0  # electrode off the skin: a flat channel
+    flags = assess_channels(raw, filter_offline(raw, FilterSpec(200.0, band=(20.0, 90.0))), 200.0)
+    result = evaluate_device_check(flags, label_valid_share=0.9)
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("EMG channel 6: flat")
+    assert "electrode" in result.warnings[0]  # the quality module's advice reaches the user
+    assert evaluate_device_check(["ok"] * 8, 0.9).ok
+
+
 def test_wizard_pages_require_consent_and_acknowledged_warnings():
     wiz = SessionWizard()
     with pytest.raises(WizardInputError, match="consent"):
