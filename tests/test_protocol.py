@@ -185,7 +185,6 @@ def test_protocol_unknown_target_and_syntax_error(tmp_path):
 
 
 def test_device_check_from_real_quality_flags():
-    import numpy as np
 
     from asha_app.dsp.filters import FilterSpec, filter_offline
     from asha_app.dsp.quality import assess_channels
