@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import resource
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -40,6 +39,11 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+try:  # POSIX only: the process's file-size limit
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
@@ -262,8 +266,14 @@ class SessionWriter:
                 app_settings=app_settings, source=source, session_t0_unix=session_t0_unix,
                 emg_to_video_offset_s=emg_to_video_offset_s, offset_source=offset_source, compression=compression,
             )
+            self.swmr = False
             if swmr:
-                self._f.swmr_mode = True
+                try:
+                    self._f.swmr_mode = True
+                    self.swmr = True
+                except (ValueError, RuntimeError) as exc:  # a file system or HDF5 build without SWMR support
+                    log.warning("%s: SWMR mode unavailable (%s); a crash may leave the file unreadable", self.path, exc)
+                    self._f.attrs["swmr"] = False
             self._f.flush()
         except (OSError, RuntimeError) as exc:
             self._fail(exc, "creating the file layout")
@@ -378,7 +388,7 @@ class SessionWriter:
         if self._closed:
             raise RecordingFileError(f"{self.path}: the session file is already closed; start a new recording.")
 
-    def _fail(self, exc: BaseException, doing: str, *, hdf5_failed: bool = True) -> None:
+    def _fail(self, exc: BaseException | str, doing: str, *, hdf5_failed: bool = True) -> None:
         reason = exc if isinstance(exc, str) else _describe_os_error(exc)
         err = RecordingFileError(
             f"recording stopped: could not write {self.path} while {doing}: {reason}. "
@@ -414,9 +424,10 @@ class SessionWriter:
         needed = 2 * pending + self._chunk_bytes + 256 * 1024
         try:
             free = shutil.disk_usage(self.path.parent).free - self.min_free_bytes
-            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-            if limit != resource.RLIM_INFINITY:
-                free = min(free, limit - os.stat(self.path).st_size)
+            if resource is not None:
+                limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+                if limit != resource.RLIM_INFINITY:
+                    free = min(free, limit - os.stat(self.path).st_size)
         except OSError as exc:
             self._fail(exc, "checking free space", hdf5_failed=False)
         if free < needed:
