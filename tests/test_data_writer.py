@@ -141,6 +141,10 @@ def _run_child(args, **kw):
     return subprocess.Popen([sys.executable, str(CHILD), *args], stdout=subprocess.PIPE, text=True, env=env, **kw)
 
 
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL / RLIMIT_FSIZE are POSIX")
+
+
+@POSIX_ONLY
 @pytest.mark.slow
 def test_kill_9_loses_at_most_one_second(tmp_path):
     path = tmp_path / "killed.h5"
@@ -185,6 +189,7 @@ def test_kill_9_loses_at_most_one_second(tmp_path):
         np.testing.assert_array_equal(sf.emg_t[()], t)
 
 
+@POSIX_ONLY
 @pytest.mark.slow
 def test_disk_full_stops_cleanly_file_valid_to_last_flush(tmp_path):
     """A real OS write failure: the child runs under RLIMIT_FSIZE, so the file cannot grow past the limit (EFBIG)."""
