@@ -249,7 +249,8 @@ def test_export_dialog_writes_all_formats_with_progress(qtbot, window, tmp_path)
         qtbot.waitUntil(lambda: bool(seen), timeout=20_000)
         qtbot.waitUntil(worker.isFinished, timeout=5000)
         assert seen[0]["done"] == [0] and not seen[0]["failed"], dlg.log.toPlainText()
-        assert dlg.progress.value() == 1000 and worker.overall() == 1.0
+        assert dlg.progress_values[-1] == 1000 and worker.overall() == 1.0
+        assert dlg.progress_values == sorted(dlg.progress_values)
         assert check(out), key
         dlg.close()
 

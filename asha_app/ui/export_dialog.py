@@ -127,6 +127,7 @@ class _JobRunner:
         self.progress.setValue(0)
         self.progress.show()
         self._jobs = jobs
+        self.progress_values: list[int] = [0]
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._update_progress)
@@ -140,12 +141,15 @@ class _JobRunner:
         if w is None:
             return
         i, _frac = w.progress()
-        self.progress.setValue(int(1000 * w.overall()))
+        value = int(1000 * w.overall())
+        self.progress_values.append(value)
+        self.progress.setValue(value)
         if i < len(self._jobs):
             self.progress.setLabelText(f"{i + 1}/{len(self._jobs)}: {self._jobs[i][0]}")
 
     def _all_done(self, result: dict) -> None:
         self._poll.stop()
+        self.progress_values.append(int(1000 * self.worker.overall()))
         self.progress.setValue(1000)
         self.progress.close()
         self.run_button.setEnabled(True)
