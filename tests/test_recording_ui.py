@@ -246,7 +246,7 @@ def test_export_dialog_writes_all_formats_with_progress(qtbot, window, tmp_path)
         seen = []
         dlg.finished_export.connect(seen.append)
         worker = dlg.start_export()
-        qtbot.waitUntil(lambda: bool(seen), timeout=20_000)
+        qtbot.waitUntil(lambda seen=seen: bool(seen), timeout=20_000)
         qtbot.waitUntil(worker.isFinished, timeout=5000)
         assert seen[0]["done"] == [0] and not seen[0]["failed"], dlg.log.toPlainText()
         assert dlg.progress_values[-1] == 1000 and worker.overall() == 1.0
