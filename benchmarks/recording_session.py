@@ -29,7 +29,7 @@ Usage::
 
     python benchmarks/recording_session.py [--quick] [--seconds N]
 
-``--quick``: a 40 s session and one kill (about a minute); default: a 30-minute session and three kills.
+``--quick``: a 25 s session and one kill (about a minute); default: a 30-minute session and three kills.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def kill_once(folder: Path, i: int, kill_after_s: float) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="40 s session and one kill (about a minute)")
+    ap.add_argument("--quick", action="store_true", help="25 s session and one kill (about a minute)")
     ap.add_argument("--seconds", type=float, default=None, help="session length (overrides --quick)")
     ap.add_argument("--kills", type=int, default=None)
     ap.add_argument("--child", metavar="PATH", help=argparse.SUPPRESS)
@@ -228,7 +228,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    seconds = args.seconds or (40.0 if args.quick else 1800.0)
+    seconds = args.seconds or (25.0 if args.quick else 1800.0)
     kills = args.kills if args.kills is not None else (1 if args.quick else 3)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -237,7 +237,7 @@ def main() -> int:
         _log(json.dumps(session))
         kill = []
         for i in range(kills):
-            k = kill_once(folder, i, kill_after_s=8.0 + 4.0 * i)
+            k = kill_once(folder, i, kill_after_s=6.0 + 4.0 * i)
             _log(f"kill -9 #{i + 1}: {k}")
             kill.append(k)
     result = {
