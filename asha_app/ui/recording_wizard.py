@@ -449,6 +449,7 @@ class SessionPage(QWizardPage):
         self._step = None
         self._done = False
         self._dof_names: list[str] = []
+        self._t_started = 0.0
         self._rest_deg = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -526,7 +527,8 @@ class SessionPage(QWizardPage):
         self.recorder.status.connect(self._on_recorder_status)
         self.recorder.finished.connect(self._on_recorder_finished)
         self.recorder.start()
-        self._handle(self.procedure.start(w.clock.now()))
+        self._t_started = w.clock.now()
+        self._handle(self.procedure.start(self._t_started))
         self.start_button.setEnabled(False)
         for b in (self.pause_button, self.redo_button, self.abort_button, self.marker_button):
             b.setEnabled(True)
@@ -680,7 +682,8 @@ class SessionPage(QWizardPage):
         self.redo_button.setEnabled(p.can_redo and not p.finished)
         s = self.recorder_status
         if s and not p.finished:
-            self.recorder_label.setText(f"recorded {s.get('seconds', 0):.1f} s · {s.get('emg', 0)} EMG samples · "
+            secs = max(0.0, s.get("seconds", 0.0) - self._t_started)
+            self.recorder_label.setText(f"recorded {secs:.1f} s · {s.get('emg', 0)} EMG samples · "
                                         f"{s.get('frames', 0)} camera frames · dropped {s.get('dropped_device', 0)}"
                                         f"+{s.get('dropped_host', 0)}")
         if step is not self._step:

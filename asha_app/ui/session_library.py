@@ -447,7 +447,7 @@ class SessionLibrary(QWidget):
                 hv.clear(REPLAY_SLOT)
             return
         valid = bool(src.valid[i])
-        self.label_status.setText(f"label frame {i} at {src.label_t[i]:.2f} s: " + ("valid" if valid else "no valid hand pose"))
+        self.label_status.setText(f"label frame {i} at {src.label_t[i] - src.t_start:.2f} s: " + ("valid" if valid else "no valid hand pose"))
         if hv is None:
             return
         if valid and src.joint_angles is not None:
