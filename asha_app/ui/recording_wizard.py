@@ -695,7 +695,7 @@ class SessionPage(QWizardPage):
         if hv is None:
             return
         try:
-            if step is None or step.target is None or self.procedure.finished:
+            if step is None or step.target is None or (self.procedure is not None and self.procedure.finished):
                 hv.clear(TARGET_SLOT)
                 return
             angles = target_angle_array(step.target, self._dof_names, self._rest_deg)

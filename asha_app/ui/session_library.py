@@ -453,6 +453,8 @@ class SessionLibrary(QWidget):
         if valid and src.joint_angles is not None:
             side = src.participant.get("hand", "right") if src.participant.get("hand") in ("left", "right") else "right"
             joints = src.joints_mm[i] if src.joints_mm is not None else None
+            if joints is not None and not np.all(np.isfinite(joints)):
+                joints = None  # imported labels without joints: the view computes them from the angles
             try:
                 hv.set_pose(REPLAY_SLOT, joints_mm=joints, angles_deg=src.joint_angles[i], side=side)
             except (ValueError, RuntimeError) as exc:  # angles of another hand model: draw the skeleton only
