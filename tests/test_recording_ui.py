@@ -80,6 +80,7 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
     assert page.running
     qtbot.waitUntil(lambda: page.procedure.state == State.PROMPT, timeout=5000)
     assert page.prompt_label.text() in ("fist", "open")
+    qtbot.waitUntil(lambda: "%" in page.valid_label.text(), timeout=5000)  # live valid-label share of this prompt
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30_000)
     assert page.failed is None and page.recorder.isFinished()
     assert "duration" in wiz.summary_page.text.toPlainText()
