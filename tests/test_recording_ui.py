@@ -43,7 +43,12 @@ def _to_session_page(qtbot, window, proto_path, pseudonym="P07"):
     assert wiz.currentPage() is p1 and "consent" in p1.error.text()
     p1.consent.setChecked(True)
     wiz.next()
-    assert wiz.currentPage() is wiz.check_page
+    assert wiz.currentPage() is wiz.check_page and wiz.check_page.timer.isActive()
+    wiz.back()  # back and forth keeps the page model in step
+    assert wiz.currentPage() is p1 and wiz.model.page.value == "participant" and not wiz.check_page.timer.isActive()
+    wiz.next()
+    assert wiz.currentPage() is wiz.check_page and wiz.model.page.value == "device_check"
+    assert wiz.model.participant.pseudonym == pseudonym and wiz.model.participant.consent_time is not None
     return wiz
 
 
@@ -129,6 +134,10 @@ def test_pause_redo_marker_abort_through_the_ui(qtbot, window, tmp_path):
     qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
     assert proc.state != State.PAUSED
     qtbot.waitUntil(lambda: len(proc.prompts) == 1, timeout=6000)
+    lib = window.session_library
+    lib.refresh()  # the file being written is listed but not opened, and cannot be replayed
+    assert lib.entry(page.path)["status"] == "recording now"
+    assert not lib.start_replay(page.path) and "recording is running" in lib.message.text()
     first = proc.prompts[0]
     qtbot.mouseClick(page.redo_button, Qt.MouseButton.LeftButton)
     assert proc.prompts == []

@@ -37,6 +37,9 @@ def open_wizard(window) -> RecordingWizard:
         old.raise_()
         old.activateWindow()
         return old
+    if old is not None:
+        old.close()
+        old.deleteLater()
     wiz = RecordingWizard(window, parent=window)
     wiz.setWindowFlag(Qt.WindowType.Window, True)
     window.recording_wizard = wiz

@@ -740,8 +740,9 @@ class SessionPage(QWizardPage):
 
     def shutdown(self, timeout_ms: int = 8000) -> None:
         """Abort and wait for the recorder (window closing)."""
-        if self.running:
-            self.acquisition_lost()
+        if self.running and self.procedure is not None and not self.procedure.finished:
+            self.error.setText("The wizard was closed during the session; the session was aborted.")
+            self._handle(self.procedure.abort(self.wiz.window.clock.now()))
         if self.recorder is not None and self.recorder.isRunning():
             self.recorder.stop(timeout_ms)
         self.timer.stop()

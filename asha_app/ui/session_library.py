@@ -266,10 +266,24 @@ class SessionLibrary(QWidget):
         seen = {p.resolve() for p in found}
         return found + [p for p in self.extra_files if p.resolve() not in seen]
 
+    def recording_path(self) -> Path | None:
+        """The file a running guided session is writing (never opened here while it is written)."""
+        wiz = getattr(self.window, "recording_wizard", None)
+        page = getattr(wiz, "session_page", None)
+        return page.path if page is not None and page.running else None
+
     def refresh(self) -> None:
         """Re-read every file's summary (a bad file only affects its own row)."""
         selected = set(self.selected_paths())
-        self.entries = [summarize_file(p) for p in self.files()]
+        busy = self.recording_path()
+        self.entries = []
+        for p in self.files():
+            if busy is not None and p == busy:
+                self.entries.append({"path": p, "participant": "", "date": "", "duration_s": 0.0, "n_emg": 0,
+                                     "n_frames": 0, "dropped": 0, "valid_share": None,
+                                     "status": "recording now", "error": None, "busy": True})
+            else:
+                self.entries.append(summarize_file(p))
         self.table.setRowCount(len(self.entries))
         for r, e in enumerate(self.entries):
             if e["error"]:
@@ -334,7 +348,8 @@ class SessionLibrary(QWidget):
     def open_export(self):
         from asha_app.ui.export_dialog import ExportDialog  # noqa: PLC0415
 
-        good = [p for p in self.selected_paths() if not (self.entry(p) or {}).get("error")]
+        good = [p for p in self.selected_paths()
+                if not (self.entry(p) or {}).get("error") and not (self.entry(p) or {}).get("busy")]
         if not good:
             self.message.setText("Select one or more readable sessions to export.")
             return None
@@ -355,6 +370,9 @@ class SessionLibrary(QWidget):
         """Replay ``path`` (default: the selected session) through the acquisition worker."""
         from asha_app.devices.replay import SessionReplaySource  # noqa: PLC0415
 
+        if self.recording_path() is not None:
+            self.message.setText("A recording is running: finish it before replaying (replay replaces the live EMG stream).")
+            return False
         if path is None:
             sel = self.selected_paths()
             if not sel:
