@@ -174,6 +174,13 @@ def test_recorder_error_stops_the_session_and_is_shown(qtbot, window, tmp_path, 
         return type(u)(u.total, u.total - 10, 10) if state["full"] else u
 
     monkeypatch.setattr("asha_app.data.writer.shutil.disk_usage", usage)
+    good_path = page.path
+    (tmp_path / "not_a_folder").write_text("x")
+    page.path = tmp_path / "not_a_folder" / "s.h5"
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)  # the file cannot be created: shown, nothing starts
+    assert not page.running and page.recorder is None and page.procedure.state == State.IDLE
+    assert "cannot create session file" in page.error.text() and "not_a_folder" in page.error.text()
+    page.path = good_path
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.procedure.state == State.PROMPT, timeout=5000)
     state["full"] = True

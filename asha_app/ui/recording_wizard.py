@@ -518,6 +518,7 @@ class SessionPage(QWizardPage):
             self.error.setText(str(exc))
             w.show_error(str(exc))
             return False
+        self.error.setText("")
         cam = _camera_worker(w)
         if cam is not None:
             cam.labels.drain()  # frames from before the start do not belong to the session
