@@ -417,7 +417,9 @@ class SessionPage(QWizardPage):
             b.setEnabled(False)
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.redo_button, self.abort_button, self.marker_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys (M, 1-9, Space) go to the page, never click a focused Abort
             buttons.addWidget(b)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         lay = QVBoxLayout(self)
         lay.addWidget(self.prompt_label)
         lay.addWidget(self.instruction)
@@ -719,6 +721,8 @@ class SessionPage(QWizardPage):
 
     def _on_recorder_finished(self) -> None:
         self.timer.stop()
+        if self.procedure is not None and not self.procedure.finished:  # stopped from outside: end the procedure too
+            self.procedure.abort(self.wiz.window.clock.now())
         self._show_target(None)
         report = None
         try:
