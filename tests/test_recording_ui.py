@@ -301,3 +301,24 @@ def test_import_dialog_imports_the_paired_slice_and_names_a_bad_file(qtbot, wind
     qtbot.waitUntil(lambda: bool(seen2), timeout=10_000)
     qtbot.waitUntil(w2.isFinished, timeout=5000)
     assert "junk.mat" in seen2[0]["failed"][0] and "✗" in dlg2.log.toPlainText()
+
+
+def test_camera_label_adapter_keeps_capture_time_joints_and_validity():
+    from asha_app.pose.ik import IKResult
+    from asha_app.ui.recording_wizard import camera_label_to_frame
+    from asha_app.workers.camera import CameraLabel
+
+    rng = np.random.default_rng(1)
+    ik = IKResult(rng.normal(size=22).astype(np.float32), rng.normal(size=(21, 3)).astype(np.float32),
+                  rng.normal(size=(21, 3)).astype(np.float32), np.array([0.1, 0.2, 0.3], np.float32),
+                  np.array([1.0, 2.0, 3.0], np.float32), 4.5, np.zeros(21, np.float32), True, "left")
+    lab = CameraLabel(12.25, 7, rng.uniform(size=(21, 3)).astype(np.float32), rng.normal(size=(21, 3)).astype(np.float32),
+                      "left", 0.93, ik)
+    fr = camera_label_to_frame(lab)
+    assert fr.t == 12.25 and fr.valid and fr.handedness == "left" and fr.confidence == pytest.approx(0.93)
+    np.testing.assert_array_equal(fr.ik.joints_mm, ik.joints_hand_mm)
+    np.testing.assert_array_equal(fr.ik.global_rot, ik.global_rot)
+    ik.joints_hand_mm[0, 0] = 999.0  # the camera thread reuses its arrays: the frame must not change
+    assert fr.ik.joints_mm[0, 0] != 999.0
+    none = camera_label_to_frame(CameraLabel(13.0, 8, None, None, None, 0.0, IKResult.no_hand(22, "right")))
+    assert not none.valid and none.image_landmarks is None and none.handedness == "" and np.isnan(none.ik.angles_deg).all()
