@@ -1,0 +1,1 @@
+"""Importers of external data sets into :class:`asha_app.data.recording.Recording`."""

@@ -1,0 +1,55 @@
+"""The interface every EMG-to-pose model implements."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class EmgModel(nn.Module):
+    """Base class: maps normalised EMG windows (B, C, L) to normalised targets (B, T).
+
+    Every model declares :attr:`history`, the number of past samples (the
+    current one included) its output at time ``t`` depends on.  Inputs longer
+    than that are cropped to their last ``history`` samples, so feeding a
+    longer window never changes the answer; streaming inference keeps exactly
+    that many samples (:class:`asha_app.models.streaming.StreamingRunner`).
+
+    Parameters
+    ----------
+    n_channels : int
+        EMG channels.
+    n_targets : int
+        Output size (63 joint coordinates, n joint angles, 5 finger angles ...).
+    fs : float
+        Sampling rate in Hz (history in ms is converted with it).
+    """
+
+    name = "base"
+    #: True for models fitted in closed form (ridge): the training loop calls :meth:`fit_closed_form`.
+    closed_form = False
+
+    def __init__(self, n_channels: int, n_targets: int, fs: float) -> None:
+        super().__init__()
+        self.n_channels = int(n_channels)
+        self.n_targets = int(n_targets)
+        self.fs = float(fs)
+
+    @property
+    def history(self) -> int:
+        """Samples of left context (including the current sample) one output needs."""
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """The keyword arguments that rebuild this model with :func:`asha_app.models.registry.build`."""
+        raise NotImplementedError
+
+    def head_modules(self) -> list[nn.Module]:
+        """Modules adapted by ``head`` fine-tuning (the output layers)."""
+        raise NotImplementedError
+
+    def crop(self, x: torch.Tensor) -> torch.Tensor:
+        """The last :attr:`history` samples of ``x`` (B, C, L); error if shorter."""
+        if x.shape[-1] < self.history:
+            raise ValueError(f"{self.name} needs windows of {self.history} samples, got {x.shape[-1]}")
+        return x[..., -self.history:]

@@ -1,0 +1,169 @@
+"""``asha train`` and ``asha evaluate``: command-line training and evaluation.
+
+The lead wires :func:`register` into :mod:`asha_app.cli`::
+
+    sub = parser.add_subparsers(dest="command")
+    asha_app.models.commands.register(sub)
+    ...
+    if getattr(args, "func", None): return args.func(args)
+
+``asha evaluate`` prints its metrics as ONE JSON object on its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from asha_app.core.errors import AshaError
+
+log = logging.getLogger(__name__)
+
+
+def _filter_spec(args, fs: float, rec_meta: dict):
+    from asha_app.dsp.filters import FilterSpec
+
+    if args.filter == "none":
+        return FilterSpec(fs=fs, band=None, notch_hz=None)
+    if args.filter == "auto" and "filter_hint" in rec_meta:
+        return FilterSpec.from_dict(rec_meta["filter_hint"])
+    band = tuple(args.band) if args.band else (20.0, min(200.0, 0.45 * fs))
+    return FilterSpec(fs=fs, band=band, notch_hz=args.notch if args.notch > 0 else None)
+
+
+def _load(paths: list[str]):
+    from asha_app.models.recordings_io import load_any
+
+    return [load_any(p) for p in paths]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Run ``asha train``."""
+    import torch
+
+    from asha_app.data.windows import WindowSpec
+    from asha_app.models import checkpoint as C
+    from asha_app.models import train as T
+    from asha_app.models.report import write_report
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    recs = _load(args.inputs)
+    fspec = _filter_spec(args, recs[0].fs, recs[0].meta)
+    cfg = json.loads(args.config) if args.config else {}
+    window = WindowSpec(args.window_ms, args.stride_ms, args.label_lag_ms)
+    job = T.prepare(recs, model_name=args.model, model_config=cfg, window=window, filter_spec=fspec,
+                    target_kind=args.target, split_args={"n_blocks": args.blocks}, seed=args.seed)
+    log.info("split: %s", job.split.counts())
+    tcfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                         seed=args.seed, max_time_s=args.max_time_s)
+    ev = None
+    for ev in T.run(job, tcfg):
+        if ev.kind == "epoch":
+            sys.stderr.write(f"epoch {ev.epoch}/{ev.max_epochs} train {ev.train_loss:.4f} val {ev.val_loss:.4f} "
+                             f"best {ev.best_val_loss:.4f}@{ev.best_epoch} {ev.elapsed_s:.0f}s\n")
+    out = Path(args.out)
+    C.save(ev.checkpoint, out)
+    m, yt, yp = T.evaluate_job(job, set_name="test")
+    files = write_report(out, m, job.ws.label_time[job.split.indices("test")], yt, yp, job.ws.target_names,
+                         title=f"{args.model} on {', '.join(Path(p).name for p in args.inputs)}")
+    print(json.dumps({"checkpoint": str(out), "split": job.split.counts(), "best_epoch": ev.result["best_epoch"],
+                      "test": m, "report": files}, default=float))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Run ``asha evaluate``: metrics over all labelled windows of the given (held-out) recordings."""
+    import torch
+
+    from asha_app.data.windows import WindowDataset, build_windows, select_targets
+    from asha_app.models import checkpoint as C
+    from asha_app.models import metrics as M
+    from asha_app.models.train import predict
+
+    torch.set_num_threads(args.threads or 1)
+    recs = _load(args.inputs)
+    _, names, _ = select_targets(recs[0], "auto")
+    ck = C.load(args.checkpoint, n_channels=recs[0].n_channels, fs=recs[0].fs)
+    ws = build_windows(recs, ck.window, ck.filter_spec, ck.target_kind)
+    ck.check_compatible(target_names=ws.target_names)
+    model = ck.build_model()
+    ds = WindowDataset(ws, np.arange(len(ws)), ck.normalizer, model.history)
+    pred = ck.normalizer.y_inverse(predict(model, ds))
+    m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind)
+    m["checkpoint"] = str(args.checkpoint)
+    m["inputs"] = [str(p) for p in args.inputs]
+    if args.report:
+        from asha_app.models.report import write_report
+
+        m["report"] = write_report(args.report, m, ws.label_time, ws.y, pred, ws.target_names)
+    print(json.dumps(m, default=float))
+    return 0
+
+
+def _wrap(fn):
+    def run(args):
+        try:
+            return fn(args)
+        except AshaError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+
+    return run
+
+
+def register(subparsers) -> None:
+    """Add ``train`` and ``evaluate`` to an argparse sub-parser collection; each sets ``func``."""
+    from asha_app.models.registry import available
+
+    p = subparsers.add_parser("train", help="train an EMG-to-pose model on recordings",
+                              description="Train a model on session files (.h5), recording archives (.npz) or a "
+                                          "paired Myo/MediaPipe folder; writes the checkpoint and its report.")
+    p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
+    p.add_argument("--model", default="envtcn", choices=available())
+    p.add_argument("--config", help="model settings as JSON, e.g. '{\"hidden\": 48}'")
+    p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
+    p.add_argument("--target", default="auto", choices=["auto", "joints_mm", "joint_angles", "targets"])
+    p.add_argument("--window-ms", type=float, default=0.0, help="window length, ms (default: the model's history)")
+    p.add_argument("--stride-ms", type=float, default=20.0, help="stride between windows, ms")
+    p.add_argument("--label-lag-ms", type=float, default=0.0, help="label taken this long after the window end")
+    p.add_argument("--filter", choices=["auto", "default", "none"], default="auto",
+                   help="auto: the data set's own spec if it has one, else the live default chain")
+    p.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="band-pass edges, Hz")
+    p.add_argument("--notch", type=float, default=50.0, help="mains notch, Hz (0: off)")
+    p.add_argument("--blocks", type=int, default=10, help="contiguous time blocks for train/val/test (60/20/20)")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-time-s", type=float, default=None)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    p.set_defaults(func=_wrap(cmd_train))
+
+    e = subparsers.add_parser("evaluate", help="evaluate a checkpoint on held-out recordings",
+                              description="Evaluate a checkpoint on every labelled window of the given recordings; "
+                                          "prints the metrics as one JSON object on the last line.")
+    e.add_argument("checkpoint")
+    e.add_argument("inputs", nargs="+")
+    e.add_argument("--report", help="write report files beside this path")
+    e.add_argument("--threads", type=int, default=1)
+    e.set_defaults(func=_wrap(cmd_evaluate))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m asha_app.models.commands train ...``) until the CLI wires it."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="asha")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

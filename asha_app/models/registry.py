@@ -1,0 +1,64 @@
+"""Every model by name: ``build(name, n_channels=..., n_targets=..., fs=..., **config)``."""
+
+from __future__ import annotations
+
+from asha_app.core.errors import ConfigError
+from asha_app.models.base import EmgModel
+
+_REGISTRY: dict[str, tuple[type, dict]] = {}
+
+
+def register(name: str, cls: type, defaults: dict) -> None:
+    """Add a model class with its default configuration."""
+    _REGISTRY[name] = (cls, dict(defaults))
+
+
+def _load_builtin() -> None:
+    if _REGISTRY:
+        return
+    from asha_app.models import ridge, seed, tcn
+
+    register("ridge", ridge.RidgeRegressor, ridge.DEFAULTS)
+    register("seed", seed.SeedConvLSTM, seed.DEFAULTS)
+    register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)
+
+
+def available() -> list[str]:
+    """Names of the registered models."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def default_config(name: str) -> dict:
+    """Default configuration of a model (a copy)."""
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available())}")
+    return dict(_REGISTRY[name][1])
+
+
+def build(name: str, *, n_channels: int, n_targets: int, fs: float, **config) -> EmgModel:
+    """Build a model.
+
+    Parameters
+    ----------
+    name : str
+        ``"ridge"``, ``"seed"`` or ``"envtcn"`` (see :func:`available`).
+    n_channels, n_targets : int
+    fs : float
+        Sampling rate, Hz.
+    **config
+        Overrides of the defaults.
+
+    Raises
+    ------
+    ConfigError
+        Unknown model or configuration key.
+    """
+    cfg = default_config(name)
+    unknown = sorted(set(config) - set(cfg))
+    if unknown:
+        raise ConfigError(f"model {name!r} has no setting(s) {unknown}; settings: {sorted(cfg)}")
+    cfg.update(config)
+    cls = _REGISTRY[name][0]
+    return cls(n_channels=n_channels, n_targets=n_targets, fs=fs, **cfg)

@@ -1,0 +1,469 @@
+"""Qt-free training loop: a generator of progress events, cancellable, with early stopping.
+
+Typical use (the training wizard runs this in a worker thread and forwards events)::
+
+    job = prepare(recordings, model_name="envtcn", window=WindowSpec(2000, 20), filter_spec=spec)
+    for ev in run(job, TrainConfig(), cancel=stop_event.is_set):
+        print(ev.kind, ev.epoch, ev.train_loss, ev.val_loss, ev.eta_s)
+    ckpt = ev.checkpoint  # on the final "done" event
+
+Properties:
+
+* seeds fixed (``TrainConfig.seed``): same data + seed -> same weights;
+* batches in the order of a :class:`torch.utils.data.DistributedSampler`
+  (one replica when not distributed), so a data-parallel run under
+  ``torchrun`` with N processes and per-process batch ``batch_size / N`` sees
+  exactly the same effective batches as one process (see
+  :mod:`asha_app.models.distributed`);
+* early stopping on the validation loss with the BEST epoch's weights
+  restored at the end (also after cancelling);
+* loss: MSE on normalised targets (each target weighs the same).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from asha_app.core.errors import AshaError
+from asha_app.data.recording import Recording
+from asha_app.data.windows import (
+    DatasetError, Normalizer, Split, WindowDataset, WindowSet, WindowSpec, build_windows, select_targets,
+    split_by_participants, split_by_sessions, split_time_blocks)
+from asha_app.dsp.filters import FilterSpec
+from asha_app.models import metrics as M
+from asha_app.models.base import EmgModel
+from asha_app.models.checkpoint import Checkpoint
+from asha_app.models.registry import build
+
+log = logging.getLogger(__name__)
+
+FINETUNE_MODES = ("all", "head", "bn_head")
+
+
+class TrainingError(AshaError):
+    """Training cannot start or continue (bad settings, diverged loss)."""
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run.
+
+    Attributes
+    ----------
+    max_epochs : int
+    batch_size : int
+        Effective (global) batch size; divided among processes under torchrun.
+    lr, weight_decay : float
+        AdamW settings.
+    patience : int
+        Epochs without validation improvement before stopping.
+    seed : int
+    progress_every : int
+        Emit a ``"batch"`` event every this many batches.
+    max_time_s : float or None
+        Stop (keeping the best epoch) after this much wall time.
+    grad_clip : float
+        Gradient-norm clip.
+    """
+
+    max_epochs: int = 60
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 8
+    seed: int = 0
+    progress_every: int = 50
+    max_time_s: float | None = None
+    grad_clip: float = 5.0
+
+    def to_dict(self) -> dict:
+        """Plain dict for the checkpoint."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class ProgressEvent:
+    """One progress report.
+
+    ``kind``: ``"start"``, ``"batch"``, ``"epoch"``, ``"done"`` or ``"cancelled"``
+    (the last event is always ``"done"``; a cancelled run yields
+    ``"cancelled"`` and then ``"done"`` with the best weights restored).
+    Losses are MSE on normalised targets; ``eta_s`` is an upper bound
+    (remaining epochs at the mean epoch time).
+    """
+
+    kind: str
+    epoch: int = 0
+    max_epochs: int = 0
+    batch: int = 0
+    n_batches: int = 0
+    train_loss: float | None = None
+    val_loss: float | None = None
+    best_val_loss: float | None = None
+    best_epoch: int = 0
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+    result: dict | None = None
+    checkpoint: Checkpoint | None = None
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@torch.no_grad()
+def predict(model: nn.Module, ds: WindowDataset, batch: int = 1024) -> np.ndarray:
+    """Normalised predictions (N, T) of a model over a dataset, in eval mode."""
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(ds), batch):
+        x, _ = ds.batch(np.arange(i, min(i + batch, len(ds))))
+        out.append(model(x).numpy())
+    model.train(was)
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _val_loss(model: nn.Module, ds: WindowDataset) -> float:
+    p = predict(model, ds)
+    y = ds.norm.y(ds.ws.y[ds.indices])
+    return float(np.mean((p - y) ** 2))
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if callable(cancel):
+        return bool(cancel())
+    return bool(getattr(cancel, "is_set", lambda: False)())
+
+
+def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: TrainConfig | None = None,
+          cancel: Callable[[], bool] | None = None, trainable: list[nn.Parameter] | None = None,
+          train_mode: Callable[[nn.Module], None] | None = None, ddp_model: nn.Module | None = None
+          ) -> Iterator[ProgressEvent]:
+    """Train ``model`` in place, yielding progress events; the best epoch's weights are restored.
+
+    Parameters
+    ----------
+    model : EmgModel
+    train_ds, val_ds : WindowDataset
+        Normalised training and validation windows (``val_ds`` may not be empty).
+    cfg : TrainConfig
+    cancel : callable or threading.Event, optional
+        Checked every batch; when true, training stops at once and the best weights so far are restored.
+    trainable : list of Parameter, optional
+        Parameters to optimise (fine-tuning); default all.
+    train_mode : callable, optional
+        Called with the model at the start of every epoch to set train/eval
+        modes (fine-tuning keeps frozen parts in eval mode); default ``model.train()``.
+    ddp_model : nn.Module, optional
+        A ``DistributedDataParallel`` wrapper of ``model`` to run the forward pass through.
+
+    Yields
+    ------
+    ProgressEvent
+        The final one has kind ``"done"`` and ``result`` = ``{"best_epoch", "best_val_loss", "epochs_run",
+        "history": [{"epoch", "train_loss", "val_loss", "time_s"}], "cancelled", "stopped_early"}``.
+
+    Raises
+    ------
+    TrainingError
+        Empty training/validation set or a loss that is not finite.
+    """
+    cfg = cfg or TrainConfig()
+    if len(train_ds) == 0 or len(val_ds) == 0:
+        raise TrainingError(f"cannot train: {len(train_ds)} training and {len(val_ds)} validation windows")
+    rank, world = _rank_world()
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    yield ProgressEvent("start", max_epochs=cfg.max_epochs, message=f"{len(train_ds)} training windows")
+
+    if model.closed_form:
+        xt, yt = train_ds.batch(np.arange(len(train_ds)))
+        xv, yv = val_ds.batch(np.arange(len(val_ds)))
+        info = model.fit_closed_form(xt, yt, xv, yv)
+        model.eval()
+        vl = _val_loss(model, val_ds)
+        tl = float(np.mean((predict(model, train_ds) - yt.numpy()) ** 2))
+        el = time.perf_counter() - t0
+        yield ProgressEvent("epoch", 1, 1, 1, 1, tl, vl, vl, 1, el, 0.0)
+        result = {"best_epoch": 1, "best_val_loss": vl, "epochs_run": 1, "cancelled": False, "stopped_early": False,
+                  "history": [{"epoch": 1, "train_loss": tl, "val_loss": vl, "time_s": el}], "closed_form": info}
+        yield ProgressEvent("done", 1, 1, val_loss=vl, best_val_loss=vl, best_epoch=1, elapsed_s=el, eta_s=0.0,
+                            result=result)
+        return
+
+    net = ddp_model if ddp_model is not None else model
+    params = trainable if trainable is not None else [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.batch_size % world:
+        raise TrainingError(f"batch size {cfg.batch_size} does not divide among {world} processes")
+    local_b = cfg.batch_size // world
+    sampler = torch.utils.data.DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True,
+                                                  seed=cfg.seed, drop_last=True)
+    n_batches = (len(train_ds) // world) // local_b
+    if n_batches == 0:
+        raise TrainingError(f"cannot train: {len(train_ds)} training windows are fewer than one batch of {cfg.batch_size}")
+    loss_fn = nn.MSELoss()
+    best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
+    history = []
+    cancelled = stopped_early = False
+    epoch_times = []
+    for epoch in range(1, cfg.max_epochs + 1):
+        te = time.perf_counter()
+        (train_mode or (lambda m: m.train()))(model)
+        sampler.set_epoch(epoch)
+        order = np.fromiter(iter(sampler), dtype=np.int64)
+        running = 0.0
+        for b in range(n_batches):
+            if _is_cancelled(cancel):
+                cancelled = True
+                break
+            x, y = train_ds.batch(order[b * local_b:(b + 1) * local_b])
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            lv = float(loss.detach())
+            if not np.isfinite(lv):
+                model.load_state_dict(best[2])
+                raise TrainingError(f"the training loss became {lv} at epoch {epoch}; lower the learning rate")
+            running += lv
+            if cfg.progress_every and (b + 1) % cfg.progress_every == 0:
+                yield ProgressEvent("batch", epoch, cfg.max_epochs, b + 1, n_batches, running / (b + 1),
+                                    best_val_loss=best[0] if best[1] else None, best_epoch=best[1],
+                                    elapsed_s=time.perf_counter() - t0)
+        if cancelled:
+            break
+        tl = running / n_batches
+        if world > 1:
+            t = torch.tensor([tl], dtype=torch.float64)
+            dist.all_reduce(t)
+            tl = float(t) / world
+        vl = _val_loss(model, val_ds)
+        epoch_times.append(time.perf_counter() - te)
+        history.append({"epoch": epoch, "train_loss": tl, "val_loss": vl, "time_s": epoch_times[-1]})
+        if vl < best[0]:
+            best = (vl, epoch, copy.deepcopy(model.state_dict()))
+        el = time.perf_counter() - t0
+        eta = float(np.mean(epoch_times)) * (cfg.max_epochs - epoch)
+        yield ProgressEvent("epoch", epoch, cfg.max_epochs, n_batches, n_batches, tl, vl, best[0], best[1], el, eta)
+        if epoch - best[1] >= cfg.patience:
+            stopped_early = True
+            break
+        if cfg.max_time_s is not None and el > cfg.max_time_s:
+            stopped_early = True
+            break
+    if best[1]:
+        model.load_state_dict(best[2])
+    model.eval()
+    result = {"best_epoch": best[1], "best_val_loss": best[0], "epochs_run": len(history), "history": history,
+              "cancelled": cancelled, "stopped_early": stopped_early}
+    if cancelled:
+        yield ProgressEvent("cancelled", len(history), cfg.max_epochs, best_val_loss=best[0], best_epoch=best[1],
+                            elapsed_s=time.perf_counter() - t0, message="cancelled; best epoch restored")
+    yield ProgressEvent("done", len(history), cfg.max_epochs, val_loss=best[0], best_val_loss=best[0],
+                        best_epoch=best[1], elapsed_s=time.perf_counter() - t0, eta_s=0.0, result=result)
+
+
+# ------------------------------------------------------------------------------------------------------------ jobs
+
+
+@dataclass
+class Job:
+    """Everything prepared for one training run (data, split, normalisation, model)."""
+
+    ws: WindowSet
+    split: Split
+    norm: Normalizer
+    model: EmgModel
+    hand_model: object | None = None
+    extra: dict = field(default_factory=dict)
+
+    def dataset(self, name: str) -> WindowDataset:
+        """Normalised dataset of one split, cropped to the model's history."""
+        return WindowDataset(self.ws, self.split.indices(name), self.norm, self.model.history)
+
+
+def make_split(ws: WindowSet, kind: str = "time_blocks", **kw) -> Split:
+    """Split by ``kind`` (``time_blocks`` | ``sessions`` | ``participants``) with its keyword arguments."""
+    if kind == "time_blocks":
+        return split_time_blocks(ws, **kw)
+    if kind == "sessions":
+        return split_by_sessions(ws, **kw)
+    if kind == "participants":
+        return split_by_participants(ws, **kw)
+    raise TrainingError(f"unknown split kind {kind!r}: use time_blocks, sessions or participants")
+
+
+def prepare(recordings: list[Recording] | Recording, *, model_name: str, model_config: dict | None = None,
+            window: WindowSpec | None = None, filter_spec: FilterSpec | None = None, target_kind: str = "auto",
+            split_kind: str = "time_blocks", split_args: dict | None = None, seed: int = 0,
+            require_test: bool = True, hand_model: object | None = None) -> Job:
+    """Check the data, cut windows, split, normalise and build the model -- all before training starts.
+
+    The window length is the larger of ``window.window_ms`` and the model's
+    history, so every model sees exactly what it needs.
+
+    Raises
+    ------
+    DatasetError
+        NaNs, no valid labels, mismatched recordings, an empty split.
+    ConfigError
+        Unknown model or setting.
+    """
+    recs = [recordings] if isinstance(recordings, Recording) else list(recordings)
+    if not recs:
+        raise DatasetError("no recordings given")
+    r0 = recs[0]
+    _, names, _ = select_targets(r0, target_kind)
+    torch.manual_seed(seed)
+    model = build(model_name, n_channels=r0.n_channels, n_targets=len(names), fs=r0.fs, **(model_config or {}))
+    hist_ms = model.history * 1000.0 / r0.fs
+    window = window or WindowSpec(window_ms=hist_ms, stride_ms=max(1000.0 / r0.fs, 10.0))
+    if window.window_ms < hist_ms - 1e-6:
+        window = WindowSpec(hist_ms, window.stride_ms, window.label_lag_ms, window.max_label_gap_ms)
+    ws = build_windows(recs, window, filter_spec, target_kind)
+    split = make_split(ws, split_kind, **(split_args or {}))
+    split.check(("train", "val", "test") if require_test else ("train", "val"))
+    norm = Normalizer.fit(ws, split.indices("train"))
+    return Job(ws, split, norm, model, hand_model)
+
+
+def evaluate_job(job: Job, model: EmgModel | None = None, set_name: str = "test") -> tuple[dict, np.ndarray, np.ndarray]:
+    """Metrics of a model on one split, in target units; returns (metrics, y_true, y_pred)."""
+    model = model or job.model
+    ds = WindowDataset(job.ws, job.split.indices(set_name), job.norm, model.history)
+    pred = job.norm.y_inverse(predict(model, ds))
+    true = job.ws.y[ds.indices]
+    return M.evaluate(pred, true, job.ws.target_names, job.ws.target_kind, job.hand_model), true, pred
+
+
+def hand_model_info(hand_model) -> dict | None:
+    """What the checkpoint records about the hand model (name, side, bone lengths)."""
+    if hand_model is None:
+        return None
+    info = {"name": type(hand_model).__name__, "side": getattr(hand_model, "side", None)}
+    bl = getattr(hand_model, "bone_lengths_mm", None)
+    if bl is not None:
+        bl = bl() if callable(bl) else bl
+        info["bone_lengths_mm"] = np.asarray(bl, dtype=float).tolist()
+    return info
+
+
+def make_checkpoint(job: Job, cfg: TrainConfig, result: dict, metrics: dict) -> Checkpoint:
+    """Checkpoint of the job's (trained) model with its data summary and metrics."""
+    return Checkpoint.from_model(
+        job.model, normalizer=job.norm, channel_names=job.ws.channel_names, fs=job.ws.fs, window=job.ws.spec,
+        filter_spec=job.ws.filter_spec, target_names=job.ws.target_names, target_kind=job.ws.target_kind,
+        device=job.ws.device, hand_model=hand_model_info(job.hand_model),
+        data={**job.ws.summary(), "split": job.split.to_dict()}, metrics=metrics,
+        training={"config": cfg.to_dict(), **{k: v for k, v in result.items() if k != "closed_form"}})
+
+
+def run(job: Job, cfg: TrainConfig | None = None, cancel=None) -> Iterator[ProgressEvent]:
+    """Train a prepared job; the final ``"done"`` event carries the :class:`Checkpoint` with test metrics."""
+    cfg = cfg or TrainConfig()
+    last = None
+    for ev in train(job.model, job.dataset("train"), job.dataset("val"), cfg, cancel):
+        if ev.kind == "done":
+            last = ev
+            break
+        yield ev
+    metrics = {}
+    if len(job.split.indices("test")):
+        metrics["test"], _, _ = evaluate_job(job, set_name="test")
+    metrics["val"], _, _ = evaluate_job(job, set_name="val")
+    last.checkpoint = make_checkpoint(job, cfg, last.result, metrics)
+    yield last
+
+
+def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: str = "head",
+             cfg: TrainConfig | None = None, cancel=None, split_args: dict | None = None) -> Iterator[ProgressEvent]:
+    """Adapt a checkpoint to new recordings (calibration), yielding progress events.
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+        Its normalisation, filter, window and targets are kept unchanged, so
+        inference after calibration uses the same statistics as training.
+    recordings : Recording or list
+        Must match the checkpoint's channels, rate and targets.
+    mode : {"all", "head", "bn_head"}
+        ``all``: every weight adapts; ``head``: only the output layers;
+        ``bn_head``: BatchNorm running statistics re-estimated on the new data
+        plus the output layers (other weights frozen).
+    cfg : TrainConfig
+    split_args : dict
+        Time-block split of the new data (default 5 blocks, the 4th validation, no test).
+
+    Yields
+    ------
+    ProgressEvent
+        The last (``"done"``) carries the new checkpoint.
+
+    Raises
+    ------
+    CheckpointMismatchError, DatasetError, TrainingError
+        Before any weight changes.
+    """
+    if mode not in FINETUNE_MODES:
+        raise TrainingError(f"fine-tuning mode {mode!r} unknown: use one of {FINETUNE_MODES}")
+    recs = [recordings] if isinstance(recordings, Recording) else list(recordings)
+    _, names, _ = select_targets(recs[0], ckpt.target_kind)
+    ckpt.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
+    model = ckpt.build_model()
+    ws = build_windows(recs, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    split = split_time_blocks(ws, **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
+    split.check(("train", "val"))
+    job = Job(ws, split, ckpt.normalizer, model)
+    cfg = cfg or TrainConfig(max_epochs=20, lr=3e-4, patience=5)
+    head = [p for m in model.head_modules() for p in m.parameters()]
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if mode == "all":
+        trainable, mode_fn = list(model.parameters()), None
+    else:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in head:
+            p.requires_grad_(True)
+        trainable = head
+
+        def mode_fn(m: nn.Module) -> None:
+            m.eval()
+            for h in m.head_modules():
+                h.train()
+            if mode == "bn_head":
+                for bn in bns:
+                    bn.train()
+
+    if model.closed_form:
+        trainable, mode_fn = None, None
+    last = None
+    for ev in train(model, job.dataset("train"), job.dataset("val"), cfg, cancel, trainable, mode_fn):
+        if ev.kind == "done":
+            last = ev
+            break
+        yield ev
+    for p in model.parameters():
+        p.requires_grad_(True)
+    metrics = {"val": evaluate_job(job, model, "val")[0]}
+    new = make_checkpoint(job, cfg, last.result, metrics)
+    new.training["finetuned_from"] = {"mode": mode, "previous": ckpt.training, "data": ckpt.data}
+    last.checkpoint = new
+    yield last
