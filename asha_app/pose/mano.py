@@ -91,6 +91,7 @@ _ALLOWED = {
     ("copy_reg", "_reconstructor"),
     ("copyreg", "_reconstructor"),
     ("__builtin__", "object"),
+    ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3
 }
 
 
