@@ -116,3 +116,34 @@ def test_kabsch_exact():
     R2, t2 = kabsch(src, src @ R.T + [1, 2, 3])
     np.testing.assert_allclose(R2, R, atol=1e-9)
     np.testing.assert_allclose(t2, [1, 2, 3], atol=1e-9)
+
+
+def test_handedness_flip_is_not_fitted_with_the_wrong_hand():
+    right = HandModel.builtin("right")
+    rng = np.random.default_rng(4)
+    tracker = HandTracker(switch_frames=3, calib_frames=0)
+    R, t = _random_rotation(rng), np.zeros(3)
+    world_m = _make_target(right, _sample_angles(right, rng), R, t, rng, 0.5) / 1000.0
+    assert tracker.update(world_m, "right").valid
+    flips = [tracker.update(world_m, "left") for _ in range(2)]
+    assert all(not f.valid and f.status == "handedness_flip" and np.all(np.isnan(f.angles_deg)) for f in flips)
+    assert tracker.update(world_m, "right").valid and tracker.side == "right"
+    # a lasting change of side is followed
+    for _ in range(3):
+        res = tracker.update(world_m, "left")
+    assert tracker.side == "left" and res.side == "left" and res.status in ("ok", "poor_fit")
+
+
+def test_size_factor_absorbs_mediapipe_size_changes():
+    model = HandModel.builtin("right")
+    rng = np.random.default_rng(8)
+    truth = _sample_angles(model, rng)
+    R, t = _random_rotation(rng), rng.normal(0, 30, 3)
+    target = _make_target(model, truth, R, t, rng, 0.3) * 1.0  # same skeleton
+    small = (target - t) * 0.9 + t  # the whole hand 10 % smaller, as MediaPipe does with the view
+    fixed = IKSolver(model, calib_frames=0, fit_global_scale=False, cold_iter=60).solve(small)
+    free = IKSolver(model, calib_frames=0, fit_global_scale=True, scale_prior_mm=30, cold_iter=60).solve(small)
+    assert free.fit_error_mm < fixed.fit_error_mm
+    assert 0.88 < free.size_factor < 0.95
+    # hand-frame joints keep the skeleton's size
+    np.testing.assert_allclose(np.linalg.norm(free.joints_hand_mm[9]), np.linalg.norm(model.rest_landmarks_mm[9]), rtol=1e-6)
