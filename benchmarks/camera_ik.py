@@ -13,8 +13,10 @@ shared, so wall time also counts waiting for a core), IK fit error (mean
 per-joint distance to MediaPipe's world landmarks, mm; median and p95 over the
 fitted frames), joint-limit violations, and the
 frame-to-frame jitter of the fitted joints in the hand frame (median over
-consecutive labelled frames of the mean per-joint displacement, mm) beside the
-same figure for MediaPipe's own landmarks taken into the fitted hand frame.
+consecutive labelled frames of the mean per-joint displacement, mm; and of the
+second difference, which ignores steady motion) beside the same figures for
+MediaPipe's own landmarks taken into the fitted hand frame, and the median fit
+error per joint.
 Photos are fitted from a cold start (static image mode).
 
 Usage::
@@ -74,6 +76,7 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
 
     t_dec, t_mp, t_ik, cpu_ik = [], [], [], []
     statuses: dict[str, int] = {}
+    per_joint_err: list = []
     fit, fit_after_calib, viol, n_frames, n_hand, n_valid = [], [], 0, 0, 0, 0
     fitted, mp_in_hand, valid_seq = [], [], []
     sides = {}
@@ -105,6 +108,7 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
             n_valid += int(res.valid)
             if res.status in ("ok", "poor_fit"):
                 fit.append(res.fit_error_mm)
+                per_joint_err.append(res.per_joint_error_mm)
                 if tracker.solvers[res.side].scales_frozen:
                     fit_after_calib.append(res.fit_error_mm)
                 m = models[res.side]
@@ -134,6 +138,11 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
     pair = ok[1:] & ok[:-1]
     jit_fit = np.linalg.norm(np.diff(fitted, axis=0), axis=2).mean(1)[pair]
     jit_mp = np.linalg.norm(np.diff(mp_in_hand, axis=0), axis=2).mean(1)[pair]
+    # second differences (x[t+1] - 2 x[t] + x[t-1]) ignore steady motion: closer to pure jitter
+    triple = ok[2:] & ok[1:-1] & ok[:-2]
+    acc_fit = np.linalg.norm(np.diff(fitted, 2, axis=0), axis=2).mean(1)[triple]
+    acc_mp = np.linalg.norm(np.diff(mp_in_hand, 2, axis=0), axis=2).mean(1)[triple]
+    per_joint = np.nanmedian(np.asarray(per_joint_err), 0) if per_joint_err else np.full(21, np.nan)
     shares = {k: round(float(np.sum(v) / total), 3) for k, v in (("decode_resize", t_dec), ("mediapipe", t_mp), ("ik", t_ik))}
     return {
         "video": path.name,
@@ -154,6 +163,9 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
         "limit_violations": viol,
         "jitter_fitted_mm": _stats(jit_fit),
         "jitter_mediapipe_mm": _stats(jit_mp),
+        "jitter2_fitted_mm": _stats(acc_fit),
+        "jitter2_mediapipe_mm": _stats(acc_mp),
+        "per_joint_fit_error_mm_median": [round(float(v), 1) for v in per_joint],
     }
 
 
@@ -215,7 +227,8 @@ def main(argv=None) -> int:
             f"MediaPipe {v['mediapipe_ms']['median']} ms (p95 {v['mediapipe_ms']['p95']}) | "
             f"IK {v['ik_ms']['median']} ms (p95 {v['ik_ms']['p95']}; CPU {v['ik_cpu_ms']['median']}) | pipeline {v['pipeline_fps']} frames/s | "
             f"fit {v['fit_error_mm']['median']} mm (p95 {v['fit_error_mm']['p95']}) | violations {v['limit_violations']} | "
-            f"jitter fitted {v['jitter_fitted_mm']['median']} mm vs MediaPipe {v['jitter_mediapipe_mm']['median']} mm | "
+            f"jitter fitted {v['jitter_fitted_mm']['median']} mm vs MediaPipe {v['jitter_mediapipe_mm']['median']} mm "
+            f"(2nd diff {v['jitter2_fitted_mm']['median']} vs {v['jitter2_mediapipe_mm']['median']}) | "
             f"time share {v['time_share']}"
         )
     for p in photos:
