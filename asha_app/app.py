@@ -25,7 +25,7 @@ def create_window(demo: bool = False, settings: AppSettings | None = None):
         settings, problem = AppSettings.load()
     window = MainWindow(settings, SessionClock())
     if demo:
-        window.start_demo()
+        window.start_demo(with_camera=True)
     else:
         window.start_acquisition()
     if problem:
