@@ -352,7 +352,8 @@ class IKSolver:
         it = 0
         eps = 1e-9
         rel = 1.0
-        for it in range(1, iters + 1):
+        while it < iters:
+            it += 1
             J = self._jacobian(pos, rot, slot0, lm, t, sigma)
             g = J.T @ r
             H = J.T @ J
