@@ -19,6 +19,10 @@ MediaPipe's own landmarks taken into the fitted hand frame, and the median fit
 error per joint.
 Photos are fitted from a cold start (static image mode).
 
+Wall-clock figures depend on what else runs on the machine; the JSON also gives
+CPU time per stage (``time.process_time``, all threads of this process) and the
+1-minute load average at start and end, so a busy run can be recognised.
+
 Usage::
 
     python benchmarks/camera_ik.py [--quick] [--complexity 0|1]
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -74,21 +79,27 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
     det = LandmarkDetector(model_complexity=complexity, mirrored=False)
     src = CameraSource(path, SessionClock(), width=640, height=480, pace=False).open()
 
-    t_dec, t_mp, t_ik, cpu_ik = [], [], [], []
+    t_dec, t_mp, t_ik, cpu_ik, cpu_dec, cpu_mp = [], [], [], [], [], []
     statuses: dict[str, int] = {}
     per_joint_err: list = []
     fit, fit_after_calib, viol, n_frames, n_hand, n_valid = [], [], 0, 0, 0, 0
     fitted, mp_in_hand, valid_seq = [], [], []
     sides = {}
     t0 = time.perf_counter()
+    p0 = time.process_time()
     while True:
         a = time.perf_counter()
+        pa = time.process_time()
         fr = src.read()
         b = time.perf_counter()
+        pb = time.process_time()
         if fr is None:
             break
         hand = det.process(fr.image)
         c = time.perf_counter()
+        pc = time.process_time()
+        cpu_dec.append(pb - pa)
+        cpu_mp.append(pc - pb)
         cpu0 = time.thread_time()
         if hand is None:
             res = tracker.update(None, None)
@@ -129,6 +140,7 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
         if max_frames and n_frames >= max_frames:
             break
     total = time.perf_counter() - t0
+    total_cpu = time.process_time() - p0
     src.close()
     det.close()
 
@@ -156,6 +168,9 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
         "ik_status": statuses,
         "decode_resize_ms": _stats(np.asarray(t_dec) * 1e3),
         "pipeline_fps": round(n_frames / total, 2),
+        "mediapipe_cpu_ms": _stats(np.asarray(cpu_mp) * 1e3),
+        "decode_resize_cpu_ms": _stats(np.asarray(cpu_dec) * 1e3),
+        "pipeline_cpu_ms_per_frame": round(total_cpu / max(n_frames, 1) * 1e3, 2),
         "time_share": shares,
         "dominant": max(shares, key=shares.get),
         "fit_error_mm": _stats(fit),
@@ -219,6 +234,7 @@ def main(argv=None) -> int:
     import torch
 
     t_start = time.perf_counter()
+    load_start = round(os.getloadavg()[0], 2)
     videos = [run_video(media / v, args.complexity, 120 if args.quick else None) for v in VIDEOS]
     photos = run_photos(media, args.complexity)
     for v in videos:
@@ -229,7 +245,8 @@ def main(argv=None) -> int:
             f"fit {v['fit_error_mm']['median']} mm (p95 {v['fit_error_mm']['p95']}) | violations {v['limit_violations']} | "
             f"jitter fitted {v['jitter_fitted_mm']['median']} mm vs MediaPipe {v['jitter_mediapipe_mm']['median']} mm "
             f"(2nd diff {v['jitter2_fitted_mm']['median']} vs {v['jitter2_mediapipe_mm']['median']}) | "
-            f"time share {v['time_share']}"
+            f"time share {v['time_share']} | CPU per frame: MediaPipe {v['mediapipe_cpu_ms']['median']} ms, "
+            f"whole pipeline {v['pipeline_cpu_ms_per_frame']} ms"
         )
     for p in photos:
         print(f"photo {p}")
@@ -239,7 +256,7 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "mediapipe_complexity": args.complexity,
         "torch_threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()} {platform.processor() or ''} cpus={__import__('os').cpu_count()}".strip(),
+        "machine": f"{platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}".strip(),
         "videos": videos,
         "photos": photos,
         "ik_ms_median_worst_video": max(v["ik_ms"]["median"] for v in videos),
@@ -250,6 +267,7 @@ def main(argv=None) -> int:
         "limit_violations_total": sum(v["limit_violations"] for v in videos),
         "goals": {"ik_ms_median": 5.0, "pipeline_fps": 30.0, "fit_error_mm_median": 5.0, "limit_violations": 0},
         "seconds": round(time.perf_counter() - t_start, 1),
+        "load_average_1min_start_end": [load_start, round(os.getloadavg()[0], 2)],
     }
     print(json.dumps(summary))
     return 0

@@ -5,7 +5,7 @@ import pytest
 
 from asha_app.core.clock import SessionClock
 from asha_app.devices.camera import CameraSource, demo_video_path
-from asha_app.workers.camera import CameraLabel, CameraWorker, DropOldestQueue
+from asha_app.workers.camera import CameraLabel, CameraWorker, DropOldestQueue, stack_labels
 
 pytestmark = pytest.mark.gui
 
@@ -35,6 +35,10 @@ def test_worker_labels_the_bundled_video(qtbot):
     assert np.median([g.ik.fit_error_mm for g in good]) < 12.0
     _, latest = worker.latest.get()
     assert latest.frame_index == 59
+    arrays = stack_labels(labels)
+    assert arrays["joint_angles"].shape == (40, 22) and arrays["joints_mm"].shape == (40, 21, 3)
+    np.testing.assert_array_equal(arrays["valid"], [lab.valid for lab in labels])
+    np.testing.assert_array_equal(arrays["label_t"], t)
     _, prev = worker.preview.get()
     assert prev.rgb.shape[1] <= 480 and prev.rgb.dtype == np.uint8
 

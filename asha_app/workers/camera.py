@@ -374,3 +374,40 @@ class CameraWorker(Worker):
         if now - self._last_status >= 0.2:
             self._last_status = now
             self.status.emit(self.snapshot())
+
+
+def stack_labels(labels: list[CameraLabel], n_dof: int | None = None) -> dict[str, np.ndarray]:
+    """Stack drained labels into the arrays of :class:`asha_app.data.recording.Recording`.
+
+    Parameters
+    ----------
+    labels : list of CameraLabel
+        In capture order (as :meth:`DropOldestQueue.drain` returns them).
+    n_dof : int, optional
+        Number of angles (default: from the first label).
+
+    Returns
+    -------
+    dict
+        ``label_t`` float64 (n,), ``joint_angles`` float32 (n, n_dof) degrees,
+        ``joints_mm`` float32 (n, 21, 3) hand frame, ``valid`` bool (n,),
+        ``fit_error_mm`` float32 (n,), ``confidence`` float32 (n,),
+        ``world_landmarks`` float32 (n, 21, 3) metres (NaN without a hand).
+        Invalid frames keep NaN / their fitted values and ``valid=False``; nothing
+        is replaced by a neutral pose.
+    """
+    n = len(labels)
+    if n_dof is None:
+        n_dof = len(labels[0].ik.angles_deg) if n else 0
+    nan_world = np.full((21, 3), np.nan, dtype=np.float32)
+    return {
+        "label_t": np.array([lab.t for lab in labels], dtype=np.float64),
+        "joint_angles": np.array([lab.ik.angles_deg for lab in labels], dtype=np.float32).reshape(n, n_dof),
+        "joints_mm": np.array([lab.ik.joints_hand_mm for lab in labels], dtype=np.float32).reshape(n, 21, 3),
+        "valid": np.array([lab.valid for lab in labels], dtype=bool),
+        "fit_error_mm": np.array([lab.ik.fit_error_mm for lab in labels], dtype=np.float32),
+        "confidence": np.array([lab.confidence for lab in labels], dtype=np.float32),
+        "world_landmarks": np.array(
+            [lab.world_landmarks if lab.world_landmarks is not None else nan_world for lab in labels], dtype=np.float32
+        ).reshape(n, 21, 3),
+    }
