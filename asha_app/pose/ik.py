@@ -160,7 +160,8 @@ class IKSolver:
     model : HandModel
         The hand to fit (its side must match the landmarks' real hand).
     max_iter : int
-        Levenberg-Marquardt iterations per warm-started frame.
+        Levenberg-Marquardt iterations per warm-started frame; a fit still improving
+        by more than 5 % per step (a fast movement) may go on up to ``cold_iter``.
     cold_iter : int
         Iterations for a cold start (first frame, after a lost hand, or a poor warm fit).
     valid_threshold_mm : float
@@ -189,12 +190,12 @@ class IKSolver:
     def __init__(
         self,
         model: HandModel,
-        max_iter: int = 6,
+        max_iter: int = 5,
         cold_iter: int = 30,
         valid_threshold_mm: float = 15.0,
         calib_frames: int = 60,
         scale_range: tuple[float, float] = (0.5, 2.0),
-        tol: float = 1e-3,
+        tol: float = 1e-2,
         retry_threshold_mm: float = 10.0,
         calibrate_palm: bool = True,
         fit_global_scale: bool = True,
@@ -352,7 +353,10 @@ class IKSolver:
         it = 0
         eps = 1e-9
         rel = 1.0
-        while it < iters:
+        hard = max(iters, self.cold_iter)
+        while it < hard:
+            if it >= iters and rel < 0.05:
+                break  # the soft limit is reached and progress has slowed
             it += 1
             J = self._jacobian(pos, rot, slot0, lm, t, sigma)
             g = J.T @ r
