@@ -44,7 +44,6 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from asha_app.pose.hand_model import LANDMARK_PARENTS, HandModel, matrix_to_axis_angle
 
@@ -257,7 +256,6 @@ class IKSolver:
 
     def _set_offsets(self, offsets: np.ndarray) -> None:
         self._offsets = offsets
-        self._offsets_t = torch.from_numpy(offsets)
         m = self.model
         nodes = np.zeros_like(offsets)
         for j in range(1, len(nodes)):
