@@ -226,10 +226,12 @@ class MainWindow(QMainWindow):
         tb.addAction(self.marker_action)
         self.settings_action = QAction("Settings…", self)
         tb.addAction(self.settings_action)
-        menu = self.menuBar().addMenu("&View")
-        self.view_menu = menu
+        # menus that feature modules (recording, training, live) extend in their install(window)
+        self.menus = {key: self.menuBar().addMenu(title) for key, title in
+                      (("session", "&Session"), ("model", "&Model"), ("live", "&Live"), ("view", "&View"))}
+        self.view_menu = self.menus["view"]
         for dock in self.panels.values():
-            menu.addAction(dock.toggleViewAction())
+            self.view_menu.addAction(dock.toggleViewAction())
 
     def _setup_statusbar(self) -> None:
         sb = self.statusBar()
