@@ -131,3 +131,26 @@ def test_report_files(tmp_path):
         assert Path(files[k]).stat().st_size > 100
     assert Path(files["bars"]).read_bytes()[:4] == b"\x89PNG"
     assert "report_bars.png" in Path(files["html"]).read_text()
+
+
+def test_stateful_one_sample_steps_equal_batch():
+    """EnvelopeTCN's frozen one-sample step (the live path) == batch windows, after the warm-up."""
+    job, ck = trained("envtcn")
+    rec = paired()
+    runner = ck.runner(stride=3)
+    assert runner.stateful and runner._step is not None
+    idx, outs = [], []
+    for i in range(400):
+        j, y = runner.process(rec.emg[i:i + 1])
+        idx.append(j)
+        outs.append(y)
+    idx, outs = np.concatenate(idx), np.concatenate(outs)
+    assert np.all(np.diff(idx) == 3) and idx[0] == ck.history - 1
+    ws = build_windows(rec, WindowSpec(ck.window.window_ms, 20.0), FILT, "targets")
+    sel = np.flatnonzero(np.isin(ws.ends, idx))
+    batch = ck.normalizer.y_inverse(T.predict(ck.build_model(), WindowDataset(ws, sel, ck.normalizer, ck.history)))
+    stream = outs[np.searchsorted(idx, ws.ends[sel])]
+    assert len(sel) > 50 and np.abs(stream - batch).max() < 1e-3 * (1 + np.abs(batch).max())
+    frozen = ck.build_model().frozen()
+    xn = torch.from_numpy(ck.normalizer.emg(ws.x(sel[:1], ck.history)))
+    assert torch.allclose(frozen(xn), ck.build_model()(xn), atol=1e-4)
