@@ -1,21 +1,54 @@
-"""Command-line entry point ``asha`` (also ``python -m asha_app``)."""
+"""Command-line entry point ``asha`` (also ``python -m asha_app``).
+
+``asha`` alone starts the desktop app (``--demo`` starts straight into the
+demo).  Researchers' sub-commands (``import``, ``export``, ``check``,
+``train``, ``evaluate``) are registered by the feature packages that provide
+them, each with ``--help``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import sys
+
+from asha_app import __version__
+
+# modules exposing ``register(subparsers)``; a feature not yet installed is skipped
+COMMAND_MODULES = ("asha_app.data.commands", "asha_app.models.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``asha`` argument parser (sub-commands are added by later features)."""
+    """The ``asha`` argument parser with every available sub-command."""
     parser = argparse.ArgumentParser(prog="asha", description="Asha: see a hand move from forearm sEMG.")
-    parser.add_argument("--demo", action="store_true", help="start straight into the demo on bundled real recordings")
+    parser.add_argument("--version", action="version", version=f"asha {__version__}")
+    parser.add_argument("--demo", action="store_true", help="start the app straight into the demo on real recordings")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the GUI or a sub-command; returns the exit status."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if getattr(args, "command", None):
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        from asha_app.core.errors import AshaError
+
+        try:
+            return int(args.func(args) or 0)
+        except AshaError as exc:
+            print(f"asha {args.command}: {exc}", file=sys.stderr)
+            return 2
     from asha_app.app import run_gui
 
     return run_gui(demo=args.demo)

@@ -109,3 +109,22 @@ def test_quality_flags():
     filt = filter_offline(np.nan_to_num(raw), FilterSpec(fs=fs))
     flags = assess_channels(raw, filt, fs, mains_hz=50.0)
     assert flags == [Flag.OK, Flag.FLAT, Flag.RAILED, Flag.MAINS, Flag.NOISY, Flag.NAN]
+
+
+def test_one_euro_smooths_jitter_but_follows_motion():
+    from asha_app.dsp.smoothing import OneEuroFilter
+
+    rng = np.random.default_rng(4)
+    t = np.arange(0, 4, 0.02)  # 50 Hz pose updates
+    still = 10 + rng.normal(0, 1.0, len(t))
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.05)
+    out = np.array([f(x, ti) for x, ti in zip(still, t)])
+    assert np.std(out[50:]) < 0.4 * np.std(still[50:])  # jitter at rest is cut
+    f.reset()
+    ramp = 100 * t  # a fast movement, 100 units/s
+    out = np.array([f(x, ti) for x, ti in zip(ramp, t)])
+    lag = np.mean(ramp[100:] - out[100:]) / 100.0
+    f_slow = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    out_slow = np.array([f_slow(x, ti) for x, ti in zip(ramp, t)])
+    lag_slow = np.mean(ramp[100:] - out_slow[100:]) / 100.0
+    assert lag < 0.5 * lag_slow  # the speed term removes most of the lag a plain low-pass has

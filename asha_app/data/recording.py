@@ -61,6 +61,11 @@ class Recording:
         Prompts and markers.
     meta : dict
         Free-form attributes (participant, device, channel map, source file ...).
+    extras : dict[str, numpy.ndarray]
+        Optional further streams keyed by their session-file path
+        (``"emg/package"``, ``"emg/board_t"``, ``"emg/marker"``, ``"imu/t"``,
+        ``"imu/accel"``, ``"imu/gyro"``, ``"labels/joints_world_mm"``,
+        ``"labels/fit_error_mm"``); empty when the source has none.
     """
 
     emg: np.ndarray
@@ -77,6 +82,7 @@ class Recording:
     emg_units: str = "uV"
     prompts: list[Prompt] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
 
     @property
     def n_channels(self) -> int:

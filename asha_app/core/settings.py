@@ -1,0 +1,101 @@
+"""Typed, versioned application settings, persisted as JSON in the user's config folder.
+
+Validation is done by pydantic: a settings file with wrong values is reported
+(and the defaults used) instead of crashing the app.  Window geometry lives
+apart, in a QSettings ini file next to this one (see :mod:`asha_app.ui`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from asha_app.core import paths
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VERSION = 1
+DeviceKind = Literal["armband", "demo", "synthetic", "file"]
+
+
+class DeviceSettings(BaseModel):
+    """Which EMG source to use and how to reach it."""
+
+    kind: DeviceKind = "armband"
+    armband_ip: str = ""
+    armband_port: int = Field(0, ge=0, le=65535)
+    armband_timeout_s: float = Field(3.0, gt=0.5, le=30.0)
+    playback_file: str = ""
+
+
+class FilterSettings(BaseModel):
+    """sEMG filter chain (see :class:`asha_app.dsp.filters.FilterSpec`)."""
+
+    mains_hz: Literal[50, 60] = 50
+    notch_enabled: bool = True
+    band_low_hz: float = Field(20.0, gt=0)
+    band_high_hz: float = Field(200.0, gt=0)
+    order: int = Field(4, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _band_order(self):
+        if self.band_high_hz <= self.band_low_hz:
+            raise ValueError("band_high_hz must exceed band_low_hz")
+        return self
+
+    def spec(self, fs: float):
+        """The :class:`FilterSpec` for a source sampled at ``fs`` Hz (high edge clipped below Nyquist)."""
+        from asha_app.dsp.filters import FilterSpec
+
+        high = min(self.band_high_hz, 0.95 * fs / 2 - 1e-6)
+        low = min(self.band_low_hz, high * 0.5)
+        return FilterSpec(fs=fs, band=(low, high), order=self.order,
+                          notch_hz=float(self.mains_hz) if self.notch_enabled and self.mains_hz < fs / 2 else None)
+
+
+class ScopeSettings(BaseModel):
+    """How the EMG scopes draw."""
+
+    window_s: float = Field(5.0, ge=1.0, le=10.0)
+    show_filtered: bool = True
+    autoscale: bool = True
+    fixed_range_uv: float = Field(500.0, gt=0)
+
+
+class AppSettings(BaseModel):
+    """Everything the app remembers between runs."""
+
+    version: int = SETTINGS_VERSION
+    device: DeviceSettings = DeviceSettings()
+    filter: FilterSettings = FilterSettings()
+    scope: ScopeSettings = ScopeSettings()
+
+    @staticmethod
+    def path() -> Path:
+        """Location of the settings file."""
+        return paths.config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> tuple[AppSettings, str | None]:
+        """Load settings; returns ``(settings, problem)`` where ``problem`` says why defaults were used."""
+        path = path or cls.path()
+        if not path.exists():
+            return cls(), None
+        try:
+            data = json.loads(path.read_text())
+            if int(data.get("version", 0)) > SETTINGS_VERSION:
+                return cls(), f"{path} was written by a newer Asha (settings version {data['version']}); using defaults."
+            return cls.model_validate(data), None
+        except (OSError, ValueError, ValidationError) as exc:
+            return cls(), f"Settings file {path} is invalid ({exc.__class__.__name__}: {str(exc).splitlines()[0]}); using defaults."
+
+    def save(self, path: Path | None = None) -> None:
+        """Write atomically (temporary file, then rename)."""
+        path = path or self.path()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.model_dump_json(indent=2))
+        tmp.replace(path)

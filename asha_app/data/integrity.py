@@ -1,0 +1,267 @@
+"""End-of-session integrity check of a session file (what the wizard shows at the end, and ``asha check``).
+
+The report answers "can I trust this dataset?": how long, how many samples,
+how many were dropped (from gaps in the board's package numbers, and samples
+the recorder lost on the host), the EMG rate actually measured from the
+board's timestamps, the share of valid hand-pose labels per prompt, and any
+gap in EMG or camera times longer than a threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from asha_app.data import schema as S
+from asha_app.data.reader import SessionFile
+
+log = logging.getLogger(__name__)
+
+
+def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Find gaps in a board's package-number sequence.
+
+    Parameters
+    ----------
+    package : array (n,)
+        Package numbers in arrival order (NaN entries are ignored).
+    modulus : int, optional
+        Counter wrap value (the number after ``modulus - 1`` is 0).  Without it
+        a backwards jump is taken as a counter reset, not as a loss.
+
+    Returns
+    -------
+    index : int array (g,)
+        Index of the first sample after each gap.
+    first_missing : float array (g,)
+        First missing package number of each gap.
+    n_missing : int array (g,)
+        Missing packages in each gap.
+    """
+    p = np.asarray(package, dtype=np.float64).reshape(-1)
+    ok = np.flatnonzero(np.isfinite(p))
+    if ok.size < 2:
+        return np.zeros(0, int), np.zeros(0), np.zeros(0, int)
+    q = p[ok]
+    d = np.diff(q)
+    if modulus is not None:
+        d = np.where(d <= 0, d + modulus, d)
+    gap = np.flatnonzero(d > 1)
+    first = q[gap] + 1
+    if modulus is not None:
+        first = np.mod(first, modulus)
+    return ok[gap + 1], first, (d[gap] - 1).astype(np.int64)
+
+
+def find_time_gaps(t: np.ndarray, threshold_s: float) -> list[tuple[float, float]]:
+    """Intervals ``(t_before, t_after)`` where consecutive times are more than ``threshold_s`` apart."""
+    t = np.asarray(t, dtype=np.float64)
+    if t.size < 2:
+        return []
+    d = np.diff(t)
+    idx = np.flatnonzero(d > threshold_s)
+    return [(float(t[i]), float(t[i + 1])) for i in idx]
+
+
+def valid_share_per_prompt(prompts, label_t: np.ndarray, valid: np.ndarray) -> list[dict]:
+    """Share of valid label frames within each prompt.
+
+    Parameters
+    ----------
+    prompts : list of Prompt
+        Only prompts with ``end > start`` count (markers are skipped).
+    label_t : array (m,)
+        Label frame times (session s).
+    valid : bool array (m,)
+
+    Returns
+    -------
+    list of dict
+        ``{"label", "repetition", "start", "end", "frames", "valid_share"}``;
+        ``valid_share`` is None when no frame fell inside the prompt.
+    """
+    label_t = np.asarray(label_t, np.float64)
+    valid = np.asarray(valid, bool)
+    order = np.argsort(label_t, kind="stable")
+    ts, vs = label_t[order], valid[order]
+    out = []
+    for p in prompts:
+        if not p.end > p.start:
+            continue
+        a, b = np.searchsorted(ts, [p.start, p.end], side="left")
+        n = int(b - a)
+        out.append({
+            "label": p.label, "repetition": p.repetition, "start": p.start, "end": p.end, "frames": n,
+            "valid_share": float(vs[a:b].mean()) if n else None,
+        })
+    return out
+
+
+@dataclass
+class SessionReport:
+    """Result of :func:`check_session`.
+
+    Attributes
+    ----------
+    file : str
+    finalized, crashed : bool
+        ``crashed``: the writer never closed the file (interrupted recording).
+    duration_s : float
+        First to last EMG sample (s).
+    n_emg, n_imu, n_frames : int
+        Samples / frames stored.
+    nominal_fs, measured_fs : float
+        Nominal rate and ``(n - 1) / duration`` from the stored times (Hz).
+    dropped_samples : int
+        Missing packages found from gaps in ``/emg/package``.
+    dropped_host : int
+        Samples the recorder lost from the ring buffer (``/dropped`` source host).
+    valid_label_share : float or None
+        Share of valid label frames over the session.
+    prompts : list of dict
+        Per prompt repetition: see :func:`valid_share_per_prompt`.
+    emg_gaps, camera_gaps : list of (float, float)
+        Time gaps longer than the thresholds.
+    warnings : list of str
+        Sentences for the user (empty when all is well).
+    """
+
+    file: str
+    finalized: bool
+    crashed: bool
+    duration_s: float
+    n_emg: int
+    n_imu: int
+    n_frames: int
+    nominal_fs: float
+    measured_fs: float | None
+    dropped_samples: int
+    dropped_host: int
+    valid_label_share: float | None
+    prompts: list[dict] = field(default_factory=list)
+    emg_gaps: list[tuple[float, float]] = field(default_factory=list)
+    camera_gaps: list[tuple[float, float]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is nothing to warn about."""
+        return not self.warnings
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON-ready) of the report."""
+        d = asdict(self)
+        d["emg_gaps"] = [list(g) for g in self.emg_gaps]
+        d["camera_gaps"] = [list(g) for g in self.camera_gaps]
+        return d
+
+    def per_label(self) -> dict[str, float | None]:
+        """Valid-label share per prompt label, over all its repetitions (frame-weighted)."""
+        acc: dict[str, list[float]] = {}
+        for p in self.prompts:
+            if p["valid_share"] is None:
+                acc.setdefault(p["label"], [0.0, 0.0])
+                continue
+            a = acc.setdefault(p["label"], [0.0, 0.0])
+            a[0] += p["valid_share"] * p["frames"]
+            a[1] += p["frames"]
+        return {k: (v[0] / v[1] if v[1] else None) for k, v in acc.items()}
+
+    def format_text(self) -> str:
+        """Human-readable multi-line report (the CLI prints it; the wizard shows it)."""
+        state = "finalized" if self.finalized else ("INTERRUPTED (recovered up to the last save)" if self.crashed else "not finalized")
+        lines = [
+            f"{self.file}: {state}",
+            f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self.n_imu} IMU samples, {self.n_frames} camera frames",
+            f"  EMG rate measured {self.measured_fs:.2f} Hz (nominal {self.nominal_fs:g} Hz)" if self.measured_fs else "  EMG rate: not enough samples",
+            f"  dropped: {self.dropped_samples} samples by the device (package gaps), {self.dropped_host} by the recorder",
+        ]
+        if self.valid_label_share is not None:
+            lines.append(f"  valid labels: {100 * self.valid_label_share:.1f} % of frames")
+        for label, share in self.per_label().items():
+            lines.append(f"    {label}: {'no frames' if share is None else f'{100 * share:.1f} % valid'}")
+        if self.emg_gaps:
+            lines.append(f"  EMG time gaps: {len(self.emg_gaps)} (longest {max(b - a for a, b in self.emg_gaps):.3f} s)")
+        if self.camera_gaps:
+            lines.append(f"  camera time gaps: {len(self.camera_gaps)} (longest {max(b - a for a, b in self.camera_gaps):.3f} s)")
+        for w in self.warnings:
+            lines.append(f"  WARNING: {w}")
+        return "\n".join(lines)
+
+
+def check_session(
+    path: str | Path,
+    *,
+    emg_gap_s: float = 0.1,
+    camera_gap_s: float = 0.5,
+    min_valid_share: float = 0.7,
+    package_modulus: int | None = None,
+) -> SessionReport:
+    """Check one session file and summarise it.
+
+    Parameters
+    ----------
+    path : str or Path
+        Session file.
+    emg_gap_s, camera_gap_s : float
+        Report gaps between consecutive EMG / camera times longer than these (s).
+    min_valid_share : float
+        Warn for prompts whose share of valid labels is below this.
+    package_modulus : int, optional
+        See :func:`package_gaps`.
+
+    Returns
+    -------
+    SessionReport
+
+    Raises
+    ------
+    RecordingFileError
+        If the file cannot be opened as a session file.
+    """
+    with SessionFile(path) as sf:
+        t = sf.emg_t[()]
+        package = sf.dataset(f"{S.Emg.GROUP}/{S.Emg.PACKAGE}")[()] if sf.has(f"{S.Emg.GROUP}/{S.Emg.PACKAGE}") else np.zeros(0)
+        n_imu = int(sf.dataset(f"{S.Imu.GROUP}/{S.Imu.T}").shape[0]) if sf.has(f"{S.Imu.GROUP}/{S.Imu.T}") else 0
+        cam_t = sf.dataset(f"{S.Camera.GROUP}/{S.Camera.T}")[()] if sf.n_frames else np.zeros(0)
+        valid = sf.dataset(f"{S.Labels.GROUP}/{S.Labels.VALID}")[()].astype(bool) if sf.n_frames else np.zeros(0, bool)
+        prompts = sf.prompts()
+        dropped = sf.dropped()
+        nominal = sf.fs
+        finalized, crashed = sf.finalized, sf.crashed
+    duration = float(t[-1] - t[0]) if t.size > 1 else 0.0
+    measured = (t.size - 1) / duration if duration > 0 else None
+    _, _, n_missing = package_gaps(package, package_modulus)
+    host = int(dropped[S.Dropped.N_MISSING][dropped[S.Dropped.SOURCE] == S.Dropped.SOURCE_HOST].sum()) if dropped.size else 0
+    per_prompt = valid_share_per_prompt(prompts, cam_t, valid) if cam_t.size else [
+        {"label": p.label, "repetition": p.repetition, "start": p.start, "end": p.end, "frames": 0, "valid_share": None}
+        for p in prompts if p.end > p.start
+    ]
+    report = SessionReport(
+        file=str(path), finalized=finalized, crashed=crashed, duration_s=duration, n_emg=int(t.size), n_imu=n_imu,
+        n_frames=int(cam_t.size), nominal_fs=nominal, measured_fs=measured, dropped_samples=int(n_missing.sum()),
+        dropped_host=host, valid_label_share=float(valid.mean()) if valid.size else None, prompts=per_prompt,
+        emg_gaps=find_time_gaps(t, emg_gap_s), camera_gaps=find_time_gaps(cam_t, camera_gap_s),
+    )
+    w = report.warnings
+    if crashed:
+        w.append("the recording was interrupted; data after the last save (at most about 1 s) is missing.")
+    if t.size == 0:
+        w.append("the file holds no EMG samples.")
+    if measured is not None and abs(measured - nominal) > 0.02 * nominal:
+        w.append(f"measured EMG rate {measured:.1f} Hz differs from the nominal {nominal:g} Hz by more than 2 %.")
+    total = report.dropped_samples + report.dropped_host
+    if t.size and total > 0.01 * t.size:
+        w.append(f"{total} samples ({100 * total / (t.size + total):.1f} %) were dropped; check the WiFi link and the computer's load.")
+    if report.emg_gaps:
+        w.append(f"{len(report.emg_gaps)} gaps longer than {emg_gap_s:g} s in the EMG stream.")
+    if report.camera_gaps:
+        w.append(f"{len(report.camera_gaps)} gaps longer than {camera_gap_s:g} s in the camera stream.")
+    for label, share in report.per_label().items():
+        if cam_t.size and (share is None or share < min_valid_share):
+            shown = "no camera frames" if share is None else f"only {100 * share:.0f} % valid hand labels"
+            w.append(f"prompt '{label}': {shown}; consider redoing it with the hand fully in view.")
+    return report

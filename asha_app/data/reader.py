@@ -1,0 +1,316 @@
+"""Read-only access to Asha session files (layout in :mod:`asha_app.data.schema`).
+
+::
+
+    with SessionFile("session.h5") as sf:
+        print(sf.summary, sf.n_emg, sf.crashed)
+        raw = sf.emg_raw[1000:2000]        # lazy: reads only this slice
+        rec = sf.to_recording()            # everything in memory
+
+Opening checks the file is HDF5, carries ``format = "asha-session"`` and a
+``schema_version`` this code understands, and has the mandatory groups; any
+problem raises :class:`~asha_app.core.errors.RecordingFileError` naming the
+file and what is wrong.  A file whose writer was killed (still flagged "open
+for writing" by HDF5) is opened in SWMR read mode, which HDF5 allows for
+files written in SWMR mode; :attr:`SessionFile.crashed` is then True.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from asha_app.core.errors import RecordingFileError
+from asha_app.data import schema as S
+from asha_app.data.recording import Prompt, Recording
+
+log = logging.getLogger(__name__)
+
+_REQUIRED = (S.Emg.GROUP + "/" + S.Emg.RAW, S.Emg.GROUP + "/" + S.Emg.T)
+
+
+def _decode_attr(value: Any) -> Any:
+    if isinstance(value, bytes | np.bytes_):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        return [_decode_attr(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def open_h5_readonly(path: Path) -> tuple[h5py.File, bool]:
+    """Open an HDF5 file read-only; returns ``(file, crashed)``.
+
+    ``crashed`` is True when the file was left flagged open-for-write by a
+    writer that did not close it (kill -9, power cut) and was opened in SWMR
+    read mode instead.
+
+    Raises
+    ------
+    RecordingFileError
+        If the file is missing, not HDF5, or truncated/corrupt.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RecordingFileError(f"{path}: no such file.")
+    if path.is_dir():
+        raise RecordingFileError(f"{path}: is a folder, not a session file.")
+    if not h5py.is_hdf5(path):
+        raise RecordingFileError(f"{path}: not an HDF5 file (no HDF5 signature); it is not an Asha session file.")
+    try:
+        return h5py.File(path, "r"), False
+    except OSError as exc:
+        text = str(exc)
+        if "already open for write" in text or "consistency flags" in text:
+            try:
+                return h5py.File(path, "r", swmr=True), True
+            except OSError as exc2:
+                raise RecordingFileError(
+                    f"{path}: the recording was interrupted and the file cannot be recovered ({exc2})."
+                ) from exc2
+        raise RecordingFileError(f"{path}: the HDF5 file is truncated or corrupt and cannot be opened ({text}).") from exc
+
+
+class SessionFile:
+    """Read-only, lazy view of one session file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The session file.
+
+    Attributes
+    ----------
+    path : Path
+    crashed : bool
+        True when the writer never closed the file (interrupted recording);
+        the data up to its last flush is readable.
+    finalized : bool
+        True when the writer's :meth:`~asha_app.data.writer.SessionWriter.finalize` ran.
+
+    Raises
+    ------
+    RecordingFileError
+        Missing, foreign (not ``format = "asha-session"``), newer-schema,
+        truncated or corrupt files, naming the file and the problem.
+
+    Notes
+    -----
+    Dataset properties (``emg_raw``, ``emg_t`` ...) return :class:`h5py.Dataset`
+    objects: slicing them reads only that part from disk.  Reading a whole
+    dataset costs about its size (8 channels x 500 Hz x 4 B = 16 kB per second
+    of EMG).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._f, self.crashed = open_h5_readonly(self.path)
+        try:
+            self._validate()
+        except RecordingFileError:
+            self._f.close()
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            self._f.close()
+            raise RecordingFileError(f"{self.path}: the session file is damaged ({exc}).") from exc
+
+    def _validate(self) -> None:
+        a = self._f.attrs
+        fmt = _decode_attr(a.get(S.Root.FORMAT))
+        if fmt != S.FORMAT_NAME:
+            raise RecordingFileError(
+                f"{self.path}: HDF5 file but not an Asha session file (root attribute 'format' is {fmt!r}, "
+                f"expected {S.FORMAT_NAME!r}). To use data from another tool, import it with 'asha import'."
+            )
+        version = _decode_attr(a.get(S.Root.SCHEMA_VERSION))
+        if not isinstance(version, int):
+            raise RecordingFileError(f"{self.path}: the session file has no valid schema_version attribute ({version!r}).")
+        if version > S.SCHEMA_VERSION:
+            raise RecordingFileError(
+                f"{self.path}: written with session-format version {version}, this Asha reads up to version "
+                f"{S.SCHEMA_VERSION}. Update Asha to open it."
+            )
+        for key in _REQUIRED:
+            if key not in self._f:
+                raise RecordingFileError(f"{self.path}: the session file lacks the dataset /{key}; it is damaged or incomplete.")
+        n_raw, n_t = self._f[_REQUIRED[0]].shape[0], self._f[_REQUIRED[1]].shape[0]
+        if n_raw != n_t:
+            raise RecordingFileError(f"{self.path}: /emg/raw has {n_raw} rows but /emg/t has {n_t}; the file is damaged.")
+        self.finalized = bool(_decode_attr(a.get(S.Root.FINALIZED, False)))
+        self.schema_version = version
+
+    # ------------------------------------------------------------------ context
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+    def __enter__(self) -> SessionFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Root attributes, JSON attributes decoded into dicts."""
+        out = {}
+        for k, v in self._f.attrs.items():
+            v = _decode_attr(v)
+            if k in S.Root.JSON_ATTRS and isinstance(v, str):
+                try:
+                    v = json.loads(v)
+                except json.JSONDecodeError:
+                    log.warning("%s: attribute %s is not valid JSON", self.path, k)
+            out[k] = v
+        return out
+
+    @property
+    def summary(self) -> dict:
+        """The end-of-session summary written by ``finalize()`` (empty when the session was interrupted)."""
+        return self.attrs.get(S.Root.SUMMARY) or {}
+
+    @property
+    def fs(self) -> float:
+        """Nominal EMG sampling rate (Hz)."""
+        return float(self._f.attrs[S.Root.FS])
+
+    @property
+    def channel_names(self) -> list[str]:
+        """EMG channel names."""
+        names = _decode_attr(self._f[S.Emg.GROUP].attrs.get(S.Emg.CHANNEL_NAMES, []))
+        return list(names) if names else [f"ch{i + 1}" for i in range(self.n_channels)]
+
+    @property
+    def angle_names(self) -> list[str]:
+        """Joint-angle DOF names (``/labels`` attribute)."""
+        if S.Labels.GROUP not in self._f:
+            return []
+        return list(_decode_attr(self._f[S.Labels.GROUP].attrs.get(S.Labels.ANGLE_NAMES, [])) or [])
+
+    def has(self, key: str) -> bool:
+        """True if the dataset or group ``key`` (e.g. ``"camera/t"``) exists."""
+        return key in self._f
+
+    def dataset(self, key: str) -> h5py.Dataset:
+        """The dataset at ``key`` (lazy); raises RecordingFileError naming the file if absent."""
+        if key not in self._f:
+            raise RecordingFileError(f"{self.path}: the session file has no /{key}.")
+        return self._f[key]
+
+    # ------------------------------------------------------------------ lazy datasets
+    @property
+    def emg_raw(self) -> h5py.Dataset:
+        """(n, C) float32 raw sEMG in microvolts."""
+        return self._f[S.Emg.GROUP][S.Emg.RAW]
+
+    @property
+    def emg_t(self) -> h5py.Dataset:
+        """(n,) float64 session seconds."""
+        return self._f[S.Emg.GROUP][S.Emg.T]
+
+    @property
+    def n_emg(self) -> int:
+        """EMG samples in the file."""
+        return int(self.emg_raw.shape[0])
+
+    @property
+    def n_channels(self) -> int:
+        """EMG channels."""
+        return int(self.emg_raw.shape[1])
+
+    @property
+    def n_frames(self) -> int:
+        """Camera/label frames in the file."""
+        key = f"{S.Camera.GROUP}/{S.Camera.T}"
+        return int(self._f[key].shape[0]) if key in self._f else 0
+
+    def _read(self, key: str, default=None):
+        return self._f[key][()] if key in self._f else default
+
+    def prompts(self) -> list[Prompt]:
+        """Prompts (``/prompts``) and free markers (``/markers``, ``end == start``, repetition -1), by start time."""
+        out = []
+        recs = self._read(S.Prompts.DATASET)
+        if recs is not None:
+            for r in recs:
+                out.append(Prompt(S.decode_label(r[S.Prompts.LABEL]), float(r[S.Prompts.START]), float(r[S.Prompts.END]), int(r[S.Prompts.REPETITION])))
+        recs = self._read(S.Markers.DATASET)
+        if recs is not None:
+            for r in recs:
+                t = float(r[S.Markers.T])
+                out.append(Prompt(S.decode_label(r[S.Markers.LABEL]), t, t, -1))
+        out.sort(key=lambda p: (p.start, p.end))
+        return out
+
+    def dropped(self) -> np.ndarray:
+        """``/dropped`` records (structured array: t, first_missing_package, n_missing, source)."""
+        recs = self._read(S.Dropped.DATASET)
+        return recs if recs is not None else np.zeros(0, dtype=S.Dropped.DTYPE)
+
+    # ------------------------------------------------------------------ whole file
+    def to_recording(self) -> Recording:
+        """Load the session into a :class:`Recording` (raw EMG, labels, prompts, meta).
+
+        ``joint_angles``, ``joints_mm`` and ``valid`` come from ``/labels``,
+        ``label_t`` from ``/camera/t`` (capture times); imported files without
+        camera frames give their ``/targets`` instead.  Invalid label frames
+        keep NaN.  ``extras`` carries package numbers, board times, markers,
+        IMU, world joints and fit errors.
+        """
+        f = self._f
+        emg = f[S.Emg.GROUP]
+        extras = {}
+        for key in (S.Emg.PACKAGE, S.Emg.BOARD_T, S.Emg.MARKER):
+            if key in emg:
+                extras[f"{S.Emg.GROUP}/{key}"] = emg[key][()]
+        if S.Imu.GROUP in f and f[S.Imu.GROUP][S.Imu.T].shape[0]:
+            for key in (S.Imu.T, S.Imu.ACCEL, S.Imu.GYRO):
+                extras[f"{S.Imu.GROUP}/{key}"] = f[S.Imu.GROUP][key][()]
+        label_t = np.zeros(0)
+        joint_angles = joints_mm = targets = None
+        valid = np.zeros(0, bool)
+        angle_names = self.angle_names
+        target_names: list[str] = []
+        if self.n_frames:
+            lab = f[S.Labels.GROUP]
+            label_t = f[S.Camera.GROUP][S.Camera.T][()]
+            ja = lab[S.Labels.JOINT_ANGLES]
+            joint_angles = ja[()] if ja.shape[1] > 0 else None
+            joints_mm = lab[S.Labels.JOINTS_MM][()]
+            valid = lab[S.Labels.VALID][()].astype(bool)
+            extras[f"{S.Labels.GROUP}/{S.Labels.JOINTS_WORLD_MM}"] = lab[S.Labels.JOINTS_WORLD_MM][()]
+            extras[f"{S.Labels.GROUP}/{S.Labels.FIT_ERROR_MM}"] = lab[S.Labels.FIT_ERROR_MM][()]
+        if S.Targets.GROUP in f:
+            g = f[S.Targets.GROUP]
+            targets = g[S.Targets.VALUES][()]
+            target_names = list(_decode_attr(g.attrs.get(S.Targets.NAMES, [])) or [])
+            if not self.n_frames:
+                label_t = g[S.Targets.T][()]
+                valid = np.all(np.isfinite(targets), axis=1)
+        attrs = self.attrs
+        meta = {k: v for k, v in attrs.items() if k != S.Root.SOURCE}
+        source = attrs.get(S.Root.SOURCE) or {}
+        if isinstance(source, dict):
+            for k, v in source.items():
+                meta.setdefault(k, v)
+        meta["file"] = str(self.path)
+        meta["crashed"] = self.crashed
+        return Recording(
+            emg=emg[S.Emg.RAW][()], emg_t=emg[S.Emg.T][()], fs=self.fs, label_t=label_t, joint_angles=joint_angles,
+            joints_mm=joints_mm, targets=targets, valid=valid, angle_names=angle_names if joint_angles is not None else [],
+            target_names=target_names, channel_names=self.channel_names,
+            emg_units=str(_decode_attr(emg.attrs.get(S.Emg.UNITS, "uV"))), prompts=self.prompts(), meta=meta, extras=extras,
+        )
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Shortcut: ``SessionFile(path).to_recording()`` with the file closed afterwards."""
+    with SessionFile(path) as sf:
+        return sf.to_recording()

@@ -1,0 +1,781 @@
+"""The single writer of an Asha session file (layout in :mod:`asha_app.data.schema`).
+
+Crash safety
+------------
+The file is created with ``libver="latest"`` and switched to HDF5 SWMR
+(single-writer / multiple-reader) mode once its groups exist.  In SWMR mode
+HDF5 orders its metadata writes so that the file on disk is consistent after
+every :meth:`SessionWriter.flush`; a process killed with ``kill -9`` leaves a
+file that opens (read-only, see :class:`~asha_app.data.reader.SessionFile`)
+with everything up to the last flush.
+
+Appends are buffered in memory and written to the datasets by
+:meth:`SessionWriter.flush`, which the recorder calls at least once per
+second (:meth:`SessionWriter.maybe_flush` does it when ``flush_interval_s``
+has passed).  So a crash loses at most the last ``flush_interval_s`` of data,
+and the HDF5 library sees one resize and one write per dataset per flush
+instead of one per 20 ms packet.
+
+Errors
+------
+Any failure to create or write the file (disk full, folder not writable,
+file removed) raises :class:`~asha_app.core.errors.RecordingFileError` naming
+the file; the writer then closes the file and refuses further appends, and
+the file stays valid up to the last successful flush.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import math
+import os
+import resource
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from asha_app.core.errors import RecordingFileError
+from asha_app.data import schema as S
+from asha_app.data.recording import Prompt, Recording
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+#: Files whose HDF5 write failed inside the library.  Closing (or garbage-collecting) such a
+#: file makes HDF5 2.0 / h5py 3.16 crash the process (measured: SIGSEGV at close after EFBIG), so
+#: they are kept open here until the process ends; what was flushed before stays readable.
+_FAILED_FILES: list = []
+
+#: Rows per chunk along time for each stream (EMG: 2 s at 500 Hz).
+EMG_CHUNK = 1024
+IMU_CHUNK = 512
+FRAME_CHUNK = 64
+RECORD_CHUNK = 64
+
+
+def _json_default(obj: Any):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def to_json(value: Any) -> str:
+    """JSON text of an attribute value (numpy arrays become lists)."""
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def _describe_os_error(exc: BaseException) -> str:
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "No space" in text:
+        return "the disk is full"
+    if code == errno.EFBIG or "File too large" in text:
+        return "the file system refused to let the file grow (disk full or file-size limit)"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "ermission" in text or "read-only" in text.lower():
+        return "the folder is not writable"
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return "the folder does not exist"
+    return text or type(exc).__name__
+
+
+class _Stream:
+    """Pending rows of several datasets that grow together."""
+
+    def __init__(self, datasets: dict[str, h5py.Dataset]) -> None:
+        self.datasets = datasets
+        self.pending: dict[str, list[np.ndarray]] = {k: [] for k in datasets}
+        self.n_pending = 0
+        self.n_written = int(next(iter(datasets.values())).shape[0]) if datasets else 0
+
+    def add(self, rows: dict[str, np.ndarray]) -> None:
+        n = None
+        for key, arr in rows.items():
+            if n is None:
+                n = arr.shape[0]
+            elif arr.shape[0] != n:
+                raise ValueError(f"{key}: {arr.shape[0]} rows, expected {n} like the other fields")
+            self.pending[key].append(arr)
+        self.n_pending += int(n or 0)
+
+    def write(self) -> None:
+        if self.n_pending == 0:
+            return
+        start, end = self.n_written, self.n_written + self.n_pending
+        for key, parts in self.pending.items():
+            ds = self.datasets[key]
+            block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+            if ds.chunks is None:  # zero-width dataset (no DOFs): nothing to store
+                continue
+            ds.resize(end, axis=0)
+            ds[start:end] = block
+        self.pending = {k: [] for k in self.datasets}
+        self.n_written = end
+        self.n_pending = 0
+
+
+class SessionWriter:
+    """Write one session file; the only object that writes it.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to create (``.h5``).  Its folder is created if needed.
+    n_channels : int
+        EMG channels ``C``.
+    fs : float
+        Nominal EMG sampling rate (Hz), stored as the root attribute ``fs``.
+    angle_names : list of str
+        Names of the ``d`` joint-angle DOFs of the hand model (may be empty).
+    channel_names : list of str, optional
+        EMG channel names (default ``ch1..chC``).
+    participant, device, camera, hand_model, app_settings : dict, optional
+        Stored as JSON attributes (participant: pseudonymous ID, arm, hand,
+        consent time ...; device: board id, name, firmware ...).
+    filter_spec : FilterSpec or dict, optional
+        The live filter (:meth:`asha_app.dsp.filters.FilterSpec.to_dict`); the
+        file keeps raw EMG, the spec says how the live view filtered it.
+    session_t0_unix : float, optional
+        Unix time of the session clock's origin
+        (:attr:`asha_app.core.clock.SessionClock.t0_unix`).
+    emg_to_video_offset_s : float
+        Seconds to add to camera times to align them with EMG times.
+    offset_source : str
+        ``"assumed"`` (default 0) or ``"measured"``.
+    target_names : list of str, optional
+        Creates the optional ``/targets`` group (imported glove data etc.).
+    video_shape : tuple (H, W), optional
+        Creates the optional ``/video`` group (off by default: privacy).
+    compression : str, optional
+        ``None`` (default), ``"gzip"`` or ``"lzf"`` for the EMG and label datasets.
+    flush_interval_s : float
+        :meth:`maybe_flush` flushes when this much time passed (at most 1 s
+        is what the crash-safety promise relies on).
+    swmr : bool
+        Use HDF5 SWMR mode (crash safe; default).  ``False`` only for bulk
+        imports where a crash simply means re-running the import.
+    package_modulus : int, optional
+        Value at which the board's package counter wraps; ``None`` treats a
+        backwards jump as a counter reset (not a loss).
+    emg_units : str
+        Units of ``raw`` (``"uV"`` for the armband; imported data keeps its own).
+    min_free_bytes : int
+        Stop cleanly (close the file, raise RecordingFileError) when a flush
+        would leave less than this free on the disk, or would pass the
+        process's file-size limit.  HDF5 itself must never see a failed write:
+        after one it cannot close the file without crashing.
+    overwrite : bool
+        Replace an existing file (default: refuse).
+
+    Raises
+    ------
+    RecordingFileError
+        If the file exists (and ``overwrite`` is False) or cannot be created.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        n_channels: int,
+        fs: float,
+        angle_names: Iterable[str] = (),
+        *,
+        channel_names: Iterable[str] | None = None,
+        participant: dict | None = None,
+        device: dict | None = None,
+        filter_spec: Any = None,
+        camera: dict | None = None,
+        hand_model: dict | None = None,
+        app_settings: dict | None = None,
+        source: dict | None = None,
+        session_t0_unix: float | None = None,
+        emg_to_video_offset_s: float = 0.0,
+        offset_source: str = S.OffsetSource.ASSUMED,
+        target_names: Iterable[str] | None = None,
+        video_shape: tuple[int, int] | None = None,
+        compression: str | None = None,
+        flush_interval_s: float = 1.0,
+        swmr: bool = True,
+        package_modulus: int | None = None,
+        emg_units: str = "uV",
+        min_free_bytes: int = 20 * 1024 * 1024,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.n_channels = int(n_channels)
+        if self.n_channels < 1:
+            raise ValueError(f"n_channels must be at least 1, got {n_channels}")
+        self.fs = float(fs)
+        self.angle_names = [str(a) for a in angle_names]
+        self.channel_names = [str(c) for c in channel_names] if channel_names is not None else [f"ch{i + 1}" for i in range(self.n_channels)]
+        if len(self.channel_names) != self.n_channels:
+            raise ValueError(f"{len(self.channel_names)} channel names for {self.n_channels} channels")
+        if offset_source not in (S.OffsetSource.ASSUMED, S.OffsetSource.MEASURED):
+            raise ValueError(f"offset_source must be 'assumed' or 'measured', got {offset_source!r}")
+        self.emg_units = str(emg_units)
+        self.flush_interval_s = float(flush_interval_s)
+        self.min_free_bytes = int(min_free_bytes)
+        self.package_modulus = package_modulus
+        self.target_names = [str(n) for n in target_names] if target_names is not None else None
+        self.video_shape = tuple(video_shape) if video_shape is not None else None
+        self._last_package: float | None = None
+        self._last_flush = time.monotonic()
+        self._broken: RecordingFileError | None = None
+        self._closed = False
+        self.finalized = False
+        self.dropped_device = 0
+        self.dropped_host = 0
+        self._t_range = [math.inf, -math.inf]
+
+        if self.path.exists() and not overwrite:
+            raise RecordingFileError(f"{self.path}: a file with this name already exists; choose another name or delete it first.")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = h5py.File(self.path, "w", libver="latest")
+        except (OSError, ValueError) as exc:
+            raise RecordingFileError(
+                f"cannot create session file {self.path}: {_describe_os_error(exc)}. Choose a writable folder with free space."
+            ) from exc
+        try:
+            self._create_layout(
+                participant=participant, device=device, filter_spec=filter_spec, camera=camera, hand_model=hand_model,
+                app_settings=app_settings, source=source, session_t0_unix=session_t0_unix,
+                emg_to_video_offset_s=emg_to_video_offset_s, offset_source=offset_source, compression=compression,
+            )
+            if swmr:
+                self._f.swmr_mode = True
+            self._f.flush()
+        except (OSError, RuntimeError) as exc:
+            self._fail(exc, "creating the file layout")
+
+    # ------------------------------------------------------------------ layout
+    def _create_layout(self, *, participant, device, filter_spec, camera, hand_model, app_settings, source,
+                       session_t0_unix, emg_to_video_offset_s, offset_source, compression) -> None:
+        from asha_app import __version__ as app_version  # noqa: PLC0415
+
+        f = self._f
+        a = f.attrs
+        a[S.Root.FORMAT] = S.FORMAT_NAME
+        a[S.Root.SCHEMA_VERSION] = S.SCHEMA_VERSION
+        a[S.Root.CREATED_UNIX] = time.time()
+        a[S.Root.SESSION_T0_UNIX] = float(session_t0_unix) if session_t0_unix is not None else float("nan")
+        a[S.Root.FINALIZED] = False
+        if filter_spec is not None and hasattr(filter_spec, "to_dict"):
+            filter_spec = filter_spec.to_dict()
+        for key, value in (
+            (S.Root.PARTICIPANT, participant), (S.Root.DEVICE, device), (S.Root.FILTER, filter_spec),
+            (S.Root.CAMERA, camera), (S.Root.HAND_MODEL, hand_model), (S.Root.APP, app_settings),
+            (S.Root.SOURCE, source),
+        ):
+            a[key] = to_json(value if value is not None else {})
+        a[S.Root.SUMMARY] = to_json({})
+        a[S.Root.APP_VERSION] = str(app_version)
+        a[S.Root.H5PY_VERSION] = h5py.version.version
+        a[S.Root.HDF5_VERSION] = h5py.version.hdf5_version
+        a[S.Root.FS] = self.fs
+        a[S.Root.EMG_TO_VIDEO_OFFSET_S] = float(emg_to_video_offset_s)
+        a[S.Root.OFFSET_SOURCE] = offset_source
+
+        comp = {"compression": compression} if compression else {}
+        C, d, L = self.n_channels, len(self.angle_names), S.N_LANDMARKS
+
+        def grow(group, name, tail, dtype, chunk, compress=False, fill=None):
+            kw = dict(comp) if compress else {}
+            if fill is not None:
+                kw["fillvalue"] = fill
+            if any(x == 0 for x in tail):
+                return group.create_dataset(name, shape=(0, *tail), dtype=dtype)
+            return group.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), chunks=(chunk, *tail), dtype=dtype, **kw)
+
+        g = f.create_group(S.Emg.GROUP)
+        g.attrs[S.Emg.CHANNEL_NAMES] = self.channel_names
+        g.attrs[S.Emg.UNITS] = self.emg_units
+        emg = {
+            S.Emg.RAW: grow(g, S.Emg.RAW, (C,), "<f4", EMG_CHUNK, True),
+            S.Emg.T: grow(g, S.Emg.T, (), "<f8", EMG_CHUNK, True),
+            S.Emg.BOARD_T: grow(g, S.Emg.BOARD_T, (), "<f8", EMG_CHUNK, True),
+            S.Emg.PACKAGE: grow(g, S.Emg.PACKAGE, (), "<f8", EMG_CHUNK, True),
+            S.Emg.MARKER: grow(g, S.Emg.MARKER, (), "<f8", EMG_CHUNK, True),
+        }
+        g = f.create_group(S.Imu.GROUP)
+        imu = {
+            S.Imu.T: grow(g, S.Imu.T, (), "<f8", IMU_CHUNK),
+            S.Imu.ACCEL: grow(g, S.Imu.ACCEL, (3,), "<f4", IMU_CHUNK),
+            S.Imu.GYRO: grow(g, S.Imu.GYRO, (3,), "<f4", IMU_CHUNK),
+        }
+        dropped = {"": f.create_dataset(S.Dropped.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Dropped.DTYPE)}
+        g = f.create_group(S.Camera.GROUP)
+        if camera:
+            for k, v in camera.items():
+                if isinstance(v, str | int | float | bool):
+                    g.attrs[k] = v
+        hb = f"S{S.HANDEDNESS_BYTES}"
+        cam = {
+            S.Camera.T: grow(g, S.Camera.T, (), "<f8", FRAME_CHUNK),
+            S.Camera.IMAGE_LANDMARKS: grow(g, S.Camera.IMAGE_LANDMARKS, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
+            S.Camera.WORLD_LANDMARKS: grow(g, S.Camera.WORLD_LANDMARKS, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
+            S.Camera.HANDEDNESS: grow(g, S.Camera.HANDEDNESS, (), hb, FRAME_CHUNK),
+            S.Camera.CONFIDENCE: grow(g, S.Camera.CONFIDENCE, (), "<f4", FRAME_CHUNK),
+        }
+        g = f.create_group(S.Labels.GROUP)
+        g.attrs[S.Labels.ANGLE_NAMES] = self.angle_names
+        g.attrs[S.Labels.UNITS] = "deg"
+        lab = {
+            S.Labels.JOINT_ANGLES: grow(g, S.Labels.JOINT_ANGLES, (d,), "<f4", FRAME_CHUNK, True, np.nan),
+            S.Labels.JOINTS_MM: grow(g, S.Labels.JOINTS_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
+            S.Labels.JOINTS_WORLD_MM: grow(g, S.Labels.JOINTS_WORLD_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
+            S.Labels.FIT_ERROR_MM: grow(g, S.Labels.FIT_ERROR_MM, (), "<f4", FRAME_CHUNK, False, np.nan),
+            S.Labels.VALID: grow(g, S.Labels.VALID, (), "?", FRAME_CHUNK),
+        }
+        prompts = {"": f.create_dataset(S.Prompts.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Prompts.DTYPE)}
+        markers = {"": f.create_dataset(S.Markers.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Markers.DTYPE)}
+        self._streams: dict[str, _Stream] = {
+            "emg": _Stream(emg), "imu": _Stream(imu), "dropped": _Stream(dropped), "frames": _Stream({**cam, **{f"l:{k}": v for k, v in lab.items()}}),
+            "prompts": _Stream(prompts), "markers": _Stream(markers),
+        }
+        if self.target_names is not None:
+            g = f.create_group(S.Targets.GROUP)
+            g.attrs[S.Targets.NAMES] = self.target_names
+            self._streams["targets"] = _Stream({
+                S.Targets.T: grow(g, S.Targets.T, (), "<f8", FRAME_CHUNK * 16),
+                S.Targets.VALUES: grow(g, S.Targets.VALUES, (len(self.target_names),), "<f4", FRAME_CHUNK * 16, True),
+            })
+        if self.video_shape is not None:
+            h, w = self.video_shape
+            g = f.create_group(S.Video.GROUP)
+            self._streams["video"] = _Stream({
+                S.Video.T: grow(g, S.Video.T, (), "<f8", 16),
+                S.Video.FRAMES: g.create_dataset(S.Video.FRAMES, shape=(0, h, w, 3), maxshape=(None, h, w, 3), chunks=(1, h, w, 3), dtype="u1"),
+            })
+
+    # ------------------------------------------------------------------ state
+    def _check_open(self) -> None:
+        if self._broken is not None:
+            raise self._broken
+        if self._closed:
+            raise RecordingFileError(f"{self.path}: the session file is already closed; start a new recording.")
+
+    def _fail(self, exc: BaseException, doing: str, *, hdf5_failed: bool = True) -> None:
+        reason = exc if isinstance(exc, str) else _describe_os_error(exc)
+        err = RecordingFileError(
+            f"recording stopped: could not write {self.path} while {doing}: {reason}. "
+            "The file keeps everything up to the last save (at most about one second earlier); free disk space "
+            "or choose another folder and start a new recording."
+        )
+        self._broken = err
+        if hdf5_failed:
+            _FAILED_FILES.append((self._f, self._streams if hasattr(self, "_streams") else None))
+            log.error("%s: HDF5 write failed; the file is left open (closing it would crash HDF5)", self.path)
+        else:
+            try:
+                self._f.close()
+            except (OSError, RuntimeError, ValueError) as close_exc:
+                log.warning("closing %s after a write error failed too: %s", self.path, close_exc)
+        self._closed = True
+        if isinstance(exc, BaseException):
+            raise err from exc
+        raise err
+
+    def _check_space(self) -> None:
+        """Refuse a flush that would fill the disk or pass the file-size limit (before HDF5 tries)."""
+        pending = sum(
+            sum(a.nbytes for parts in st.pending.values() for a in parts) for st in self._streams.values()
+        )
+        if pending == 0:
+            return
+        if not hasattr(self, "_chunk_bytes"):
+            self._chunk_bytes = sum(
+                int(np.prod(ds.chunks)) * ds.dtype.itemsize
+                for st in self._streams.values() for ds in st.datasets.values() if ds.chunks is not None
+            )
+        needed = 2 * pending + self._chunk_bytes + 256 * 1024
+        try:
+            free = shutil.disk_usage(self.path.parent).free - self.min_free_bytes
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            if limit != resource.RLIM_INFINITY:
+                free = min(free, limit - os.stat(self.path).st_size)
+        except OSError as exc:
+            self._fail(exc, "checking free space", hdf5_failed=False)
+        if free < needed:
+            self._fail(
+                f"the disk is full or nearly full (would need {needed / 1e6:.1f} MB, {max(free, 0) / 1e6:.1f} MB usable)",
+                "saving", hdf5_failed=False,
+            )
+
+    @property
+    def is_open(self) -> bool:
+        """True while appends are accepted."""
+        return not self._closed and self._broken is None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows written to disk (flushed) per stream: ``emg``, ``imu``, ``frames``, ``prompts`` ..."""
+        return {k: s.n_written for k, s in self._streams.items()}
+
+    @property
+    def pending(self) -> dict[str, int]:
+        """Rows buffered in memory, not yet on disk, per stream."""
+        return {k: s.n_pending for k, s in self._streams.items()}
+
+    # ------------------------------------------------------------------ appends
+    def append_emg(self, t, raw, package=None, marker=None, board_t=None) -> None:
+        """Buffer a block of EMG samples.
+
+        Parameters
+        ----------
+        t : array (n,)
+            Session seconds of each sample (from the board's timestamps).
+        raw : array (n, C)
+            Raw sEMG in microvolts.
+        package : array (n,), optional
+            Board package numbers; gaps are recorded in ``/dropped``.
+        marker : array (n,), optional
+            Board marker channel (0 where none).
+        board_t : array (n,), optional
+            Board timestamps as received (NaN when not given).
+        """
+        self._check_open()
+        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        n = t.shape[0]
+        if n == 0:
+            return
+        raw = np.asarray(raw, dtype=np.float32).reshape(n, -1)
+        if raw.shape[1] != self.n_channels:
+            raise ValueError(f"EMG block has {raw.shape[1]} channels, the session has {self.n_channels}")
+        nan = np.full(n, np.nan)
+        package = nan if package is None else np.asarray(package, dtype=np.float64).reshape(n)
+        marker = np.zeros(n) if marker is None else np.asarray(marker, dtype=np.float64).reshape(n)
+        board_t = nan if board_t is None else np.asarray(board_t, dtype=np.float64).reshape(n)
+        self._detect_gaps(t, package)
+        self._streams["emg"].add({S.Emg.RAW: raw, S.Emg.T: t, S.Emg.BOARD_T: board_t, S.Emg.PACKAGE: package, S.Emg.MARKER: marker})
+        self._t_range = [min(self._t_range[0], float(t[0])), max(self._t_range[1], float(t[-1]))]
+
+    def _detect_gaps(self, t: np.ndarray, package: np.ndarray) -> None:
+        from asha_app.data.integrity import package_gaps  # noqa: PLC0415  (integrity imports the reader)
+
+        if np.all(np.isnan(package)):
+            return
+        prev = self._last_package
+        seq = package if prev is None else np.concatenate([[prev], package])
+        idx, first, n_missing = package_gaps(seq, self.package_modulus)
+        if prev is not None:
+            idx = idx - 1  # index into this block of the first sample after the gap
+        for i, fm, nm in zip(idx, first, n_missing, strict=True):
+            self.append_dropped(float(t[max(int(i), 0)]), float(fm), int(nm), S.Dropped.SOURCE_DEVICE)
+        self._last_package = float(package[-1])
+
+    def append_imu(self, t, accel, gyro) -> None:
+        """Buffer IMU samples: ``t`` (k,) session s, ``accel`` (k, 3) g, ``gyro`` (k, 3) deg/s."""
+        self._check_open()
+        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        if t.size == 0:
+            return
+        self._streams["imu"].add({
+            S.Imu.T: t,
+            S.Imu.ACCEL: np.asarray(accel, dtype=np.float32).reshape(t.size, 3),
+            S.Imu.GYRO: np.asarray(gyro, dtype=np.float32).reshape(t.size, 3),
+        })
+
+    def append_dropped(self, t: float, first_missing_package: float, n_missing: int, source: int = S.Dropped.SOURCE_DEVICE) -> None:
+        """Record a gap of ``n_missing`` samples before session time ``t``.
+
+        ``source`` is :attr:`Dropped.SOURCE_DEVICE` for package-number gaps and
+        :attr:`Dropped.SOURCE_HOST` for samples the recorder lost from the ring
+        buffer (``first_missing_package`` NaN then).
+        """
+        self._check_open()
+        rec = np.zeros(1, dtype=S.Dropped.DTYPE)
+        rec[0] = (t, first_missing_package, n_missing, source)
+        if source == S.Dropped.SOURCE_HOST:
+            self.dropped_host += int(n_missing)
+        else:
+            self.dropped_device += int(n_missing)
+        self._streams["dropped"].add({"": rec})
+
+    def append_frames(self, frames: Iterable[S.CameraLabelFrame]) -> None:
+        """Buffer camera frames with their landmarks and IK labels (see :class:`~asha_app.data.schema.CameraLabelFrame`).
+
+        A frame without a hand or with a failed fit is stored with NaN
+        landmarks/angles and ``valid = False`` (never a neutral pose).
+        """
+        self._check_open()
+        frames = list(frames)
+        m = len(frames)
+        if m == 0:
+            return
+        d, L = len(self.angle_names), S.N_LANDMARKS
+        t = np.empty(m)
+        img = np.full((m, L, 3), np.nan, np.float32)
+        wld = np.full((m, L, 3), np.nan, np.float32)
+        hand = np.zeros(m, dtype=f"S{S.HANDEDNESS_BYTES}")
+        conf = np.zeros(m, np.float32)
+        ang = np.full((m, d), np.nan, np.float32)
+        jmm = np.full((m, L, 3), np.nan, np.float32)
+        jwm = np.full((m, L, 3), np.nan, np.float32)
+        err = np.full(m, np.nan, np.float32)
+        valid = np.zeros(m, bool)
+        for i, fr in enumerate(frames):
+            t[i] = fr.t
+            if fr.image_landmarks is not None:
+                img[i] = fr.image_landmarks
+            if fr.world_landmarks is not None:
+                wld[i] = fr.world_landmarks
+            hand[i] = fr.handedness.encode("ascii", errors="replace")[: S.HANDEDNESS_BYTES]
+            conf[i] = fr.confidence
+            ik = fr.ik
+            if ik is not None:
+                a = np.asarray(ik.angles_deg, np.float32).reshape(-1)
+                if a.size != d:
+                    raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
+                err[i] = ik.fit_error_mm
+                if ik.valid:
+                    ang[i] = a
+                    jmm[i] = ik.joints_mm
+                    jwm[i] = ik.joints_world_mm
+                    valid[i] = True
+        self._streams["frames"].add({
+            S.Camera.T: t, S.Camera.IMAGE_LANDMARKS: img, S.Camera.WORLD_LANDMARKS: wld, S.Camera.HANDEDNESS: hand,
+            S.Camera.CONFIDENCE: conf, f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": jmm,
+            f"l:{S.Labels.JOINTS_WORLD_MM}": jwm, f"l:{S.Labels.FIT_ERROR_MM}": err, f"l:{S.Labels.VALID}": valid,
+        })
+
+    def append_label_arrays(self, t, joint_angles=None, joints_mm=None, valid=None, *, joints_world_mm=None,
+                            fit_error_mm=None, image_landmarks=None, world_landmarks=None) -> None:
+        """Buffer label frames given as arrays (importers, :func:`write_recording`).
+
+        Parameters
+        ----------
+        t : array (m,)
+            Frame times (session s).
+        joint_angles : array (m, d), optional
+            Degrees; NaN where unknown.
+        joints_mm, joints_world_mm : array (m, 21, 3), optional
+        valid : bool array (m,), optional
+            Default: True where every angle is finite.
+        """
+        self._check_open()
+        t = np.asarray(t, np.float64).reshape(-1)
+        m, d, L = t.size, len(self.angle_names), S.N_LANDMARKS
+        if m == 0:
+            return
+
+        def arr(x, shape):
+            return np.full(shape, np.nan, np.float32) if x is None else np.asarray(x, np.float32).reshape(shape)
+
+        ang = arr(joint_angles, (m, d))
+        if valid is None:
+            valid = np.all(np.isfinite(ang), axis=1) if d else np.ones(m, bool)
+        self._streams["frames"].add({
+            S.Camera.T: t, S.Camera.IMAGE_LANDMARKS: arr(image_landmarks, (m, L, 3)),
+            S.Camera.WORLD_LANDMARKS: arr(world_landmarks, (m, L, 3)),
+            S.Camera.HANDEDNESS: np.zeros(m, dtype=f"S{S.HANDEDNESS_BYTES}"), S.Camera.CONFIDENCE: np.zeros(m, np.float32),
+            f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": arr(joints_mm, (m, L, 3)),
+            f"l:{S.Labels.JOINTS_WORLD_MM}": arr(joints_world_mm, (m, L, 3)),
+            f"l:{S.Labels.FIT_ERROR_MM}": arr(fit_error_mm, (m,)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
+        })
+
+    def append_prompt(self, prompt: Prompt) -> None:
+        """Buffer one completed prompt (label, start, end, repetition) on the session clock."""
+        self._check_open()
+        rec = np.zeros(1, dtype=S.Prompts.DTYPE)
+        rec[0] = (S.encode_label(prompt.label), prompt.start, prompt.end, prompt.repetition)
+        self._streams["prompts"].add({"": rec})
+
+    def append_marker(self, label: str, t: float) -> None:
+        """Buffer a free marker at session time ``t``."""
+        self._check_open()
+        rec = np.zeros(1, dtype=S.Markers.DTYPE)
+        rec[0] = (S.encode_label(label), t)
+        self._streams["markers"].add({"": rec})
+
+    def append_targets(self, t, values) -> None:
+        """Buffer target rows (``/targets``; only when created with ``target_names``)."""
+        self._check_open()
+        if "targets" not in self._streams:
+            raise ValueError("this session was created without target_names; it has no /targets group")
+        t = np.asarray(t, np.float64).reshape(-1)
+        if t.size:
+            self._streams["targets"].add({S.Targets.T: t, S.Targets.VALUES: np.asarray(values, np.float32).reshape(t.size, -1)})
+
+    def append_video(self, t: float, frame_rgb: np.ndarray) -> None:
+        """Buffer one RGB video frame (``/video``; only when created with ``video_shape``)."""
+        self._check_open()
+        if "video" not in self._streams:
+            raise ValueError("video storage is off for this session (create the writer with video_shape=(H, W))")
+        self._streams["video"].add({S.Video.T: np.array([t], np.float64), S.Video.FRAMES: np.asarray(frame_rgb, np.uint8)[None]})
+
+    # ------------------------------------------------------------------ flushing
+    def flush(self) -> None:
+        """Write everything buffered to the datasets and flush the file to disk.
+
+        Raises
+        ------
+        RecordingFileError
+            If writing fails (disk full, file removed); the writer is then closed.
+        """
+        self._check_open()
+        self._check_space()
+        try:
+            for stream in self._streams.values():
+                stream.write()
+            self._f.flush()
+        except (OSError, RuntimeError) as exc:
+            self._fail(exc, "saving")
+        self._last_flush = time.monotonic()
+
+    def maybe_flush(self) -> bool:
+        """Flush when ``flush_interval_s`` has passed since the last flush; returns True if it flushed."""
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+            return True
+        return False
+
+    def close(self) -> None:
+        """Flush and close without finalizing (the file stays marked ``finalized = False``)."""
+        if self._closed:
+            return
+        self.flush()
+        try:
+            self._f.close()
+        except (OSError, RuntimeError) as exc:
+            self._fail(exc, "closing")
+        self._closed = True
+
+    def finalize(self, extra_summary: dict | None = None) -> dict:
+        """Flush, close, and write the end-of-session summary attributes.
+
+        Computes :func:`asha_app.data.integrity.check_session` on the closed
+        file, stores it as the root attribute ``summary`` (JSON) and sets
+        ``finalized = True``.
+
+        Returns
+        -------
+        dict
+            The summary (see :class:`asha_app.data.integrity.SessionReport`).
+        """
+        from asha_app.data.integrity import check_session  # noqa: PLC0415
+
+        self.close()
+        report = check_session(self.path)
+        summary = report.to_dict()
+        summary["finalized"] = True
+        summary["warnings"] = [w for w in summary["warnings"] if "interrupted" not in w]
+        if extra_summary:
+            summary.update(extra_summary)
+        try:
+            with h5py.File(self.path, "r+") as f:
+                f.attrs[S.Root.SUMMARY] = to_json(summary)
+                f.attrs[S.Root.FINALIZED] = True
+        except OSError as exc:
+            raise RecordingFileError(f"could not write the summary into {self.path}: {_describe_os_error(exc)}; the data itself is saved.") from exc
+        self.finalized = True
+        return summary
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._closed:
+            return
+        if exc_type is None:
+            self.finalize()
+        else:
+            try:
+                self.close()
+            except RecordingFileError as close_exc:
+                log.error("%s", close_exc)
+
+
+def write_recording(
+    recording: Recording,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    block: int = 50_000,
+    **writer_kwargs,
+) -> Path:
+    """Write a :class:`Recording` (e.g. from an importer) as a finalized session file.
+
+    Parameters
+    ----------
+    recording : Recording
+        What to write.  ``recording.extras`` may carry ``"emg/package"``,
+        ``"emg/board_t"``, ``"emg/marker"``, ``"imu/t"``, ``"imu/accel"``,
+        ``"imu/gyro"`` arrays; ``meta`` keys ``participant``, ``device``,
+        ``filter``, ``camera``, ``hand_model`` go to the matching attributes,
+        the rest to the ``source`` attribute.
+    path : str or Path
+        Session file to create.
+    progress : callable (done, total), optional
+        Called after each block of EMG samples.
+    **writer_kwargs
+        Passed to :class:`SessionWriter`.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    rec = recording
+    meta = dict(rec.meta)
+    attrs = {k: meta.pop(k) for k in ("participant", "device", "filter", "camera", "hand_model") if k in meta}
+    if "filter" in attrs:
+        attrs["filter_spec"] = attrs.pop("filter")
+    extras = getattr(rec, "extras", {}) or {}
+    writer = SessionWriter(
+        path, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
+        channel_names=rec.channel_names or None, overwrite=overwrite, emg_units=rec.emg_units,
+        target_names=rec.target_names or ([f"target{i}" for i in range(rec.targets.shape[1])] if rec.targets is not None else None),
+        source=meta, swmr=writer_kwargs.pop("swmr", False), **attrs, **writer_kwargs,
+    )
+    try:
+        n = rec.emg.shape[0]
+        for s in range(0, max(n, 1), block):
+            e = min(n, s + block)
+            if e > s:
+                writer.append_emg(
+                    rec.emg_t[s:e], rec.emg[s:e],
+                    package=extras.get("emg/package", None)[s:e] if "emg/package" in extras else None,
+                    marker=extras.get("emg/marker", None)[s:e] if "emg/marker" in extras else None,
+                    board_t=extras.get("emg/board_t", None)[s:e] if "emg/board_t" in extras else None,
+                )
+                writer.flush()
+            if progress is not None:
+                progress(e, n)
+        if "imu/t" in extras:
+            writer.append_imu(extras["imu/t"], extras["imu/accel"], extras["imu/gyro"])
+        if len(rec.label_t):
+            has_labels = rec.joint_angles is not None or rec.joints_mm is not None
+            if has_labels:
+                writer.append_label_arrays(
+                    rec.label_t, rec.joint_angles, rec.joints_mm,
+                    rec.valid if len(rec.valid) == len(rec.label_t) else None,
+                    joints_world_mm=extras.get("labels/joints_world_mm"), fit_error_mm=extras.get("labels/fit_error_mm"),
+                )
+            if rec.targets is not None:
+                writer.append_targets(rec.label_t, rec.targets)
+        for p in rec.prompts:
+            if p.end == p.start and p.repetition < 0:
+                writer.append_marker(p.label, p.start)
+            else:
+                writer.append_prompt(p)
+        writer.finalize()
+    except BaseException:
+        if writer.is_open:
+            writer.close()
+        raise
+    return Path(path)

@@ -1,0 +1,1 @@
+"""Qt-free device drivers: EMG sources (MindRove boards) and cameras."""

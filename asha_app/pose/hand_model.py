@@ -1,0 +1,677 @@
+"""Articulated hand: a kinematic chain with anatomical limits over the WebXR glTF hand mesh.
+
+The built-in hand comes from ``resources/hand_model/{right,left}.glb`` (WebXR
+generic hand, MIT; see the README there).  The glTF file stores a skinned mesh
+and 25 joints named after the WebXR Hand Input spec, but no joint axes or
+limits.  This module defines Asha's own chain on top of it:
+
+* 22 degrees of freedom (``HandModel.dof_names``): per finger MCP flexion and
+  abduction, PIP and DIP flexion; thumb CMC flexion and (palmar) abduction,
+  thumb MCP and IP flexion (the 20 angles of emg2pose's hand), plus flexion of
+  the ring and little carpometacarpal joints that lets the palm cup.
+* joint axes derived from the rest geometry of the mesh (palm normal, bone
+  directions, and the WebXR joint frames whose +Y points out of the back of
+  each digit);
+* anatomical limits in degrees (values and sources in ``docs/hand_model.md``).
+
+Angles are anatomical: 0 is a straight finger (each phalanx collinear with the
+one before it when seen along its flexion axis), positive is flexion towards
+the palm; abduction is positive away from the middle finger (radial for the
+middle finger); thumb CMC angles are 0 at the mesh's rest pose.
+
+Coordinates: millimetres in the **hand frame**: origin at the wrist landmark,
++y towards the middle-finger MCP, +x towards the index side (radial) in the
+palm plane, +z = x cross y.  The frame is right-handed for both hands, so +z
+is the palmar normal (out of the palm) for the right hand and the dorsal normal
+for the left hand.  A global rotation maps the hand frame into the camera
+(world) frame; wrist flexion/deviation are not separate angles because the 21
+landmarks contain no forearm point to observe them: they are part of the global
+rotation.
+
+Joints follow MediaPipe's 21-landmark order: 0 wrist; thumb 1 CMC, 2 MCP,
+3 IP, 4 tip; index 5 MCP, 6 PIP, 7 DIP, 8 tip; middle 9-12; ring 13-16;
+little 17-20.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asha_app.core.paths import resource
+
+log = logging.getLogger(__name__)
+
+# MediaPipe names of the 21 landmarks (index = landmark id)
+LANDMARK_NAMES: list[str] = [
+    "wrist",
+    "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip",
+    "index_mcp", "index_pip", "index_dip", "index_tip",
+    "middle_mcp", "middle_pip", "middle_dip", "middle_tip",
+    "ring_mcp", "ring_pip", "ring_dip", "ring_tip",
+    "little_mcp", "little_pip", "little_dip", "little_tip",
+]  # fmt: skip
+
+#: parent landmark of each landmark (-1 for the wrist): MediaPipe's HAND_CONNECTIONS as a tree
+LANDMARK_PARENTS: np.ndarray = np.array([-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19])
+
+#: drawing connections (pairs of landmark ids): the tree plus the palm arch, as MediaPipe draws it
+HAND_CONNECTIONS: list[tuple[int, int]] = [(int(p), c) for c, p in enumerate(LANDMARK_PARENTS) if p >= 0] + [
+    (5, 9), (9, 13), (13, 17),
+]  # fmt: skip
+
+FINGERS = ["thumb", "index", "middle", "ring", "little"]
+_WEBXR_FINGER = {"index": "index", "middle": "middle", "ring": "ring", "little": "pinky"}
+
+#: anatomical limits in degrees (lower, upper); sources and reasoning in docs/hand_model.md
+DEFAULT_LIMITS_DEG: dict[str, tuple[float, float]] = {
+    "thumb_cmc_flexion": (-25.0, 50.0),
+    "thumb_cmc_abduction": (-25.0, 60.0),
+    "thumb_mcp_flexion": (-20.0, 70.0),
+    "thumb_ip_flexion": (-25.0, 90.0),
+    "index_mcp_flexion": (-35.0, 95.0),
+    "index_mcp_abduction": (-20.0, 30.0),
+    "index_pip_flexion": (-10.0, 115.0),
+    "index_dip_flexion": (-20.0, 90.0),
+    "middle_mcp_flexion": (-35.0, 95.0),
+    "middle_mcp_abduction": (-25.0, 25.0),
+    "middle_pip_flexion": (-10.0, 115.0),
+    "middle_dip_flexion": (-20.0, 90.0),
+    "ring_mcp_flexion": (-35.0, 100.0),
+    "ring_mcp_abduction": (-20.0, 30.0),
+    "ring_pip_flexion": (-10.0, 115.0),
+    "ring_dip_flexion": (-20.0, 90.0),
+    "little_mcp_flexion": (-35.0, 100.0),
+    "little_mcp_abduction": (-20.0, 40.0),
+    "little_pip_flexion": (-10.0, 115.0),
+    "little_dip_flexion": (-20.0, 90.0),
+    "ring_cmc_flexion": (-5.0, 15.0),
+    "little_cmc_flexion": (-5.0, 25.0),
+}
+
+#: how a finger's total flexion is shared by its joints (see angles_from_finger_flexion)
+FLEXION_SHARE: dict[str, dict[str, float]] = {
+    "thumb": {"thumb_cmc_flexion": 0.2, "thumb_mcp_flexion": 0.4, "thumb_ip_flexion": 0.4},
+    **{f: {f"{f}_mcp_flexion": 0.375, f"{f}_pip_flexion": 0.375, f"{f}_dip_flexion": 0.25} for f in FINGERS[1:]},
+}
+
+
+@dataclass
+class GlbHand:
+    """The raw content of one WebXR hand glb (glTF units: metres, glTF axes).
+
+    Attributes
+    ----------
+    joint_names : list[str]
+        The 25 skin joint names (WebXR Hand Input names), in skin order.
+    joint_pos : float64 (25, 3)
+        Joint world positions in the rest (bind) pose, metres.
+    joint_rot : float64 (25, 3, 3)
+        Joint world rotations in the rest pose.
+    vertices, normals : float64 (V, 3)
+        Bind-pose vertices (metres) and normals.
+    faces : int64 (F, 3)
+    skin_joints : int64 (V, 4)
+        Skin joint indices (into ``joint_names``) per vertex.
+    skin_weights : float64 (V, 4)
+    inverse_bind : float64 (25, 4, 4)
+    """
+
+    joint_names: list[str]
+    joint_pos: np.ndarray
+    joint_rot: np.ndarray
+    vertices: np.ndarray
+    normals: np.ndarray
+    faces: np.ndarray
+    skin_joints: np.ndarray
+    skin_weights: np.ndarray
+    inverse_bind: np.ndarray
+
+
+_COMPONENT = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+_NCOMP = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+
+
+def _accessor(gltf, blob: bytes, index: int) -> np.ndarray:
+    acc = gltf.accessors[index]
+    view = gltf.bufferViews[acc.bufferView]
+    dtype = np.dtype(_COMPONENT[acc.componentType]).newbyteorder("<")
+    n = _NCOMP[acc.type]
+    start = (view.byteOffset or 0) + (acc.byteOffset or 0)
+    stride = view.byteStride or dtype.itemsize * n
+    if stride == dtype.itemsize * n:
+        arr = np.frombuffer(blob, dtype=dtype, count=acc.count * n, offset=start).reshape(acc.count, n)
+    else:
+        rows = [np.frombuffer(blob, dtype=dtype, count=n, offset=start + i * stride) for i in range(acc.count)]
+        arr = np.stack(rows)
+    return arr.copy()
+
+
+def _quat_to_matrix(q) -> np.ndarray:
+    x, y, z, w = (float(v) for v in q)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def load_glb(path: str | Path) -> GlbHand:
+    """Read a WebXR skinned hand from a glb file with :mod:`pygltflib`.
+
+    Joint rest transforms are the inverses of the skin's inverse bind matrices
+    (glTF 2.0 spec, section "Skins"), so node hierarchy and scene placement do
+    not matter.
+
+    Raises
+    ------
+    ValueError
+        If the file has no skinned mesh with the 25 WebXR joints.
+    """
+    import pygltflib
+
+    gltf = pygltflib.GLTF2().load(str(path))
+    blob = gltf.binary_blob()
+    if not gltf.skins or not gltf.meshes:
+        raise ValueError(f"{path}: no skinned mesh in this glb")
+    skin = gltf.skins[0]
+    names = [gltf.nodes[j].name for j in skin.joints]
+    if len(names) != 25 or "wrist" not in names:
+        raise ValueError(f"{path}: expected the 25 WebXR hand joints, found {names}")
+    ibm = _accessor(gltf, blob, skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(0, 2, 1).astype(np.float64)
+    bind = np.linalg.inv(ibm)
+    prim = gltf.meshes[0].primitives[0]
+    vertices = _accessor(gltf, blob, prim.attributes.POSITION).astype(np.float64)
+    normals = _accessor(gltf, blob, prim.attributes.NORMAL).astype(np.float64)
+    faces = _accessor(gltf, blob, prim.indices).reshape(-1, 3).astype(np.int64)
+    skin_joints = _accessor(gltf, blob, prim.attributes.JOINTS_0).astype(np.int64)
+    skin_weights = _accessor(gltf, blob, prim.attributes.WEIGHTS_0).astype(np.float64)
+    skin_weights /= np.maximum(skin_weights.sum(1, keepdims=True), 1e-12)
+    # a mesh node with its own transform would place the bind-pose vertices; apply it
+    mesh_nodes = [n for n in gltf.nodes if n.mesh is not None]
+    if mesh_nodes and mesh_nodes[0].matrix:
+        m = np.array(mesh_nodes[0].matrix, dtype=np.float64).reshape(4, 4).T
+        vertices = vertices @ m[:3, :3].T + m[:3, 3]
+        normals = normals @ m[:3, :3].T
+    return GlbHand(
+        joint_names=names,
+        joint_pos=bind[:, :3, 3].copy(),
+        joint_rot=bind[:, :3, :3].copy(),
+        vertices=vertices,
+        normals=normals,
+        faces=faces,
+        skin_joints=skin_joints,
+        skin_weights=skin_weights,
+        inverse_bind=ibm,
+    )
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def _orth(v: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Unit component of ``v`` orthogonal to unit ``d``."""
+    return _unit(v - (v @ d) * d)
+
+
+def _signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> float:
+    """Angle (rad) rotating ``u`` to ``v`` about ``axis``, both projected onto the plane normal to it."""
+    u = u - (u @ axis) * axis
+    v = v - (v @ axis) * axis
+    return float(np.arctan2(axis @ np.cross(u, v), u @ v))
+
+
+def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' formula, batched: ``(..., 3)`` axis-angle (rad) -> ``(..., 3, 3)`` rotation matrices."""
+    theta = torch.linalg.vector_norm(rotvec, dim=-1, keepdim=True)
+    small = theta < 1e-8
+    safe = torch.where(small, torch.ones_like(theta), theta)
+    k = rotvec / safe
+    kx, ky, kz = k.unbind(-1)
+    zero = torch.zeros_like(kx)
+    K = torch.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], -1).reshape(*rotvec.shape[:-1], 3, 3)
+    s = torch.sin(theta)[..., None]
+    c = torch.cos(theta)[..., None]
+    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device).expand_as(K)
+    R = eye + s * K + (1 - c) * (K @ K)
+    # first order for tiny angles keeps gradients finite
+    Rsmall = eye + _skew(rotvec)
+    return torch.where(small[..., None], Rsmall, R)
+
+
+def _skew(v: torch.Tensor) -> torch.Tensor:
+    x, y, z = v.unbind(-1)
+    zero = torch.zeros_like(x)
+    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*v.shape[:-1], 3, 3)
+
+
+def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(..., 3, 3)`` -> axis-angle ``(..., 3)`` (rad), via scipy."""
+    from scipy.spatial.transform import Rotation
+
+    R = np.asarray(R, dtype=np.float64)
+    return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
+
+
+class HandModel:
+    """A right or left hand: kinematic chain, limits, forward kinematics (torch) and skinning.
+
+    Build one with :meth:`builtin` (or :meth:`from_glb`).  All arrays describing
+    the chain are in the hand frame, millimetres (see the module docstring).
+
+    Attributes
+    ----------
+    side : str
+        ``"right"`` or ``"left"``.
+    dof_names : list[str]
+        Names of the ``n_dof`` joint angles, in the order of every angle vector.
+    lower_deg, upper_deg : float64 (n_dof,)
+        Anatomical limits in degrees.
+    rest_deg : float64 (n_dof,)
+        Angles of the mesh's rest pose (the glb bind pose) in degrees.
+    node_names : list[str]
+        The 25 WebXR joints of the chain (21 landmarks + 4 finger metacarpal bases).
+    landmark_nodes : int64 (21,)
+        Node index of each MediaPipe landmark.
+    rest_nodes_mm : float64 (25, 3)
+        Node positions of the rest pose, hand frame, mm.
+    rest_landmarks_mm : float64 (21, 3)
+        The 21 landmarks of the rest pose, hand frame, mm.
+    bone_lengths_mm : float64 (20,)
+        Rest length of bone ``b`` = landmark ``b+1`` to its parent landmark.
+    vertices_mm : float64 (V, 3), faces : int64 (F, 3)
+        Bind-pose mesh in the hand frame.
+    """
+
+    N_BONES = 20
+
+    def __init__(self, glb: GlbHand, side: str, limits_deg: dict[str, tuple[float, float]] | None = None) -> None:
+        if side not in ("right", "left"):
+            raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+        self.side = side
+        limits = dict(DEFAULT_LIMITS_DEG)
+        if limits_deg:
+            limits.update(limits_deg)
+        names = glb.joint_names
+        idx = {n: i for i, n in enumerate(names)}
+
+        # ---- node list in our order: wrist, thumb (4), then per finger meta, prox, inter, distal, tip
+        node_src: list[str] = ["wrist", "thumb-metacarpal", "thumb-phalanx-proximal", "thumb-phalanx-distal", "thumb-tip"]
+        parents = [-1, 0, 1, 2, 3]
+        node_landmark = [0, 1, 2, 3, 4]
+        for k, f in enumerate(FINGERS[1:]):
+            w = _WEBXR_FINGER[f]
+            base = len(node_src)
+            node_src += [f"{w}-finger-{p}" for p in ("metacarpal", "phalanx-proximal", "phalanx-intermediate", "phalanx-distal", "tip")]
+            parents += [0, base, base + 1, base + 2, base + 3]
+            lm0 = 5 + 4 * k
+            node_landmark += [-1, lm0, lm0 + 1, lm0 + 2, lm0 + 3]
+        self.node_names = node_src
+        self.parents = np.array(parents)
+        n_nodes = len(node_src)
+        src = np.array([idx[n] for n in node_src])
+        self.landmark_nodes = np.array([node_landmark.index(i) for i in range(21)])
+
+        # ---- hand frame from the rest pose
+        P = glb.joint_pos[src]
+        Rw = glb.joint_rot[src]
+        lm = P[self.landmark_nodes]
+        wrist = lm[0]
+        y = _unit(lm[9] - wrist)
+        x = _orth(lm[5] - lm[13], y)
+        z = np.cross(x, y)
+        self.frame_from_glb = np.stack([x, y, z], 0)  # rows: hand axes in glb coordinates
+        self.glb_wrist = wrist
+        to_hand = lambda p: (p - wrist) @ self.frame_from_glb.T * 1000.0  # noqa: E731
+        nodes = to_hand(P)
+        rot_h = np.einsum("ij,njk->nik", self.frame_from_glb, Rw)  # joint frames in hand axes
+        dorsal = rot_h[:, :, 1]  # WebXR: +Y out of the back of the hand/digit
+        finger_prox = [self.node_names.index(f"{_WEBXR_FINGER[f]}-finger-phalanx-proximal") for f in FINGERS[1:]]
+        palmar = _unit(-dorsal[finger_prox].mean(0))
+        palmar = _unit(palmar - (palmar @ y) * y)
+        self.palmar_normal = palmar
+        radial = np.array([1.0, 0.0, 0.0])
+
+        # ---- degrees of freedom: (name, node, slot, axis)
+        dofs: list[tuple[str, int, int, np.ndarray]] = []
+        rest_deg: dict[str, float] = {}
+        # thumb CMC (node 1): slot 0 flexion (about ~palm normal, towards ulnar), slot 1 palmar abduction
+        d = _unit(nodes[2] - nodes[1])
+        ulnar = _orth(-radial, d)
+        a_flex = _orth(palmar, d)
+        if np.cross(a_flex, d) @ ulnar < 0:
+            a_flex = -a_flex
+        a_abd = _unit(np.cross(d, palmar))
+        dofs += [("thumb_cmc_flexion", 1, 0, a_flex), ("thumb_cmc_abduction", 1, 1, a_abd)]
+        rest_deg["thumb_cmc_flexion"] = rest_deg["thumb_cmc_abduction"] = 0.0
+        # thumb MCP (node 2) and IP (node 3): flexion towards the palmar side of the thumb
+        for node, name in ((2, "thumb_mcp_flexion"), (3, "thumb_ip_flexion")):
+            bone_in = _unit(nodes[node] - nodes[self.parents[node]])
+            bone_out = _unit(nodes[node + 1] - nodes[node])
+            a = _unit(np.cross(bone_out, -dorsal[node]))
+            dofs.append((name, node, 1, a))
+            rest_deg[name] = np.degrees(_signed_angle(bone_in, bone_out, a))
+        for f in FINGERS[1:]:
+            base = self.node_names.index(f"{_WEBXR_FINGER[f]}-finger-metacarpal")
+            mcp, pip, dip, tip = base + 1, base + 2, base + 3, base + 4
+            d = _unit(nodes[pip] - nodes[mcp])
+            a_flex = _unit(np.cross(d, palmar))
+            away = radial if f in ("index", "middle") else -radial
+            a_abd = _orth(palmar, d)
+            if np.cross(a_abd, d) @ away < 0:
+                a_abd = -a_abd
+            if f in ("ring", "little"):
+                dm = _unit(nodes[mcp] - nodes[base])
+                dofs.append((f"{f}_cmc_flexion", base, 1, _unit(np.cross(dm, palmar))))
+                rest_deg[f"{f}_cmc_flexion"] = 0.0
+            dofs += [
+                (f"{f}_mcp_abduction", mcp, 0, a_abd),
+                (f"{f}_mcp_flexion", mcp, 1, a_flex),
+                (f"{f}_pip_flexion", pip, 1, a_flex),
+                (f"{f}_dip_flexion", dip, 1, a_flex),
+            ]
+            rest_deg[f"{f}_mcp_abduction"] = 0.0
+            for node, name in ((mcp, "mcp"), (pip, "pip"), (dip, "dip")):
+                rest_deg[f"{f}_{name}_flexion"] = np.degrees(
+                    _signed_angle(nodes[node] - nodes[self.parents[node]], nodes[node + 1] - nodes[node], a_flex)
+                )
+        order = list(DEFAULT_LIMITS_DEG)
+        dofs.sort(key=lambda t: order.index(t[0]))
+        self.dof_names = [t[0] for t in dofs]
+        self.n_dof = len(dofs)
+        self.lower_deg = np.array([limits[n][0] for n in self.dof_names], dtype=np.float64)
+        self.upper_deg = np.array([limits[n][1] for n in self.dof_names], dtype=np.float64)
+        self.rest_deg = np.array([rest_deg[n] for n in self.dof_names], dtype=np.float64)
+        if np.any(self.rest_deg < self.lower_deg) or np.any(self.rest_deg > self.upper_deg):
+            bad = [n for n, r, lo, hi in zip(self.dof_names, self.rest_deg, self.lower_deg, self.upper_deg) if not lo <= r <= hi]
+            raise ValueError(f"rest pose of the {side} hand mesh lies outside the limits of {bad}")
+        self.dof_node = np.array([t[1] for t in dofs])
+        self.dof_slot = np.array([t[2] for t in dofs])
+        axes = np.zeros((n_nodes, 2, 3))
+        axes[:, :, 2] = 1.0  # unused slots: any unit axis, angle 0
+        slot_dof = -np.ones((n_nodes, 2), dtype=np.int64)
+        for k, (_, node, slot, a) in enumerate(dofs):
+            axes[node, slot] = a
+            slot_dof[node, slot] = k
+        self.axes = axes
+        self.slot_dof = slot_dof
+
+        # ---- geometry, bones, levels
+        self.rest_nodes_mm = nodes
+        self.rest_landmarks_mm = nodes[self.landmark_nodes]
+        offsets = np.zeros_like(nodes)
+        for j in range(1, n_nodes):
+            offsets[j] = nodes[j] - nodes[self.parents[j]]
+        self.offsets_mm = offsets
+        node_bone = -np.ones(n_nodes, dtype=np.int64)
+        for j in range(1, n_nodes):
+            lmk = node_landmark[j] if node_landmark[j] >= 0 else node_landmark[j + 1]  # metacarpal base: its MCP bone
+            node_bone[j] = lmk - 1
+        self.node_bone = node_bone
+        lpar = LANDMARK_PARENTS
+        self.bone_lengths_mm = np.array(
+            [np.linalg.norm(self.rest_landmarks_mm[b + 1] - self.rest_landmarks_mm[lpar[b + 1]]) for b in range(self.N_BONES)]
+        )
+        depth = np.zeros(n_nodes, dtype=np.int64)
+        for j in range(1, n_nodes):
+            depth[j] = depth[self.parents[j]] + 1
+        self.levels = [np.nonzero(depth == d)[0] for d in range(1, depth.max() + 1)]
+        self._level_perm = np.argsort(np.concatenate([[0]] + self.levels))
+        prev = [np.array([0])] + self.levels[:-1]
+        self._level_par_local = [np.array([list(pv).index(self.parents[j]) for j in lv]) for lv, pv in zip(self.levels, prev)]
+        # descendants: which landmarks move with which node's rotation
+        desc = np.zeros((n_nodes, 21), dtype=bool)
+        for li, node in enumerate(self.landmark_nodes):
+            j = self.parents[node]
+            while j >= 0:
+                desc[j, li] = True
+                j = self.parents[j]
+        self.node_moves_landmark = desc
+
+        # ---- mesh in hand frame
+        self.vertices_mm = to_hand(glb.vertices)
+        self.normals = glb.normals @ self.frame_from_glb.T
+        self.faces = glb.faces
+        remap = {i: self.node_names.index(n) for i, n in enumerate(names)}
+        self.skin_joints = np.vectorize(remap.get)(glb.skin_joints)
+        self.skin_weights = glb.skin_weights
+        self._torch_cache: dict = {}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_glb(cls, path: str | Path, side: str) -> HandModel:
+        """Build a hand from a WebXR hand glb file (see :func:`load_glb`)."""
+        return cls(load_glb(path), side)
+
+    @classmethod
+    def builtin(cls, side: str = "right") -> HandModel:
+        """The bundled WebXR generic hand (``resources/hand_model/<side>.glb``), cached per side."""
+        if side not in _BUILTIN:
+            if side not in ("right", "left"):
+                raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+            _BUILTIN[side] = cls.from_glb(resource("hand_model", f"{side}.glb"), side)
+        return _BUILTIN[side]
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def lower_rad(self) -> np.ndarray:
+        return np.radians(self.lower_deg)
+
+    @property
+    def upper_rad(self) -> np.ndarray:
+        return np.radians(self.upper_deg)
+
+    def _t(self, dtype, device) -> dict:
+        key = (dtype, str(device))
+        c = self._torch_cache.get(key)
+        if c is None:
+            f = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
+            K = _skew(f(self.axes))
+            c = {
+                "K": K,
+                "K2": K @ K,
+                "rest": f(np.radians(self.rest_deg)),
+                "offsets": f(self.offsets_mm),
+                "slot_idx": torch.as_tensor(np.where(self.slot_dof < 0, self.n_dof, self.slot_dof).reshape(-1), device=device),
+                "levels": [torch.as_tensor(lv, device=device) for lv in self.levels],
+                "level_par": [torch.as_tensor(pl, device=device) for pl in self._level_par_local],
+                "perm": torch.as_tensor(self._level_perm, device=device),
+                "node_bone": torch.as_tensor(np.maximum(self.node_bone, 0), device=device),
+                "lm": torch.as_tensor(self.landmark_nodes, device=device),
+                "eye": torch.eye(3, dtype=dtype, device=device),
+            }
+            self._torch_cache[key] = c
+        return c
+
+    def fk_nodes(
+        self,
+        angles_rad: torch.Tensor,
+        global_rot: torch.Tensor | None = None,
+        bone_scale: torch.Tensor | None = None,
+        *,
+        rot_matrix: torch.Tensor | None = None,
+        offsets_mm: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Forward kinematics of all 25 nodes (the 21 landmarks and 4 metacarpal bases).
+
+        Parameters
+        ----------
+        angles_rad : tensor (B, n_dof)
+            Anatomical joint angles in radians (order ``dof_names``).
+        global_rot : tensor (B, 3), optional
+            Axis-angle rotation from the hand frame to the output frame.
+        bone_scale : tensor (B, 20) or (20,), optional
+            Multiplies the rest length of each bone (bone ``b`` ends at landmark ``b+1``).
+        rot_matrix : tensor (B, 3, 3), optional
+            Global rotation as a matrix (overrides ``global_rot``).
+        offsets_mm : tensor (25, 3), optional
+            A person's own rest skeleton: offset of each node from its parent in the
+            rest pose (default ``offsets_mm``); bone scales multiply it.
+
+        Returns
+        -------
+        pos : tensor (B, 25, 3)
+            Node positions, mm, wrist at the origin.
+        rot : tensor (B, 25, 3, 3)
+            Node rotations (hand-frame rest -> posed output frame).
+        slot0 : tensor (B, 25, 3, 3)
+            Rotation of the first axis slot of each node (used for Jacobians).
+        """
+        if angles_rad.ndim != 2 or angles_rad.shape[1] != self.n_dof:
+            raise ValueError(f"angles must have shape (B, {self.n_dof}), got {tuple(angles_rad.shape)}")
+        B = angles_rad.shape[0]
+        dtype, device = angles_rad.dtype, angles_rad.device
+        c = self._t(dtype, device)
+        n_nodes = len(self.node_names)
+        theta = torch.cat([angles_rad - c["rest"], angles_rad.new_zeros(B, 1)], 1)
+        th = theta[:, c["slot_idx"]].reshape(B, n_nodes, 2, 1, 1)
+        Rs = c["eye"] + torch.sin(th) * c["K"] + (1 - torch.cos(th)) * c["K2"]  # (B, N, 2, 3, 3)
+        R_local = Rs[:, :, 0] @ Rs[:, :, 1]
+        offs = (c["offsets"] if offsets_mm is None else offsets_mm.to(dtype)).expand(B, n_nodes, 3)
+        if bone_scale is not None:
+            bs = bone_scale.to(dtype).reshape(-1, self.N_BONES).expand(B, self.N_BONES)
+            offs = offs * bs[:, c["node_bone"]][..., None]
+        if rot_matrix is not None:
+            G = rot_matrix.to(dtype).expand(B, 3, 3)
+        elif global_rot is not None:
+            G = axis_angle_to_matrix(global_rot.to(dtype).reshape(B, 3))
+        else:
+            G = c["eye"].expand(B, 3, 3)
+        rots = [G[:, None]]
+        poss = [angles_rad.new_zeros(B, 1, 3)]
+        # level by level; the parent of every node lies in the previous level
+        for lv, pi in zip(c["levels"], c["level_par"]):
+            Rp = rots[-1][:, pi]
+            p = poss[-1][:, pi] + (Rp @ offs[:, lv, :, None])[..., 0]
+            rots.append(Rp @ R_local[:, lv])
+            poss.append(p)
+        all_R = torch.cat(rots, 1)
+        all_p = torch.cat(poss, 1)
+        perm = c["perm"]
+        return all_p[:, perm], all_R[:, perm], Rs[:, :, 0]
+
+    def forward(
+        self,
+        angles_rad: torch.Tensor,
+        global_rot: torch.Tensor | None = None,
+        bone_scale: torch.Tensor | None = None,
+        translation: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The 21 landmarks from joint angles (batched, differentiable).
+
+        Parameters
+        ----------
+        angles_rad : tensor (B, n_dof)
+            Anatomical joint angles in radians, order ``dof_names``.
+        global_rot : tensor (B, 3), optional
+            Axis-angle (rad) from the hand frame to the output frame; None keeps the hand frame.
+        bone_scale : tensor (B, 20) or (20,), optional
+            Per-bone length factors (1 = the built-in hand).
+        translation : tensor (B, 3), optional
+            Added after rotation (mm).
+
+        Returns
+        -------
+        tensor (B, 21, 3)
+            Landmarks in MediaPipe order, millimetres.
+        """
+        pos, _, _ = self.fk_nodes(angles_rad, global_rot, bone_scale)
+        out = pos[:, self._t(angles_rad.dtype, angles_rad.device)["lm"]]
+        if translation is not None:
+            out = out + translation.to(out.dtype)[:, None, :]
+        return out
+
+    __call__ = forward
+
+    def forward_np(self, angles_deg: np.ndarray, bone_scale: np.ndarray | None = None) -> np.ndarray:
+        """Convenience: angles in degrees ``(B, n_dof)`` or ``(n_dof,)`` -> landmarks mm, hand frame."""
+        a = np.atleast_2d(np.asarray(angles_deg, dtype=np.float64))
+        bs = None if bone_scale is None else torch.as_tensor(np.asarray(bone_scale, dtype=np.float64))
+        with torch.no_grad():
+            out = self.forward(torch.as_tensor(np.radians(a)), None, bs).numpy()
+        return out if np.ndim(angles_deg) == 2 else out[0]
+
+    def clamp_deg(self, angles_deg: np.ndarray) -> np.ndarray:
+        """Clip angles (degrees, ``(..., n_dof)``) into the limits."""
+        return np.clip(angles_deg, self.lower_deg, self.upper_deg)
+
+    def angles_from_finger_flexion(self, flexion_deg: np.ndarray) -> np.ndarray:
+        """Joint angles from one total flexion angle per finger.
+
+        The paired Myo + MediaPipe data set gives one angle per finger, thumb..little,
+        where 180 deg is a straight finger.  The total flexion ``180 - value`` is
+        shared over the finger's joints in the fixed ratio of :data:`FLEXION_SHARE`:
+        MCP : PIP : DIP = 0.375 : 0.375 : 0.25 for the fingers (DIP = 2/3 PIP, the
+        coupling of Rijpkema & Girard 1991 and Lin, Wu & Huang 2000), and thumb
+        CMC : MCP : IP = 0.2 : 0.4 : 0.4.  Abduction angles are 0, the thumb's CMC
+        abduction stays at the rest pose, and every angle is clipped into the limits.
+
+        Parameters
+        ----------
+        flexion_deg : array (B, 5) or (5,)
+            Degrees, thumb, index, middle, ring, little; 180 = straight.
+
+        Returns
+        -------
+        float64 array (B, n_dof) (or (n_dof,))
+            Joint angles in degrees, order ``dof_names``.
+        """
+        f = np.asarray(flexion_deg, dtype=np.float64)
+        single = f.ndim == 1
+        f = np.atleast_2d(f)
+        if f.shape[1] != 5:
+            raise ValueError(f"need 5 finger angles (thumb..little), got shape {f.shape}")
+        total = 180.0 - f
+        out = np.zeros((f.shape[0], self.n_dof))
+        out[:, self.dof_names.index("thumb_cmc_abduction")] = self.rest_deg[self.dof_names.index("thumb_cmc_abduction")]
+        for k, finger in enumerate(FINGERS):
+            for name, share in FLEXION_SHARE[finger].items():
+                out[:, self.dof_names.index(name)] = share * total[:, k]
+        out = self.clamp_deg(out)
+        return out[0] if single else out
+
+    # ------------------------------------------------------------------ skinning
+    def skin(
+        self,
+        angles_rad: torch.Tensor,
+        global_rot: torch.Tensor | None = None,
+        bone_scale: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Linear blend skinning of the glb mesh.
+
+        Each node moves its bound vertices rigidly: ``v' = sum_k w_k (R_k (v - p_k_rest) + p_k)``
+        with the node's posed rotation ``R_k`` and position ``p_k`` (the glb's inverse bind
+        matrices define the rest frames; here they reduce to the rest positions because the
+        chain's rotations are relative to the rest pose).
+
+        Returns
+        -------
+        vertices : tensor (B, V, 3)
+            Posed vertices, mm (hand frame when ``global_rot`` is None).
+        faces : int64 array (F, 3)
+        """
+        pos, rot, _ = self.fk_nodes(angles_rad, global_rot, bone_scale)
+        dtype = angles_rad.dtype
+        c = self._torch_cache[(dtype, str(angles_rad.device))]
+        if "verts" not in c:
+            c["verts"] = torch.as_tensor(self.vertices_mm, dtype=dtype)
+            c["rest_nodes"] = torch.as_tensor(self.rest_nodes_mm, dtype=dtype)
+            c["sj"] = torch.as_tensor(self.skin_joints)
+            c["sw"] = torch.as_tensor(self.skin_weights, dtype=dtype)
+        v = c["verts"]
+        sj, sw = c["sj"], c["sw"]
+        local = v[:, None, :] - c["rest_nodes"][sj]  # (V, 4, 3)
+        Rk = rot[:, sj]  # (B, V, 4, 3, 3)
+        moved = (Rk @ local[None, ..., None])[..., 0] + pos[:, sj]
+        verts = (moved * sw[None, ..., None]).sum(2)
+        return verts, self.faces
+
+
+_BUILTIN: dict[str, HandModel] = {}

@@ -1,0 +1,441 @@
+"""The main window: device picker, EMG scopes, RMS bars, IMU, status bar, and docks for later panels.
+
+Assembled in named steps (``_setup_central``, ``_setup_docks``,
+``_setup_toolbar``, ``_setup_statusbar``, ``_connect``) with all signal wiring
+in one place.  The window owns no acquisition logic: it starts and stops an
+:class:`~asha_app.workers.acquisition.AcquisitionWorker` and polls its rings
+and stats on timers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
+                               QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
+
+from asha_app import __version__
+from asha_app.core import paths
+from asha_app.core.clock import SessionClock
+from asha_app.core.errors import AshaError
+from asha_app.core.settings import AppSettings
+from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
+from asha_app.dsp.quality import Flag
+from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
+from asha_app.ui.settings_dialog import SettingsDialog
+from asha_app.workers.acquisition import AcquisitionWorker
+
+log = logging.getLogger(__name__)
+
+DEVICE_CHOICES = [
+    ("armband", "MindRove WiFi armband"),
+    ("demo", "Demo: real Myo recording (resampled to 500 Hz)"),
+    ("synthetic", "Synthetic board (SDK test signal)"),
+    ("file", "Recording file…"),
+]
+
+
+def make_source(kind: str, settings: AppSettings) -> EmgSource:
+    """Build the EMG source of ``kind`` from the settings (raises :class:`AshaError` with a message)."""
+    d = settings.device
+    if kind == "armband":
+        return ArmbandSource(d.armband_ip, d.armband_port, d.armband_timeout_s)
+    if kind == "demo":
+        return DemoSource()
+    if kind == "synthetic":
+        return SyntheticSource()
+    if kind == "file":
+        if not d.playback_file:
+            raise AshaError("No recording file chosen. Pick one with Device → Recording file….")
+        return PlaybackSource(d.playback_file)
+    raise AshaError(f"Unknown device kind {kind!r}")
+
+
+class Banner(QFrame):
+    """A message strip at the top of the window with optional action buttons."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setStyleSheet("#banner { background: #fff3cd; border: 1px solid #e0c068; border-radius: 4px; }")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        lay.addWidget(self.text, 1)
+        self.buttons: list[QPushButton] = []
+        self._lay = lay
+        self.hide()
+
+    def show_message(self, text: str, actions: list[tuple[str, object]] = ()) -> None:
+        """Show ``text`` with buttons ``(label, callable)``; an empty text hides the banner."""
+        for b in self.buttons:
+            b.deleteLater()
+        self.buttons = []
+        if not text:
+            self.hide()
+            return
+        self.text.setText(text)
+        for label, fn in actions:
+            b = QPushButton(label)
+            b.clicked.connect(fn)
+            self._lay.addWidget(b)
+            self.buttons.append(b)
+        close = QPushButton("✕")
+        close.setFlat(True)
+        close.setFixedWidth(28)
+        close.clicked.connect(lambda: self.show_message(""))
+        self._lay.addWidget(close)
+        self.buttons.append(close)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """Asha's main window.
+
+    Parameters
+    ----------
+    settings : AppSettings
+        Loaded settings (saved again on close).
+    clock : SessionClock
+        The session clock shared by every worker.
+
+    Signals
+    -------
+    acquisition_started(object)
+        The new :class:`AcquisitionWorker` (panels of later features attach to its rings).
+    acquisition_stopped()
+        The worker has finished.
+    """
+
+    acquisition_started = Signal(object)
+    acquisition_stopped = Signal()
+
+    def __init__(self, settings: AppSettings, clock: SessionClock, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.clock = clock
+        self.worker: AcquisitionWorker | None = None
+        self._old_workers: list[AcquisitionWorker] = []
+        self.panels: dict[str, QDockWidget] = {}
+        self.setWindowTitle(f"Asha {__version__}")
+        self.resize(1400, 900)
+        self._setup_central()
+        self._setup_docks()
+        self._setup_toolbar()
+        self._setup_statusbar()
+        self._connect()
+        self._restore_geometry()
+        self._apply_scope_settings()
+
+    # ------------------------------------------------------------------ assembly
+    def _setup_central(self) -> None:
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.banner = Banner()
+        lay.addWidget(self.banner)
+        self.source_label = QLabel("No device running. Pick a device and press Start.")
+        self.source_label.setObjectName("sourceLabel")
+        self.source_label.setStyleSheet("#sourceLabel { font-weight: bold; padding: 2px; }")
+        lay.addWidget(self.source_label)
+        self.scopes = EmgScopes(8)
+        lay.addWidget(self.scopes, 1)
+        self.setCentralWidget(central)
+
+    def _setup_docks(self) -> None:
+        self.rms = RmsBars(8)
+        self.add_panel("levels", "EMG levels (RMS, 200 ms)", self.rms, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.imu = ImuPlot()
+        self.add_panel("imu", "IMU", self.imu, Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def _setup_toolbar(self) -> None:
+        tb = QToolBar("Acquisition")
+        tb.setObjectName("acquisitionToolbar")
+        self.addToolBar(tb)
+        tb.addWidget(QLabel(" Device: "))
+        self.device_combo = QComboBox()
+        for kind, label in DEVICE_CHOICES:
+            self.device_combo.addItem(label, kind)
+        self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index(self.settings.device.kind))
+        tb.addWidget(self.device_combo)
+        self.start_action = QAction("Start", self)
+        self.start_action.setShortcut(QKeySequence("Ctrl+R"))
+        tb.addAction(self.start_action)
+        self.stop_action = QAction("Stop", self)
+        self.stop_action.setEnabled(False)
+        tb.addAction(self.stop_action)
+        tb.addSeparator()
+        self.filtered_check = QCheckBox("Filtered")
+        self.filtered_check.setToolTip("Show the band-pass + notch filtered signal (unchecked: raw)")
+        tb.addWidget(self.filtered_check)
+        tb.addWidget(QLabel(" Window "))
+        self.window_spin = QDoubleSpinBox()
+        self.window_spin.setRange(1.0, 10.0)
+        self.window_spin.setSingleStep(1.0)
+        self.window_spin.setSuffix(" s")
+        tb.addWidget(self.window_spin)
+        self.autoscale_check = QCheckBox("Auto scale")
+        tb.addWidget(self.autoscale_check)
+        self.range_spin = QDoubleSpinBox()
+        self.range_spin.setRange(10.0, 500000.0)
+        self.range_spin.setDecimals(0)
+        self.range_spin.setPrefix("± ")
+        self.range_spin.setSuffix(" µV")
+        tb.addWidget(self.range_spin)
+        tb.addSeparator()
+        self.marker_action = QAction("Marker", self)
+        self.marker_action.setShortcut(QKeySequence("M"))
+        self.marker_action.setToolTip("Stamp a marker on the stream (key M)")
+        tb.addAction(self.marker_action)
+        self.settings_action = QAction("Settings…", self)
+        tb.addAction(self.settings_action)
+        menu = self.menuBar().addMenu("&View")
+        self.view_menu = menu
+        for dock in self.panels.values():
+            menu.addAction(dock.toggleViewAction())
+
+    def _setup_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.status_device = QLabel("—")
+        self.status_rate = QLabel("rate: —")
+        self.status_dropped = QLabel("dropped: 0")
+        self.status_battery = QLabel("battery: —")
+        self.status_quality = QLabel("")
+        self.status_state = QLabel("idle")
+        self.status_marker = QLabel("")
+        for w in (self.status_marker, self.status_device, self.status_state, self.status_rate, self.status_dropped, self.status_battery,
+                  self.status_quality):
+            sb.addPermanentWidget(w)
+
+    def _connect(self) -> None:
+        self.start_action.triggered.connect(self.start_acquisition)
+        self.stop_action.triggered.connect(self.stop_acquisition)
+        self.device_combo.activated.connect(self._device_chosen)
+        self.filtered_check.toggled.connect(self._scope_controls_changed)
+        self.window_spin.valueChanged.connect(self._scope_controls_changed)
+        self.autoscale_check.toggled.connect(self._scope_controls_changed)
+        self.range_spin.valueChanged.connect(self._scope_controls_changed)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.marker_action.triggered.connect(self.add_marker)
+        self.draw_timer = QTimer(self)
+        self.draw_timer.setInterval(25)
+        self.draw_timer.timeout.connect(self._draw)
+        self.draw_timer.start()
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(250)
+        self.status_timer.timeout.connect(self._update_status)
+        self.status_timer.start()
+
+    # ------------------------------------------------------------------ panels (later features)
+    def add_panel(self, key: str, title: str, widget: QWidget,
+                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Put ``widget`` in a dock titled ``title`` (camera, 3D hand, training ... add themselves here)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.panels[key] = dock
+        if hasattr(self, "view_menu"):
+            self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    # ------------------------------------------------------------------ acquisition
+    @property
+    def device_kind(self) -> str:
+        """Kind selected in the device picker."""
+        return self.device_combo.currentData()
+
+    def _device_chosen(self, _index: int) -> None:
+        kind = self.device_kind
+        if kind == "file":
+            path, _ = QFileDialog.getOpenFileName(self, "Open a MindRove/BrainFlow recording", "",
+                                                  "Recordings (*.csv *.tsv *.txt);;All files (*)")
+            if not path:
+                self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index(self.settings.device.kind))
+                return
+            self.settings.device.playback_file = path
+        self.settings.device.kind = kind
+        if self.worker is not None:
+            self.start_acquisition()
+
+    def start_demo(self) -> None:
+        """Switch to the demo source and start it."""
+        self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index("demo"))
+        self.settings.device.kind = "demo"
+        self.start_acquisition()
+
+    def start_acquisition(self) -> bool:
+        """Start streaming from the selected device (stopping any running one); False if it cannot be built."""
+        self.stop_acquisition()
+        self.banner.show_message("")
+        kind = self.device_kind
+        try:
+            source = make_source(kind, self.settings)
+        except (AshaError, FileNotFoundError) as exc:
+            self.show_error(str(exc))
+            return False
+        worker = AcquisitionWorker(lambda: source, self.clock, source.fs, source.n_channels,
+                                   filter_spec=self.settings.filter.spec(source.fs),
+                                   mains_hz=float(self.settings.filter.mains_hz))
+        worker.error.connect(self._on_worker_error)
+        worker.unreachable.connect(self._on_unreachable)
+        worker.finished.connect(self._on_worker_finished)
+        self.worker = worker
+        self.scopes.attach(worker.emg_ring, source.fs)
+        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
+        self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
+        text = source.description
+        if kind == "demo":
+            text += " — markers are the recording's gesture labels"
+        if source.warnings:
+            text += "  ⚠ " + " ".join(source.warnings)
+        self.source_label.setText(text)
+        self.status_device.setText(source.description.split(" (")[0])
+        self.start_action.setEnabled(False)
+        self.stop_action.setEnabled(True)
+        worker.start()
+        self.acquisition_started.emit(worker)
+        return True
+
+    def stop_acquisition(self) -> None:
+        """Stop the running worker (waits up to 5 s)."""
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return
+        if not worker.stop(5000):
+            log.warning("acquisition worker did not stop within 5 s")
+            self._old_workers.append(worker)
+        self.start_action.setEnabled(True)
+        self.stop_action.setEnabled(False)
+        self.acquisition_stopped.emit()
+
+    def _on_worker_finished(self) -> None:
+        if self.worker is not None and self.worker.isFinished():
+            self.start_action.setEnabled(True)
+            self.stop_action.setEnabled(False)
+
+    def _on_worker_error(self, message: str) -> None:
+        self.show_error(message)
+
+    def _on_unreachable(self, message: str) -> None:
+        self.banner.show_message(message, [("Start demo", self.start_demo), ("Retry", self.start_acquisition),
+                                           ("Settings…", self.open_settings)])
+
+    def show_error(self, message: str) -> None:
+        """Show a user-facing error in the banner (non-blocking)."""
+        self.banner.show_message(message, [("Start demo", self.start_demo)])
+
+    def add_marker(self) -> None:
+        """Stamp marker code 100 (user key press) on the stream."""
+        if self.worker is not None:
+            self.worker.insert_marker(100.0)
+            self.statusBar().showMessage(f"Marker at {self.clock.now():.2f} s", 2000)
+
+    # ------------------------------------------------------------------ scope controls and settings
+    def _apply_scope_settings(self) -> None:
+        s = self.settings.scope
+        for w in (self.filtered_check, self.window_spin, self.autoscale_check, self.range_spin):
+            w.blockSignals(True)
+        self.filtered_check.setChecked(s.show_filtered)
+        self.window_spin.setValue(s.window_s)
+        self.autoscale_check.setChecked(s.autoscale)
+        self.range_spin.setValue(s.fixed_range_uv)
+        self.range_spin.setEnabled(not s.autoscale)
+        for w in (self.filtered_check, self.window_spin, self.autoscale_check, self.range_spin):
+            w.blockSignals(False)
+        self.scopes.show_filtered = s.show_filtered
+        self.scopes.set_window(s.window_s)
+        self.imu.window_s = s.window_s
+        self.scopes.set_scale(s.autoscale, s.fixed_range_uv)
+
+    def _scope_controls_changed(self, *_args) -> None:
+        s = self.settings.scope
+        s.show_filtered = self.filtered_check.isChecked()
+        s.window_s = self.window_spin.value()
+        s.autoscale = self.autoscale_check.isChecked()
+        s.fixed_range_uv = self.range_spin.value()
+        self._apply_scope_settings()
+
+    def open_settings(self) -> None:
+        """Edit connection and filter settings; filter changes apply to the running stream."""
+        dlg = SettingsDialog(self.settings, self)
+        if dlg.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        try:
+            new = dlg.result_settings()
+        except ValueError as exc:
+            QMessageBox.warning(self, "Invalid settings", str(exc))
+            return
+        self.settings.device = new.device
+        self.settings.filter = new.filter
+        if self.worker is not None:
+            self.worker.set_filter_spec(self.settings.filter.spec(self.worker.fs))
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self) -> None:
+        if self.worker is None:
+            return
+        self.scopes.refresh()
+        self.imu.refresh()
+
+    def _update_status(self) -> None:
+        w = self.worker
+        if w is None:
+            self.status_state.setText("stopped")
+            return
+        s = w.stats()
+        self.status_state.setText(s.state)
+        self.status_rate.setText(f"rate: {s.rate_hz:5.1f} Hz (nominal {s.fs_nominal:.0f})")
+        dropped = f"dropped: {s.dropped}"
+        if s.reconnects:
+            dropped += f", reconnects: {s.reconnects}"
+        self.status_dropped.setText(dropped)
+        self.status_dropped.setStyleSheet("color: #b00;" if s.dropped else "")
+        self.status_battery.setText(f"battery: {s.battery:.0f}%" if s.battery and w.source and w.source.kind != "demo"
+                                    else "battery: —")
+        bad = [f"{i + 1}:{f.value}" for i, f in enumerate(s.quality) if f != Flag.OK]
+        self.status_quality.setText(("quality: " + ", ".join(bad)) if bad else ("quality: ok" if s.quality else ""))
+        self.scopes.set_flags(s.quality)
+        if s.last_marker:
+            self.status_marker.setText("last marker: " + self.scopes.marker_names.get(s.last_marker, f"{s.last_marker:g}"))
+        self.rms.set_values(s.rms)
+        if s.state in ("reconnecting", "lost") and s.message:
+            self.banner.show_message(s.message)
+        elif s.state == "streaming" and self.banner.isVisible() and "Connection lost" in self.banner.text.text():
+            self.banner.show_message("")
+
+    # ------------------------------------------------------------------ persistence
+    def _qsettings(self) -> QSettings:
+        return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_geometry(self) -> None:
+        qs = self._qsettings()
+        geo = qs.value("geometry")
+        state = qs.value("state")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every worker and save settings and geometry (idempotent)."""
+        self.draw_timer.stop()
+        self.status_timer.stop()
+        self.stop_acquisition()
+        for w in self._old_workers:
+            w.stop(2000)
+        try:
+            self.settings.save()
+            qs = self._qsettings()
+            qs.setValue("geometry", self.saveGeometry())
+            qs.setValue("state", self.saveState())
+            qs.sync()
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)

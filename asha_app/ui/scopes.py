@@ -1,0 +1,228 @@
+"""EMG scopes, RMS bars and IMU plot (pyqtgraph), polling the acquisition rings on a GUI timer.
+
+Workers never push per-chunk signals to these widgets; the widgets pull the
+newest window from the ring buffers at their own frame rate (the pattern of
+ScopeFoundry's ``display_update_period`` and pyqtgraph's MultiPlotSpeedTest),
+with peak downsampling, clip-to-view and no finite check on the hot path.
+NaN samples break the trace (``connect="finite"``) instead of crashing it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from asha_app.core.ringbuffer import RingBuffer
+from asha_app.dsp.quality import ADVICE, Flag
+
+CHANNEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+FLAG_COLOURS = {Flag.OK: "#2ca02c", Flag.NAN: "#d62728", Flag.FLAT: "#7f7f7f", Flag.RAILED: "#d62728",
+                Flag.MAINS: "#ff7f0e", Flag.NOISY: "#ff7f0e"}
+
+
+class EmgScopes(QWidget):
+    """Eight stacked scrolling scopes of raw or filtered sEMG (microvolts).
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels to draw.
+    """
+
+    def __init__(self, n_channels: int = 8, parent=None) -> None:
+        super().__init__(parent)
+        self.n_channels = n_channels
+        self.window_s = 5.0
+        self.show_filtered = True
+        self.autoscale = True
+        self.fixed_range_uv = 500.0
+        self.frames_drawn = 0
+        self.ring: RingBuffer | None = None
+        self.fs = 500.0
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        lay.addWidget(self.glw)
+        self.plots, self.curves, self.flag_labels = [], [], []
+        self.flag_widgets: list[QLabel] = []
+        for ch in range(n_channels):
+            p = self.glw.addPlot(row=ch, col=0)
+            p.setMenuEnabled(False)
+            p.setMouseEnabled(x=False, y=False)
+            p.hideButtons()
+            p.showGrid(x=True, y=False, alpha=0.2)
+            p.setLabel("left", f"EMG {ch + 1}", units="µV" if ch == 0 else None)
+            p.getAxis("left").setWidth(70)
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+            if ch < n_channels - 1:
+                p.getAxis("bottom").setStyle(showValues=False)
+            else:
+                p.setLabel("bottom", "time", units="s")
+            if self.plots:
+                p.setXLink(self.plots[0])
+            c = p.plot(pen=pg.mkPen(CHANNEL_COLOURS[ch % len(CHANNEL_COLOURS)], width=1), connect="finite",
+                       skipFiniteCheck=True)
+            flag = pg.TextItem("●", color=FLAG_COLOURS[Flag.OK], anchor=(0, 0))
+            p.addItem(flag, ignoreBounds=True)
+            self.plots.append(p)
+            self.curves.append(c)
+            self.flag_labels.append(flag)
+        self.plots[0].setXRange(-self.window_s, 0, padding=0)
+        self.current_flags: list[Flag] = [Flag.OK] * n_channels
+        self.marker_names: dict[float, str] = {}
+        # a small pool of marker lines on the top scope, reused every frame
+        self._marker_lines = []
+        for _ in range(12):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#444", style=Qt.PenStyle.DashLine),
+                                   label="", labelOpts={"position": 0.9, "color": "#222", "fill": "#ffffffc0"})
+            line.hide()
+            self.plots[0].addItem(line, ignoreBounds=True)
+            self._marker_lines.append(line)
+
+    def attach(self, ring: RingBuffer | None, fs: float) -> None:
+        """Draw from ``ring`` (an acquisition ``emg`` ring) sampled at ``fs`` Hz; None detaches."""
+        self.ring = ring
+        self.fs = fs
+        if ring is None:
+            for c in self.curves:
+                c.setData([], [])
+
+    def set_window(self, seconds: float) -> None:
+        """Visible time span, 1-10 s."""
+        self.window_s = float(min(10.0, max(1.0, seconds)))
+        self.plots[0].setXRange(-self.window_s, 0, padding=0)
+
+    def set_scale(self, autoscale: bool, fixed_range_uv: float) -> None:
+        """Auto-range each channel, or fix every channel to +/- ``fixed_range_uv``."""
+        self.autoscale = autoscale
+        self.fixed_range_uv = fixed_range_uv
+        for p in self.plots:
+            if autoscale:
+                p.enableAutoRange(axis="y")
+            else:
+                p.setYRange(-fixed_range_uv, fixed_range_uv, padding=0)
+
+    def set_flags(self, flags: list[Flag]) -> None:
+        """Show the per-channel quality flags (colour dot + tooltip with what to do)."""
+        for ch, flag in enumerate(flags[: self.n_channels]):
+            if flag == self.current_flags[ch]:
+                continue
+            self.current_flags[ch] = flag
+            item = self.flag_labels[ch]
+            item.setColor(FLAG_COLOURS[flag])
+            item.setText("●" if flag == Flag.OK else f"● {flag.value}")
+            item.setToolTip(ADVICE[flag])
+            self.plots[ch].setToolTip(f"EMG {ch + 1}: {flag.value}. {ADVICE[flag]}")
+
+    def refresh(self) -> bool:
+        """Redraw from the ring; returns True when a frame was drawn."""
+        if self.ring is None or self.ring.total == 0:
+            return False
+        res = self.ring.latest(int(self.window_s * self.fs))
+        if res.n == 0:
+            return False
+        t = res.data["t"][:, 0]
+        t = t - t[-1]
+        y = res.data["filtered" if self.show_filtered else "raw"]
+        for ch, curve in enumerate(self.curves):
+            curve.setData(t, y[:, ch])
+        for ch, flag in enumerate(self.flag_labels):
+            rng = self.plots[ch].getViewBox().viewRange()
+            flag.setPos(-self.window_s, rng[1][1])
+        self._draw_markers(t, res.data["marker"][:, 0])
+        self.frames_drawn += 1
+        return True
+
+
+    def _draw_markers(self, t: np.ndarray, marker: np.ndarray) -> None:
+        idx = np.flatnonzero(marker)[-len(self._marker_lines):]
+        for line, i in zip(self._marker_lines, idx):
+            code = float(marker[i])
+            line.setPos(float(t[i]))
+            line.label.setFormat(self.marker_names.get(code, f"marker {code:g}"))
+            line.show()
+        for line in self._marker_lines[len(idx):]:
+            line.hide()
+
+
+class RmsBars(QWidget):
+    """Per-channel RMS of the filtered sEMG over the last 200 ms, microvolts."""
+
+    def __init__(self, n_channels: int = 8, parent=None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setLabel("left", "RMS", units="µV")
+        self.plot.getAxis("bottom").setTicks([[(i, str(i + 1)) for i in range(n_channels)]])
+        self.bars = pg.BarGraphItem(x=np.arange(n_channels), height=np.zeros(n_channels), width=0.7,
+                                    brushes=[pg.mkBrush(c) for c in CHANNEL_COLOURS[:n_channels]])
+        self.plot.addItem(self.bars)
+        self.plot.setYRange(0, 100)
+        lay.addWidget(self.plot)
+        self._peak = 100.0
+
+    def set_values(self, rms: np.ndarray) -> None:
+        """Update the bars (NaN shown as 0)."""
+        if rms is None or len(rms) == 0:
+            return
+        vals = np.nan_to_num(np.asarray(rms, dtype=float))
+        self.bars.setOpts(height=vals)
+        top = max(50.0, float(vals.max()) * 1.2)
+        # rise fast, fall slowly, so the scale does not flicker
+        self._peak = top if top > self._peak else 0.85 * self._peak + 0.15 * top
+        self.plot.setYRange(0, self._peak, padding=0)
+
+
+class ImuPlot(QWidget):
+    """Accelerometer (g) and gyroscope (deg/s) traces of the last few seconds."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.note = QLabel("")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.note)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        lay.addWidget(self.glw)
+        self.acc = self.glw.addPlot(row=0, col=0)
+        self.acc.setLabel("left", "accel", units="g")
+        self.gyr = self.glw.addPlot(row=1, col=0)
+        self.gyr.setLabel("left", "gyro", units="°/s")
+        self.gyr.setLabel("bottom", "time", units="s")
+        colours = ["#d62728", "#2ca02c", "#1f77b4"]
+        self.acc_curves = [self.acc.plot(pen=pg.mkPen(c), name=a, connect="finite") for c, a in zip(colours, "xyz")]
+        self.gyr_curves = [self.gyr.plot(pen=pg.mkPen(c), name=a, connect="finite") for c, a in zip(colours, "xyz")]
+        self.ring: RingBuffer | None = None
+        self.fs = 500.0
+        self.window_s = 5.0
+
+    def attach(self, ring: RingBuffer | None, fs: float, available: bool) -> None:
+        """Draw from an acquisition ``imu`` ring; ``available`` False shows a note instead."""
+        self.ring = ring if available else None
+        self.fs = fs
+        self.note.setText("" if available else "This source has no IMU data.")
+        self.note.setVisible(not available)
+        self.glw.setVisible(available)
+
+    def refresh(self) -> None:
+        """Redraw from the ring (decimated to ~100 Hz, plenty for IMU)."""
+        if self.ring is None or self.ring.total == 0:
+            return
+        res = self.ring.latest(int(self.window_s * self.fs))
+        step = max(1, int(self.fs // 100))
+        t = res.data["t"][::step, 0]
+        if len(t) == 0:
+            return
+        t = t - t[-1]
+        for i in range(3):
+            self.acc_curves[i].setData(t, res.data["accel"][::step, i])
+            self.gyr_curves[i].setData(t, res.data["gyro"][::step, i])

@@ -1,0 +1,70 @@
+"""Settings dialog: armband connection and sEMG filter settings."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QLineEdit, QSpinBox, QVBoxLayout)
+
+from asha_app.core.settings import AppSettings, DeviceSettings, FilterSettings
+
+
+class SettingsDialog(QDialog):
+    """Edit a copy of :class:`AppSettings`; :meth:`result_settings` returns the edited copy."""
+
+    def __init__(self, settings: AppSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Asha settings")
+        self._settings = settings
+        lay = QVBoxLayout(self)
+        dev = QGroupBox("MindRove WiFi armband")
+        f = QFormLayout(dev)
+        self.ip = QLineEdit(settings.device.armband_ip)
+        self.ip.setPlaceholderText("SDK default (armband's own WiFi network)")
+        self.port = QSpinBox()
+        self.port.setRange(0, 65535)
+        self.port.setSpecialValueText("SDK default")
+        self.port.setValue(settings.device.armband_port)
+        self.timeout = QDoubleSpinBox()
+        self.timeout.setRange(1.0, 30.0)
+        self.timeout.setSuffix(" s")
+        self.timeout.setValue(settings.device.armband_timeout_s)
+        f.addRow("IP address", self.ip)
+        f.addRow("Port", self.port)
+        f.addRow("No-data timeout", self.timeout)
+        lay.addWidget(dev)
+        flt = QGroupBox("sEMG filter (causal; same filter in recording, training and live)")
+        g = QFormLayout(flt)
+        self.mains = QComboBox()
+        self.mains.addItems(["50 Hz", "60 Hz"])
+        self.mains.setCurrentIndex(0 if settings.filter.mains_hz == 50 else 1)
+        self.notch = QCheckBox("Remove mains hum (notch)")
+        self.notch.setChecked(settings.filter.notch_enabled)
+        self.low = QDoubleSpinBox()
+        self.low.setRange(1.0, 200.0)
+        self.low.setSuffix(" Hz")
+        self.low.setValue(settings.filter.band_low_hz)
+        self.high = QDoubleSpinBox()
+        self.high.setRange(10.0, 1000.0)
+        self.high.setSuffix(" Hz")
+        self.high.setValue(settings.filter.band_high_hz)
+        self.order = QSpinBox()
+        self.order.setRange(1, 8)
+        self.order.setValue(settings.filter.order)
+        g.addRow("Mains frequency", self.mains)
+        g.addRow("", self.notch)
+        g.addRow("Band-pass low edge", self.low)
+        g.addRow("Band-pass high edge", self.high)
+        g.addRow("Butterworth order", self.order)
+        lay.addWidget(flt)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def result_settings(self) -> AppSettings:
+        """The edited settings (validated by pydantic; raises ``ValueError`` on an impossible band)."""
+        dev = DeviceSettings(**{**self._settings.device.model_dump(), "armband_ip": self.ip.text().strip(),
+                                "armband_port": self.port.value(), "armband_timeout_s": self.timeout.value()})
+        flt = FilterSettings(mains_hz=50 if self.mains.currentIndex() == 0 else 60, notch_enabled=self.notch.isChecked(),
+                             band_low_hz=self.low.value(), band_high_hz=self.high.value(), order=self.order.value())
+        return self._settings.model_copy(update={"device": dev, "filter": flt})

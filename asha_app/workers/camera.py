@@ -1,0 +1,341 @@
+"""Camera worker: source -> MediaPipe Hands -> IK, in a QThread, with results the GUI polls.
+
+Lifecycle (the house worker pattern): construct, ``start()``, and ``stop(timeout_ms)``
+(``requestInterruption(); quit(); wait()``).  ``run()`` opens the source and
+MediaPipe inside the thread, loops until interrupted or the video ends, and
+closes everything on the way out.  Errors reach the GUI once through
+``error(str)``; the worker never blocks the GUI thread.
+
+Threads inside the worker
+-------------------------
+For a live camera or a paced video a small capture thread reads frames as they
+come and keeps only the newest one (stamped at capture); the processing loop
+takes the newest frame whenever it is free.  Frames overwritten before the
+processing loop got to them are counted in ``skipped``: they are not labelled.
+An unpaced video (``CameraSource(pace=False)``) is processed frame by frame
+with no skipping (benchmarks, offline labelling).
+
+Outputs (all thread-safe, polled by the GUI on a QTimer)
+--------------------------------------------------------
+``latest``  :class:`LatestSlot` of the newest :class:`CameraLabel`.
+``labels``  :class:`DropOldestQueue` of every :class:`CameraLabel`, for a recorder to drain.
+``preview`` :class:`LatestSlot` of a :class:`PreviewFrame` (<= ``preview_width`` px wide, <= ``preview_hz``).
+
+Signals
+-------
+error(str)
+    A user-facing message (camera missing or busy, undecodable file, MediaPipe failure).
+status(dict)
+    At most 5 Hz: ``captured, labelled, skipped, no_hand, invalid, dropped, fps, fit_error_mm, confidence``.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from asha_app.core.errors import AshaError
+from asha_app.devices.camera import CameraSource, Frame
+from asha_app.pose.ik import HandTracker, IKResult
+from asha_app.pose.landmarks import LandmarkDetector
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraLabel:
+    """The label of one captured frame.
+
+    Attributes
+    ----------
+    t : float
+        Capture time, session seconds.
+    frame_index : int
+        Index of the frame in its source.
+    image_landmarks : float32 (21, 3) or None
+        Normalised image landmarks (of the frame as shown in the preview).
+    world_landmarks : float32 (21, 3) or None
+        MediaPipe world landmarks of the real hand, metres.
+    handedness : str or None
+        ``"right"``/``"left"`` (real hand) or None when no hand.
+    confidence : float
+        MediaPipe's handedness score, 0 without a hand.
+    ik : IKResult
+        The fit (``ik.valid`` False and NaN without a hand or with a poor fit).
+    """
+
+    t: float
+    frame_index: int
+    image_landmarks: np.ndarray | None
+    world_landmarks: np.ndarray | None
+    handedness: str | None
+    confidence: float
+    ik: IKResult
+
+    @property
+    def valid(self) -> bool:
+        """True when the frame carries a usable pose label."""
+        return bool(self.ik.valid)
+
+
+@dataclass
+class PreviewFrame:
+    """A downscaled frame for display.
+
+    Attributes
+    ----------
+    rgb : uint8 (h, w, 3)
+        RGB image, contiguous.
+    t : float
+        Capture time, session seconds.
+    image_landmarks : float32 (21, 3) or None
+        Normalised landmarks to draw (same image coordinates).
+    """
+
+    rgb: np.ndarray
+    t: float
+    image_landmarks: np.ndarray | None
+
+
+class LatestSlot:
+    """A lock-protected "latest value" slot with a sequence number."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = None
+        self._seq = 0
+
+    def put(self, value) -> None:
+        with self._lock:
+            self._value = value
+            self._seq += 1
+
+    def get(self):
+        """Return ``(seq, value)``; ``seq`` grows by one per put (0: nothing yet)."""
+        with self._lock:
+            return self._seq, self._value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+class DropOldestQueue:
+    """Bounded FIFO: when full, the oldest item is dropped and counted.
+
+    Parameters
+    ----------
+    maxlen : int
+        Capacity.
+    """
+
+    def __init__(self, maxlen: int = 1024) -> None:
+        self._dq: collections.deque = collections.deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._lock:
+            if len(self._dq) == self._dq.maxlen:
+                self.dropped += 1
+            self._dq.append(item)
+
+    def drain(self) -> list:
+        """Remove and return everything queued (oldest first)."""
+        with self._lock:
+            items = list(self._dq)
+            self._dq.clear()
+            return items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._dq)
+
+
+class CameraWorker(QThread):
+    """Capture, detect and fit hands off the GUI thread.
+
+    Parameters
+    ----------
+    source : CameraSource
+        Not yet opened; the worker opens and closes it in its thread.
+    detector_factory : callable, optional
+        Returns a :class:`LandmarkDetector`; called in the worker thread.  Default:
+        complexity 1, one hand, any side, ``mirrored`` = the source's mirroring.
+    tracker : HandTracker, optional
+        IK (default: built-in hands).  The worker resets it on start.
+    queue_size : int
+        Capacity of ``labels``.
+    preview_width : int
+        Preview frames are downscaled to at most this width.
+    preview_hz : float
+        Maximum preview rate.
+    max_frames : int, optional
+        Stop after this many processed frames (tests, benchmarks).
+    parent : QObject, optional
+    """
+
+    error = Signal(str)
+    status = Signal(dict)
+
+    def __init__(
+        self,
+        source: CameraSource,
+        detector_factory: Callable[[], LandmarkDetector] | None = None,
+        tracker: HandTracker | None = None,
+        queue_size: int = 1024,
+        preview_width: int = 480,
+        preview_hz: float = 15.0,
+        max_frames: int | None = None,
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        self._detector_factory = detector_factory or (lambda: LandmarkDetector(mirrored=source.mirror))
+        self.tracker = tracker
+        self.latest = LatestSlot()
+        self.preview = LatestSlot()
+        self.labels = DropOldestQueue(queue_size)
+        self.preview_width = preview_width
+        self.preview_period = 1.0 / preview_hz
+        self.max_frames = max_frames
+        self._counts_lock = threading.Lock()
+        self.counts = {"captured": 0, "labelled": 0, "skipped": 0, "no_hand": 0, "invalid": 0}
+        self._last_status = 0.0
+        self._last_preview = -1e9
+        self._fps_times: collections.deque = collections.deque(maxlen=30)
+
+    # ------------------------------------------------------------------ lifecycle
+    def stop(self, timeout_ms: int = 3000) -> bool:
+        """Ask the thread to finish and wait up to ``timeout_ms``; True if it finished."""
+        self.requestInterruption()
+        self.quit()
+        return self.wait(timeout_ms)
+
+    def snapshot(self) -> dict:
+        """Current counters plus derived figures (thread-safe copy)."""
+        with self._counts_lock:
+            d = dict(self.counts)
+        d["dropped"] = self.labels.dropped
+        ts = list(self._fps_times)
+        d["fps"] = (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 and ts[-1] > ts[0] else 0.0
+        _, lab = self.latest.get()
+        d["fit_error_mm"] = float(lab.ik.fit_error_mm) if lab is not None else float("nan")
+        d["confidence"] = float(lab.confidence) if lab is not None else 0.0
+        return d
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._counts_lock:
+            self.counts[key] += n
+
+    # ------------------------------------------------------------------ thread body
+    def run(self) -> None:  # noqa: C901 - one linear loop
+        detector = None
+        capture_thread = None
+        stop_capture = threading.Event()
+        try:
+            self.source.open()
+            detector = self._detector_factory()
+            if self.tracker is None:
+                self.tracker = HandTracker()
+            self.tracker.reset()
+            live = not (self.source.is_file and not self.source.pace)
+            newest: list = [None]
+            cond = threading.Condition()
+            capture_error: list = [None]
+            ended = threading.Event()
+
+            def capture() -> None:
+                try:
+                    while not stop_capture.is_set():
+                        fr = self.source.read()
+                        if fr is None:
+                            ended.set()
+                            break
+                        self._count("captured")
+                        with cond:
+                            if newest[0] is not None:
+                                self._count("skipped")
+                            newest[0] = fr
+                            cond.notify()
+                except AshaError as exc:
+                    capture_error[0] = exc
+                    ended.set()
+                finally:
+                    with cond:
+                        cond.notify()
+
+            if live:
+                capture_thread = threading.Thread(target=capture, name="camera-capture", daemon=True)
+                capture_thread.start()
+            processed = 0
+            while not self.isInterruptionRequested():
+                if live:
+                    with cond:
+                        while newest[0] is None and not ended.is_set() and not self.isInterruptionRequested():
+                            cond.wait(0.05)
+                        fr, newest[0] = newest[0], None
+                    if fr is None:
+                        if capture_error[0] is not None:
+                            raise capture_error[0]
+                        if ended.is_set():
+                            break
+                        continue
+                else:
+                    fr = self.source.read()
+                    if fr is None:
+                        break
+                    self._count("captured")
+                self._process(fr, detector)
+                processed += 1
+                if self.max_frames is not None and processed >= self.max_frames:
+                    break
+        except AshaError as exc:
+            log.warning("camera worker: %s", exc)
+            self.error.emit(str(exc))
+        except Exception as exc:  # a worker must report, not die silently
+            log.exception("camera worker failed")
+            self.error.emit(f"camera pipeline failed: {exc!r}")
+        finally:
+            stop_capture.set()
+            if capture_thread is not None:
+                capture_thread.join(timeout=2.0)
+            if detector is not None:
+                detector.close()
+            self.source.close()
+            self.status.emit(self.snapshot())
+
+    def _process(self, fr: Frame, detector: LandmarkDetector) -> None:
+        import cv2
+
+        hand = detector.process(fr.image)
+        if hand is None:
+            ik = self.tracker.update(None, None)
+            label = CameraLabel(fr.t, fr.index, None, None, None, 0.0, ik)
+            self._count("no_hand")
+        else:
+            ik = self.tracker.update(hand.world, hand.handedness)
+            label = CameraLabel(fr.t, fr.index, hand.image, hand.world, hand.handedness, hand.score, ik)
+            self._count("labelled" if ik.valid else "invalid")
+        self.latest.put(label)
+        self.labels.put(label)
+        now = time.perf_counter()
+        self._fps_times.append(now)
+        if now - self._last_preview >= self.preview_period:
+            self._last_preview = now
+            img = fr.image
+            h, w = img.shape[:2]
+            if w > self.preview_width:
+                img = cv2.resize(img, (self.preview_width, int(round(h * self.preview_width / w))), interpolation=cv2.INTER_AREA)
+            rgb = np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            self.preview.put(PreviewFrame(rgb, fr.t, label.image_landmarks))
+        if now - self._last_status >= 0.2:
+            self._last_status = now
+            self.status.emit(self.snapshot())

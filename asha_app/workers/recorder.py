@@ -1,0 +1,203 @@
+"""Recorder worker: the only writer of a session file while recording.
+
+The acquisition worker fills the ``emg`` and ``imu`` ring buffers (fields in
+the house layout: ``emg`` {t, raw, filtered, package, marker[, board_t]},
+``imu`` {t, accel, gyro}); the camera worker puts one
+:class:`~asha_app.data.schema.CameraLabelFrame` per processed frame on a
+bounded :class:`queue.Queue`; the wizard sends prompts and markers with
+:meth:`RecorderWorker.add_prompt` / :meth:`RecorderWorker.add_marker`.  The
+worker drains all of them every ``poll_ms``, hands them to a
+:class:`~asha_app.data.writer.SessionWriter`, and flushes at least every
+``flush_interval_s`` (<= 1 s).  Samples it lost because it fell behind a ring
+are recorded in ``/dropped`` (source host).
+
+Signals
+-------
+error(str)
+    A user-facing message (disk full, folder not writable); the worker has
+    stopped and the file is valid up to its last flush.
+status(dict)
+    At most ``status_hz`` per second: ``{"emg": n, "frames": m, "dropped_device": k,
+    "dropped_host": h, "seconds": s, "queue": q}``.
+finished_file(dict)
+    After a clean stop: the integrity summary written by ``finalize()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QThread, Signal
+
+from asha_app.core.errors import AshaError, RecordingFileError
+from asha_app.core.ringbuffer import RingBuffer, RingReader
+from asha_app.data.recording import Prompt
+from asha_app.data.schema import CameraLabelFrame, Dropped
+from asha_app.data.writer import SessionWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AddPrompt:
+    """Command: store a completed prompt repetition."""
+
+    prompt: Prompt
+
+
+@dataclass(frozen=True)
+class AddMarker:
+    """Command: store a free marker."""
+
+    label: str
+    t: float
+
+
+class RecorderWorker(QThread):
+    """Drain rings and the camera queue into a session file.
+
+    Parameters
+    ----------
+    writer : SessionWriter
+        Opened by the caller (so that "cannot create file" errors reach the
+        caller at once, before the thread starts).  The worker owns it from
+        ``start()`` on and finalizes it at a clean stop.
+    emg_ring : RingBuffer
+        The acquisition ``emg`` ring.
+    imu_ring : RingBuffer, optional
+        The acquisition ``imu`` ring.
+    frame_queue : queue.Queue of CameraLabelFrame, optional
+        Bounded queue filled by the camera worker (it should ``put_nowait`` and
+        count what it could not put).
+    poll_ms : int
+        Drain period.
+    finalize_on_stop : bool
+        Write the summary attributes when stopped without error.
+    """
+
+    error = Signal(str)
+    status = Signal(dict)
+    finished_file = Signal(dict)
+
+    def __init__(self, writer: SessionWriter, emg_ring: RingBuffer, imu_ring: RingBuffer | None = None,
+                 frame_queue: queue.Queue | None = None, *, poll_ms: int = 50, status_hz: float = 2.0,
+                 finalize_on_stop: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.writer = writer
+        self.frame_queue = frame_queue
+        self.poll_ms = int(poll_ms)
+        self.status_hz = float(status_hz)
+        self.finalize_on_stop = finalize_on_stop
+        self._emg_reader = RingReader(emg_ring)  # from the current end: records what comes after start
+        self._imu_reader = RingReader(imu_ring) if imu_ring is not None else None
+        self._commands: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._last_t = 0.0
+        self.summary: dict | None = None
+        self.failed: str | None = None
+
+    # ------------------------------------------------------------------ thread-safe API
+    def add_prompt(self, prompt: Prompt) -> None:
+        """Queue a completed prompt repetition for the file (any thread)."""
+        self._commands.put(AddPrompt(prompt))
+
+    def add_marker(self, label: str, t: float) -> None:
+        """Queue a free marker at session time ``t`` (any thread)."""
+        self._commands.put(AddMarker(label, float(t)))
+
+    def stop(self, timeout_ms: int = 3000) -> bool:
+        """Ask the thread to drain, flush, finalize and finish; returns True if it finished in time."""
+        self.requestInterruption()
+        self.quit()
+        return self.wait(timeout_ms)
+
+    # ------------------------------------------------------------------ loop
+    def _drain(self) -> None:
+        w = self.writer
+        res = self._emg_reader.read()
+        if res.lost:
+            t = float(res.data["t"][0, 0]) if res.n else self._last_t
+            w.append_dropped(t, float("nan"), int(res.lost), Dropped.SOURCE_HOST)
+            log.warning("recorder fell behind the EMG ring: %d samples lost", res.lost)
+        if res.n:
+            d = res.data
+            w.append_emg(d["t"][:, 0], d["raw"], package=d["package"][:, 0] if "package" in d else None,
+                         marker=d["marker"][:, 0] if "marker" in d else None,
+                         board_t=d["board_t"][:, 0] if "board_t" in d else None)
+            self._last_t = float(d["t"][-1, 0])
+        if self._imu_reader is not None:
+            r = self._imu_reader.read()
+            if r.n:
+                w.append_imu(r.data["t"][:, 0], r.data["accel"], r.data["gyro"])
+        if self.frame_queue is not None:
+            frames: list[CameraLabelFrame] = []
+            while True:
+                try:
+                    frames.append(self.frame_queue.get_nowait())
+                except queue.Empty:
+                    break
+            if frames:
+                w.append_frames(frames)
+        while True:
+            try:
+                cmd = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(cmd, AddPrompt):
+                w.append_prompt(cmd.prompt)
+            elif isinstance(cmd, AddMarker):
+                w.append_marker(cmd.label, cmd.t)
+
+    def _status(self) -> dict:
+        w = self.writer
+        c, p = w.counts, w.pending
+        return {
+            "emg": c["emg"] + p["emg"], "frames": c["frames"] + p["frames"], "dropped_device": w.dropped_device,
+            "dropped_host": w.dropped_host, "seconds": self._last_t,
+            "queue": self.frame_queue.qsize() if self.frame_queue is not None else 0,
+        }
+
+    def run(self) -> None:
+        """Drain every ``poll_ms`` until interrupted; flush <= 1 s; finalize at a clean stop."""
+        last_status = 0.0
+        try:
+            while not self.isInterruptionRequested():
+                self._drain()
+                self.writer.maybe_flush()
+                now = time.monotonic()
+                if now - last_status >= 1.0 / self.status_hz:
+                    self.status.emit(self._status())
+                    last_status = now
+                self.msleep(self.poll_ms)
+            self._drain()
+            if self.finalize_on_stop:
+                self.summary = self.writer.finalize()
+                self.finished_file.emit(self.summary)
+            else:
+                self.writer.close()
+        except AshaError as exc:
+            self.failed = str(exc)
+            log.error("recorder stopped: %s", exc)
+            self.error.emit(str(exc))
+        except (ValueError, OSError) as exc:  # bad block shape from a source, unexpected I/O error
+            msg = f"recording stopped: {exc}"
+            if not isinstance(exc, RecordingFileError) and self.writer.is_open:
+                try:
+                    self.writer.close()
+                except AshaError as close_exc:
+                    msg += f" ({close_exc})"
+            self.failed = msg
+            log.exception("recorder stopped")
+            self.error.emit(msg)
+
+
+def make_frame_queue(maxsize: int = 256) -> queue.Queue:
+    """The bounded camera-label queue (about 8 s at 30 fps)."""
+    return queue.Queue(maxsize=maxsize)
+
+
+__all__ = ["AddMarker", "AddPrompt", "RecorderWorker", "make_frame_queue"]

@@ -1,0 +1,29 @@
+"""Helpers shared by the benchmark scripts (not part of the app)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def ensure_display(argv: list[str]) -> None:
+    """Re-run this script under ``xvfb-run`` when there is no X display (benchmarks draw real windows)."""
+    if os.environ.get("DISPLAY") or os.environ.get("ASHA_BENCH_NO_XVFB"):
+        return
+    if not shutil.which("xvfb-run"):
+        sys.exit("no DISPLAY and xvfb-run is not installed (apt-get install xvfb xauth)")
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", ASHA_BENCH_NO_XVFB="1")
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, *argv]
+    sys.exit(subprocess.call(cmd, env=env))
+
+
+def emit(result: dict) -> None:
+    """Print the figures as one JSON object on the last line of stdout."""
+    print(json.dumps(result, sort_keys=True))

@@ -1,0 +1,36 @@
+"""Test configuration: isolated user folders, offscreen Qt, and a check that no worker thread leaks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Widgets and pyqtgraph render offscreen; OpenGL tests run under xvfb-run (DISPLAY set, platform xcb).
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own settings/data/cache folders (ASHA_HOME)."""
+    monkeypatch.setenv("ASHA_HOME", str(tmp_path / "asha_home"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_left_running(request):
+    """Fail a test that leaves an Asha worker thread running (napari does the same for QThreads)."""
+    yield
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        return
+    from asha_app.workers.base import running_workers
+
+    left = running_workers()
+    for w in left:
+        w.stop(3000)
+    assert not left, f"test left worker threads running: {[w.objectName() or type(w).__name__ for w in left]}"

@@ -1,0 +1,102 @@
+"""The main window on the demo: data reaches the scopes, controls work, settings persist, stop is clean."""
+
+import numpy as np
+import pytest
+
+from asha_app.core.clock import SessionClock
+from asha_app.core.settings import AppSettings
+from asha_app.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot):
+    settings = AppSettings()
+    settings.device.kind = "demo"
+    win = MainWindow(settings, SessionClock())
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
+
+
+def test_demo_data_reaches_the_scopes_and_stops_cleanly(qtbot, window):
+    window.start_demo()
+    assert "Myo" in window.source_label.text() and "500 Hz" in window.source_label.text()
+    qtbot.waitUntil(lambda: window.scopes.frames_drawn >= 10, timeout=8000)
+    x, y = window.scopes.curves[0].getData()
+    assert x is not None and len(x) > 100
+    assert x[-1] == pytest.approx(0.0) and x[0] < -0.1  # newest sample at t=0, older to the left
+    assert np.isfinite(y).all() and np.std(y) > 0.5
+    qtbot.waitUntil(lambda: "rate:" in window.status_rate.text() and window.worker.stats().rate_hz > 300,
+                    timeout=5000)
+    assert window.status_state.text() == "streaming"
+    worker = window.worker
+    window.stop_acquisition()
+    assert worker.isFinished()
+    assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
+
+
+def test_raw_filtered_toggle_and_window_change(qtbot, window):
+    window.start_demo()
+    qtbot.waitUntil(lambda: window.scopes.frames_drawn >= 3, timeout=8000)
+    window.filtered_check.setChecked(False)
+    window.window_spin.setValue(2.0)
+    frames = window.scopes.frames_drawn
+    qtbot.waitUntil(lambda: window.scopes.frames_drawn > frames + 3, timeout=5000)
+    ring = window.worker.emg_ring
+    qtbot.waitUntil(lambda: ring.total > 1200, timeout=8000)
+    window.stop_acquisition()
+    window.scopes.refresh()  # one more frame from the now frozen ring
+    curve = window.scopes.curves[0]
+    expected = ring.latest(int(2.0 * 500))
+    assert window.settings.scope.window_s == 2.0 and not window.scopes.show_filtered
+    np.testing.assert_array_equal(curve.yData, expected.data["raw"][:, 0])
+    assert not np.allclose(curve.yData, expected.data["filtered"][:, 0])
+    assert curve.xData[0] == pytest.approx(-2.0, abs=0.01) and curve.xData[-1] == 0.0
+
+
+def test_fixed_scale(qtbot, window):
+    window.autoscale_check.setChecked(False)
+    window.range_spin.setValue(250.0)
+    rng = window.scopes.plots[3].getViewBox().viewRange()[1]
+    assert rng == pytest.approx([-250.0, 250.0])
+
+
+def test_settings_persist_between_runs(qtbot, window):
+    window.window_spin.setValue(7.0)
+    window.filtered_check.setChecked(False)
+    window.shutdown()
+    loaded, problem = AppSettings.load()
+    assert problem is None
+    assert loaded.scope.window_s == 7.0 and loaded.scope.show_filtered is False and loaded.device.kind == "demo"
+
+
+def test_unreachable_armband_offers_the_demo(qtbot, window):
+    window.settings.device.armband_ip = "127.0.0.1"
+    window.settings.device.armband_port = 4211
+    window.settings.device.armband_timeout_s = 1.0
+    window.device_combo.setCurrentIndex(0)
+    assert window.device_kind == "armband"
+    window.start_acquisition()
+    qtbot.waitUntil(lambda: window.banner.isVisible() and "No data" in window.banner.text.text(), timeout=8000)
+    demo_button = next(b for b in window.banner.buttons if b.text() == "Start demo")
+    demo_button.click()
+    qtbot.waitUntil(lambda: window.scopes.frames_drawn >= 3, timeout=8000)
+    assert window.device_kind == "demo"
+
+
+def test_missing_recording_file_is_reported(qtbot, window, tmp_path):
+    window.settings.device.playback_file = str(tmp_path / "nope.tsv")
+    window.device_combo.setCurrentIndex(3)
+    assert window.start_acquisition() is False
+    assert "nope.tsv" in window.banner.text.text()
+
+
+def test_corrupt_settings_file_falls_back_to_defaults(tmp_path):
+    path = AppSettings.path()
+    path.write_text('{"version": 1, "scope": {"window_s": 99}}')
+    settings, problem = AppSettings.load()
+    assert settings.scope.window_s == 5.0
+    assert "settings.json" in problem and "defaults" in problem
