@@ -54,3 +54,25 @@ def test_bad_input_gives_message_and_status_2(tmp_path, capsys):
     a = parser().parse_args(["train", str(tmp_path / "x.txt")])
     assert a.func(a) == 2
     assert "give a session file" in capsys.readouterr().err
+
+
+def test_train_on_a_session_file(tmp_path, capsys):
+    """`asha train SESSION.h5` reads through asha_app.data.reader (real slice written with the session writer)."""
+    writer_mod = pytest.importorskip("asha_app.data.writer")
+    rec = load_paired(SLICE)
+    path = tmp_path / "s.h5"
+    w = writer_mod.SessionWriter(path, 8, rec.fs, target_names=rec.target_names, swmr=False,
+                                 emg_units=rec.emg_units, device={"name": "myo-minivie"})
+    w.append_emg(rec.emg_t, rec.emg)
+    w.append_targets(rec.label_t, rec.targets)
+    w.finalize()
+    w.close()
+    out = tmp_path / "m.pt"
+    a = parser().parse_args(["train", str(path), "--model", "ridge", "--out", str(out), "--blocks", "5",
+                             "--filter", "none", "--threads", "1"])
+    assert a.func(a) == 0, capsys.readouterr().err
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["test"]["n"] > 100 and set(res["test"]["r2_per_target"]) == set(rec.target_names)
+    from asha_app.models.checkpoint import load
+
+    assert load(out).device == "myo-minivie"

@@ -162,3 +162,20 @@ def test_bad_input_errors():
         build_windows([rec, ramp_recording(fs=100.0, n_ch=4)], spec, f)
     with pytest.raises(DatasetError, match="filter"):
         build_windows(rec, spec, FilterSpec(500.0))
+
+
+def test_nan_in_invalid_label_frames_is_harmless():
+    """Session files keep NaN in invalid label frames: they must never leak into labels."""
+    rec = ramp_recording(fs=100.0)
+    rec.valid[30:33] = False
+    rec.targets[30:33] = np.nan
+    ws = build_windows(rec, WindowSpec(100.0, 10.0), FilterSpec(100.0, band=None, notch_hz=None))
+    assert np.isfinite(ws.y).all()
+    assert not np.any((ws.label_time > rec.label_t[29]) & (ws.label_time < rec.label_t[33]))
+    # exactly on the last valid frame before an invalid one: kept, finite
+    rec2 = ramp_recording(fs=100.0)
+    rec2.label_t = np.round(rec2.label_t, 2)
+    rec2.valid[31] = False
+    rec2.targets[31] = np.nan
+    ws2 = build_windows(rec2, WindowSpec(100.0, 10.0), FilterSpec(100.0, band=None, notch_hz=None))
+    assert np.isfinite(ws2.y).all() and np.any(np.isclose(ws2.label_time, rec2.label_t[30]))
