@@ -74,9 +74,9 @@ def main() -> int:
     hand = load_hand_model()
     setups = {
         "ridge": ({"window_ms": 500.0}, None),
-        "seed": ({"window_ms": 1000.0}, T.TrainConfig(max_epochs=2 if args.quick else 40, patience=6, seed=args.seed,
+        "seed": ({"window_ms": 1000.0}, T.TrainConfig(max_epochs=2 if args.quick else 30, patience=5, seed=args.seed,
                                                          progress_every=0)),
-        "envtcn": ({}, T.TrainConfig(max_epochs=6 if args.quick else 60, patience=8, seed=args.seed,
+        "envtcn": ({}, T.TrainConfig(max_epochs=6 if args.quick else 40, patience=6, seed=args.seed,
                                      progress_every=0)),
     }
     results = {}
