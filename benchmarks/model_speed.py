@@ -30,6 +30,7 @@ import os
 import resource
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,9 +122,7 @@ def main() -> int:
     vds = WindowDataset(ws, va_idx, norm, model.history)
     cfg = T.TrainConfig(max_epochs=3 if args.quick else 60, patience=8, batch_size=64, progress_every=0)
     t0 = time.perf_counter()
-    ev = None
-    for ev in T.train(model, tds, vds, cfg):
-        pass
+    ev = deque(T.train(model, tds, vds, cfg), maxlen=1)[0]
     train_s = time.perf_counter() - t0
     pred = norm.y_inverse(T.predict(model, vds))
     val_mae = float(np.abs(pred - ws.y[va_idx]).mean())
@@ -133,9 +132,8 @@ def main() -> int:
         sm = build("seed", n_channels=8, n_targets=5, fs=50.0, window_ms=1000.0)
         sds = WindowDataset(ws, tr_idx, norm, sm.history)
         t1 = time.perf_counter()
-        for e in T.train(sm, sds, WindowDataset(ws, va_idx[:64], norm, sm.history),
-                         T.TrainConfig(max_epochs=1, batch_size=64, progress_every=0)):
-            pass
+        deque(T.train(sm, sds, WindowDataset(ws, va_idx[:64], norm, sm.history),
+                      T.TrainConfig(max_epochs=1, batch_size=64, progress_every=0)), maxlen=0)
         seed_epoch = time.perf_counter() - t1
 
     out = {

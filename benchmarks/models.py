@@ -26,12 +26,12 @@ import json
 import logging
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
@@ -85,9 +85,8 @@ def main() -> int:
         model = build(name, n_channels=ws.n_channels, n_targets=len(ws.target_names), fs=ws.fs, **mcfg)
         job = T.Job(ws, split, norm, model, hand)
         t0 = time.perf_counter()
-        ev = None
-        for ev in T.train(model, job.dataset("train"), job.dataset("val"), tcfg or T.TrainConfig(seed=args.seed)):
-            pass
+        ev = deque(T.train(model, job.dataset("train"), job.dataset("val"), tcfg or T.TrainConfig(seed=args.seed)),
+                   maxlen=1)[0]
         m, _, _ = T.evaluate_job(job, model, "test")
         res = {
             "history_samples": model.history, "history_ms": model.history * 1000.0 / ws.fs,
