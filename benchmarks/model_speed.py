@@ -11,7 +11,7 @@ Measures (torch CPU):
   PyTorch and the frozen TorchScript (:meth:`EmgModel.frozen`); p50/p99/mean ms;
 * one streaming step (one new raw sample -> filter -> normalise -> frozen
   stateful step -> pose) through :class:`StreamingRunner`, ONE thread;
-* training to convergence (early stopping, patience 8, best epoch restored)
+* training to convergence (early stopping, patience 6, at most 40 epochs, best epoch restored)
   on 24,000 real training windows (stride 20 ms, 8 of 10 time blocks; the
   other 2 blocks validate), batch 64, 2 threads; wall time, epochs, final
   validation error; and the seed's time per epoch on the same windows;
@@ -120,7 +120,7 @@ def main() -> int:
     model = build("envtcn", n_channels=8, n_targets=5, fs=50.0)
     tds = WindowDataset(ws, tr_idx, norm, model.history)
     vds = WindowDataset(ws, va_idx, norm, model.history)
-    cfg = T.TrainConfig(max_epochs=3 if args.quick else 60, patience=8, batch_size=64, progress_every=0)
+    cfg = T.TrainConfig(max_epochs=3 if args.quick else 40, patience=6, batch_size=64, progress_every=0)
     t0 = time.perf_counter()
     ev = deque(T.train(model, tds, vds, cfg), maxlen=1)[0]
     train_s = time.perf_counter() - t0
