@@ -56,6 +56,7 @@ def _lat(fn, n: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="< 60 s: fewer latency runs, 3,000 windows, 3 epochs")
+    ap.add_argument("--train-threads", type=int, default=2, help="torch threads for the training part")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data = (ROOT / ".." / "shared" / "data" / "paired_myo_mediapipe").resolve()
@@ -115,14 +116,17 @@ def main() -> int:
         seed_lat = _lat(lambda: seed(xs), n_lat // 3)
 
     # ---- training (2 threads)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.train_threads)
     torch.manual_seed(0)
     model = build("envtcn", n_channels=8, n_targets=5, fs=50.0)
     tds = WindowDataset(ws, tr_idx, norm, model.history)
     vds = WindowDataset(ws, va_idx, norm, model.history)
     cfg = T.TrainConfig(max_epochs=3 if args.quick else 40, patience=6, batch_size=64, progress_every=0)
     t0 = time.perf_counter()
-    ev = deque(T.train(model, tds, vds, cfg), maxlen=1)[0]
+    ev = None
+    for ev in T.train(model, tds, vds, cfg):
+        if ev.kind == "epoch":
+            logging.warning("epoch %d train %.4f val %.4f (%.0f s)", ev.epoch, ev.train_loss, ev.val_loss, ev.elapsed_s)
     train_s = time.perf_counter() - t0
     pred = norm.y_inverse(T.predict(model, vds))
     val_mae = float(np.abs(pred - ws.y[va_idx]).mean())
@@ -144,7 +148,7 @@ def main() -> int:
         "one_window_eager_1thread": eager, "one_window_frozen_torchscript_1thread": frozen,
         "streaming_step_1thread": stream, "seed_one_window_eager_1thread": seed_lat,
         "goal_one_window_p99_ms": 2.0, "goal_streaming_step_ms": 1.0,
-        "training": {"windows": int(len(tds)), "val_windows": int(len(vds)), "threads": 2, "batch": 64,
+        "training": {"windows": int(len(tds)), "val_windows": int(len(vds)), "threads": args.train_threads, "batch": 64,
                      "wall_s": train_s, "epochs_run": ev.result["epochs_run"], "best_epoch": ev.result["best_epoch"],
                      "s_per_epoch": train_s / max(1, ev.result["epochs_run"]),
                      "final_val_mse_normalised": ev.result["best_val_loss"], "final_val_mae_deg": val_mae,

@@ -47,7 +47,8 @@ def load_hand_model():
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="< 60 s: stride 200 ms, 2 seed / 6 EnvelopeTCN epochs")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: the shared 2-core machine oversubscribes with more)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -85,8 +86,11 @@ def main() -> int:
         model = build(name, n_channels=ws.n_channels, n_targets=len(ws.target_names), fs=ws.fs, **mcfg)
         job = T.Job(ws, split, norm, model, hand)
         t0 = time.perf_counter()
-        ev = deque(T.train(model, job.dataset("train"), job.dataset("val"), tcfg or T.TrainConfig(seed=args.seed)),
-                   maxlen=1)[0]
+        ev = None
+        for ev in T.train(model, job.dataset("train"), job.dataset("val"), tcfg or T.TrainConfig(seed=args.seed)):
+            if ev.kind == "epoch":
+                logging.warning("%s epoch %d train %.4f val %.4f (%.0f s)", name, ev.epoch, ev.train_loss,
+                                ev.val_loss, ev.elapsed_s)
         m, _, _ = T.evaluate_job(job, model, "test")
         res = {
             "history_samples": model.history, "history_ms": model.history * 1000.0 / ws.fs,
