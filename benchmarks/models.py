@@ -26,7 +26,6 @@ import json
 import logging
 import sys
 import time
-from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
