@@ -73,14 +73,6 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
     from asha_app.workers.camera import CameraWorker
     from asha_app.workers.recorder import RecorderWorker, make_frame_queue
 
-    class Paced(CameraSource):
-        """The demo video offered at LABEL_FPS frames per second."""
-
-        def open(self):
-            super().open()
-            self.fps = LABEL_FPS
-            return self
-
     class TimedRecorder(RecorderWorker):
         """The real recorder; remembers its thread's CPU time."""
 
@@ -97,7 +89,7 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
     clock = SessionClock()
     spec = AppSettings().filter.spec(500.0)
     acq = AcquisitionWorker(DemoSource, clock, 500.0, 8, filter_spec=spec)
-    cam = CameraWorker(Paced(demo_video_path(), clock, pace=True, loop=True))
+    cam = CameraWorker(CameraSource(demo_video_path(), clock, pace=True, loop=True, fps=LABEL_FPS))
     acq.start()
     cam.start()
     t_wait = time.monotonic()
