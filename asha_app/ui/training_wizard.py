@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
 
 from asha_app.core.errors import AshaError
 from asha_app.ui.report_view import ReportView, models_dir
-from asha_app.workers.training import (TrainingPlan, TrainingWorker, default_group_assignment, group_names,
-                                       prepare_plan, repetitions_of)
+from asha_app.workers.training import (TrainingPlan, TrainingWorker, WarmUpWorker, default_group_assignment,
+                                       group_names, prepare_plan, repetitions_of)
 
 log = logging.getLogger(__name__)
 
@@ -639,6 +639,7 @@ class RunPage(QWizardPage):
     """Start / Stop, live loss curves, epochs, elapsed and remaining time."""
 
     POLL_MS = 100  # 10 Hz
+    REDRAW_S = 0.5  # batch-loss points are drawn at most twice a second (epochs at once)
 
     def __init__(self, wizard: TrainingWizard) -> None:
         super().__init__()
@@ -686,7 +687,12 @@ class RunPage(QWizardPage):
         self.eta_label = QLabel("remaining —")
         grid.addWidget(self.counts_label, 0, 0, 1, 4)
         for j, w in enumerate((self.epoch_label, self.best_label, self.time_label, self.eta_label)):
+            # fixed sizes: changing texts must not re-lay out (and repaint) the plot below
+            w.setFixedWidth(230)
+            w.setFixedHeight(w.sizeHint().height())
             grid.addWidget(w, 1, j)
+        self.state_label.setMinimumWidth(200)
+        self.state_label.setFixedHeight(self.state_label.sizeHint().height())
         lay.addLayout(grid)
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
@@ -717,6 +723,9 @@ class RunPage(QWizardPage):
         self._t_start = None
         self._eta = None
         self._eta_at = None
+        self._last_draw = 0.0
+        self._last_clock = 0.0
+        self._pending = False
 
     def _reset_curves(self) -> None:
         self.batch_x, self.batch_y = [], []
@@ -771,7 +780,10 @@ class RunPage(QWizardPage):
         w.result = None
         self.completeChanged.emit()
         self._reset_curves()
-        worker = TrainingWorker(w.prepared, self.config(), threads=w.threads)
+        cfg = self.config()
+        self.plot.setXRange(0, cfg.max_epochs, padding=0.02)
+        self.plot.enableAutoRange(axis="x", enable=False)
+        worker = TrainingWorker(w.prepared, cfg, threads=w.threads)
         worker.error.connect(self._on_error)
         worker.status.connect(self._on_status)
         worker.finished.connect(self._on_finished)
@@ -806,18 +818,19 @@ class RunPage(QWizardPage):
             elif ev.kind == "batch" and ev.train_loss is not None and ev.n_batches:
                 self.batch_x.append(ev.epoch - 1 + ev.batch / ev.n_batches)
                 self.batch_y.append(ev.train_loss)
-                changed = True
+                changed = changed or "batch"
             elif ev.kind == "epoch":
                 self.epoch_x.append(ev.epoch)
                 self.train_y.append(ev.train_loss)
                 self.val_y.append(ev.val_loss)
-                self.batch_x.append(float(ev.epoch))
-                self.batch_y.append(ev.train_loss)
+                if not self.batch_x or self.batch_x[-1] < ev.epoch:  # the epoch's mean closes the batch curve
+                    self.batch_x.append(float(ev.epoch))
+                    self.batch_y.append(ev.train_loss)
                 self.best_epoch = ev.best_epoch
                 self.epoch_label.setText(f"epoch {ev.epoch} / {ev.max_epochs}")
                 self.best_label.setText(f"best epoch {ev.best_epoch} (val {ev.best_val_loss:.4g})")
                 self._eta, self._eta_at = ev.eta_s, time.monotonic()
-                changed = True
+                changed = "epoch"
             elif ev.kind == "cancelled":
                 self.state_label.setText("Stopped: best epoch restored; evaluating and saving…")
             elif ev.kind == "done":
@@ -827,14 +840,19 @@ class RunPage(QWizardPage):
                 else:
                     self.state_label.setText("Finished: evaluating and saving…")
                 self._eta, self._eta_at = 0.0, time.monotonic()
-        if changed:
+        now = time.monotonic()
+        self._pending = self._pending or bool(changed)
+        if self._pending and (changed == "epoch" or now - self._last_draw >= self.REDRAW_S):
+            self._pending = False
+            self._last_draw = now
             self.batch_curve.setData(self.batch_x, self.batch_y)
             self.train_curve.setData(self.epoch_x, self.train_y)
             self.val_curve.setData(self.epoch_x, self.val_y)
             if self.best_epoch:
                 self.best_line.setValue(self.best_epoch)
                 self.best_line.show()
-        if self._t_start is not None and worker.isRunning():
+        if self._t_start is not None and worker.isRunning() and now - self._last_clock >= 1.0:
+            self._last_clock = now
             self.time_label.setText(f"elapsed {_hms(time.monotonic() - self._t_start)}")
             if self._eta is not None:
                 left = max(0.0, self._eta - (time.monotonic() - self._eta_at))
@@ -949,6 +967,9 @@ class TrainingWizard(QWizard):
                                     self.run_page, self.report_page)):
             self.setPage(pid, page)
         self.currentIdChanged.connect(self._page_changed)
+        # first-use imports (torch's optimizer machinery, matplotlib) while the user picks sessions
+        self.warmup = WarmUpWorker()
+        self.warmup.start()
 
     def _page_changed(self, pid: int) -> None:
         if pid == self.PAGE_SPLIT:
@@ -1000,8 +1021,10 @@ class TrainingWizard(QWizard):
             hand_model=self.hand_model_for(rec0))
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Stop a running training (its best epoch is still saved) and wait for the thread."""
+        """Stop a running training (its best epoch is still saved) and wait for the threads."""
         self.run_page.timer.stop()
+        if self.warmup.isRunning() and not self.warmup.wait(timeout_ms):  # an import cannot be interrupted
+            log.warning("training warm-up still running after %d ms", timeout_ms)
         w = self.worker
         if w is not None and w.isRunning():
             w.cancel()
