@@ -296,3 +296,61 @@ def test_report_viewer_and_models_list_explain_unreadable_checkpoints(qtbot, win
     rd = window.training.open_report(junk)
     assert rd.view.error_label.isVisibleTo(rd) and "not a readable model checkpoint" in rd.view.error_label.text()
     assert rd.view.metrics_table.rowCount() == 0
+
+
+def cut(rec, t0: float, t1: float, session: str, participant: str | None = None):
+    """The part [t0, t1) s of a recording as its own session (times kept on its clock)."""
+    from asha_app.data.recording import Prompt
+
+    out = copy.deepcopy(rec)
+    e = (rec.emg_t >= t0) & (rec.emg_t < t1)
+    f = (rec.label_t >= t0) & (rec.label_t < t1)
+    out.emg, out.emg_t = rec.emg[e], rec.emg_t[e]
+    out.label_t, out.targets, out.valid = rec.label_t[f], rec.targets[f], rec.valid[f]
+    # four prompted repetitions per part (the slice has no prompts of its own)
+    step = (t1 - t0) / 4
+    out.prompts = [Prompt("free movement", t0 + k * step, t0 + (k + 0.8) * step, k) for k in range(4)]
+    out.meta["session"] = session
+    if participant is not None:
+        out.meta["participant"] = participant
+    return out
+
+
+def test_split_page_offers_sessions_and_repetitions_when_the_data_has_them(qtbot, window):
+    rec = paired()
+    paths = [write_session(f"part{k}.h5", cut(rec, 25.0 * k, 25.0 * (k + 1), f"part{k}")) for k in range(3)]
+    wiz = open_wizard(window, paths)
+    wiz.next()
+    wiz.model_page.select_model("ridge")
+    wiz.next()
+    wiz.windows_page.stride_spin.setValue(40.0)
+    wiz.next()
+    page = wiz.split_page
+    assert page.radios["sessions"].isEnabled() and page.radios["repetitions"].isEnabled()
+    assert not page.radios["participants"].isEnabled() and "1 participant" in page.reasons["participants"].text()
+    # whole sessions per set: the default assignment puts the last session in test, the one before in validation
+    page.radios["sessions"].setChecked(True)
+    assert page.assignment() == {"part0": "train", "part1": "val", "part2": "test"}
+    wiz.next()
+    assert wiz.currentId() == wiz.PAGE_RUN, page.error.text()
+    job = wiz.prepared.job
+    sets = {name: set(np.unique(job.ws.rec_index[job.split.indices(name)])) for name in ("train", "val", "test")}
+    assert sets == {"train": {0}, "val": {1}, "test": {2}}
+    # by repetitions: every set holds whole repetitions of every session, separated by at least one window
+    wiz.back()
+    page.radios["repetitions"].setChecked(True)
+    page.set_assignment({"0": "train", "1": "train", "2": "val", "3": "test"})
+    wiz.next()
+    assert wiz.currentId() == wiz.PAGE_RUN, page.error.text()
+    job = wiz.prepared.job
+    assert job.split.kind == "repetitions" and min(job.split.counts()[s] for s in ("train", "val", "test")) > 0
+    win_s = job.ws.spec.window_ms / 1000.0
+    for r in range(3):
+        for a, b in (("train", "val"), ("val", "test"), ("train", "test")):
+            ia = job.split.indices(a)[job.ws.rec_index[job.split.indices(a)] == r]
+            ib = job.split.indices(b)[job.ws.rec_index[job.split.indices(b)] == r]
+            # no window of one set overlaps (in time) a window of another
+            dist = np.min(np.abs(job.ws.end_t[ia][:, None] - job.ws.end_t[ib][None, :]))
+            assert dist >= win_s - 1e-9
+    # nothing was trained on the way
+    assert wiz.worker is None and not models_on_disk()

@@ -362,7 +362,7 @@ class TrainingWorker(Worker):
     error(str)
         A user-facing message; the run ended without a checkpoint.
     status(dict)
-        ``{"phase": "training" | "evaluating" | "saved" | "cancelled", ...}``, a few per run.
+        ``{"phase": "training" | "evaluating" | "saved", ...}``, a few per run.
 
     Notes
     -----
