@@ -835,9 +835,7 @@ class RunPage(QWizardPage):
                 self.state_label.setText("Stopped: best epoch restored; evaluating and saving…")
             elif ev.kind == "done":
                 self.best_epoch = ev.best_epoch
-                if not self.stop_button.isEnabled() or "cancelled" in self.events_seen:
-                    pass
-                else:
+                if "cancelled" not in self.events_seen:
                     self.state_label.setText("Finished: evaluating and saving…")
                 self._eta, self._eta_at = 0.0, time.monotonic()
         now = time.monotonic()
