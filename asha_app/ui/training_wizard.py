@@ -65,6 +65,16 @@ def describe_model(name: str) -> str:
     return MODEL_DESCRIPTIONS.get(name, "")
 
 
+def training_devices() -> list[tuple[str, str]]:
+    """(torch device, label) choices: the CPU and every CUDA GPU torch sees."""
+    import torch
+
+    out = [("cpu", "CPU")]
+    if torch.cuda.is_available():
+        out = [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())] + out
+    return out
+
+
 def _error_label() -> QLabel:
     lab = QLabel()
     lab.setWordWrap(True)
@@ -662,8 +672,11 @@ class RunPage(QWizardPage):
         self.patience_spin = QSpinBox()
         self.patience_spin.setRange(1, 1000)
         self.patience_spin.setValue(8)
+        self.device_combo = QComboBox()
+        for dev, text in training_devices():
+            self.device_combo.addItem(text, dev)
         for label, w in (("Max epochs", self.epochs_spin), ("Batch", self.batch_spin), ("Learning rate", self.lr_spin),
-                         ("Patience", self.patience_spin)):
+                         ("Patience", self.patience_spin), ("Device", self.device_combo)):
             settings.addWidget(QLabel(label))
             settings.addWidget(w)
         settings.addStretch(1)
@@ -759,9 +772,10 @@ class RunPage(QWizardPage):
         """TrainConfig from the settings row."""
         from asha_app.models.train import TrainConfig
 
+        kw = {"device": self.device_combo.currentData()} if "device" in TrainConfig.__dataclass_fields__ else {}
         return TrainConfig(max_epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
                            lr=self.lr_spin.value(), patience=self.patience_spin.value(),
-                           progress_every=self.wiz.progress_every)
+                           progress_every=self.wiz.progress_every, **kw)
 
     def start(self) -> bool:
         """Start training (re-preparing when the prepared run was used already); False if it cannot start."""
@@ -994,29 +1008,16 @@ class TrainingWizard(QWizard):
         out.append(("None (EMG already processed)", FilterSpec(rec.fs, band=None, notch_hz=None)))
         return out
 
-    def hand_model_for(self, rec):
-        """The hand model that turns 5 finger-flexion targets into 21 joints for MPJPE, or None."""
-        if rec.meta.get("target_kind") != "finger_flexion_deg" or rec.targets is None or rec.targets.shape[1] != 5:
-            return None
-        try:
-            from asha_app.pose.hand_model import HandModel
-
-            return HandModel.builtin("right")
-        except (FileNotFoundError, ImportError, ValueError) as exc:
-            log.warning("no hand model for MPJPE: %s", exc)
-            return None
 
     def build_plan(self) -> TrainingPlan:
-        """The plan from the pages' current choices."""
-        rec0 = self.recordings[0]
+        """The plan from the pages' current choices (finger-flexion data gets the built-in hand model for MPJPE)."""
         return TrainingPlan(
             recordings=self.recordings, sources=self.sources,
             model_name=None if self.checkpoint is not None else self.model_page.model_name,
             finetune_from=self.checkpoint, finetune_mode=self.finetune_mode,
             window_ms=self.windows_page.window_spin.value(), stride_ms=self.windows_page.stride_spin.value(),
             label_lag_ms=self.windows_page.lag_spin.value(), filter_spec=self.windows_page.filter_spec(),
-            split_kind=self.split_page.kind(), split_args=self.split_page.split_args(),
-            hand_model=self.hand_model_for(rec0))
+            split_kind=self.split_page.kind(), split_args=self.split_page.split_args())
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop a running training (its best epoch is still saved) and wait for the threads."""

@@ -198,6 +198,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
         split.check(("train", "val"))
         model = ck.build_model()
         job = T.Job(ws, split, ck.normalizer, model, plan.hand_model)
+        _add_builtin_hand(job)
         return PreparedRun(plan, job, "val")
 
     if not plan.model_name:
@@ -214,6 +215,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
         job = T.prepare(recs, model_name=plan.model_name, model_config=plan.model_config, window=window,
                         filter_spec=plan.filter_spec, target_kind=plan.target_kind, split_kind=plan.split_kind,
                         split_args=_group_args(plan), seed=plan.seed, hand_model=plan.hand_model)
+        _add_builtin_hand(job)
         return PreparedRun(plan, job, "test")
 
     # By repetitions: models/train.prepare has no "repetitions" kind (make_split lacks it), so the same steps
@@ -235,7 +237,20 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
     split = split_by_repetitions(ws, assign, **args)
     split.check(("train", "val", "test"))
     norm = Normalizer.fit(ws, split.indices("train"))
-    return PreparedRun(plan, T.Job(ws, split, norm, model, plan.hand_model), "test")
+    job = T.Job(ws, split, norm, model, plan.hand_model)
+    _add_builtin_hand(job)
+    return PreparedRun(plan, job, "test")
+
+
+def _add_builtin_hand(job) -> None:
+    """Give 5-finger-flexion jobs the built-in hand model (MPJPE of the driven hand), as the model layer chooses it."""
+    from asha_app.models import train as T
+
+    if job.hand_model is None and hasattr(T, "builtin_hand_for"):
+        try:
+            job.hand_model = T.builtin_hand_for(job.ws)
+        except (FileNotFoundError, ValueError) as exc:
+            log.warning("no hand model for MPJPE: %s", exc)
 
 
 def _group_args(plan: TrainingPlan) -> dict:
