@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.worker: AcquisitionWorker | None = None
         self._old_workers: list[AcquisitionWorker] = []
         self.panels: dict[str, QDockWidget] = {}
+        self._shutdown_hooks: list = []
         self.setWindowTitle(f"Asha {__version__}")
         self.resize(1560, 960)
         self._setup_central()
@@ -462,8 +463,17 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
+    def add_shutdown_hook(self, fn) -> None:
+        """Call ``fn()`` first when the window shuts down (features stop their workers there)."""
+        self._shutdown_hooks.append(fn)
+
     def shutdown(self) -> None:
         """Stop every worker and save settings and geometry (idempotent)."""
+        for fn in self._shutdown_hooks:
+            try:
+                fn()
+            except Exception:  # one feature failing to stop must not keep the others running
+                log.exception("shutdown hook %r failed", fn)
         self.draw_timer.stop()
         self.status_timer.stop()
         self.stop_acquisition()

@@ -20,7 +20,6 @@ import logging
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication
 
 from asha_app.ui.recording_wizard import RecordingWizard, camera_label_to_frame
 from asha_app.ui.session_library import SessionLibrary, start_source
@@ -92,6 +91,4 @@ def install(window) -> None:
     add("export", "Export…", export, "Ctrl+E")
     add("import", "Import…", lib.open_import, "Ctrl+I")
     window.recording_actions = actions
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(lambda: _shutdown(window))
+    window.add_shutdown_hook(lambda: _shutdown(window))

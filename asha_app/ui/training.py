@@ -7,8 +7,8 @@
 * **Models…** -> checkpoints in ``data_dir()/"models"`` with headline metrics
   (:class:`~asha_app.ui.report_view.ModelsDialog`).
 
-The feature object is kept as ``window.training``.  The main window's
-``shutdown()`` is wrapped so a running training stops (its best epoch saved)
+The feature object is kept as ``window.training``; a shutdown hook on the main window
+makes a running training stop (its best epoch saved)
 before the window goes.
 """
 
@@ -101,11 +101,4 @@ def install(window) -> None:
     """Add the Model menu's training actions to the main window (``window.training``)."""
     feature = TrainingFeature(window)
     window.training = feature
-    original = window.shutdown
-
-    def shutdown() -> None:
-        feature.shutdown()
-        original()
-
-    # the main window has no shutdown hook for features yet: wrap its (idempotent) shutdown
-    window.shutdown = shutdown
+    window.add_shutdown_hook(feature.shutdown)
