@@ -261,6 +261,19 @@ class WindowSet:
                 "window": self.spec.to_dict(), "filter": self.filter_spec.to_dict()}
 
 
+def device_name(meta: dict) -> str:
+    """The EMG device's name from a recording's meta (a string, or a dict with ``name``/``board_id``)."""
+    d = meta.get("device", "")
+    if isinstance(d, dict):
+        return str(d.get("name") or d.get("board_name") or d.get("board_id") or "")
+    return str(d or "")
+
+
+def ws_name(rec: Recording, i: int = 0) -> str:
+    """A name for a recording in messages (source file, session or its index)."""
+    return str(rec.meta.get("source_file", rec.meta.get("session", f"recording {i}")))
+
+
 def check_recording(rec: Recording, fs: float | None = None, n_channels: int | None = None) -> None:
     """Raise :class:`DatasetError` naming what is wrong with a recording, before any work starts.
 
@@ -332,11 +345,15 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
             names, kind = nm, kd
         elif nm != names:
             raise DatasetError(f"recording {i} has targets {nm[:5]}..., the first has {names[:5]}...")
+        valid = np.asarray(r.valid, bool) & np.isfinite(y_all).all(axis=1)  # invalid frames may hold NaN
+        y_all = np.where(valid[:, None], y_all, 0.0).astype(np.float32)
+        if not valid.any():
+            raise DatasetError(f"{ws_name(r, i)}: has no valid label frames with finite {kd} values")
         xf = filter_offline(r.emg, filter_spec).astype(np.float32)
         n = len(xf)
         e = np.arange(W - 1, n, S)
         tq = r.emg_t[e] + lag
-        vals, ok = labels_at(np.asarray(r.label_t, float), y_all, np.asarray(r.valid, bool), tq,
+        vals, ok = labels_at(np.asarray(r.label_t, float), y_all, valid, tq,
                              spec.max_label_gap_ms / 1000.0)
         emgs.append(xf)
         ends.append(e[ok] + offset)
@@ -356,7 +373,7 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
         sessions=[str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recs)],
         participants=[str(r.meta.get("participant", "unknown")) for r in recs],
         rec_bounds=bounds, rec_prompts=[list(r.prompts) for r in recs],
-        device=str(recs[0].meta.get("device", "")),
+        device=device_name(recs[0].meta),
     )
     if len(ws) == 0:
         raise DatasetError(

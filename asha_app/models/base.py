@@ -48,8 +48,19 @@ class EmgModel(nn.Module):
         """Modules adapted by ``head`` fine-tuning (the output layers)."""
         raise NotImplementedError
 
+    def frozen(self) -> torch.jit.ScriptModule:
+        """TorchScript of :meth:`forward` for one window (1, C, history), traced and frozen for fast CPU inference.
+
+        Freezing folds BatchNorm into the preceding layers and removes Python
+        overhead (about 2x faster for one window of the small models here).
+        Outputs equal the eager model's to float32 rounding.
+        """
+        self.eval()
+        with torch.no_grad():
+            return torch.jit.freeze(torch.jit.trace(self, torch.zeros(1, self.n_channels, self.history)))
+
     def crop(self, x: torch.Tensor) -> torch.Tensor:
         """The last :attr:`history` samples of ``x`` (B, C, L); error if shorter."""
-        if x.shape[-1] < self.history:
+        if x.shape[-1] < self.history and not torch.jit.is_tracing():
             raise ValueError(f"{self.name} needs windows of {self.history} samples, got {x.shape[-1]}")
         return x[..., -self.history:]

@@ -73,14 +73,17 @@ def joint_metrics(pred_j: np.ndarray, true_j: np.ndarray, prefix: str = "") -> d
 
 
 def flexion_to_joints(hand_model, flexion_deg: np.ndarray) -> np.ndarray:
-    """Drive a hand model with per-finger flexion angles (N, 5) deg -> joints (N, 21, 3) mm, hand frame."""
+    """Drive a hand model with per-finger flexion angles (N, 5) deg -> joints (N, 21, 3) mm, hand frame.
+
+    Uses ``hand_model.angles_from_finger_flexion`` (deg, numpy) and
+    ``hand_model.forward`` (rad, torch) of :class:`asha_app.pose.hand_model.HandModel`.
+    """
     import torch
 
+    ang_deg = np.asarray(hand_model.angles_from_finger_flexion(np.asarray(flexion_deg, np.float64)), np.float64)
     with torch.no_grad():
-        fl = torch.as_tensor(np.asarray(flexion_deg, np.float32))
-        ang_deg = hand_model.angles_from_finger_flexion(fl)
-        ang = torch.deg2rad(torch.as_tensor(ang_deg, dtype=torch.float32))
-        return np.asarray(hand_model.forward(ang), dtype=np.float64)
+        out = hand_model.forward(torch.as_tensor(np.radians(ang_deg)))
+    return np.asarray(out.detach().cpu().numpy(), dtype=np.float64)
 
 
 def evaluate(pred: np.ndarray, true: np.ndarray, target_names: list[str], target_kind: str,

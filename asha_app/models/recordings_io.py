@@ -76,7 +76,8 @@ def load_any(path: str | Path, fs: float | None = None) -> Recording:
             from asha_app.data.reader import SessionFile
         except ImportError as exc:
             raise RecordingFileError(f"{path}: this build cannot read session files yet (no session reader)") from exc
-        rec = SessionFile(path).to_recording()
+        with SessionFile(path) as sf:
+            rec = sf.to_recording()
         rec.meta.setdefault("source_file", path.name)
         return rec
     raise RecordingFileError(f"{path}: give a session file (.h5), a recording archive (.npz) or a paired-data folder")

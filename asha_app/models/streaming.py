@@ -1,13 +1,22 @@
 """Live inference: filter, normalise and run a model on a stream of EMG chunks.
 
 :class:`StreamingRunner` keeps the causal filter state
-(:class:`~asha_app.dsp.filters.StreamingFilter`) and a buffer of the last
-``model.history - 1`` normalised samples, so the output at sample ``i`` is the
-model applied to exactly the ``history`` samples ending at ``i`` -- the same
-computation as on the training windows (tests check streaming == batch).
+(:class:`~asha_app.dsp.filters.StreamingFilter`) and the model's context:
+
+* models with ``forward_chunk`` (EnvelopeTCN) carry their per-layer context
+  between calls, so each new sample costs a few small matrix products; a
+  one-sample call runs a traced and frozen TorchScript step;
+* other models (ridge, seed) keep a buffer of the last ``history - 1``
+  normalised samples and run ``forward`` on the ``history`` samples ending
+  at each output sample.
+
+Either way the output at sample ``i`` equals the model applied to the
+training window ending at ``i`` (tests check streaming == batch).
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import torch
@@ -15,6 +24,17 @@ import torch
 from asha_app.data.windows import Normalizer
 from asha_app.dsp.filters import FilterSpec, StreamingFilter
 from asha_app.models.base import EmgModel
+
+log = logging.getLogger(__name__)
+
+
+class _ChunkStep(torch.nn.Module):
+    def __init__(self, model: EmgModel) -> None:
+        super().__init__()
+        self.m = model
+
+    def forward(self, x: torch.Tensor, state: list[torch.Tensor]):
+        return self.m.forward_chunk(x, *state)
 
 
 class StreamingRunner:
@@ -31,25 +51,40 @@ class StreamingRunner:
     stride : int
         Emit an output every ``stride`` samples (at global sample indices
         ``i >= history - 1`` with ``i % stride == phase``).
-    phase : int
-        See ``stride``.
+    phase : int, optional
+        See ``stride``; default ``(history - 1) % stride``.
+    jit : bool
+        Use a frozen TorchScript step for one-sample calls (stateful models).
     """
 
     def __init__(self, model: EmgModel, norm: Normalizer, filter_spec: FilterSpec, stride: int = 1,
-                 phase: int | None = None) -> None:
+                 phase: int | None = None, jit: bool = True) -> None:
         self.model = model.eval()
         self.norm = norm
         self.history = int(model.history)
         self.filter = StreamingFilter(filter_spec, model.n_channels)
         self.stride = max(1, int(stride))
         self.phase = (self.history - 1) % self.stride if phase is None else int(phase) % self.stride
+        self.stateful = hasattr(model, "forward_chunk")
+        self._step = None
+        if self.stateful and jit:
+            with torch.no_grad():
+                st = model.init_state()
+                self._step = torch.jit.freeze(torch.jit.trace(
+                    _ChunkStep(model).eval(), (torch.zeros(1, model.n_channels), st)))
         self.reset()
 
     def reset(self) -> None:
-        """Start a new signal (filter state and history forgotten)."""
+        """Start a new signal (filter state and model context forgotten)."""
         self.filter.reset()
         self._buf = np.zeros((0, self.model.n_channels), dtype=np.float32)
+        self._state = self.model.init_state() if self.stateful else None
         self._count = 0
+
+    def _ends(self, n_new: int) -> np.ndarray:
+        first = max(self._count - n_new, self.history - 1)
+        first += (self.phase - first) % self.stride
+        return np.arange(first, self._count, self.stride, dtype=np.int64)
 
     @torch.no_grad()
     def process(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,17 +103,25 @@ class StreamingRunner:
             Predictions in target units (degrees / mm) for those samples.
         """
         xn = self.norm.emg_rows(self.filter.process(raw))
+        n = len(xn)
+        if n == 0:
+            return np.zeros(0, np.int64), np.zeros((0, self.model.n_targets), np.float32)
+        if self.stateful:
+            xt = torch.from_numpy(np.ascontiguousarray(xn))
+            out = self._step(xt, self._state) if (n == 1 and self._step is not None) else \
+                self.model.forward_chunk(xt, *self._state)
+            y_all, self._state = out[0], list(out[1:])
+            self._count += n
+            ends = self._ends(n)
+            y = y_all.numpy()[ends - (self._count - n)]
+            return ends, self.norm.y_inverse(y)
         full = np.concatenate([self._buf, xn]) if len(self._buf) else xn
         start = self._count - len(self._buf)  # global index of full[0]
-        self._count += len(xn)
+        self._count += n
         self._buf = full[-(self.history - 1):] if self.history > 1 else full[:0]
-        # end positions (global) among the new samples
-        first = max(self._count - len(xn), self.history - 1)
-        first += (self.phase - first) % self.stride
-        ends = np.arange(first, self._count, self.stride, dtype=np.int64)
+        ends = self._ends(n)
         if len(ends) == 0:
             return ends, np.zeros((0, self.model.n_targets), dtype=np.float32)
         view = np.lib.stride_tricks.sliding_window_view(full, self.history, axis=0)  # (n-H+1, C, H)
         x = torch.from_numpy(np.ascontiguousarray(view[ends - start - self.history + 1]))
-        y = self.model(x).numpy()
-        return ends, self.norm.y_inverse(y)
+        return ends, self.norm.y_inverse(self.model(x).numpy())

@@ -11,18 +11,22 @@ the time-depth-separable causal front ends of emg2pose (Salter et al., 2024,
 pose estimation") and TCNs (Bai et al., 2018, "An empirical evaluation of
 generic convolutional and recurrent networks for sequence modeling"):
 
-1. learned spatial/temporal filter bank ``Conv1d(C -> H, k_front)`` (valid);
+1. learned spatio-temporal filter bank (``C -> H`` channels, ``front_kernel`` taps);
 2. energy: ``log(eps + moving_mean(h^2))`` over ``envelope_ms`` (a learned
    RMS envelope), concatenated with the same envelope of the raw channels;
-   1x1 conv mixes them to ``H`` channels, BatchNorm;
-3. residual blocks of ``Conv1d(H, H, k, dilation d)`` (valid, causal) + BN +
-   GELU + dropout + 1x1 conv, dilations 1, 2, 4, ... (receptive field
-   ``sum((k-1) d)`` samples);
+   a linear layer mixes them to ``H`` channels, then normalisation;
+3. residual blocks: dilated causal conv (``kernel`` taps, dilation d) + norm +
+   GELU + channel dropout + linear mix, dilations 1, 2, 4, ...;
 4. a linear head on the last time step.
 
+Implementation: time-major tensors (B, L, H) and every convolution written
+as a linear layer over stacked taps (:class:`TapConv`), which is 2-5x faster
+on CPU than ``Conv1d`` at these sizes (no slow dilated or 1x1 conv paths).
 All convolutions are unpadded ("valid"), so the output at sample ``t``
 depends on exactly ``history`` samples ending at ``t``: batch and streaming
-computation coincide by construction.
+computation coincide by construction.  :meth:`EnvelopeTCN.forward_chunk`
+carries the per-layer context between calls (cost per new sample is a
+few small matrix products) for live inference.
 """
 
 from __future__ import annotations
@@ -38,39 +42,77 @@ DEFAULTS = {"hidden": 32, "front_kernel": 3, "envelope_ms": 200.0, "kernel": 3, 
 _EPS = 1e-3
 
 
-class ChannelLayerNorm(nn.Module):
-    """LayerNorm over channels at each time step of (B, C, L): per sample and causal (no batch statistics)."""
+class TapConv(nn.Module):
+    """Valid causal (dilated) convolution on time-major input (B, L, C_in) -> (B, L - (k-1) d, C_out).
 
-    def __init__(self, c: int) -> None:
+    Same function and parameter count as ``Conv1d(c_in, c_out, k, dilation=d)``:
+    the taps ``z[t - (k-1-j) d]`` are stacked along channels and mixed by one
+    linear layer.
+    """
+
+    def __init__(self, c_in: int, c_out: int, k: int, d: int = 1) -> None:
         super().__init__()
-        self.ln = nn.LayerNorm(c)
+        self.k, self.d = int(k), int(d)
+        self.proj = nn.Linear(c_in * self.k, c_out)
+        self.shrink = (self.k - 1) * self.d
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.ln(z.transpose(1, 2)).transpose(1, 2)
+        if self.k == 1:
+            return self.proj(z)
+        n = z.shape[1] - self.shrink
+        return self.proj(torch.cat([z[:, j * self.d: j * self.d + n] for j in range(self.k)], dim=2))
 
 
-def _norm(kind: str, c: int) -> nn.Module:
-    if kind == "batch":
-        return nn.BatchNorm1d(c)
-    if kind == "layer":
-        return ChannelLayerNorm(c)
-    if kind == "none":
-        return nn.Identity()
-    raise ValueError(f"norm must be 'batch', 'layer' or 'none', not {kind!r}")
+class _Norm(nn.Module):
+    """BatchNorm (statistics over batch and time), LayerNorm (per time step over channels) or nothing, time-major."""
+
+    def __init__(self, kind: str, c: int) -> None:
+        super().__init__()
+        if kind not in ("batch", "layer", "none"):
+            raise ValueError(f"norm must be 'batch', 'layer' or 'none', not {kind!r}")
+        self.kind = kind
+        self.norm = nn.BatchNorm1d(c) if kind == "batch" else nn.LayerNorm(c) if kind == "layer" else nn.Identity()
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.kind == "batch":
+            b, n, c = z.shape
+            return self.norm(z.reshape(b * n, c)).reshape(b, n, c)
+        return self.norm(z)
+
+
+class _ChannelDropout(nn.Module):
+    """Drops whole channels of a time-major (B, L, C) tensor during training (spatial dropout)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p <= 0:
+            return z
+        keep = torch.empty(z.shape[0], 1, z.shape[2], dtype=z.dtype).bernoulli_(1 - self.p)
+        return z * keep / (1 - self.p)
 
 
 class _Block(nn.Module):
     def __init__(self, h: int, k: int, d: int, dropout: float, norm: str) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(h, h, k, dilation=d)
-        self.bn = _norm(norm, h)
-        self.drop = nn.Dropout(dropout)
-        self.mix = nn.Conv1d(h, h, 1)
-        self.shrink = (k - 1) * d
+        self.conv = TapConv(h, h, k, d)
+        self.bn = _Norm(norm, h)
+        self.drop = _ChannelDropout(dropout)
+        self.mix = nn.Linear(h, h)
+        self.shrink = self.conv.shrink
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         y = self.mix(self.drop(F.gelu(self.bn(self.conv(z)))))
-        return z[..., self.shrink:] + y
+        return z[:, self.shrink:] + y
+
+
+def _moving_mean(z: torch.Tensor, w: int) -> torch.Tensor:
+    """Valid moving mean over time of (B, L, C) -> (B, L - w + 1, C)."""
+    if w == 1:
+        return z
+    return z.unfold(1, w, 1).mean(-1)
 
 
 class EnvelopeTCN(EmgModel):
@@ -81,7 +123,7 @@ class EnvelopeTCN(EmgModel):
     hidden : int
         Channels of the filter bank and TCN.
     front_kernel : int
-        Kernel of the first (filter-bank) convolution, samples.
+        Taps of the first (filter-bank) convolution, samples.
     envelope_ms : float
         Moving-mean window of the energy envelope, ms.
     kernel : int
@@ -89,6 +131,7 @@ class EnvelopeTCN(EmgModel):
     dilations : list of int
         One residual block per dilation.
     dropout : float
+        Channel dropout in the blocks.
     norm : {"batch", "layer", "none"}
         Normalisation layers.  ``"layer"`` (per time step over channels) uses
         no batch statistics, so data-parallel training equals one process exactly.
@@ -104,13 +147,12 @@ class EnvelopeTCN(EmgModel):
                     "dilations": list(dilations if dilations is not None else DEFAULTS["dilations"]),
                     "dropout": dropout, "norm": norm}
         self.env = max(1, int(round(envelope_ms * fs / 1000.0)))
-        self.front = nn.Conv1d(n_channels, hidden, front_kernel)
-        self.pool = nn.AvgPool1d(self.env, stride=1)
-        self.merge = nn.Conv1d(hidden + n_channels, hidden, 1)
-        self.bn = _norm(norm, hidden)
+        self.front = TapConv(n_channels, hidden, front_kernel)
+        self.merge = nn.Linear(hidden + n_channels, hidden)
+        self.bn = _Norm(norm, hidden)
         self.blocks = nn.ModuleList([_Block(hidden, kernel, d, dropout, norm) for d in self.cfg["dilations"]])
         self.head = nn.Linear(hidden, n_targets)
-        self._history = (front_kernel - 1) + (self.env - 1) + sum(b.shrink for b in self.blocks) + 1
+        self._history = self.front.shrink + (self.env - 1) + sum(b.shrink for b in self.blocks) + 1
 
     @property
     def history(self) -> int:
@@ -122,14 +164,60 @@ class EnvelopeTCN(EmgModel):
     def head_modules(self) -> list[nn.Module]:
         return [self.head]
 
+    def _features(self, xt: torch.Tensor) -> torch.Tensor:
+        """Time-major normalised EMG (B, L, C) -> merged envelope features (B, L', H)."""
+        learned = torch.log(_EPS + _moving_mean(self.front(xt) ** 2, self.env))
+        raw = torch.log(_EPS + _moving_mean(xt ** 2, self.env))[:, -learned.shape[1]:]
+        return self.bn(self.merge(torch.cat([learned, raw], dim=2)))
+
     def forward_seq(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs at every sample with a full history: (B, L - history + 1, T)."""
-        learned = torch.log(_EPS + self.pool(self.front(x) ** 2))
-        raw = torch.log(_EPS + self.pool(x ** 2))[..., -learned.shape[-1]:]
-        z = self.bn(self.merge(torch.cat([learned, raw], dim=1)))
+        """Outputs at every sample with a full history: (B, C, L) -> (B, L - history + 1, T)."""
+        z = self._features(x.transpose(1, 2))
         for b in self.blocks:
             z = b(z)
-        return self.head(z.transpose(1, 2))
+        return self.head(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_seq(self.crop(x))[:, -1]
+
+    # ------------------------------------------------------------------------------------------- streaming
+    def init_state(self) -> list[torch.Tensor]:
+        """Zero context for :meth:`forward_chunk`: ``[raw x, squared filter bank, block inputs ...]``.
+
+        Outputs of the first ``history - 1`` samples after this are warm-up (they see zeros).
+        """
+        c, h = self.n_channels, self.cfg["hidden"]
+        return [torch.zeros(1, self.front.shrink + self.env - 1, c), torch.zeros(1, self.env - 1, h),
+                *[torch.zeros(1, b.shrink, h) for b in self.blocks]]
+
+    def forward_chunk(self, x_new: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Outputs for new samples, carrying per-layer context (use in eval mode, under no_grad).
+
+        Parameters
+        ----------
+        x_new : tensor (n, C)
+            Next normalised samples, time-major.
+        *state : tensors
+            From :meth:`init_state` or the previous call.
+
+        Returns
+        -------
+        tuple
+            ``(y, *new_state)`` with ``y`` (n, T): the output at each new
+            sample, equal to ``forward`` on the ``history`` samples ending
+            there once that many samples were seen.
+        """
+        x_ctx, h2_ctx, z_ctx = state[0], state[1], state[2:]
+        n = x_new.shape[0]
+        xs = torch.cat([x_ctx, x_new[None]], dim=1)
+        h2 = self.front(xs[:, xs.shape[1] - (self.front.shrink + n):]) ** 2  # (1, n, H)
+        h2s = torch.cat([h2_ctx, h2], dim=1)
+        learned = torch.log(_EPS + _moving_mean(h2s, self.env))
+        raw = torch.log(_EPS + _moving_mean(xs[:, xs.shape[1] - (self.env - 1 + n):] ** 2, self.env))
+        z = self.bn(self.merge(torch.cat([learned, raw], dim=2)))
+        new_z = []
+        for b, ctx in zip(self.blocks, z_ctx):
+            zin = torch.cat([ctx, z], dim=1)
+            new_z.append(zin[:, zin.shape[1] - b.shrink:])
+            z = b(zin)
+        return (self.head(z)[0], xs[:, xs.shape[1] - x_ctx.shape[1]:], h2s[:, h2s.shape[1] - h2_ctx.shape[1]:], *new_z)

@@ -252,6 +252,14 @@ def _skew(v: torch.Tensor) -> torch.Tensor:
     return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*v.shape[:-1], 3, 3)
 
 
+def _np_skew(v: np.ndarray) -> np.ndarray:
+    out = np.zeros(v.shape[:-1] + (3, 3))
+    out[..., 0, 1], out[..., 0, 2] = -v[..., 2], v[..., 1]
+    out[..., 1, 0], out[..., 1, 2] = v[..., 2], -v[..., 0]
+    out[..., 2, 0], out[..., 2, 1] = -v[..., 1], v[..., 0]
+    return out
+
+
 def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
     """Rotation matrices ``(..., 3, 3)`` -> axis-angle ``(..., 3)`` (rad), via scipy."""
     from scipy.spatial.transform import Rotation
@@ -443,6 +451,7 @@ class HandModel:
         self.skin_joints = np.vectorize(remap.get)(glb.skin_joints)
         self.skin_weights = glb.skin_weights
         self._torch_cache: dict = {}
+        self._np_cache: dict | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -556,6 +565,47 @@ class HandModel:
         all_p = torch.cat(poss, 1)
         perm = c["perm"]
         return all_p[:, perm], all_R[:, perm], Rs[:, :, 0]
+
+    def fk_nodes_np(
+        self, angles_rad: np.ndarray, rot_matrix: np.ndarray | None = None, offsets_mm: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Single-pose forward kinematics in numpy (the IK's inner loop; same chain as :meth:`fk_nodes`).
+
+        Parameters
+        ----------
+        angles_rad : array (n_dof,)
+        rot_matrix : array (3, 3), optional
+            Global rotation (default identity).
+        offsets_mm : array (25, 3), optional
+            A person's rest skeleton (default the model's).
+
+        Returns
+        -------
+        pos (25, 3) mm, rot (25, 3, 3), slot0 (25, 3, 3): as :meth:`fk_nodes` without the batch axis.
+        """
+        c = self._np_cache
+        if c is None:
+            c = self._np_cache = {
+                "K": _np_skew(self.axes),
+                "rest": np.radians(self.rest_deg),
+                "slot_idx": np.where(self.slot_dof < 0, self.n_dof, self.slot_dof),
+            }
+            c["K2"] = c["K"] @ c["K"]
+        theta = np.append(np.asarray(angles_rad, dtype=np.float64) - c["rest"], 0.0)
+        th = theta[c["slot_idx"]][..., None, None]  # (N, 2, 1, 1)
+        Rs = np.eye(3) + np.sin(th) * c["K"] + (1.0 - np.cos(th)) * c["K2"]
+        R_local = Rs[:, 0] @ Rs[:, 1]
+        offs = self.offsets_mm if offsets_mm is None else offsets_mm
+        n = len(self.node_names)
+        pos = np.zeros((n, 3))
+        rot = np.empty((n, 3, 3))
+        rot[0] = np.eye(3) if rot_matrix is None else rot_matrix
+        for lv in self.levels:
+            par = self.parents[lv]
+            Rp = rot[par]
+            pos[lv] = pos[par] + (Rp @ offs[lv][:, :, None])[:, :, 0]
+            rot[lv] = Rp @ R_local[lv]
+        return pos, rot, Rs[:, 0]
 
     def forward(
         self,

@@ -64,7 +64,7 @@ class IKResult:
     global_rot : float32 (3,)
         Axis-angle (rad) of the hand frame in the world frame.
     translation_mm : float32 (3,)
-        World position of the wrist, mm.
+        World position of the wrist (MediaPipe's world frame), mm.
     fit_error_mm : float
         Mean Euclidean distance between fitted and MediaPipe world landmarks (NaN without a hand).
     per_joint_error_mm : float32 (21,)
@@ -76,6 +76,13 @@ class IKResult:
         Levenberg-Marquardt iterations spent.
     bone_scale : float32 (20,)
         Bone scales used for this frame.
+    size_factor : float
+        Per-frame overall size of the fit in the world frame (1 = the calibrated skeleton);
+        ``joints_world_mm = size_factor * R joints_hand_mm + translation_mm``.
+    status : str
+        ``"ok"``, ``"poor_fit"`` (error above the threshold), ``"no_hand"``, or
+        ``"handedness_flip"`` (MediaPipe briefly called the tracked hand the other
+        side; its landmarks then have the other hand's geometry, so the frame is not fitted).
     """
 
     angles_deg: np.ndarray
@@ -89,10 +96,12 @@ class IKResult:
     side: str
     iterations: int = 0
     bone_scale: np.ndarray = field(default_factory=lambda: np.ones(20, dtype=np.float32))
+    size_factor: float = 1.0
+    status: str = "ok"
 
     @classmethod
-    def no_hand(cls, n_dof: int, side: str = "") -> IKResult:
-        """An invalid, unlabelled frame (all NaN), for frames without a hand."""
+    def no_hand(cls, n_dof: int, side: str = "", status: str = "no_hand") -> IKResult:
+        """An invalid, unlabelled frame (all NaN), for frames without a (usable) hand."""
         nan3 = np.full((21, 3), np.nan, dtype=np.float32)
         return cls(
             angles_deg=np.full(n_dof, np.nan, dtype=np.float32),
@@ -104,6 +113,7 @@ class IKResult:
             per_joint_error_mm=np.full(21, np.nan, dtype=np.float32),
             valid=False,
             side=side,
+            status=status,
         )
 
 
@@ -161,9 +171,15 @@ class IKSolver:
         A warm-started fit worse than this is solved again from a cold start.
     calibrate_palm : bool
         Also replace the palm (thumb CMC and MCP positions) by the median palm of the
-        calibration frames.  Off by default: on the bundled videos MediaPipe's palm
-        shape changes with the view, and a palm taken from the first frames raised
-        the median fit error (7.3 -> 8.3 mm and 4.4 -> 5.1 mm).
+        calibration frames (see ``docs/hand_model.md`` for the measured effect).
+    fit_global_scale : bool
+        Also fit one size factor per frame (``IKResult.size_factor``): MediaPipe's
+        world landmarks change their overall size with the view by several percent.
+        The factor applies to the world-frame fit only; ``joints_hand_mm`` keep the
+        person's calibrated skeleton, so labels keep constant bone lengths.
+    scale_prior_mm : float
+        Weight of the prior keeping the size factor near 1: a residual of
+        ``scale_prior_mm * (factor - 1)`` mm is added (100: 1 % costs like 1 mm).
     """
 
     def __init__(
@@ -172,11 +188,13 @@ class IKSolver:
         max_iter: int = 6,
         cold_iter: int = 30,
         valid_threshold_mm: float = 15.0,
-        calib_frames: int = 30,
+        calib_frames: int = 60,
         scale_range: tuple[float, float] = (0.5, 2.0),
         tol: float = 1e-3,
         retry_threshold_mm: float = 10.0,
-        calibrate_palm: bool = False,
+        calibrate_palm: bool = True,
+        fit_global_scale: bool = True,
+        scale_prior_mm: float = 100.0,
     ) -> None:
         self.model = model
         self.max_iter = max_iter
@@ -187,6 +205,8 @@ class IKSolver:
         self.tol = tol
         self.retry_threshold_mm = retry_threshold_mm
         self.calibrate_palm = calibrate_palm
+        self.fit_global_scale = fit_global_scale
+        self.scale_prior_mm = scale_prior_mm
         n = model.n_dof
         self._lo = model.lower_rad
         self._hi = model.upper_rad
@@ -283,85 +303,95 @@ class IKSolver:
 
     # ------------------------------------------------------------------ model evaluation
     def _fk(self, theta: np.ndarray, R: np.ndarray):
-        with torch.no_grad():
-            pos, rot, slot0 = self.model.fk_nodes(
-                torch.from_numpy(theta[None]),
-                rot_matrix=torch.from_numpy(R[None]),
-                offsets_mm=self._offsets_t,
-            )
-        return pos[0].numpy(), rot[0].numpy(), slot0[0].numpy()
+        return self.model.fk_nodes_np(theta, R, self._offsets)
 
-    def _jacobian(self, pos, rot, slot0, lm, t) -> np.ndarray:
+    def _jacobian(self, pos, rot, slot0, lm, t, sigma) -> np.ndarray:
         # joint columns: w x (p - c) for the landmarks the joint moves
         v = np.where(self._dof_slot[:, None] == 0, self._axes0, np.einsum("nij,nj->ni", slot0[self._dof_node], self._axes1))
         w = np.einsum("nij,nj->ni", rot[self._dof_parent], v)  # (n, 3) world axes
-        c = pos[self._dof_node] + t  # (n, 3) joint centres, world
+        c = sigma * pos[self._dof_node] + t  # (n, 3) joint centres, world
         diff = lm[None, :, :] - c[:, None, :]  # (n, 21, 3)
         Jq = np.cross(w[:, None, :], diff) * self._mask[..., None]
         q = lm - t  # (21, 3) (positions relative to the wrist, world axes)
         eye = np.eye(3)
         Jr = np.cross(eye[:, None, :], q[None, :, :])  # (3, 21, 3)
         Jt = np.broadcast_to(eye[:, None, :], (3, 21, 3))
-        J = np.concatenate([Jq, Jr, Jt], 0).reshape(self.n_dof + 6, 63).T
+        cols = [Jq, Jr, Jt]
+        if self.fit_global_scale:
+            cols.append((q / sigma)[None])  # d(sigma p + t)/d sigma = p
+        J = np.concatenate(cols, 0).reshape(-1, 63).T
         return J
 
     # ------------------------------------------------------------------ solve
-    def _lm(self, target, theta, R, t, iters):
-        pos, rot, slot0 = self._fk(theta, R)
-        lm = pos[self._lm_nodes] + t
+    @staticmethod
+    def _free_solve(A: np.ndarray, b: np.ndarray, free: np.ndarray) -> np.ndarray:
+        """Solve ``A x = b`` over the free variables; fixed variables get 0."""
+        x = np.zeros(len(b))
+        x[free] = np.linalg.solve(A[np.ix_(free, free)], b[free])
+        return x
+
+    def _residual(self, pos, t, sigma, target):
+        lm = sigma * pos[self._lm_nodes] + t
         r = (lm - target).reshape(-1)
         cost = r @ r
+        if self.fit_global_scale:
+            cost += (self.scale_prior_mm * (sigma - 1.0)) ** 2
+        return lm, r, cost
+
+    def _lm(self, target, theta, R, t, sigma, iters):
+        """Box-constrained Levenberg-Marquardt from (theta, R, t, sigma); returns the fit and iterations."""
+        pos, rot, slot0 = self._fk(theta, R)
+        lm, r, cost = self._residual(pos, t, sigma, target)
         lam = 1e-3
         n = self.n_dof
+        n_par = n + 6 + int(self.fit_global_scale)
         it = 0
         eps = 1e-9
+        rel = 1.0
         for it in range(1, iters + 1):
-            J = self._jacobian(pos, rot, slot0, lm, t)
+            J = self._jacobian(pos, rot, slot0, lm, t, sigma)
             g = J.T @ r
             H = J.T @ J
-            fixed = np.zeros(n + 6, dtype=bool)
-            fixed[:n] = ((theta <= self._lo + eps) & (g[:n] > 0)) | ((theta >= self._hi - eps) & (g[:n] < 0))
-            free = ~fixed
-            Hf = H[np.ix_(free, free)]
-            diag = np.diag(Hf).copy()
+            if self.fit_global_scale:
+                w = self.scale_prior_mm
+                g[-1] += w * w * (sigma - 1.0)
+                H[-1, -1] += w * w
+            free = np.ones(n_par, dtype=bool)
+            free[:n] = ~(((theta <= self._lo + eps) & (g[:n] > 0)) | ((theta >= self._hi - eps) & (g[:n] < 0)))
+            diag = np.diag(H).copy()
             improved = False
             for _ in range(6):
-                A = Hf + np.diag(lam * (diag + 1e-6))
+                A = H + np.diag(lam * (diag + 1e-6))
                 try:
-                    step = np.linalg.solve(A, -g[free])
+                    full = self._free_solve(A, -g, free)
                 except np.linalg.LinAlgError:
                     lam *= 10
                     continue
-                full = np.zeros(n + 6)
-                full[free] = step
                 th_new = np.clip(theta + full[:n], self._lo, self._hi)
                 R_new = _exp_so3(full[n : n + 3]) @ R
-                t_new = t + full[n + 3 :]
+                t_new = t + full[n + 3 : n + 6]
+                s_new = sigma + full[n + 6] if self.fit_global_scale else sigma
                 pos_n, rot_n, slot0_n = self._fk(th_new, R_new)
-                lm_n = pos_n[self._lm_nodes] + t_new
-                r_n = (lm_n - target).reshape(-1)
-                cost_n = r_n @ r_n
+                lm_n, r_n, cost_n = self._residual(pos_n, t_new, s_new, target)
                 if cost_n < cost:
                     improved = True
                     rel = (cost - cost_n) / max(cost, 1e-12)
-                    theta, R, t, pos, rot, slot0, lm, r, cost = th_new, R_new, t_new, pos_n, rot_n, slot0_n, lm_n, r_n, cost_n
+                    theta, R, t, sigma = th_new, R_new, t_new, s_new
+                    pos, rot, slot0, lm, r, cost = pos_n, rot_n, slot0_n, lm_n, r_n, cost_n
                     lam = max(lam * 0.3, 1e-7)
                     break
                 lam *= 10
             if not improved or rel < self.tol:
                 break
-        # re-orthonormalise R (accumulated exp updates)
-        U, _, Vt = np.linalg.svd(R)
+        U, _, Vt = np.linalg.svd(R)  # re-orthonormalise after the exp updates
         R = U @ Vt
-        return theta, R, t, lm, pos, it
+        return theta, R, t, sigma, lm, pos, it
 
     def _cold_start(self, target):
         theta = self._rest.copy()
-        with torch.no_grad():
-            p0 = self.model.fk_nodes(torch.from_numpy(theta[None]), offsets_mm=self._offsets_t)[0][0].numpy()
-        p0 = p0[self._lm_nodes]
+        p0 = self._fk(theta, np.eye(3))[0][self._lm_nodes]
         R, t = kabsch(p0[PALM], target[PALM])
-        return theta, R, t
+        return theta, R, t, 1.0
 
     def solve(self, world_mm: np.ndarray) -> IKResult:
         """Fit one frame.
@@ -382,18 +412,18 @@ class IKSolver:
             return IKResult.no_hand(self.n_dof, self.model.side)
         self._update_scales(target)
         if self._state is None:
-            theta, R, t, lm, pos, it = self._lm(target, *self._cold_start(target), self.cold_iter)
+            theta, R, t, sigma, lm, pos, it = self._lm(target, *self._cold_start(target), self.cold_iter)
         else:
-            theta, R, t, lm, pos, it = self._lm(target, *self._state, self.max_iter)
+            theta, R, t, sigma, lm, pos, it = self._lm(target, *self._state, self.max_iter)
             err = np.linalg.norm(lm - target, axis=1).mean()
             if err > self.retry_threshold_mm:
                 cold = self._lm(target, *self._cold_start(target), self.cold_iter)
-                it += cold[5]
-                if np.linalg.norm(cold[3] - target, axis=1).mean() < err:
-                    theta, R, t, lm, pos, _ = cold
-        self._state = (theta, R, t)
+                it += cold[6]
+                if np.linalg.norm(cold[4] - target, axis=1).mean() < err:
+                    theta, R, t, sigma, lm, pos, _ = cold
+        self._state = (theta, R, t, sigma)
         if not self.scales_frozen:
-            self._palm_samples.append((target - t) @ R)
+            self._palm_samples.append((target - t) @ R / sigma)
             if len(self._palm_samples) >= self.calib_frames:
                 if self.calibrate_palm:
                     self._calibrate_palm()
@@ -412,48 +442,70 @@ class IKSolver:
             fit_error_mm=fit,
             per_joint_error_mm=per_joint.astype(np.float32),
             valid=bool(fit <= self.valid_threshold_mm),
+            status="ok" if fit <= self.valid_threshold_mm else "poor_fit",
             side=self.model.side,
             iterations=it,
             bone_scale=self.bone_scale.astype(np.float32),
+            size_factor=float(sigma),
         )
 
 
 class HandTracker:
-    """IK for whichever hand MediaPipe reports: one :class:`IKSolver` per side.
+    """IK for the hand MediaPipe reports: one :class:`IKSolver` per side, with handedness hysteresis.
+
+    MediaPipe's handedness sometimes flips for a few frames while the same hand
+    stays in view, and its landmarks then take the other hand's geometry.  The
+    tracker keeps the side it is tracking until the other side has been reported
+    for ``switch_frames`` frames in a row; frames in between are returned invalid
+    (status ``"handedness_flip"``), never fitted with the wrong hand.
 
     Parameters
     ----------
     models : dict[str, HandModel], optional
         Hand model per side (default: the built-in right and left hands).
+    switch_frames : int
+        Consecutive frames of the other side needed to switch sides.
     **solver_kwargs
         Passed to each :class:`IKSolver`.
     """
 
-    def __init__(self, models: dict[str, HandModel] | None = None, **solver_kwargs) -> None:
+    def __init__(self, models: dict[str, HandModel] | None = None, switch_frames: int = 15, **solver_kwargs) -> None:
         if models is None:
             models = {"right": HandModel.builtin("right"), "left": HandModel.builtin("left")}
         self.solvers = {side: IKSolver(m, **solver_kwargs) for side, m in models.items()}
+        self.switch_frames = switch_frames
+        self.n_dof = next(iter(self.solvers.values())).n_dof
+        self.side: str | None = None
+        self._other = 0
 
     def reset(self) -> None:
-        """Forget warm starts and bone scales of both hands."""
+        """Forget the tracked side, warm starts and bone scales of both hands."""
         for s in self.solvers.values():
             s.reset()
+        self.side = None
+        self._other = 0
 
     def update(self, world_m: np.ndarray | None, side: str | None) -> IKResult:
         """Fit one frame of MediaPipe world landmarks in **metres** (None: no hand).
 
-        Returns an invalid all-NaN result when there is no hand or no model for that side.
+        Returns an invalid all-NaN result when there is no hand, no model for
+        that side, or a handedness flip (see the class docstring).
         """
         if world_m is None or side is None:
             for s in self.solvers.values():
                 s.lose_track()
-            n = next(iter(self.solvers.values())).n_dof
-            return IKResult.no_hand(n)
+            return IKResult.no_hand(self.n_dof)
         solver = self.solvers.get(side)
         if solver is None:
-            n = next(iter(self.solvers.values())).n_dof
-            return IKResult.no_hand(n, side)
-        for other, s in self.solvers.items():
-            if other != side:
-                s.lose_track()
+            return IKResult.no_hand(self.n_dof, side, status="no_model")
+        if self.side is None:
+            self.side = side
+        if side != self.side:
+            self._other += 1
+            if self._other < self.switch_frames:
+                return IKResult.no_hand(self.n_dof, side, status="handedness_flip")
+            log.info("tracked hand switched from %s to %s", self.side, side)
+            self.solvers[self.side].lose_track()
+            self.side = side
+        self._other = 0
         return solver.solve(np.asarray(world_m, dtype=np.float64) * 1000.0)

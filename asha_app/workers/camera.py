@@ -1,7 +1,7 @@
 """Camera worker: source -> MediaPipe Hands -> IK, in a QThread, with results the GUI polls.
 
-Lifecycle (the house worker pattern): construct, ``start()``, and ``stop(timeout_ms)``
-(``requestInterruption(); quit(); wait()``).  ``run()`` opens the source and
+Lifecycle (the house worker pattern, :class:`asha_app.workers.base.Worker`): construct,
+``start()``, and ``stop(timeout_ms)`` (``requestInterruption(); quit(); wait()``).  ``run()`` opens the source and
 MediaPipe inside the thread, loops until interrupted or the video ends, and
 closes everything on the way out.  Errors reach the GUI once through
 ``error(str)``; the worker never blocks the GUI thread.
@@ -39,12 +39,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from asha_app.core.errors import AshaError
 from asha_app.devices.camera import CameraSource, Frame
 from asha_app.pose.ik import HandTracker, IKResult
 from asha_app.pose.landmarks import LandmarkDetector
+from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class DropOldestQueue:
             return len(self._dq)
 
 
-class CameraWorker(QThread):
+class CameraWorker(Worker):
     """Capture, detect and fit hands off the GUI thread.
 
     Parameters
@@ -213,12 +214,6 @@ class CameraWorker(QThread):
         self._fps_times: collections.deque = collections.deque(maxlen=30)
 
     # ------------------------------------------------------------------ lifecycle
-    def stop(self, timeout_ms: int = 3000) -> bool:
-        """Ask the thread to finish and wait up to ``timeout_ms``; True if it finished."""
-        self.requestInterruption()
-        self.quit()
-        return self.wait(timeout_ms)
-
     def snapshot(self) -> dict:
         """Current counters plus derived figures (thread-safe copy)."""
         with self._counts_lock:

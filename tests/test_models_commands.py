@@ -1,0 +1,78 @@
+"""``asha train`` / ``asha evaluate`` (argparse sub-commands) end to end on the real slice."""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from asha_app.models.commands import register
+from asha_app.models.recordings_io import load_npz, save_npz
+from asha_app.data.importers.paired_myo_mediapipe import load_paired
+
+SLICE = Path(__file__).parent / "assets" / "paired_slice"
+torch.set_num_threads(1)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="asha")
+    register(p.add_subparsers(dest="command", required=True))
+    return p
+
+
+def test_help_lists_both_commands(capsys):
+    with pytest.raises(SystemExit):
+        parser().parse_args(["train", "--help"])
+    assert "--window-ms" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parser().parse_args(["evaluate", "--help"])
+    assert "JSON" in capsys.readouterr().out
+
+
+def test_train_then_evaluate_prints_one_json_line(tmp_path, capsys):
+    npz = save_npz(load_paired(SLICE), tmp_path / "slice.npz")
+    assert load_npz(npz).emg.shape == load_paired(SLICE).emg.shape
+    out = tmp_path / "m.pt"
+    a = parser().parse_args(["train", str(npz), "--model", "ridge", "--out", str(out), "--blocks", "5",
+                             "--stride-ms", "40", "--threads", "1"])
+    assert a.func(a) == 0
+    train_out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert Path(train_out["report"]["bars"]).exists() and train_out["split"]["test"] > 0
+    a = parser().parse_args(["evaluate", str(out), str(SLICE)])
+    assert a.func(a) == 0
+    m = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(m["r2_per_target"]) == {"thumb", "index", "middle", "ring", "little"} and m["n"] > 1000
+    assert np.isfinite(m["mae_mean"])
+
+
+def test_bad_input_gives_message_and_status_2(tmp_path, capsys):
+    a = parser().parse_args(["evaluate", str(tmp_path / "none.pt"), str(SLICE)])
+    assert a.func(a) == 2
+    assert "does not exist" in capsys.readouterr().err
+    a = parser().parse_args(["train", str(tmp_path / "x.txt")])
+    assert a.func(a) == 2
+    assert "give a session file" in capsys.readouterr().err
+
+
+def test_train_on_a_session_file(tmp_path, capsys):
+    """`asha train SESSION.h5` reads through asha_app.data.reader (real slice written with the session writer)."""
+    writer_mod = pytest.importorskip("asha_app.data.writer")
+    rec = load_paired(SLICE)
+    path = tmp_path / "s.h5"
+    w = writer_mod.SessionWriter(path, 8, rec.fs, target_names=rec.target_names, swmr=False,
+                                 emg_units=rec.emg_units, device={"name": "myo-minivie"})
+    w.append_emg(rec.emg_t, rec.emg)
+    w.append_targets(rec.label_t, rec.targets)
+    w.finalize()
+    w.close()
+    out = tmp_path / "m.pt"
+    a = parser().parse_args(["train", str(path), "--model", "ridge", "--out", str(out), "--blocks", "5",
+                             "--filter", "none", "--threads", "1"])
+    assert a.func(a) == 0, capsys.readouterr().err
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["test"]["n"] > 100 and set(res["test"]["r2_per_target"]) == set(rec.target_names)
+    from asha_app.models.checkpoint import load
+
+    assert load(out).device == "myo-minivie"
