@@ -41,7 +41,7 @@ STRATEGIES = {
     "all": {"mode": "all", "lr": 3e-4, "label": "whole network, small learning rate"},
 }
 #: measured best on the paired Myo + MediaPipe session (benchmarks/calibration.py, docs/live.md)
-DEFAULT_STRATEGY = "all"
+DEFAULT_STRATEGY = "head"
 
 
 def finetune_config(strategy: str, max_time_s: float = 45.0, max_epochs: int = 15) -> T.TrainConfig:

@@ -85,7 +85,7 @@ class RecordPage(QWizardPage):
         self.window = window
         self.setTitle("Calibration recording")
         proto = calibration_protocol()
-        self.setSubTitle(f"{proto.name}: {proto.description} ({proto.planned_duration_s() / 60:.1f} min)")
+        self.setSubTitle(f"{proto.name}: {proto.description} ({proto.planned_duration_s / 60:.1f} min)")
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.record_button = QPushButton("Record now")

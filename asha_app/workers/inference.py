@@ -129,7 +129,7 @@ class InferenceWorker(Worker):
         self.smoothing = smoothing or {"min_cutoff": 1.0, "beta": 0.02, "d_cutoff": 1.0}
         self.poll_s = float(poll_s)
         self.slot = PoseSlot()
-        #: every published pose kept for tests/benchmarks when keep_history > 0 (bounded deque)
+        #: every model output kept for tests/benchmarks when keep_history > 0 (bounded deque)
         self.history: deque = deque(maxlen=max(1, keep_history)) if keep_history else deque(maxlen=1)
         self.keep_history = keep_history
         self.runner: DecimatedRunner | None = None
@@ -182,7 +182,12 @@ class InferenceWorker(Worker):
                     lp = LivePose(seq, smooth, poses[-1].astype(np.float64), t,
                                   float(pk[i]) if pk is not None else float(r.start + i), t_seen, conf)
                     self.slot.put(lp)
-                    if self.keep_history:
+                    if self.keep_history:  # every output (tests, benchmarks); only the last one is smoothed
+                        for j, row in enumerate(rows[:-1]):
+                            p = poses[j].astype(np.float64)
+                            self.history.append(LivePose(0, p, p, float(r.data["t"][row, 0]),
+                                                         float(pk[row]) if pk is not None else float(r.start + row),
+                                                         t_seen, {}))
                         self.history.append(lp)
             now = time.perf_counter()
             if now - last_status >= 0.25:
