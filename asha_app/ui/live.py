@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
 from asha_app.calibration.live_demo import demo_assets
@@ -39,6 +39,8 @@ from asha_app.workers.inference import InferenceWorker
 log = logging.getLogger(__name__)
 
 GUI_POLL_MS = 16
+#: median set_pose time above which the skinned mesh is switched off (skeleton only) to keep the view live
+MESH_BUDGET_MS = 10.0
 
 
 class LiveDock(QWidget):
@@ -76,6 +78,9 @@ class LiveDock(QWidget):
         form.addRow("", self.ood)
         form.addRow("Live error vs reference:", self.error_mm)
         form.addRow("Fingers (deg, 180 = straight):", self.pose_text)
+        self.mesh_check = QCheckBox("Skinned mesh (off: skeleton only; switched off by itself when drawing is slow)")
+        self.mesh_check.setChecked(True)
+        form.addRow("", self.mesh_check)
         lay.addLayout(form)
         row = QHBoxLayout()
         self.demo_button = QPushButton("Live demo")
@@ -106,6 +111,7 @@ class LiveController:
         self.drift = DriftMonitor()
         self.latencies_ms: deque = deque(maxlen=2000)
         self.draw_times: deque = deque(maxlen=2000)
+        self.set_pose_ms: deque = deque(maxlen=200)
         self.drawn = 0
         self._last_seq = 0
         self._camera_joints = None
@@ -238,6 +244,7 @@ class LiveController:
                 w.show_error(str(exc))
                 return False
         self._stop_worker()
+        self._hand()  # load the hand model now, not in the first draw
         worker = InferenceWorker(self.ckpt, w.worker.emg_ring, decimation=self.decimation,
                                  monitor=self.monitor)
         worker.error.connect(w.show_error)
@@ -315,8 +322,10 @@ class LiveController:
         view = self._view()
         hm = self._hand()
         joints = hm.forward_np(angles) if angles is not None else None
+        mesh = self.dock.mesh_check.isChecked()
+        t_a = time.perf_counter()
         if view is not None and angles is not None:
-            view.set_pose("emg", joints_mm=joints, angles_deg=angles, model=hm)
+            view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm)
         now = time.perf_counter()
         self.latencies_ms.append((now - lp.t_seen) * 1000.0)
         self.draw_times.append(now)
@@ -330,9 +339,15 @@ class LiveController:
                 ra = hm.angles_from_finger_flexion(ref)
                 ref_joints = hm.forward_np(ra)
                 if view is not None:
-                    view.set_pose("reference", joints_mm=ref_joints, angles_deg=ra, model=hm)
+                    view.set_pose("reference", joints_mm=ref_joints, angles_deg=ra if mesh else None, model=hm)
         elif self._camera_joints is not None and now - self._camera_t < 0.5:
             ref_joints = self._camera_joints
+        if view is not None:
+            self.set_pose_ms.append((time.perf_counter() - t_a) * 1000.0)
+            if mesh and len(self.set_pose_ms) >= 10 and np.median(list(self.set_pose_ms)[-10:]) > MESH_BUDGET_MS:
+                self.dock.mesh_check.setChecked(False)
+                self.dock.mesh_check.setToolTip(f"Switched off: skinning took {np.median(self.set_pose_ms):.0f} ms "
+                                                "per pose on this display")
         if ref_joints is not None and joints is not None:
             err = mpjpe_mm(joints, ref_joints)
             drift = self.drift.update(lp.t, err)

@@ -133,6 +133,9 @@ class InferenceWorker(Worker):
         self.history: deque = deque(maxlen=max(1, keep_history)) if keep_history else deque(maxlen=1)
         self.keep_history = keep_history
         self.runner: DecimatedRunner | None = None
+        #: model outputs computed, and reads that returned data (published poses = reads with an output)
+        self.outputs = 0
+        self.reads = 0
         self._reader = emg_ring.reader()
 
     def run(self) -> None:
@@ -155,6 +158,7 @@ class InferenceWorker(Worker):
                 time.sleep(self.poll_s)
             else:
                 t_seen = time.perf_counter()
+                self.reads += 1
                 raw = r.data["raw"]
                 pk = r.data["package"][:, 0] if "package" in r.data else None
                 try:
@@ -172,6 +176,7 @@ class InferenceWorker(Worker):
                         self.monitor.update(raw[np.mod(np.round(pk).astype(np.int64), self.decimation) == 0])
                     else:
                         self.monitor.update(raw[:: self.decimation])
+                self.outputs += len(rows)
                 if len(rows):
                     i = int(rows[-1])
                     t = float(r.data["t"][i, 0])
