@@ -29,6 +29,7 @@ import numpy as np
 from asha_app.calibration import strategies as S
 from asha_app.calibration.ood import InputMonitor
 from asha_app.calibration.profile import UserProfile, default_path, save_profile
+from asha_app.calibration.report import render_report_card
 from asha_app.core.errors import AshaError
 from asha_app.data.recording import Recording
 from asha_app.data.windows import WindowSpec, device_name, select_targets
@@ -314,7 +315,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     if rdir is not None:
         t, y, p_after = S.predict_recording(new, held)
         _, _, p_before = S.predict_recording(base, held)
-        png = write_report_card(rdir / f"{path.stem if path else 'calibration'}_report.png", settings.participant,
+        png = render_report_card(rdir / f"{path.stem if path else 'calibration'}_report.png", settings.participant,
                                 new.target_names, before, after, t, y, p_before, p_after)
     if path is not None:
         save_profile(profile, path)
@@ -327,42 +328,3 @@ def summary(before: dict, after: dict) -> str:
     """One line: held-out mean absolute error before -> after."""
     return (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} (mean abs., target units); "
             f"R² {before['r2_mean']:.2f} → {after['r2_mean']:.2f}")
-
-
-def write_report_card(path: str | Path, participant: str, names: list[str], before: dict, after: dict,
-                      t: np.ndarray, y: np.ndarray, p_before: np.ndarray, p_after: np.ndarray) -> Path:
-    """Report card PNG (matplotlib Agg): per-target error before/after, and held-out traces. Written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = len(names)
-    fig = Figure(figsize=(10, 2.2 + 1.3 * n), dpi=90)
-    gs = fig.add_gridspec(n + 1, 1, height_ratios=[2.2] + [1.3] * n)
-    ax = fig.add_subplot(gs[0])
-    x = np.arange(n)
-    mb = [before["mae_per_target"][k] for k in names]
-    ma = [after["mae_per_target"][k] for k in names]
-    ax.bar(x - 0.2, mb, 0.4, label=f"base (mean {before['mae_mean']:.1f})", color="#999")
-    ax.bar(x + 0.2, ma, 0.4, label=f"calibrated (mean {after['mae_mean']:.1f})", color="#2b6cb0")
-    ax.set_xticks(x, names)
-    ax.set_ylabel("held-out MAE")
-    ax.set_title(f"Calibration of {participant}: error on the held-out block")
-    ax.legend(fontsize=8)
-    for i, k in enumerate(names):
-        a = fig.add_subplot(gs[i + 1])
-        a.plot(t, y[:, i], color="k", lw=1, label="camera")
-        a.plot(t, p_before[:, i], color="#999", lw=0.8, label="base")
-        a.plot(t, p_after[:, i], color="#2b6cb0", lw=1, label="calibrated")
-        a.set_ylabel(k, fontsize=8)
-        if i == 0:
-            a.legend(fontsize=7, ncol=3, loc="upper right")
-    fig.axes[-1].set_xlabel("session time, s")
-    fig.tight_layout()
-    tmp = path.with_name("." + path.name + ".tmp")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
-    return path

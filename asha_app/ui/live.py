@@ -155,6 +155,20 @@ class LiveController:
             return np.asarray(pose, float)
         return None
 
+    def _to_hand(self, pose: np.ndarray):
+        """Worker thread: pose -> (angles deg, joints mm) or (None, None)."""
+        a = self._angles(pose)
+        return (a, self.hand_model.forward_np(a)) if a is not None else (None, None)
+
+    def _reference(self, package: float):
+        """Worker thread: the recorded reference hand at a demo file sample."""
+        assets = self.assets
+        ref = assets.reference_at(package) if assets is not None else None
+        if ref is None:
+            return None
+        a = self.hand_model.angles_from_finger_flexion(ref)
+        return a, self.hand_model.forward_np(a)
+
     # ------------------------------------------------------------------ start / stop
     def start_demo(self) -> bool:
         """Live demo from the bundled real recording (no armband, no camera needed)."""
@@ -246,7 +260,8 @@ class LiveController:
         self._stop_worker()
         self._hand()  # load the hand model now, not in the first draw
         worker = InferenceWorker(self.ckpt, w.worker.emg_ring, decimation=self.decimation,
-                                 monitor=self.monitor)
+                                 monitor=self.monitor, to_hand=self._to_hand,
+                                 reference=self._reference if self.mode == "demo" else None)
         worker.error.connect(w.show_error)
         worker.status.connect(self._on_status)
         self.worker = worker
@@ -318,13 +333,12 @@ class LiveController:
         if lp is None or lp.seq == self._last_seq:
             return
         self._last_seq = lp.seq
-        angles = self._angles(lp.pose)
+        angles, joints = lp.angles, lp.joints
         view = self._view()
-        hm = self._hand()
-        joints = hm.forward_np(angles) if angles is not None else None
+        hm = self.hand_model
         mesh = self.dock.mesh_check.isChecked()
         t_a = time.perf_counter()
-        if view is not None and angles is not None:
+        if view is not None and joints is not None:
             view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm)
         now = time.perf_counter()
         self.latencies_ms.append((now - lp.t_seen) * 1000.0)
@@ -333,13 +347,10 @@ class LiveController:
         self.dock.last_pose = np.array(lp.pose)
         self.dock.last_angles = angles
         ref_joints = None
-        if self.mode == "demo" and self.assets is not None:
-            ref = self.assets.reference_at(lp.package)
-            if ref is not None:
-                ra = hm.angles_from_finger_flexion(ref)
-                ref_joints = hm.forward_np(ra)
-                if view is not None:
-                    view.set_pose("reference", joints_mm=ref_joints, angles_deg=ra if mesh else None, model=hm)
+        if self.mode == "demo" and lp.ref_joints is not None:
+            ref_joints = lp.ref_joints
+            if view is not None:
+                view.set_pose("reference", joints_mm=ref_joints, angles_deg=lp.ref_angles if mesh else None, model=hm)
         elif self._camera_joints is not None and now - self._camera_t < 0.5:
             ref_joints = self._camera_joints
         if view is not None:

@@ -46,6 +46,8 @@ class CalibrationWorker(Worker):
         self.kwargs = kwargs
         self.result = None
         self.failed: str | None = None
+        #: (time.perf_counter(), stage) of every calibration event, for benchmarks
+        self.stage_times: list[tuple[float, str]] = []
         self._cancel = threading.Event()
 
     def stop(self, timeout_ms: int = 5000) -> bool:
@@ -64,6 +66,7 @@ class CalibrationWorker(Worker):
             for ev in calibrate(self.recording, self.settings, cancel=self._cancel.is_set,
                                 profile_path=self.profile_path, **self.kwargs):
                 now = time.perf_counter()
+                self.stage_times.append((now, ev.stage))
                 if ev.stage == "done":
                     self.result = ev.result
                 elif now - last < 0.2:

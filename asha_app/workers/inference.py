@@ -56,6 +56,11 @@ class LivePose:
         ``time.perf_counter()`` when the worker got that sample from the ring.
     confidence : dict
         :meth:`InputMonitor.assess` of the input at that time (empty without a monitor).
+    angles, joints : arrays or None
+        Hand-model joint angles (deg, (n_dof,)) and joints (mm, (21, 3)) of ``pose`` when the
+        worker has a ``to_hand`` function (computed here, off the GUI thread).
+    ref_angles, ref_joints : arrays or None
+        The reference hand at this sample (live demo) from the ``reference`` function.
     """
 
     seq: int
@@ -65,6 +70,10 @@ class LivePose:
     package: float
     t_seen: float
     confidence: dict
+    angles: np.ndarray | None = None
+    joints: np.ndarray | None = None
+    ref_angles: np.ndarray | None = None
+    ref_joints: np.ndarray | None = None
 
 
 class PoseSlot:
@@ -104,6 +113,10 @@ class InferenceWorker(Worker):
         One Euro parameters (``min_cutoff``, ``beta``, ``d_cutoff``) in target units.
     poll_s : float
         Ring polling interval.
+    to_hand : callable, optional
+        ``pose (n_targets,) -> (angles_deg (n_dof,), joints_mm (21, 3))`` or None; run in this thread.
+    reference : callable, optional
+        ``package -> (angles_deg, joints_mm)`` or None: the reference hand (live demo).
 
     Signals
     -------
@@ -118,7 +131,7 @@ class InferenceWorker(Worker):
 
     def __init__(self, ckpt: Checkpoint, emg_ring: RingBuffer, decimation: int = 1, stride: int = 1,
                  monitor: InputMonitor | None = None, smoothing: dict | None = None, poll_s: float = 0.002,
-                 keep_history: int = 0, parent=None) -> None:
+                 keep_history: int = 0, to_hand=None, reference=None, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("InferenceWorker")
         self.ckpt = ckpt
@@ -129,6 +142,8 @@ class InferenceWorker(Worker):
         self.smoothing = smoothing or {"min_cutoff": 1.0, "beta": 0.02, "d_cutoff": 1.0}
         self.poll_s = float(poll_s)
         self.slot = PoseSlot()
+        self.to_hand = to_hand
+        self.reference = reference
         #: every model output kept for tests/benchmarks when keep_history > 0 (bounded deque)
         self.history: deque = deque(maxlen=max(1, keep_history)) if keep_history else deque(maxlen=1)
         self.keep_history = keep_history
@@ -184,8 +199,11 @@ class InferenceWorker(Worker):
                     conf = self.monitor.assess() if self.monitor is not None else {}
                     seq += 1
                     rate_n += 1
-                    lp = LivePose(seq, smooth, poses[-1].astype(np.float64), t,
-                                  float(pk[i]) if pk is not None else float(r.start + i), t_seen, conf)
+                    package = float(pk[i]) if pk is not None else float(r.start + i)
+                    ang, jts = self.to_hand(smooth) if self.to_hand is not None else (None, None)
+                    ref = self.reference(package) if self.reference is not None else None
+                    lp = LivePose(seq, smooth, poses[-1].astype(np.float64), t, package, t_seen, conf, ang, jts,
+                                  *(ref if ref is not None else (None, None)))
                     self.slot.put(lp)
                     if self.keep_history:  # every output (tests, benchmarks); only the last one is smoothed
                         for j, row in enumerate(rows[:-1]):
