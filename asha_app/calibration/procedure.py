@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 SCRATCH_MODEL = "envtcn"
 
 CALIBRATION_PROTOCOL_TOML = """
-name = "Calibration (2.5 min)"
+name = "Calibration"
 description = "Short per-user calibration: rest, fist, open hand and each finger, with the camera on."
 version = 1
 countdown_s = 3.0
@@ -281,6 +281,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
         base = last.checkpoint
     yield CalibrationEvent("evaluate", 0.35, "evaluating the base model on the held-out block")
     before = S.evaluate_on(base, held, hand_model)
+    yield CalibrationEvent("finetune", 0.4, f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']})")
     t0 = time.perf_counter()
     new = None
     for ev in S.run_strategy(base, calib, settings.strategy, cancel, settings.max_time_s):
