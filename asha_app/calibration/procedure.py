@@ -326,6 +326,10 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
 
 
 def summary(before: dict, after: dict) -> str:
-    """One line: held-out mean absolute error before -> after."""
-    return (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} (mean abs., target units); "
+    """One line: held-out mean absolute error before -> after (and a warning when calibration made it worse)."""
+    line = (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} (mean abs., target units); "
             f"R² {before['r2_mean']:.2f} → {after['r2_mean']:.2f}")
+    if after["mae_mean"] > before["mae_mean"]:
+        line += (". The calibrated model is NOT better than the base model on the held-out block: record again "
+                 "with more varied movements, or keep using the base model")
+    return line
