@@ -29,6 +29,9 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
     p.add_argument("--seconds", type=float, default=None)
+    p.add_argument("--no-scopes", action="store_true",
+                   help="stop the main window's EMG scope refresh (to see what the scopes cost)")
+    p.add_argument("--skeleton", action="store_true", help="draw skeletons only (no skinned mesh)")
     a = p.parse_args()
     ensure_display(sys.argv)
     import tempfile
@@ -49,6 +52,9 @@ def main() -> int:
     installed = install_features(w)
     w.show()
     app.processEvents()
+    w.live_dock.mesh_check.setChecked(not a.skeleton)
+    if a.no_scopes:
+        w.draw_timer.stop()
     if not w.live.start_demo():
         emit({"ok": False, "error": w.banner.text.text()})
         return 1
@@ -93,10 +99,13 @@ def main() -> int:
         "latency_ms_max": round(float(lat.max()), 2),
         "cpu_percent_of_one_core": round(100 * ((c1.user + c1.system) - (c0.user + c0.system)) / el, 1),
         "gui_max_event_loop_gap_ms": round(float(gaps.max()), 1),
+        "event_loop_iterations_per_s": round(len(ticks) / el, 1),
+        "gui_poll_timer_ms": 16,
         "model_outputs_per_s": round((wk.outputs - o0) / el, 1),
         "worker_reads_per_s": round((wk.reads - r0) / el, 1),
         "poses_published_per_s": round((wk.slot.count - p0) / el, 1),
         "acquisition_rate_hz": round(w.worker.stats().rate_hz, 1) if w.worker else None,
+        "scopes_refreshing": w.draw_timer.isActive(),
         "mesh_drawn": w.live_dock.mesh_check.isChecked(),
         "set_pose_ms_median": round(float(np.median(w.live.set_pose_ms)), 2) if w.live.set_pose_ms else None,
         "samples_lost": w.live.worker._reader.lost_total if w.live.worker else None,
