@@ -31,7 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
@@ -47,7 +46,8 @@ def load_hand_model():
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="< 60 s: stride 200 ms, 2 seed / 6 EnvelopeTCN epochs")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: the shared 2-core machine oversubscribes with more)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -74,9 +74,9 @@ def main() -> int:
     hand = load_hand_model()
     setups = {
         "ridge": ({"window_ms": 500.0}, None),
-        "seed": ({"window_ms": 1000.0}, T.TrainConfig(max_epochs=2 if args.quick else 40, patience=6, seed=args.seed,
+        "seed": ({"window_ms": 1000.0}, T.TrainConfig(max_epochs=2 if args.quick else 30, patience=5, seed=args.seed,
                                                          progress_every=0)),
-        "envtcn": ({}, T.TrainConfig(max_epochs=6 if args.quick else 60, patience=8, seed=args.seed,
+        "envtcn": ({}, T.TrainConfig(max_epochs=6 if args.quick else 40, patience=6, seed=args.seed,
                                      progress_every=0)),
     }
     results = {}
@@ -87,7 +87,9 @@ def main() -> int:
         t0 = time.perf_counter()
         ev = None
         for ev in T.train(model, job.dataset("train"), job.dataset("val"), tcfg or T.TrainConfig(seed=args.seed)):
-            pass
+            if ev.kind == "epoch":
+                logging.warning("%s epoch %d train %.4f val %.4f (%.0f s)", name, ev.epoch, ev.train_loss,
+                                ev.val_loss, ev.elapsed_s)
         m, _, _ = T.evaluate_job(job, model, "test")
         res = {
             "history_samples": model.history, "history_ms": model.history * 1000.0 / ws.fs,

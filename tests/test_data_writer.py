@@ -63,6 +63,9 @@ def test_round_trip_every_stream(tmp_path):
     w.append_video(0.1, np.full((4, 6, 3), 7, np.uint8))
     summary = w.finalize()
     assert summary["n_emg"] == n and summary["finalized"]
+    # fist 0.5-1.5 s holds frames 15..44 (t = i/30); every 4th frame has a failed fit, every 5th no hand
+    fist = [f.valid for f in frames if 0.5 <= f.t < 1.5]
+    assert summary["valid_share_by_label"]["fist"] == pytest.approx(np.mean(fist))
 
     with SessionFile(path) as sf:
         assert sf.finalized and not sf.crashed

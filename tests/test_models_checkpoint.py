@@ -154,3 +154,17 @@ def test_stateful_one_sample_steps_equal_batch():
     frozen = ck.build_model().frozen()
     xn = torch.from_numpy(ck.normalizer.emg(ws.x(sel[:1], ck.history)))
     assert torch.allclose(frozen(xn), ck.build_model()(xn), atol=1e-4)
+
+
+def test_hand_model_mpjpe_of_flexion_targets():
+    hm = pytest.importorskip("asha_app.pose.hand_model")
+    hand = hm.HandModel.builtin("right")
+    names = ["thumb", "index", "middle", "ring", "little"]
+    true = np.full((4, 5), 170.0)
+    pred = true.copy()
+    pred[:, 1] = 110.0  # index bent by 60 deg more
+    m = M.evaluate(pred, true, names, "targets", hand)
+    f = m["hand_model_per_finger_mpjpe_wrist_rel_mm"]
+    assert f["index"] > 10 and f["thumb"] == pytest.approx(0, abs=1e-6) and f["ring"] == pytest.approx(0, abs=1e-6)
+    assert m["hand_model_mpjpe_wrist_rel_mm"] == pytest.approx(f["index"] * 4 / 21)
+    assert M.evaluate(true, true, names, "targets", hand)["hand_model_mpjpe_wrist_rel_mm"] == pytest.approx(0, abs=1e-9)

@@ -44,6 +44,7 @@ def test_train_then_evaluate_prints_one_json_line(tmp_path, capsys):
     assert a.func(a) == 0
     m = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(m["r2_per_target"]) == {"thumb", "index", "middle", "ring", "little"} and m["n"] > 1000
+    assert m["hand_model_mpjpe_wrist_rel_mm"] > 0 and 0 <= m["hand_model_pck20_wrist_rel"] <= 1
     assert np.isfinite(m["mae_mean"])
 
 

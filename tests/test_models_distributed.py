@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from asha_app.models import checkpoint as C
 from asha_app.models.distributed import main

@@ -174,6 +174,7 @@ class SessionReport:
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready) of the report."""
         d = asdict(self)
+        d["valid_share_by_label"] = self.per_label()
         d["emg_gaps"] = [list(g) for g in self.emg_gaps]
         d["camera_gaps"] = [list(g) for g in self.camera_gaps]
         return d

@@ -224,6 +224,7 @@ class WindowSet:
     rec_bounds: list[tuple[int, int]]
     rec_prompts: list[list] = field(default_factory=list)
     device: str = ""
+    hand_model_meta: dict | None = None
 
     def __len__(self) -> int:
         return int(len(self.ends))
@@ -374,6 +375,7 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
         participants=[str(r.meta.get("participant", "unknown")) for r in recs],
         rec_bounds=bounds, rec_prompts=[list(r.prompts) for r in recs],
         device=device_name(recs[0].meta),
+        hand_model_meta=recs[0].meta.get("hand_model") if isinstance(recs[0].meta.get("hand_model"), dict) else None,
     )
     if len(ws) == 0:
         raise DatasetError(

@@ -59,6 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     window = WindowSpec(args.window_ms, args.stride_ms, args.label_lag_ms)
     job = T.prepare(recs, model_name=args.model, model_config=cfg, window=window, filter_spec=fspec,
                     target_kind=args.target, split_args={"n_blocks": args.blocks}, seed=args.seed)
+    job.hand_model = T.builtin_hand_for(job.ws)
     log.info("split: %s", job.split.counts())
     tcfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                          seed=args.seed, max_time_s=args.max_time_s)
@@ -95,7 +96,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = ck.build_model()
     ds = WindowDataset(ws, np.arange(len(ws)), ck.normalizer, model.history)
     pred = ck.normalizer.y_inverse(predict(model, ds))
-    m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind)
+    from asha_app.models.train import builtin_hand_for
+
+    m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind, builtin_hand_for(ws))
     m["checkpoint"] = str(args.checkpoint)
     m["inputs"] = [str(p) for p in args.inputs]
     if args.report:

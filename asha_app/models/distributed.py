@@ -76,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                         window=WindowSpec(args.window_ms, args.stride_ms), filter_spec=_filter_spec(args, recs[0].fs, recs[0].meta),
                         split_args={"n_blocks": args.blocks}, seed=args.seed)
         cfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                            seed=args.seed, progress_every=0)
+                            seed=args.seed, progress_every=0, device=device)
         ddp = None
         if distributed:
-            # CPU tensors here; the NCCL path would move model and batches to `device` (not exercised in tests)
-            ddp = torch.nn.parallel.DistributedDataParallel(job.model)
+            job.model.to(device)
+            ddp = torch.nn.parallel.DistributedDataParallel(
+                job.model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
         ev = None
         for ev in T.train(job.model, job.dataset("train"), job.dataset("val"), cfg, ddp_model=ddp):
             if ev.kind == "epoch" and rank == 0:

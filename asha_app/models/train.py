@@ -22,7 +22,6 @@ Properties:
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +72,8 @@ class TrainConfig:
         Stop (keeping the best epoch) after this much wall time.
     grad_clip : float
         Gradient-norm clip.
+    device : str
+        Torch device of the model and batches (``"cpu"``, ``"cuda:0"``); the model is moved there.
     """
 
     max_epochs: int = 60
@@ -84,6 +85,7 @@ class TrainConfig:
     progress_every: int = 50
     max_time_s: float | None = None
     grad_clip: float = 5.0
+    device: str = "cpu"
 
     def to_dict(self) -> dict:
         """Plain dict for the checkpoint."""
@@ -128,10 +130,12 @@ def predict(model: nn.Module, ds: WindowDataset, batch: int = 1024) -> np.ndarra
     """Normalised predictions (N, T) of a model over a dataset, in eval mode."""
     was = model.training
     model.eval()
+    p0 = next(iter(model.parameters()), None)
+    dev = p0.device if p0 is not None else torch.device("cpu")
     out = []
     for i in range(0, len(ds), batch):
         x, _ = ds.batch(np.arange(i, min(i + batch, len(ds))))
-        out.append(model(x).numpy())
+        out.append(model(x.to(dev)).cpu().numpy())
     model.train(was)
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -206,6 +210,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                             result=result)
         return
 
+    model.to(cfg.device)
     net = ddp_model if ddp_model is not None else model
     params = trainable if trainable is not None else [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -218,7 +223,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
     if n_batches == 0:
         raise TrainingError(f"cannot train: {len(train_ds)} training windows are fewer than one batch of {cfg.batch_size}")
     loss_fn = nn.MSELoss()
-    best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
+    best = (float("inf"), 0, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
     history = []
     cancelled = stopped_early = False
     epoch_times = []
@@ -233,6 +238,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                 cancelled = True
                 break
             x, y = train_ds.batch(order[b * local_b:(b + 1) * local_b])
+            x, y = x.to(cfg.device, non_blocking=True), y.to(cfg.device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(net(x), y)
             loss.backward()
@@ -259,7 +265,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
         epoch_times.append(time.perf_counter() - te)
         history.append({"epoch": epoch, "train_loss": tl, "val_loss": vl, "time_s": epoch_times[-1]})
         if vl < best[0]:
-            best = (vl, epoch, copy.deepcopy(model.state_dict()))
+            best = (vl, epoch, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
         el = time.perf_counter() - t0
         eta = float(np.mean(epoch_times)) * (cfg.max_epochs - epoch)
         yield ProgressEvent("epoch", epoch, cfg.max_epochs, n_batches, n_batches, tl, vl, best[0], best[1], el, eta)
@@ -271,7 +277,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
             break
     if best[1]:
         model.load_state_dict(best[2])
-    model.eval()
+    model.to("cpu").eval()
     result = {"best_epoch": best[1], "best_val_loss": best[0], "epochs_run": len(history), "history": history,
               "cancelled": cancelled, "stopped_early": stopped_early}
     if cancelled:
@@ -354,6 +360,17 @@ def evaluate_job(job: Job, model: EmgModel | None = None, set_name: str = "test"
     return M.evaluate(pred, true, job.ws.target_names, job.ws.target_kind, job.hand_model), true, pred
 
 
+def builtin_hand_for(ws: WindowSet, side: str = "right"):
+    """The built-in hand model when the targets are the 5 finger flexion angles and the pose package exists, else None."""
+    if ws.target_kind != "targets" or [n.lower() for n in ws.target_names] != ["thumb", "index", "middle", "ring", "little"]:
+        return None
+    try:
+        from asha_app.pose.hand_model import HandModel
+    except ImportError:
+        return None
+    return HandModel.builtin(side)
+
+
 def hand_model_info(hand_model) -> dict | None:
     """What the checkpoint records about the hand model (name, side, bone lengths)."""
     if hand_model is None:
@@ -371,7 +388,7 @@ def make_checkpoint(job: Job, cfg: TrainConfig, result: dict, metrics: dict) -> 
     return Checkpoint.from_model(
         job.model, normalizer=job.norm, channel_names=job.ws.channel_names, fs=job.ws.fs, window=job.ws.spec,
         filter_spec=job.ws.filter_spec, target_names=job.ws.target_names, target_kind=job.ws.target_kind,
-        device=job.ws.device, hand_model=hand_model_info(job.hand_model),
+        device=job.ws.device, hand_model=hand_model_info(job.hand_model) or job.ws.hand_model_meta,
         data={**job.ws.summary(), "split": job.split.to_dict()}, metrics=metrics,
         training={"config": cfg.to_dict(), **{k: v for k, v in result.items() if k != "closed_form"}})
 
