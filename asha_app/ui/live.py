@@ -180,22 +180,19 @@ class LiveController:
         except AshaError as exc:
             w.show_error(f"The live demo cannot start: {exc}")
             return False
-        from asha_app.devices.emg import PlaybackSource
-
+        # the playback file goes through the window's own acquisition path (device "file"); the user's
+        # device choice and file are put back in the settings right after the source is built
         dev = w.settings.device
         old = (dev.kind, dev.playback_file)
         dev.kind, dev.playback_file = "file", str(assets.emg_file)
         try:
-            idx = w.device_combo.findData("file")
-            w.device_combo.setCurrentIndex(idx)
-            self.mode = "starting"
+            w.device_combo.setCurrentIndex(w.device_combo.findData("file"))
             ok = w.start_acquisition()
         finally:
             dev.kind, dev.playback_file = old
-        if not ok or w.worker is None or not isinstance(w.worker, object):
+        if not ok or w.worker is None:
             self.mode = "idle"
             return False
-        del PlaybackSource
         self.assets = assets
         self.ckpt = ckpt
         self.profile = None
