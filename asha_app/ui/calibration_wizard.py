@@ -105,6 +105,7 @@ class RecordPage(QWizardPage):
         lay.addStretch(1)
         self.recording = None
         self.quality = None
+        self._bone_scales: list = []
         self._proc = None
         self._recorder = None
         self._path = None
@@ -173,6 +174,7 @@ class RecordPage(QWizardPage):
         self._recorder = RecorderWorker(writer, w.worker.emg_ring, w.worker.imu_ring, cam.labels)
         self._recorder.error.connect(lambda m: self.message.setText(f"⚠ {m}"))
         self._proc = RecordingProcedure(calibration_protocol())
+        self._bone_scales = []
         w.camera_panel.label_ready.connect(self._on_label)
         self._recorder.start()
         self._proc.start(w.clock.now())
@@ -182,6 +184,20 @@ class RecordPage(QWizardPage):
     def _on_label(self, lab) -> None:
         if self._proc is not None:
             self._proc.feed_labels(lab.t, lab.valid)
+            bs = getattr(lab.ik, "bone_scale", None)
+            if lab.valid and bs is not None and len(self._bone_scales) < 5000:
+                self._bone_scales.append(bs)
+
+    def bone_lengths_mm(self) -> list | None:
+        """The person's bone lengths (mm, 20) from the IK fits during the recording (median scale), or None."""
+        if not self._bone_scales:
+            return None
+        import numpy as np
+
+        from asha_app.pose.hand_model import HandModel
+
+        scale = np.median(np.asarray(self._bone_scales, float), axis=0)
+        return (scale * HandModel.builtin("right").bone_lengths_mm).tolist()
 
     def _tick(self) -> None:
         from asha_app.protocols.procedure import EventKind, State
@@ -253,7 +269,8 @@ class TrainPage(QWizardPage):
         s = self.setup
         part = s.participant.text().strip() or "participant"
         settings = CalibrationSettings(participant=part, base_checkpoint=s.base.text().strip() or None,
-                                       placement_notes=s.notes.toPlainText(), strategy=s.strategy.currentData())
+                                       placement_notes=s.notes.toPlainText(), strategy=s.strategy.currentData(),
+                                       bone_lengths_mm=self.record_page.bone_lengths_mm())
         self.result = None
         self.worker = CalibrationWorker(self.record_page.recording, settings, default_path(part))
         self.worker.status.connect(self._on_status)

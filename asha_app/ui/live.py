@@ -117,6 +117,7 @@ class LiveController:
         self._camera_joints = None
         self._camera_t = 0.0
         self._prompted = False
+        self._bs = None
         self.timer = QTimer(window)
         self.timer.setInterval(GUI_POLL_MS)
         self.timer.timeout.connect(self.poll)
@@ -155,10 +156,17 @@ class LiveController:
             return np.asarray(pose, float)
         return None
 
+    def _bone_scale(self) -> np.ndarray | None:
+        """Per-bone scale of the profile's person (bone lengths from the IK calibration), None without."""
+        bl = getattr(self.profile, "bone_lengths_mm", None) if self.profile is not None else None
+        if not bl or len(bl) != len(self.hand_model.bone_lengths_mm):
+            return None
+        return np.asarray(bl, float) / self.hand_model.bone_lengths_mm
+
     def _to_hand(self, pose: np.ndarray):
-        """Worker thread: pose -> (angles deg, joints mm) or (None, None)."""
+        """Worker thread: pose -> (angles deg, joints mm) or (None, None), with the person's bone lengths."""
         a = self._angles(pose)
-        return (a, self.hand_model.forward_np(a)) if a is not None else (None, None)
+        return (a, self.hand_model.forward_np(a, self._bs)) if a is not None else (None, None)
 
     def _reference(self, package: float):
         """Worker thread: the recorded reference hand at a demo file sample."""
@@ -256,6 +264,7 @@ class LiveController:
                 return False
         self._stop_worker()
         self._hand()  # load the hand model now, not in the first draw
+        self._bs = self._bone_scale()
         worker = InferenceWorker(self.ckpt, w.worker.emg_ring, decimation=self.decimation,
                                  monitor=self.monitor, to_hand=self._to_hand,
                                  reference=self._reference if self.mode == "demo" else None)
@@ -336,7 +345,7 @@ class LiveController:
         mesh = self.dock.mesh_check.isChecked()
         t_a = time.perf_counter()
         if view is not None and joints is not None:
-            view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm)
+            view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm, bone_scale=self._bs)
         now = time.perf_counter()
         self.latencies_ms.append((now - lp.t_seen) * 1000.0)
         self.draw_times.append(now)
