@@ -412,11 +412,4 @@ def install(window) -> None:
         act = QAction(text, window)
         act.triggered.connect(fn)
         menu.addAction(act)
-    old_shutdown = getattr(window, "shutdown", None)
-    if old_shutdown is not None and not getattr(window, "_live_shutdown_wrapped", False):
-        def shutdown(*a, **k):
-            ctl.shutdown()
-            return old_shutdown(*a, **k)
-
-        window.shutdown = shutdown
-        window._live_shutdown_wrapped = True
+    window.add_shutdown_hook(ctl.shutdown)
