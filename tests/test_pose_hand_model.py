@@ -138,3 +138,25 @@ def test_numpy_fk_matches_torch_fk(model):
     pt, rt, st = model.fk_nodes(torch.as_tensor(a)[None], rot_matrix=torch.as_tensor(R)[None], offsets_mm=torch.as_tensor(offs))
     np.testing.assert_allclose(p, pt[0].numpy(), atol=1e-9)
     np.testing.assert_allclose(r, rt[0].numpy(), atol=1e-12)
+
+
+def test_skinning_equals_per_vertex_blend_of_moved_positions():
+    """skin() blends affine transforms first; it must equal blending each bone's moved vertex (LBS definition)."""
+    import numpy as np
+    import torch
+
+    from asha_app.pose.hand_model import HandModel
+
+    m = HandModel.builtin("right")
+    a = torch.as_tensor(np.radians(np.random.default_rng(0).uniform(m.lower_deg, m.upper_deg, (3, m.n_dof))))
+    pos, rot, _ = m.fk_nodes(a, None, None)
+    v = torch.as_tensor(m.vertices_mm, dtype=a.dtype)
+    sj = torch.as_tensor(m.skin_joints)
+    sw = torch.as_tensor(m.skin_weights, dtype=a.dtype)
+    local = v[:, None, :] - torch.as_tensor(m.rest_nodes_mm, dtype=a.dtype)[sj]
+    expected = (((rot[:, sj] @ local[None, ..., None])[..., 0] + pos[:, sj]) * sw[None, ..., None]).sum(2)
+    verts, faces = m.skin(a)
+    assert verts.shape == (3, len(m.vertices_mm), 3) and faces.shape[1] == 3
+    torch.testing.assert_close(verts, expected, atol=1e-9, rtol=0)
+    # the posed mesh really moved
+    assert float((verts[0] - v).abs().max()) > 5.0

@@ -45,6 +45,8 @@ class _HandVisual:
         self.mesh = scene.visuals.Mesh(parent=self.node, color=self.colour, shading="smooth")
         self.mesh.visible = False
         self._lit = False
+        self._faces = None
+        self._n_verts = 0
         self.lines = scene.visuals.Line(parent=self.node, color=self.colour * [0.6, 0.6, 0.6, 1], width=3, connect=_EDGES, method="gl")
         self.lines.visible = False
         self.markers = scene.visuals.Markers(parent=self.node)
@@ -53,7 +55,15 @@ class _HandVisual:
 
     def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None) -> None:
         if vertices is not None and faces is not None:
-            self.mesh.set_data(vertices=np.asarray(vertices, dtype=np.float32), faces=np.asarray(faces, dtype=np.uint32), color=self.colour)
+            verts = np.asarray(vertices, dtype=np.float32)
+            if self._faces is not None and faces is self._faces and len(verts) == self._n_verts:
+                # same mesh, new pose: move the vertices only. set_data would rebuild the shader
+                # program on every frame (measured ~11 ms per hand with software GL).
+                self.mesh.mesh_data.set_vertices(verts)
+                self.mesh.mesh_data_changed()
+            else:
+                self.mesh.set_data(vertices=verts, faces=np.asarray(faces, dtype=np.uint32), color=self.colour)
+                self._faces, self._n_verts = faces, len(verts)
             self.mesh.visible = self.shown
             sf = self.mesh.shading_filter
             if sf is not None and not self._lit:
@@ -64,7 +74,7 @@ class _HandVisual:
             self.mesh.visible = False
         if joints is not None and np.all(np.isfinite(joints)):
             j = np.asarray(joints, dtype=np.float32)
-            self.lines.set_data(pos=j, connect=_EDGES)
+            self.lines.set_data(pos=j)  # the connectivity was given once, at creation
             self.markers.set_data(j, face_color=self.colour, edge_color="white", size=7)
             self.lines.visible = self.markers.visible = self.shown
         else:
