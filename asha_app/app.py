@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -9,6 +10,25 @@ from asha_app.core.clock import SessionClock
 from asha_app.core.settings import AppSettings
 
 log = logging.getLogger(__name__)
+
+#: UI feature modules, each exposing ``install(window: MainWindow) -> None`` that adds its menu actions
+#: (``window.menus["session" | "model" | "live" | "view"]``) and docks (``window.add_panel``).
+UI_FEATURES = ("asha_app.ui.recording", "asha_app.ui.training", "asha_app.ui.live")
+
+
+def install_features(window) -> list[str]:
+    """Install every available UI feature module into ``window``; returns the names installed."""
+    done = []
+    for name in UI_FEATURES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.install(window)
+        done.append(name)
+    return done
 
 
 def create_window(demo: bool = False, settings: AppSettings | None = None):
@@ -24,8 +44,9 @@ def create_window(demo: bool = False, settings: AppSettings | None = None):
     if settings is None:
         settings, problem = AppSettings.load()
     window = MainWindow(settings, SessionClock())
+    install_features(window)
     if demo:
-        window.start_demo()
+        window.start_demo(with_camera=True)
     else:
         window.start_acquisition()
     if problem:

@@ -5,7 +5,7 @@ import pytest
 
 from asha_app.core.clock import SessionClock
 from asha_app.devices.camera import CameraSource, demo_video_path
-from asha_app.workers.camera import CameraLabel, CameraWorker, DropOldestQueue
+from asha_app.workers.camera import CameraLabel, CameraWorker, DropOldestQueue, stack_labels
 
 pytestmark = pytest.mark.gui
 
@@ -35,6 +35,10 @@ def test_worker_labels_the_bundled_video(qtbot):
     assert np.median([g.ik.fit_error_mm for g in good]) < 12.0
     _, latest = worker.latest.get()
     assert latest.frame_index == 59
+    arrays = stack_labels(labels)
+    assert arrays["joint_angles"].shape == (40, 22) and arrays["joints_mm"].shape == (40, 21, 3)
+    np.testing.assert_array_equal(arrays["valid"], [lab.valid for lab in labels])
+    np.testing.assert_array_equal(arrays["label_t"], t)
     _, prev = worker.preview.get()
     assert prev.rgb.shape[1] <= 480 and prev.rgb.dtype == np.uint8
 
@@ -92,3 +96,37 @@ def test_camera_panel_runs_the_demo(qtbot):
     panel.stop()
     qtbot.waitUntil(panel.worker.isFinished, timeout=10000)
     qtbot.waitUntil(lambda: panel.start_button.text() == "Start", timeout=5000)
+
+
+def test_worker_fits_mano_when_given_a_mano_hand(qtbot, tmp_path):
+    from asha_app.pose.mano import ManoHand
+    from tests.mano_fake import fake_mano_arrays
+
+    mano = ManoHand(fake_mano_arrays(), "right", "generated")
+    worker = CameraWorker(CameraSource(demo_video_path(), SessionClock(), pace=False), max_frames=20, mano=mano, mano_hz=1000.0)
+    worker.start()
+    qtbot.waitUntil(worker.isFinished, timeout=60000)
+    labels = [lab for lab in worker.labels.drain() if lab.valid]
+    with_mesh = [lab for lab in labels if lab.mano_vertices_mm is not None]
+    assert with_mesh, "no MANO fit ran"
+    lab = with_mesh[-1]
+    assert lab.mano_vertices_mm.shape == (778, 3) and np.isfinite(lab.mano_fit_error_mm)
+    # the mesh lies in the hand frame of the IK fit, around the fitted skeleton
+    centre = lab.ik.joints_hand_mm.mean(0)
+    assert np.linalg.norm(lab.mano_vertices_mm.mean(0) - centre) < 80
+
+
+def test_panel_reports_a_bad_mano_file_and_keeps_the_builtin_hand(qtbot, tmp_path):
+    from asha_app.ui.camera_panel import CameraPanel
+
+    bad = tmp_path / "MANO_RIGHT.pkl"
+    bad.write_bytes(b"garbage")
+    panel = CameraPanel(SessionClock(), probe_cameras=False)
+    qtbot.addWidget(panel)
+    panel.mano_path = str(bad)
+    with qtbot.waitSignal(panel.error, timeout=10000) as blocker:
+        panel.start("demo")
+    assert "MANO_RIGHT.pkl" in blocker.args[0] and "built-in" in blocker.args[0]
+    assert panel.worker.mano is None
+    panel.stop()
+    qtbot.waitUntil(panel.worker.isFinished, timeout=10000)

@@ -63,6 +63,9 @@ def test_round_trip_every_stream(tmp_path):
     w.append_video(0.1, np.full((4, 6, 3), 7, np.uint8))
     summary = w.finalize()
     assert summary["n_emg"] == n and summary["finalized"]
+    # fist 0.5-1.5 s holds frames 15..44 (t = i/30); every 4th frame has a failed fit, every 5th no hand
+    fist = [f.valid for f in frames if 0.5 <= f.t < 1.5]
+    assert summary["valid_share_by_label"]["fist"] == pytest.approx(np.mean(fist))
 
     with SessionFile(path) as sf:
         assert sf.finalized and not sf.crashed
@@ -81,7 +84,16 @@ def test_round_trip_every_stream(tmp_path):
     np.testing.assert_allclose(rec.extras["emg/board_t"], t + 1.7e9)
     assert rec.extras["imu/accel"].shape == (150, 3)
     assert rec.angle_names == ANGLES and rec.fs == 500.0
-    np.testing.assert_array_equal(rec.label_t, [f.t for f in frames])
+    np.testing.assert_allclose(rec.label_t, np.array([f.t for f in frames]) + 0.042)  # aligned to EMG
+    assert rec.meta["video_offset_applied_s"] == pytest.approx(0.042)
+    with SessionFile(path) as sf:
+        np.testing.assert_array_equal(sf.to_recording(apply_video_offset=False).label_t, [f.t for f in frames])
+    # a read -> write round trip keeps the stored capture times and the offset
+    write_recording(rec, tmp_path / "copy.h5")
+    with SessionFile(tmp_path / "copy.h5") as sf:
+        np.testing.assert_allclose(sf.dataset("camera/t")[()], [f.t for f in frames])
+        assert sf.attrs["emg_to_video_offset_s"] == pytest.approx(0.042) and sf.attrs["offset_source"] == "measured"
+        np.testing.assert_allclose(sf.to_recording().label_t, rec.label_t)
     exp_valid = np.array([f.valid for f in frames])
     np.testing.assert_array_equal(rec.valid, exp_valid)
     for i, f in enumerate(frames):
@@ -132,6 +144,10 @@ def _run_child(args, **kw):
     return subprocess.Popen([sys.executable, str(CHILD), *args], stdout=subprocess.PIPE, text=True, env=env, **kw)
 
 
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL / RLIMIT_FSIZE are POSIX")
+
+
+@POSIX_ONLY
 @pytest.mark.slow
 def test_kill_9_loses_at_most_one_second(tmp_path):
     path = tmp_path / "killed.h5"
@@ -167,8 +183,16 @@ def test_kill_9_loses_at_most_one_second(tmp_path):
     np.testing.assert_array_equal(t, idx / 500.0)  # every stored sample intact and in order
     np.testing.assert_allclose(raw, idx[:, None] + np.arange(8)[None, :] / 10.0, rtol=1e-6)
     assert frames > 0 and np.all(angles[:, 0] == np.arange(frames))
+    # recovery copies it into a closed, finalized file with the same data
+    from asha_app.data.integrity import recover_session
+
+    out = recover_session(path)
+    with SessionFile(out) as sf:
+        assert sf.finalized and not sf.crashed and sf.summary["recovered_from"] == str(path)
+        np.testing.assert_array_equal(sf.emg_t[()], t)
 
 
+@POSIX_ONLY
 @pytest.mark.slow
 def test_disk_full_stops_cleanly_file_valid_to_last_flush(tmp_path):
     """A real OS write failure: the child runs under RLIMIT_FSIZE, so the file cannot grow past the limit (EFBIG)."""
@@ -265,3 +289,32 @@ def test_damaged_foreign_and_newer_files_are_refused_clearly(tmp_path):
 
     with pytest.raises(RecordingFileError, match="no such file"):
         SessionFile(tmp_path / "missing.h5")
+
+
+def test_package_gaps_wrap_restart_and_modulus():
+    from asha_app.data.integrity import package_gaps
+
+    # 8-bit counter wrapping, with 2 lost across the wrap (254, [255, 0] missing, 1)
+    idx, first, n = package_gaps(np.array([252.0, 253, 254, 1, 2]))
+    assert list(n) == [2] and list(first) == [255.0] and list(idx) == [3]
+    # with an explicit modulus
+    idx, first, n = package_gaps(np.array([98.0, 99, 2, 3]), modulus=100)
+    assert list(n) == [2] and list(first) == [0.0]
+    # a looping playback restarts at its first number: no loss
+    assert package_gaps(np.array([5.0, 6, 7, 5, 6]))[2].size == 0
+    # NaN (unknown) entries are skipped
+    assert list(package_gaps(np.array([1.0, np.nan, 2, 4]))[2]) == [1]
+
+
+def test_maybe_flush_bounds_unsaved_data_time_after_a_stall(tmp_path):
+    """After a stall the recorder drains seconds of EMG at once; no more than ~1 s may stay unsaved."""
+    w = SessionWriter(tmp_path / "stall.h5", 2, 500.0, flush_interval_s=1.0)
+    worst = 0.0
+    for s in range(0, 5000, 10):  # 10 s of data appended far faster than real time
+        t = np.arange(s, s + 10) / 500.0
+        w.append_emg(t, np.zeros((10, 2)))
+        w.maybe_flush()
+        on_disk = w.counts["emg"] / 500.0
+        worst = max(worst, t[-1] + 1 / 500.0 - on_disk)
+    assert worst <= 0.92, worst
+    w.close()

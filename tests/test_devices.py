@@ -131,3 +131,16 @@ def test_drop_counter_counts_gaps_wraps_and_restarts():
     loop = DropCounter()
     loop.update(np.arange(0, 100))
     assert loop.update(np.arange(0, 10)) == 0 and loop.restarts == 1
+
+
+def test_armband_busy_port_gets_a_message_saying_what_to_do():
+    from asha_app.core.errors import DeviceNotFoundError
+    from asha_app.devices.emg import ArmbandSource
+
+    first = ArmbandSource("127.0.0.1", 4212, 1.0)
+    first.start()
+    try:
+        with pytest.raises(DeviceNotFoundError, match="another program"):
+            ArmbandSource("127.0.0.1", 4212, 1.0).start()
+    finally:
+        first.stop()

@@ -54,7 +54,8 @@ def test_raw_filtered_toggle_and_window_change(qtbot, window):
     assert window.settings.scope.window_s == 2.0 and not window.scopes.show_filtered
     np.testing.assert_array_equal(curve.yData, expected.data["raw"][:, 0])
     assert not np.allclose(curve.yData, expected.data["filtered"][:, 0])
-    assert curve.xData[0] == pytest.approx(-2.0, abs=0.01) and curve.xData[-1] == 0.0
+    # the playback board stamps samples with wall-clock time, which jitters on a loaded machine
+    assert curve.xData[0] == pytest.approx(-2.0, abs=0.1) and curve.xData[-1] == 0.0
 
 
 def test_fixed_scale(qtbot, window):

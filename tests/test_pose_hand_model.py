@@ -119,10 +119,10 @@ def test_skinning(model):
 
 
 def test_left_is_mirror_of_right():
-    r, l = HandModel.builtin("right"), HandModel.builtin("left")
-    assert r.dof_names == l.dof_names
+    r, lh = HandModel.builtin("right"), HandModel.builtin("left")
+    assert r.dof_names == lh.dof_names
     a = r.angles_from_finger_flexion(np.array([120, 100, 140, 90, 160.0]))
-    jr, jl = r.forward_np(a), l.forward_np(a)
+    jr, jl = r.forward_np(a), lh.forward_np(a)
     np.testing.assert_allclose(jr[:, :2], jl[:, :2], atol=5.0)  # the two meshes differ by a few mm
     np.testing.assert_allclose(jr[:, 2], -jl[:, 2], atol=5.0)  # the two meshes differ by a few mm
 

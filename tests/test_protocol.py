@@ -14,7 +14,7 @@ countdown_s = 2.0
 order = "blocked"
 
 [poses.fist]
-index_mcp_flex = 80.0
+index_mcp_flexion = 80.0
 
 [[prompts]]
 label = "fist"
@@ -27,7 +27,7 @@ target = "fist"
 label = "open"
 duration_s = 3.0
 repetitions = 1
-target = { index_mcp_flex = 0.0 }
+target = { index_mcp_flexion = 0.0 }
 """
 
 
@@ -45,7 +45,20 @@ def test_builtin_protocols_load_and_cover_required_sets():
             assert step.duration_s > 0
     # every named target resolves to angles in degrees
     fist = ps["basic_poses"].target_angles(next(p for p in ps["basic_poses"].prompts if p.label == "fist"))
-    assert fist["index_mcp_flex"] > 45
+    assert fist["index_mcp_flexion"] > 45
+
+
+def test_builtin_targets_use_hand_model_dofs_within_limits():
+    from asha_app.pose.hand_model import DEFAULT_LIMITS_DEG
+
+    for name, proto in builtin_protocols().items():
+        assert proto.unknown_dofs(list(DEFAULT_LIMITS_DEG)) == set(), name
+        for pose_name, angles in proto.poses.items():
+            for dof, deg in angles.items():
+                lo, hi = DEFAULT_LIMITS_DEG[dof]
+                assert lo <= deg <= hi, f"{name}: pose {pose_name}: {dof} = {deg} outside {lo}..{hi}"
+    wrist = builtin_protocols()["wrist_movements"].expand()[0]
+    assert wrist.wrist["flexion"] == 60.0 and wrist.target is not None
 
 
 def test_procedure_runs_prompts_on_planned_times():
@@ -171,6 +184,23 @@ def test_protocol_unknown_target_and_syntax_error(tmp_path):
         parse_protocol(SMALL.replace("rest_s = 1.0", "rest_s = 1.0\nreps = 3"), "p.toml")
 
 
+def test_device_check_from_real_quality_flags():
+
+    from asha_app.dsp.filters import FilterSpec, filter_offline
+    from asha_app.dsp.quality import assess_channels
+    from fixtures.make_fixtures import myo_emg
+    from asha_app.protocols import evaluate_device_check
+
+    emg, _ = myo_emg()
+    raw = emg[:1000] * 20.0  # real Myo sEMG, counts scaled to a plausible microvolt range
+    raw[:, 5] = 3.0  # electrode off the skin: a flat channel
+    flags = assess_channels(raw, filter_offline(raw, FilterSpec(200.0, band=(20.0, 90.0))), 200.0)
+    result = evaluate_device_check(flags, label_valid_share=0.9)
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("EMG channel 6: flat")
+    assert "electrode" in result.warnings[0]  # the quality module's advice reaches the user
+    assert evaluate_device_check(["ok"] * 8, 0.9).ok
+
+
 def test_wizard_pages_require_consent_and_acknowledged_warnings():
     wiz = SessionWizard()
     with pytest.raises(WizardInputError, match="consent"):
@@ -197,3 +227,74 @@ def test_wizard_pages_require_consent_and_acknowledged_warnings():
     assert wiz.page == Page.SUMMARY
     meta = wiz.session_metadata()
     assert meta["participant"]["pseudonym"] == "P01" and meta["app_settings"]["warnings_acknowledged"]
+
+
+def test_guided_session_end_to_end_into_a_session_file(tmp_path):
+    """Wizard -> procedure -> writer, as the Qt pages will drive them; the file's prompts are the procedure's."""
+    import numpy as np
+
+    from asha_app.data.integrity import check_session
+    from asha_app.data.reader import SessionFile
+    from asha_app.data.schema import CameraLabelFrame, IkResult
+    from asha_app.data.writer import SessionWriter
+
+    wiz = SessionWizard()
+    wiz.set_participant(pseudonym="P11", arm="right", hand="right", consent_given=True)
+    wiz.advance()
+    wiz.set_device_check(["ok"] * 8, label_valid_share=0.95)
+    wiz.advance()
+    wiz.choose_protocol(parse_protocol(SMALL))
+    wiz.advance()
+    proc = wiz.start_session(resume_countdown_s=1.0)
+    writer = SessionWriter(tmp_path / "guided.h5", 8, 500.0, ["index_mcp_flexion"], **wiz.session_metadata())
+
+    def handle(events):
+        for ev in events:
+            if ev.kind == EventKind.PROMPT_END:
+                writer.append_prompt(ev.prompt)
+            elif ev.kind == EventKind.PROMPT_DISCARDED:
+                writer.append_prompt(ev.prompt, discarded=True)
+            elif ev.kind == EventKind.MARKER:
+                writer.append_marker(ev.prompt.label, ev.prompt.start)
+
+    handle(proc.start(0.0))
+    frame = 0
+    for k in range(1, 1500):  # 30 s at 20 ms ticks
+        now = k * 0.02
+        writer.append_emg(np.arange(k * 10 - 10, k * 10) / 500.0, np.zeros((10, 8)))
+        while frame / 25.0 < now:
+            ok = not (11.0 <= frame / 25.0 < 12.5)  # hand out of view during the repeated fist
+            ik = IkResult(np.array([45.0]), np.zeros((21, 3)), np.zeros((21, 3)), 3.0, ok)
+            fr = CameraLabelFrame(frame / 25.0, np.zeros((21, 3)), np.zeros((21, 3)), "right", 0.9, ik)
+            writer.append_frames([fr])
+            proc.feed_labels(fr.t, fr.valid)
+            frame += 1
+        if k == 400:
+            handle(proc.pause(now))
+        if k == 450:
+            handle(proc.resume(now))
+        if k == 500:
+            handle([proc.add_marker("sneeze", now)])
+        if k == 910:  # 18.2 s: the protocol is done -> redo the last (completed) "open"
+            assert proc.state == State.DONE
+            handle(proc.redo_last_repetition(now))
+        handle(proc.tick(now))
+        writer.maybe_flush()
+        if proc.finished and k > 910:
+            break
+    assert proc.state == State.DONE
+    wiz.finish(writer.finalize())
+    with SessionFile(tmp_path / "guided.h5") as sf:
+        stored = [p for p in sf.prompts() if p.repetition >= 0]
+        assert [(p.label, p.start, p.end, p.repetition) for p in stored] == [
+            (p.label, p.start, p.end, p.repetition) for p in proc.prompts]
+        assert any(p.label == "sneeze" for p in sf.prompts())
+        history = [p for p in sf.prompts(include_discarded=True) if p.repetition >= 0]
+        assert len(history) == len(stored) + 3  # fist cut short + the completed "open" and its discarded copy
+        opens = [p for p in stored if p.label == "open"]
+        assert len(opens) == 1 and opens[0].start == pytest.approx(19.2)
+        assert sf.attrs["participant"]["pseudonym"] == "P11"
+    report = check_session(tmp_path / "guided.h5")
+    by_label = report.per_label()
+    assert by_label["fist"] == pytest.approx(proc.valid_share_by_label()["fist"])
+    assert by_label["fist"] < 1.0 and by_label["open"] == 1.0

@@ -1,11 +1,13 @@
 """Recorder worker (QThread) with real ring buffers fed by a producer thread."""
 
+import os
 import threading
 import time
 
 import numpy as np
 import pytest
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # qtbot's QApplication needs no display
 pytest.importorskip("PySide6.QtCore")
 
 from asha_app.core.ringbuffer import RingBuffer  # noqa: E402
@@ -118,3 +120,48 @@ def test_recorder_disk_full_emits_error_and_stops(qtbot, tmp_path, monkeypatch):
     with SessionFile(path) as sf:
         assert sf.n_emg >= saved
         np.testing.assert_array_equal(sf.emg_t[:saved], np.arange(saved) / 500.0)
+
+
+@pytest.mark.gui
+def test_recorder_takes_camera_worker_labels(qtbot, tmp_path):
+    """The camera worker's own CameraLabel / IKResult objects and its DropOldestQueue go straight in."""
+    from asha_app.pose.ik import IKResult
+    from asha_app.workers.camera import CameraLabel, DropOldestQueue
+
+    emg, imu = _rings()
+    labels = DropOldestQueue(64)
+    path = tmp_path / "cam.h5"
+    writer = SessionWriter(path, C, 500.0, ["a", "b", "c"], flush_interval_s=0.2)
+    worker = RecorderWorker(writer, emg, imu, labels, poll_ms=20)
+    worker.start()
+    rng = np.random.default_rng(3)
+    sent = []
+    for i in range(10):
+        if i == 4:
+            ik = IKResult.no_hand(3, "right")
+            lab = CameraLabel(i / 30.0, i, None, None, None, 0.0, ik)
+        else:
+            ik = IKResult(rng.normal(size=3).astype(np.float32) * 20, rng.normal(size=(21, 3)).astype(np.float32),
+                          rng.normal(size=(21, 3)).astype(np.float32), np.array([0.1, 0.2, 0.3], np.float32),
+                          np.array([1.0, 2.0, 3.0], np.float32), 2.5, np.zeros(21, np.float32), True, "right")
+            lab = CameraLabel(i / 30.0, i, rng.uniform(size=(21, 3)).astype(np.float32),
+                              rng.normal(size=(21, 3)).astype(np.float32), "right", 0.97, ik)
+        labels.put(lab)
+        sent.append(lab)
+    emg.write(t=np.arange(50) / 500.0, raw=np.ones((50, C)), filtered=np.ones((50, C)), package=np.arange(50.0),
+              marker=np.zeros(50))
+    qtbot.waitUntil(lambda: writer.counts.get("frames", 0) + writer.pending.get("frames", 0) == 10, timeout=5000)
+    assert worker.stop(5000)
+    qtbot.waitUntil(worker.isFinished, timeout=5000)
+    rec = read_recording_safe(path)
+    assert list(rec.valid) == [i != 4 for i in range(10)]
+    np.testing.assert_allclose(rec.joints_mm[0], sent[0].ik.joints_hand_mm, rtol=1e-6)
+    np.testing.assert_allclose(rec.extras["labels/global_rot"][0], [0.1, 0.2, 0.3], rtol=1e-6)
+    assert np.isnan(rec.joint_angles[4]).all()
+    with SessionFile(path) as sf:
+        assert sf.dataset("camera/handedness")[0] == b"right" and sf.dataset("camera/handedness")[4] == b""
+
+
+def read_recording_safe(path):
+    with SessionFile(path) as sf:
+        return sf.to_recording()

@@ -15,13 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
+import h5py
+
+from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
-from asha_app.data.reader import SessionFile
+from asha_app.data.reader import SessionFile, open_h5_readonly
 
 log = logging.getLogger(__name__)
 
 
-def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def package_gaps(package: np.ndarray, modulus: int | None = None, first: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Find gaps in a board's package-number sequence.
 
     Parameters
@@ -29,8 +33,14 @@ def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.nd
     package : array (n,)
         Package numbers in arrival order (NaN entries are ignored).
     modulus : int, optional
-        Counter wrap value (the number after ``modulus - 1`` is 0).  Without it
-        a backwards jump is taken as a counter reset, not as a loss.
+        Counter wrap value (the number after ``modulus - 1`` is 0).  Without
+        it, a backwards jump to the first number ever seen (``first``, default
+        ``package[0]``) is a restart (a playback file looping; no loss), and
+        any other backwards jump a wrap at the next power of two above the
+        last number (8- and 16-bit counters), as
+        :class:`asha_app.devices.emg.DropCounter` counts them live.
+    first : float, optional
+        First package number of the stream (when ``package`` is a later block).
 
     Returns
     -------
@@ -46,14 +56,24 @@ def package_gaps(package: np.ndarray, modulus: int | None = None) -> tuple[np.nd
     if ok.size < 2:
         return np.zeros(0, int), np.zeros(0), np.zeros(0, int)
     q = p[ok]
+    first = float(q[0]) if first is None else float(first)
     d = np.diff(q)
-    if modulus is not None:
-        d = np.where(d <= 0, d + modulus, d)
+    back = np.flatnonzero(d <= 0)
+    wraps = np.full(d.shape, np.nan)
+    for i in back:
+        if modulus:
+            wraps[i] = modulus
+        elif q[i + 1] == first:
+            d[i] = 1.0  # restart: no loss
+        else:
+            wraps[i] = float(1 << int(q[i]).bit_length())
+    fix = np.isfinite(wraps)
+    d[fix] += wraps[fix]
     gap = np.flatnonzero(d > 1)
-    first = q[gap] + 1
-    if modulus is not None:
-        first = np.mod(first, modulus)
-    return ok[gap + 1], first, (d[gap] - 1).astype(np.int64)
+    first_missing = q[gap] + 1
+    wrap_at = np.where(np.isfinite(wraps[gap]), wraps[gap], modulus or np.inf)
+    first_missing = np.where(first_missing >= wrap_at, first_missing - wrap_at, first_missing)
+    return ok[gap + 1], first_missing, (d[gap] - 1).astype(np.int64)
 
 
 def find_time_gaps(t: np.ndarray, threshold_s: float) -> list[tuple[float, float]]:
@@ -154,6 +174,7 @@ class SessionReport:
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready) of the report."""
         d = asdict(self)
+        d["valid_share_by_label"] = self.per_label()
         d["emg_gaps"] = [list(g) for g in self.emg_gaps]
         d["camera_gaps"] = [list(g) for g in self.camera_gaps]
         return d
@@ -172,7 +193,7 @@ class SessionReport:
 
     def format_text(self) -> str:
         """Human-readable multi-line report (the CLI prints it; the wizard shows it)."""
-        state = "finalized" if self.finalized else ("INTERRUPTED (recovered up to the last save)" if self.crashed else "not finalized")
+        state = "finalized" if self.finalized else ("NOT CLOSED: interrupted (or still being recorded); readable up to the last save" if self.crashed else "not finalized")
         lines = [
             f"{self.file}: {state}",
             f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self.n_imu} IMU samples, {self.n_frames} camera frames",
@@ -211,7 +232,8 @@ def check_session(
     min_valid_share : float
         Warn for prompts whose share of valid labels is below this.
     package_modulus : int, optional
-        See :func:`package_gaps`.
+        See :func:`package_gaps`; default: the ``package_modulus`` attribute of
+        ``/emg`` written by the writer (0 = unknown).
 
     Returns
     -------
@@ -232,6 +254,9 @@ def check_session(
         dropped = sf.dropped()
         nominal = sf.fs
         finalized, crashed = sf.finalized, sf.crashed
+        if package_modulus is None:
+            stored = int(sf.dataset(S.Emg.GROUP).attrs.get(S.Emg.PACKAGE_MODULUS, 0))
+            package_modulus = stored or None
     duration = float(t[-1] - t[0]) if t.size > 1 else 0.0
     measured = (t.size - 1) / duration if duration > 0 else None
     _, _, n_missing = package_gaps(package, package_modulus)
@@ -248,7 +273,8 @@ def check_session(
     )
     w = report.warnings
     if crashed:
-        w.append("the recording was interrupted; data after the last save (at most about 1 s) is missing.")
+        w.append("the file was not closed by its writer: the recording was interrupted (data after the last save, "
+                 "at most about 1 s, is missing) or is still running. 'asha check --recover' makes a closed copy.")
     if t.size == 0:
         w.append("the file holds no EMG samples.")
     if measured is not None and abs(measured - nominal) > 0.02 * nominal:
@@ -265,3 +291,52 @@ def check_session(
             shown = "no camera frames" if share is None else f"only {100 * share:.0f} % valid hand labels"
             w.append(f"prompt '{label}': {shown}; consider redoing it with the hand fully in view.")
     return report
+
+
+def recover_session(path: str | Path, out_path: str | Path | None = None, *, overwrite: bool = False) -> Path:
+    """Copy an interrupted session (writer killed) into a new, closed and finalized file.
+
+    An interrupted file opens read-only (HDF5 keeps it flagged as open for
+    writing); this copies every group, dataset and attribute with
+    :meth:`h5py.Group.copy` into ``out_path`` (default ``<name>.recovered.h5``),
+    then writes the integrity summary and ``finalized = True``.  The original
+    is left untouched.
+
+    Returns
+    -------
+    Path
+        The recovered file.
+
+    Raises
+    ------
+    RecordingFileError
+        If ``path`` is not a readable session file or ``out_path`` exists.
+    """
+    from asha_app.data.writer import to_json  # noqa: PLC0415
+
+    path = Path(path)
+    out = Path(out_path) if out_path is not None else path.with_name(path.stem + ".recovered.h5")
+    if out.exists() and not overwrite:
+        raise RecordingFileError(f"{out}: already exists; remove it or choose another name.")
+    with SessionFile(path):  # validates format and version
+        pass
+    src, _ = open_h5_readonly(path)
+    try:
+        with h5py.File(out, "w", libver="latest") as dst:
+            for key, value in src.attrs.items():
+                dst.attrs[key] = value
+            for name in src:
+                src.copy(src[name], dst, name=name)
+            dst.attrs[S.Root.FINALIZED] = False
+    except OSError as exc:
+        raise RecordingFileError(f"cannot write the recovered file {out}: {exc}") from exc
+    finally:
+        src.close()
+    report = check_session(out)
+    summary = report.to_dict()
+    summary["finalized"] = True
+    summary["recovered_from"] = str(path)
+    with h5py.File(out, "r+") as f:
+        f.attrs[S.Root.SUMMARY] = to_json(summary)
+        f.attrs[S.Root.FINALIZED] = True
+    return out

@@ -31,6 +31,9 @@ from asha_app.data.recording import Prompt, Recording
 
 log = logging.getLogger(__name__)
 
+#: meta key: seconds already added to ``Recording.label_t`` (see :meth:`SessionFile.to_recording`)
+VIDEO_OFFSET_APPLIED = "video_offset_applied_s"
+
 _REQUIRED = (S.Emg.GROUP + "/" + S.Emg.RAW, S.Emg.GROUP + "/" + S.Emg.T)
 
 
@@ -89,8 +92,9 @@ class SessionFile:
     ----------
     path : Path
     crashed : bool
-        True when the writer never closed the file (interrupted recording);
-        the data up to its last flush is readable.
+        True when the file is still flagged open by its writer: the recording
+        was interrupted (kill -9, power cut) or is still running.  The data up
+        to the writer's last flush is readable either way.
     finalized : bool
         True when the writer's :meth:`~asha_app.data.writer.SessionWriter.finalize` ran.
 
@@ -234,13 +238,39 @@ class SessionFile:
     def _read(self, key: str, default=None):
         return self._f[key][()] if key in self._f else default
 
-    def prompts(self) -> list[Prompt]:
-        """Prompts (``/prompts``) and free markers (``/markers``, ``end == start``, repetition -1), by start time."""
+    def prompts(self, include_discarded: bool = False) -> list[Prompt]:
+        """Prompts (``/prompts``) and free markers (``/markers``, ``end == start``, repetition -1), by start time.
+
+        Parameters
+        ----------
+        include_discarded : bool
+            Also return discarded repetitions (cut short or redone).  By
+            default they are left out, together with the completed record each
+            of them cancels (same label, start, end and repetition).
+        """
         out = []
         recs = self._read(S.Prompts.DATASET)
         if recs is not None:
+            names = recs.dtype.names or ()
+            cancelled: dict[tuple, int] = {}
+            rows = []
             for r in recs:
-                out.append(Prompt(S.decode_label(r[S.Prompts.LABEL]), float(r[S.Prompts.START]), float(r[S.Prompts.END]), int(r[S.Prompts.REPETITION])))
+                p = Prompt(S.decode_label(r[S.Prompts.LABEL]), float(r[S.Prompts.START]), float(r[S.Prompts.END]),
+                           int(r[S.Prompts.REPETITION]))
+                discarded = bool(r[S.Prompts.DISCARDED]) if S.Prompts.DISCARDED in names else False
+                rows.append((p, discarded))
+                if discarded:
+                    key = (p.label, p.start, p.end, p.repetition)
+                    cancelled[key] = cancelled.get(key, 0) + 1
+            for p, discarded in rows:
+                key = (p.label, p.start, p.end, p.repetition)
+                if discarded:
+                    if include_discarded:
+                        out.append(p)
+                elif cancelled.get(key, 0) > 0 and not include_discarded:
+                    cancelled[key] -= 1
+                else:
+                    out.append(p)
         recs = self._read(S.Markers.DATASET)
         if recs is not None:
             for r in recs:
@@ -255,7 +285,7 @@ class SessionFile:
         return recs if recs is not None else np.zeros(0, dtype=S.Dropped.DTYPE)
 
     # ------------------------------------------------------------------ whole file
-    def to_recording(self) -> Recording:
+    def to_recording(self, apply_video_offset: bool = True) -> Recording:
         """Load the session into a :class:`Recording` (raw EMG, labels, prompts, meta).
 
         ``joint_angles``, ``joints_mm`` and ``valid`` come from ``/labels``,
@@ -263,6 +293,15 @@ class SessionFile:
         camera frames give their ``/targets`` instead.  Invalid label frames
         keep NaN.  ``extras`` carries package numbers, board times, markers,
         IMU, world joints and fit errors.
+
+        Parameters
+        ----------
+        apply_video_offset : bool
+            Add the root attribute ``emg_to_video_offset_s`` to ``label_t`` so
+            that labels line up with the EMG (default).  The offset applied is
+            in ``meta["video_offset_applied_s"]``; :func:`write_recording`
+            subtracts it again, so a read/write round trip keeps the stored
+            capture times.
         """
         f = self._f
         emg = f[S.Emg.GROUP]
@@ -281,12 +320,17 @@ class SessionFile:
         if self.n_frames:
             lab = f[S.Labels.GROUP]
             label_t = f[S.Camera.GROUP][S.Camera.T][()]
+            if apply_video_offset:
+                offset = float(f.attrs.get(S.Root.EMG_TO_VIDEO_OFFSET_S, 0.0))
+                label_t = label_t + offset
             ja = lab[S.Labels.JOINT_ANGLES]
             joint_angles = ja[()] if ja.shape[1] > 0 else None
             joints_mm = lab[S.Labels.JOINTS_MM][()]
             valid = lab[S.Labels.VALID][()].astype(bool)
             extras[f"{S.Labels.GROUP}/{S.Labels.JOINTS_WORLD_MM}"] = lab[S.Labels.JOINTS_WORLD_MM][()]
-            extras[f"{S.Labels.GROUP}/{S.Labels.FIT_ERROR_MM}"] = lab[S.Labels.FIT_ERROR_MM][()]
+            for key in (S.Labels.FIT_ERROR_MM, S.Labels.GLOBAL_ROT, S.Labels.TRANSLATION_MM):
+                if key in lab:
+                    extras[f"{S.Labels.GROUP}/{key}"] = lab[key][()]
         if S.Targets.GROUP in f:
             g = f[S.Targets.GROUP]
             targets = g[S.Targets.VALUES][()]
@@ -302,6 +346,9 @@ class SessionFile:
                 meta.setdefault(k, v)
         meta["file"] = str(self.path)
         meta["crashed"] = self.crashed
+        meta[VIDEO_OFFSET_APPLIED] = (
+            float(f.attrs.get(S.Root.EMG_TO_VIDEO_OFFSET_S, 0.0)) if (apply_video_offset and self.n_frames) else 0.0
+        )
         return Recording(
             emg=emg[S.Emg.RAW][()], emg_t=emg[S.Emg.T][()], fs=self.fs, label_t=label_t, joint_angles=joint_angles,
             joints_mm=joints_mm, targets=targets, valid=valid, angle_names=angle_names if joint_angles is not None else [],

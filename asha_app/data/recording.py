@@ -65,7 +65,8 @@ class Recording:
         Optional further streams keyed by their session-file path
         (``"emg/package"``, ``"emg/board_t"``, ``"emg/marker"``, ``"imu/t"``,
         ``"imu/accel"``, ``"imu/gyro"``, ``"labels/joints_world_mm"``,
-        ``"labels/fit_error_mm"``); empty when the source has none.
+        ``"labels/fit_error_mm"``, ``"labels/global_rot"``,
+        ``"labels/translation_mm"``); empty when the source has none.
     """
 
     emg: np.ndarray

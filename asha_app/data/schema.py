@@ -18,8 +18,9 @@ clock, see :mod:`asha_app.core.clock`)::
     |                                          hand_model, app (JSON strings), app_version,
     |                                          h5py_version, hdf5_version, fs (nominal Hz),
     |                                          emg_to_video_offset_s, offset_source,
-    |                                          summary (JSON, written by finalize())
-    |-- emg/                            attrs: channel_names, units="uV"
+    |                                          summary (JSON, written by finalize()),
+    |                                          source (JSON: origin of imported data)
+    |-- emg/                            attrs: channel_names, units="uV", package_modulus (0 = unknown)
     |   |-- raw        (n, C) float32   raw sEMG, microvolts
     |   |-- t          (n,)   float64   session seconds (from board timestamps)
     |   |-- board_t    (n,)   float64   board timestamps as received (NaN if unknown)
@@ -35,15 +36,19 @@ clock, see :mod:`asha_app.core.clock`)::
     |   |-- t               (m,)       float64  frame capture time (session s)
     |   |-- image_landmarks (m, 21, 3) float32  x, y normalised to the image, z relative depth
     |   |-- world_landmarks (m, 21, 3) float32  metres (MediaPipe world frame)
-    |   |-- handedness      (m,)       S8       "Left" / "Right" / "" (no hand)
+    |   |-- handedness      (m,)       S8       "right" / "left" (real hand) / "" (no hand)
     |   `-- confidence      (m,)       float32
     |-- labels/                         attrs: angle_names (d strings), units="deg"
     |   |-- joint_angles    (m, d)     float32  degrees
     |   |-- joints_mm       (m, 21, 3) float32  hand frame (wrist origin), millimetres
     |   |-- joints_world_mm (m, 21, 3) float32  camera/world frame, millimetres
     |   |-- fit_error_mm    (m,)       float32
+    |   |-- global_rot      (m, 3)     float32  axis-angle (rad) of the hand frame in the world frame
+    |   |-- translation_mm  (m, 3)     float32  world position of the wrist, millimetres
     |   `-- valid           (m,)       bool     invalid frames keep NaN, never a neutral pose
-    |-- prompts        (p,)   compound  (label S128, start f8, end f8, repetition i4)
+    |-- prompts        (p,)   compound  (label S128, start f8, end f8, repetition i4, discarded bool)
+    |                                   discarded: a repetition cut short (pause, abort) or thrown away
+    |                                   (redo); it cancels an earlier identical completed record
     |-- markers        (q,)   compound  (label S128, t f8)
     |-- targets/        optional, imported data without a hand model (e.g. NinaPro glove)
     |   |-- t          (m2,)    float64
@@ -123,6 +128,8 @@ class Emg:
     MARKER = "marker"
     CHANNEL_NAMES = "channel_names"
     UNITS = "units"
+    #: value at which the board's package counter wraps (0 = unknown)
+    PACKAGE_MODULUS = "package_modulus"
 
 
 class Imu:
@@ -166,6 +173,8 @@ class Labels:
     JOINTS_MM = "joints_mm"
     JOINTS_WORLD_MM = "joints_world_mm"
     FIT_ERROR_MM = "fit_error_mm"
+    GLOBAL_ROT = "global_rot"
+    TRANSLATION_MM = "translation_mm"
     VALID = "valid"
     ANGLE_NAMES = "angle_names"
     UNITS = "units"
@@ -179,7 +188,8 @@ class Prompts:
     START = "start"
     END = "end"
     REPETITION = "repetition"
-    DTYPE = np.dtype([(LABEL, f"S{LABEL_BYTES}"), (START, "<f8"), (END, "<f8"), (REPETITION, "<i4")])
+    DISCARDED = "discarded"
+    DTYPE = np.dtype([(LABEL, f"S{LABEL_BYTES}"), (START, "<f8"), (END, "<f8"), (REPETITION, "<i4"), (DISCARDED, "?")])
 
 
 class Markers:
@@ -237,6 +247,10 @@ class IkResult:
         Mean distance between fitted joints and the observed landmarks (mm).
     valid : bool
         False when the fit failed; the angles are then stored as NaN.
+    global_rot : float array (3,), optional
+        Axis-angle (rad) of the hand frame in the world frame.
+    translation_mm : float array (3,), optional
+        World position of the wrist (mm).
     """
 
     angles_deg: np.ndarray
@@ -244,15 +258,19 @@ class IkResult:
     joints_world_mm: np.ndarray
     fit_error_mm: float
     valid: bool
+    global_rot: np.ndarray | None = None
+    translation_mm: np.ndarray | None = None
 
 
 @dataclass
 class CameraLabelFrame:
     """One camera frame with its landmarks and IK labels, as the recorder stores it.
 
-    The camera worker produces one per processed frame (also frames where no
-    hand was found: then the landmarks and ``ik`` are ``None``) and puts it on
-    the recorder's bounded queue.
+    The writer takes this class or any object with the same attributes (the
+    camera worker's ``asha_app.workers.camera.CameraLabel`` with its
+    ``asha_app.pose.ik.IKResult``, whose hand-frame joints are called
+    ``joints_hand_mm``).  Frames where no hand was found have ``None``
+    landmarks and an invalid (or ``None``) ``ik``.
 
     Attributes
     ----------
@@ -263,8 +281,8 @@ class CameraLabelFrame:
         MediaPipe image landmarks (x, y normalised, z relative depth).
     world_landmarks : float array (21, 3) or None
         MediaPipe world landmarks in metres.
-    handedness : str
-        ``"Left"``, ``"Right"`` or ``""`` when no hand was found.
+    handedness : str or None
+        As the camera worker gives it (``"right"``/``"left"``), ``""`` or None when no hand.
     confidence : float
         MediaPipe handedness score (0 when no hand).
     ik : IkResult or None
@@ -274,7 +292,7 @@ class CameraLabelFrame:
     t: float
     image_landmarks: np.ndarray | None = None
     world_landmarks: np.ndarray | None = None
-    handedness: str = ""
+    handedness: str | None = ""
     confidence: float = 0.0
     ik: IkResult | None = None
 

@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import resource
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -40,6 +39,11 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+try:  # POSIX only: the process's file-size limit
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
@@ -160,7 +164,11 @@ class SessionWriter:
     video_shape : tuple (H, W), optional
         Creates the optional ``/video`` group (off by default: privacy).
     compression : str, optional
-        ``None`` (default), ``"gzip"`` or ``"lzf"`` for the EMG and label datasets.
+        ``"gzip"`` (default: deflate, readable by every HDF5 tool), ``"lzf"``
+        (h5py only) or ``None`` for the EMG, landmark and label datasets.
+        Measured by ``benchmarks/recording.py`` on real Myo sEMG replayed at
+        500 Hz x 8 channels (20 min of data): gzip 7.0 ms CPU per second of
+        data and 1.0 MB/min, none 4.8 ms and 1.9 MB/min (docs/session_format.md).
     flush_interval_s : float
         :meth:`maybe_flush` flushes when this much time passed (at most 1 s
         is what the crash-safety promise relies on).
@@ -168,8 +176,9 @@ class SessionWriter:
         Use HDF5 SWMR mode (crash safe; default).  ``False`` only for bulk
         imports where a crash simply means re-running the import.
     package_modulus : int, optional
-        Value at which the board's package counter wraps; ``None`` treats a
-        backwards jump as a counter reset (not a loss).
+        Value at which the board's package counter wraps (the EMG source's
+        ``package_modulus``); ``None``: see
+        :func:`asha_app.data.integrity.package_gaps`.
     emg_units : str
         Units of ``raw`` (``"uV"`` for the armband; imported data keeps its own).
     min_free_bytes : int
@@ -206,7 +215,7 @@ class SessionWriter:
         offset_source: str = S.OffsetSource.ASSUMED,
         target_names: Iterable[str] | None = None,
         video_shape: tuple[int, int] | None = None,
-        compression: str | None = None,
+        compression: str | None = "gzip",
         flush_interval_s: float = 1.0,
         swmr: bool = True,
         package_modulus: int | None = None,
@@ -232,6 +241,8 @@ class SessionWriter:
         self.target_names = [str(n) for n in target_names] if target_names is not None else None
         self.video_shape = tuple(video_shape) if video_shape is not None else None
         self._last_package: float | None = None
+        self._pending_t0: float | None = None  # session time of the oldest EMG sample not yet on disk
+        self._first_package: float | None = None
         self._last_flush = time.monotonic()
         self._broken: RecordingFileError | None = None
         self._closed = False
@@ -244,7 +255,9 @@ class SessionWriter:
             raise RecordingFileError(f"{self.path}: a file with this name already exists; choose another name or delete it first.")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = h5py.File(self.path, "w", libver="latest")
+            # a small per-dataset chunk cache: the default 1 MiB per dataset made a 30-minute session's
+            # memory grow by ~100 MB (measured by benchmarks/recording_session.py); data is flushed anyway
+            self._f = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=64 * 1024)
         except (OSError, ValueError) as exc:
             raise RecordingFileError(
                 f"cannot create session file {self.path}: {_describe_os_error(exc)}. Choose a writable folder with free space."
@@ -255,8 +268,14 @@ class SessionWriter:
                 app_settings=app_settings, source=source, session_t0_unix=session_t0_unix,
                 emg_to_video_offset_s=emg_to_video_offset_s, offset_source=offset_source, compression=compression,
             )
+            self.swmr = False
             if swmr:
-                self._f.swmr_mode = True
+                try:
+                    self._f.swmr_mode = True
+                    self.swmr = True
+                except (ValueError, RuntimeError) as exc:  # a file system or HDF5 build without SWMR support
+                    log.warning("%s: SWMR mode unavailable (%s); a crash may leave the file unreadable", self.path, exc)
+                    self._f.attrs["swmr"] = False
             self._f.flush()
         except (OSError, RuntimeError) as exc:
             self._fail(exc, "creating the file layout")
@@ -303,6 +322,7 @@ class SessionWriter:
         g = f.create_group(S.Emg.GROUP)
         g.attrs[S.Emg.CHANNEL_NAMES] = self.channel_names
         g.attrs[S.Emg.UNITS] = self.emg_units
+        g.attrs[S.Emg.PACKAGE_MODULUS] = int(self.package_modulus or 0)
         emg = {
             S.Emg.RAW: grow(g, S.Emg.RAW, (C,), "<f4", EMG_CHUNK, True),
             S.Emg.T: grow(g, S.Emg.T, (), "<f8", EMG_CHUNK, True),
@@ -338,6 +358,8 @@ class SessionWriter:
             S.Labels.JOINTS_MM: grow(g, S.Labels.JOINTS_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
             S.Labels.JOINTS_WORLD_MM: grow(g, S.Labels.JOINTS_WORLD_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
             S.Labels.FIT_ERROR_MM: grow(g, S.Labels.FIT_ERROR_MM, (), "<f4", FRAME_CHUNK, False, np.nan),
+            S.Labels.GLOBAL_ROT: grow(g, S.Labels.GLOBAL_ROT, (3,), "<f4", FRAME_CHUNK, False, np.nan),
+            S.Labels.TRANSLATION_MM: grow(g, S.Labels.TRANSLATION_MM, (3,), "<f4", FRAME_CHUNK, False, np.nan),
             S.Labels.VALID: grow(g, S.Labels.VALID, (), "?", FRAME_CHUNK),
         }
         prompts = {"": f.create_dataset(S.Prompts.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Prompts.DTYPE)}
@@ -368,7 +390,7 @@ class SessionWriter:
         if self._closed:
             raise RecordingFileError(f"{self.path}: the session file is already closed; start a new recording.")
 
-    def _fail(self, exc: BaseException, doing: str, *, hdf5_failed: bool = True) -> None:
+    def _fail(self, exc: BaseException | str, doing: str, *, hdf5_failed: bool = True) -> None:
         reason = exc if isinstance(exc, str) else _describe_os_error(exc)
         err = RecordingFileError(
             f"recording stopped: could not write {self.path} while {doing}: {reason}. "
@@ -404,9 +426,10 @@ class SessionWriter:
         needed = 2 * pending + self._chunk_bytes + 256 * 1024
         try:
             free = shutil.disk_usage(self.path.parent).free - self.min_free_bytes
-            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-            if limit != resource.RLIM_INFINITY:
-                free = min(free, limit - os.stat(self.path).st_size)
+            if resource is not None:
+                limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+                if limit != resource.RLIM_INFINITY:
+                    free = min(free, limit - os.stat(self.path).st_size)
         except OSError as exc:
             self._fail(exc, "checking free space", hdf5_failed=False)
         if free < needed:
@@ -462,6 +485,8 @@ class SessionWriter:
         self._detect_gaps(t, package)
         self._streams["emg"].add({S.Emg.RAW: raw, S.Emg.T: t, S.Emg.BOARD_T: board_t, S.Emg.PACKAGE: package, S.Emg.MARKER: marker})
         self._t_range = [min(self._t_range[0], float(t[0])), max(self._t_range[1], float(t[-1]))]
+        if self._pending_t0 is None:
+            self._pending_t0 = float(t[0])
 
     def _detect_gaps(self, t: np.ndarray, package: np.ndarray) -> None:
         from asha_app.data.integrity import package_gaps  # noqa: PLC0415  (integrity imports the reader)
@@ -469,8 +494,11 @@ class SessionWriter:
         if np.all(np.isnan(package)):
             return
         prev = self._last_package
+        if self._first_package is None:
+            finite = package[np.isfinite(package)]
+            self._first_package = float(finite[0])
         seq = package if prev is None else np.concatenate([[prev], package])
-        idx, first, n_missing = package_gaps(seq, self.package_modulus)
+        idx, first, n_missing = package_gaps(seq, self.package_modulus, self._first_package)
         if prev is not None:
             idx = idx - 1  # index into this block of the first sample after the gap
         for i, fm, nm in zip(idx, first, n_missing, strict=True):
@@ -506,7 +534,10 @@ class SessionWriter:
         self._streams["dropped"].add({"": rec})
 
     def append_frames(self, frames: Iterable[S.CameraLabelFrame]) -> None:
-        """Buffer camera frames with their landmarks and IK labels (see :class:`~asha_app.data.schema.CameraLabelFrame`).
+        """Buffer camera frames with their landmarks and IK labels.
+
+        Takes :class:`~asha_app.data.schema.CameraLabelFrame` objects or the
+        camera worker's ``CameraLabel`` (same attributes).
 
         A frame without a hand or with a failed fit is stored with NaN
         landmarks/angles and ``valid = False`` (never a neutral pose).
@@ -526,6 +557,8 @@ class SessionWriter:
         jmm = np.full((m, L, 3), np.nan, np.float32)
         jwm = np.full((m, L, 3), np.nan, np.float32)
         err = np.full(m, np.nan, np.float32)
+        rot = np.full((m, 3), np.nan, np.float32)
+        trans = np.full((m, 3), np.nan, np.float32)
         valid = np.zeros(m, bool)
         for i, fr in enumerate(frames):
             t[i] = fr.t
@@ -533,23 +566,35 @@ class SessionWriter:
                 img[i] = fr.image_landmarks
             if fr.world_landmarks is not None:
                 wld[i] = fr.world_landmarks
-            hand[i] = fr.handedness.encode("ascii", errors="replace")[: S.HANDEDNESS_BYTES]
+            hand[i] = (fr.handedness or "").encode("ascii", errors="replace")[: S.HANDEDNESS_BYTES]
             conf[i] = fr.confidence
             ik = fr.ik
-            if ik is not None:
-                a = np.asarray(ik.angles_deg, np.float32).reshape(-1)
-                if a.size != d:
-                    raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
-                err[i] = ik.fit_error_mm
-                if ik.valid:
-                    ang[i] = a
-                    jmm[i] = ik.joints_mm
-                    jwm[i] = ik.joints_world_mm
-                    valid[i] = True
+            if ik is None:
+                continue
+            a = np.asarray(ik.angles_deg, np.float32).reshape(-1)
+            if a.size != d:
+                raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
+            err[i] = ik.fit_error_mm
+            if ik.valid:
+                joints = getattr(ik, "joints_mm", None)
+                if joints is None:
+                    joints = getattr(ik, "joints_hand_mm", None)
+                ang[i] = a
+                if joints is not None:
+                    jmm[i] = joints
+                jwm[i] = ik.joints_world_mm
+                g = getattr(ik, "global_rot", None)
+                tr = getattr(ik, "translation_mm", None)
+                if g is not None:
+                    rot[i] = g
+                if tr is not None:
+                    trans[i] = tr
+                valid[i] = True
         self._streams["frames"].add({
             S.Camera.T: t, S.Camera.IMAGE_LANDMARKS: img, S.Camera.WORLD_LANDMARKS: wld, S.Camera.HANDEDNESS: hand,
             S.Camera.CONFIDENCE: conf, f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": jmm,
-            f"l:{S.Labels.JOINTS_WORLD_MM}": jwm, f"l:{S.Labels.FIT_ERROR_MM}": err, f"l:{S.Labels.VALID}": valid,
+            f"l:{S.Labels.JOINTS_WORLD_MM}": jwm, f"l:{S.Labels.FIT_ERROR_MM}": err, f"l:{S.Labels.GLOBAL_ROT}": rot,
+            f"l:{S.Labels.TRANSLATION_MM}": trans, f"l:{S.Labels.VALID}": valid,
         })
 
     def append_label_arrays(self, t, joint_angles=None, joints_mm=None, valid=None, *, joints_world_mm=None,
@@ -584,14 +629,20 @@ class SessionWriter:
             S.Camera.HANDEDNESS: np.zeros(m, dtype=f"S{S.HANDEDNESS_BYTES}"), S.Camera.CONFIDENCE: np.zeros(m, np.float32),
             f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": arr(joints_mm, (m, L, 3)),
             f"l:{S.Labels.JOINTS_WORLD_MM}": arr(joints_world_mm, (m, L, 3)),
-            f"l:{S.Labels.FIT_ERROR_MM}": arr(fit_error_mm, (m,)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
+            f"l:{S.Labels.FIT_ERROR_MM}": arr(fit_error_mm, (m,)), f"l:{S.Labels.GLOBAL_ROT}": arr(None, (m, 3)),
+            f"l:{S.Labels.TRANSLATION_MM}": arr(None, (m, 3)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
         })
 
-    def append_prompt(self, prompt: Prompt) -> None:
-        """Buffer one completed prompt (label, start, end, repetition) on the session clock."""
+    def append_prompt(self, prompt: Prompt, discarded: bool = False) -> None:
+        """Buffer one prompt record (label, start, end, repetition) on the session clock.
+
+        ``discarded=True`` records a repetition that was cut short or thrown
+        away (the procedure's ``PROMPT_DISCARDED`` event); readers then drop
+        the identical completed record written before.
+        """
         self._check_open()
         rec = np.zeros(1, dtype=S.Prompts.DTYPE)
-        rec[0] = (S.encode_label(prompt.label), prompt.start, prompt.end, prompt.repetition)
+        rec[0] = (S.encode_label(prompt.label), prompt.start, prompt.end, prompt.repetition, bool(discarded))
         self._streams["prompts"].add({"": rec})
 
     def append_marker(self, label: str, t: float) -> None:
@@ -635,10 +686,18 @@ class SessionWriter:
         except (OSError, RuntimeError) as exc:
             self._fail(exc, "saving")
         self._last_flush = time.monotonic()
+        self._pending_t0 = None
 
     def maybe_flush(self) -> bool:
-        """Flush when ``flush_interval_s`` has passed since the last flush; returns True if it flushed."""
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        """Flush when due; returns True if it flushed.
+
+        Due when ``flush_interval_s`` of wall time passed since the last flush,
+        or when the buffered EMG spans 90 % of ``flush_interval_s`` of session
+        time (after a stall the recorder drains several seconds at once; the
+        promise "at most the last second is lost" is about data time).
+        """
+        span = self._t_range[1] - self._pending_t0 if self._pending_t0 is not None else 0.0
+        if time.monotonic() - self._last_flush >= self.flush_interval_s or span >= 0.9 * self.flush_interval_s:
             self.flush()
             return True
         return False
@@ -732,9 +791,23 @@ def write_recording(
     """
     rec = recording
     meta = dict(rec.meta)
+    applied = float(meta.pop("video_offset_applied_s", 0.0) or 0.0)  # see SessionFile.to_recording
     attrs = {k: meta.pop(k) for k in ("participant", "device", "filter", "camera", "hand_model") if k in meta}
     if "filter" in attrs:
         attrs["filter_spec"] = attrs.pop("filter")
+    if "app" in meta:
+        attrs["app_settings"] = meta.pop("app")
+    for key in (S.Root.SESSION_T0_UNIX, S.Root.EMG_TO_VIDEO_OFFSET_S, S.Root.OFFSET_SOURCE):
+        if key in meta and key not in writer_kwargs:
+            value = meta.pop(key)
+            if key != S.Root.SESSION_T0_UNIX or (value is not None and np.isfinite(float(value))):
+                writer_kwargs[key] = value
+    source = meta.pop(S.Root.SOURCE, None)
+    # attributes a session file sets itself are not copied into "source"
+    own = {v for k, v in vars(S.Root).items() if k.isupper() and isinstance(v, str)} | {"file", "crashed", "extras"}
+    meta = {k: v for k, v in meta.items() if k not in own}
+    if isinstance(source, dict):
+        meta = {**source, **meta}
     extras = getattr(rec, "extras", {}) or {}
     writer = SessionWriter(
         path, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
@@ -762,7 +835,7 @@ def write_recording(
             has_labels = rec.joint_angles is not None or rec.joints_mm is not None
             if has_labels:
                 writer.append_label_arrays(
-                    rec.label_t, rec.joint_angles, rec.joints_mm,
+                    np.asarray(rec.label_t) - applied, rec.joint_angles, rec.joints_mm,
                     rec.valid if len(rec.valid) == len(rec.label_t) else None,
                     joints_world_mm=extras.get("labels/joints_world_mm"), fit_error_mm=extras.get("labels/fit_error_mm"),
                 )

@@ -79,6 +79,9 @@ class CameraSource:
         they decode (False).
     loop : bool
         Video files only: start over at the end instead of stopping.
+    fps : float, optional
+        Video files only: pace at this rate instead of the file's own (e.g. to offer
+        frames faster than the pipeline can take them, like a 60 Hz camera).
 
     Raises
     ------
@@ -95,6 +98,7 @@ class CameraSource:
         mirror: bool | None = None,
         pace: bool = True,
         loop: bool = False,
+        fps: float | None = None,
     ) -> None:
         self.is_file = not isinstance(source, int)
         self.source = source if not self.is_file else Path(source)
@@ -104,6 +108,7 @@ class CameraSource:
         self.mirror = (not self.is_file) if mirror is None else bool(mirror)
         self.pace = pace
         self.loop = loop
+        self._fps_override = fps
         self.fps = 0.0
         self._cap = None
         self._index = 0
@@ -132,7 +137,7 @@ class CameraSource:
                 cap.release()
                 raise VideoFileError(f"{path} opens but no frame can be decoded; the file is damaged or not a video.")
             cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
+            self.fps = self._fps_override or float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
         else:
             cap = cv2.VideoCapture(int(self.source))
             if not cap.isOpened():

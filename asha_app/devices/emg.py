@@ -298,6 +298,15 @@ class ArmbandSource(MindRoveSource):
     def has_imu(self) -> bool:
         return True
 
+    def start(self) -> None:
+        try:
+            super().start()
+        except DeviceNotFoundError as exc:
+            raise DeviceNotFoundError(
+                f"{exc}. The armband's network port could not be opened: another program (or another Asha window) "
+                "may be connected to the armband. Close it and press Start again, or start the demo."
+            ) from exc
+
 
 class SyntheticSource(MindRoveSource):
     """The SDK's synthetic board (250 Hz generated signal; first 8 of its 16 EMG rows). Plumbing tests only."""

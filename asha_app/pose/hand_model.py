@@ -368,7 +368,7 @@ class HandModel:
             rest_deg[name] = np.degrees(_signed_angle(bone_in, bone_out, a))
         for f in FINGERS[1:]:
             base = self.node_names.index(f"{_WEBXR_FINGER[f]}-finger-metacarpal")
-            mcp, pip, dip, tip = base + 1, base + 2, base + 3, base + 4
+            mcp, pip, dip = base + 1, base + 2, base + 3
             d = _unit(nodes[pip] - nodes[mcp])
             a_flex = _unit(np.cross(d, palmar))
             away = radial if f in ("index", "middle") else -radial

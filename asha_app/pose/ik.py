@@ -5,29 +5,33 @@ Method
 Per frame a box-constrained Levenberg-Marquardt solver (Levenberg 1944,
 Marquardt 1963; Nocedal & Wright, *Numerical Optimization*, ch. 10) minimises
 
-    sum_i || R p_i(theta, s) + t - y_i ||^2
+    sum_i || s R p_i(theta) + t - y_i ||^2  +  (w (s - 1))^2
 
 over the joint angles ``theta`` (inside their anatomical limits), the global
-rotation ``R`` and the translation ``t`` (MediaPipe's world origin is the hand
-centre, not the wrist, so ``t`` is solved for).  ``p_i`` are the model's 21
-landmarks (:class:`~asha_app.pose.hand_model.HandModel`), ``y_i`` MediaPipe's
-world landmarks in millimetres, ``s`` the person's bone scales.
+rotation ``R``, the translation ``t`` (MediaPipe's world origin is the hand
+centre, not the wrist, so ``t`` is solved for) and a per-frame size factor ``s``
+(MediaPipe's world landmarks change their overall size by up to +-15 % with the
+view; ``w`` keeps ``s`` near 1).  ``p_i`` are the 21 landmarks of the person's
+skeleton (:class:`~asha_app.pose.hand_model.HandModel` with calibrated bones),
+``y_i`` MediaPipe's world landmarks in millimetres.
 
 * The Jacobian is analytic: for a revolute joint with world axis ``w`` at
   position ``c``, every landmark ``p`` it moves has ``dp/dtheta = w x (p - c)``;
-  the rotation is updated on the manifold (``R <- exp([d]x) R``, ``dp/dd = -[p - t]x``)
-  and the translation enters linearly.
+  the rotation is updated on the manifold (``R <- exp([d]x) R``, ``dp/dd = -[p - t]x``),
+  translation and size enter linearly.  The forward kinematics of the inner
+  loop is the numpy twin of the torch FK (:meth:`HandModel.fk_nodes_np`).
 * Limits: variables at a bound whose gradient points outwards are held fixed
   for that step (an active set) and every step is projected onto the box, so
   no returned angle ever leaves its limits.
 * Warm start from the previous frame; a frame whose warm fit is poor is also
   solved from a cold start (rotation from a Kabsch/Umeyama alignment of the
   palm points, angles at the rest pose) and the better fit is kept.
-* Bone scales: over the first ``calib_frames`` frames with a hand the median
-  length of each of the 20 bones measured in MediaPipe's world landmarks,
-  divided by the model's rest length, gives that bone's scale (the
-  least-absolute-deviation estimate of a constant length); then it is frozen
-  until :meth:`IKSolver.reset`.
+* Skeleton calibration: over the first ``calib_frames`` frames with a hand, the
+  median length of each of the 20 bones measured in MediaPipe's world landmarks,
+  divided by the model's rest length, gives that bone's scale; at the end the
+  palm (thumb CMC and MCP positions) is replaced by the median palm of those
+  frames in the fitted hand frame.  Then the skeleton stays fixed until
+  :meth:`IKSolver.reset`.
 
 A frame whose fit error (mean distance over the 21 joints) exceeds
 ``valid_threshold_mm``, or that has no hand, is returned **invalid** and is
@@ -40,7 +44,6 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from asha_app.pose.hand_model import LANDMARK_PARENTS, HandModel, matrix_to_axis_angle
 
@@ -156,7 +159,8 @@ class IKSolver:
     model : HandModel
         The hand to fit (its side must match the landmarks' real hand).
     max_iter : int
-        Levenberg-Marquardt iterations per warm-started frame.
+        Levenberg-Marquardt iterations per warm-started frame; a fit still improving
+        by more than 5 % per step (a fast movement) may go on up to ``cold_iter``.
     cold_iter : int
         Iterations for a cold start (first frame, after a lost hand, or a poor warm fit).
     valid_threshold_mm : float
@@ -185,12 +189,12 @@ class IKSolver:
     def __init__(
         self,
         model: HandModel,
-        max_iter: int = 6,
+        max_iter: int = 5,
         cold_iter: int = 30,
         valid_threshold_mm: float = 15.0,
         calib_frames: int = 60,
         scale_range: tuple[float, float] = (0.5, 2.0),
-        tol: float = 1e-3,
+        tol: float = 1e-2,
         retry_threshold_mm: float = 10.0,
         calibrate_palm: bool = True,
         fit_global_scale: bool = True,
@@ -252,7 +256,6 @@ class IKSolver:
 
     def _set_offsets(self, offsets: np.ndarray) -> None:
         self._offsets = offsets
-        self._offsets_t = torch.from_numpy(offsets)
         m = self.model
         nodes = np.zeros_like(offsets)
         for j in range(1, len(nodes)):
@@ -348,7 +351,11 @@ class IKSolver:
         it = 0
         eps = 1e-9
         rel = 1.0
-        for it in range(1, iters + 1):
+        hard = max(iters, self.cold_iter)
+        while it < hard:
+            if it >= iters and rel < 0.05:
+                break  # the soft limit is reached and progress has slowed
+            it += 1
             J = self._jacobian(pos, rot, slot0, lm, t, sigma)
             g = J.T @ r
             H = J.T @ J

@@ -309,6 +309,11 @@ class ManoFitter:
         }
 
 
+def side_from_name(path: str | Path) -> str:
+    """``"left"`` if the file name says LEFT (as MANO_LEFT.pkl does), else ``"right"``."""
+    return "left" if "left" in Path(path).name.lower() else "right"
+
+
 def load_hand(mano_path: str | Path | None, side: str = "right"):
     """The MANO hand from ``mano_path`` if it loads, else the built-in hand.
 

@@ -14,7 +14,7 @@ Example::
     order = "interleaved"        # or "blocked": all repetitions of a prompt in a row
 
     [poses.fist]
-    index_mcp_flex = 85.0
+    index_mcp_flexion = 85.0
     ...
 
     [[prompts]]
@@ -45,6 +45,27 @@ from asha_app.core.paths import resources_dir
 PROTOCOL_DIR_NAME = "protocols"
 
 
+class WristTarget(BaseModel):
+    """Wrist posture of a target, in degrees (the hand model has no wrist DOFs: the 3D view
+    shows these as a global rotation of the hand).
+
+    Attributes
+    ----------
+    flexion : float
+        Positive = palm towards the forearm (flexion), negative = extension.
+    deviation : float
+        Positive = radial (towards the thumb), negative = ulnar.
+    pronation : float
+        Positive = pronation (palm down), negative = supination.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    flexion: float = Field(default=0.0, ge=-90, le=90)
+    deviation: float = Field(default=0.0, ge=-45, le=45)
+    pronation: float = Field(default=0.0, ge=-90, le=90)
+
+
 class PromptSpec(BaseModel):
     """One prompted movement of a protocol.
 
@@ -62,7 +83,10 @@ class PromptSpec(BaseModel):
         Rest after each repetition (s); 0 for none.
     target : str, dict or None
         Named pose (key of the protocol's ``poses``) or ``{dof_name: degrees}``
-        shown in the 3D view; ``None`` for free movement.
+        shown in the 3D view; ``None`` for free movement.  DOF names are the
+        hand model's (``asha_app.pose.hand_model.HandModel.dof_names``).
+    wrist : WristTarget or None
+        Wrist posture to show (wrist movements).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -73,6 +97,7 @@ class PromptSpec(BaseModel):
     repetitions: int = Field(default=1, ge=1, le=1000)
     rest_s: float = Field(default=0.0, ge=0, le=3600)
     target: str | dict[str, float] | None = None
+    wrist: WristTarget | None = None
 
 
 class Protocol(BaseModel):
@@ -135,9 +160,10 @@ class Protocol(BaseModel):
             order = [(i, r) for r in range(n) for i, p in enumerate(self.prompts) if r < p.repetitions]
         for i, r in order:
             p = self.prompts[i]
-            steps.append(Step("prompt", p.label, p.duration_s, r, i, self.target_angles(p), p.instruction))
+            wrist = p.wrist.model_dump() if p.wrist is not None else None
+            steps.append(Step("prompt", p.label, p.duration_s, r, i, self.target_angles(p), p.instruction, wrist))
             if p.rest_s > 0:
-                steps.append(Step("rest", "rest", p.rest_s, r, i, self.poses.get("rest"), "Relax your hand."))
+                steps.append(Step("rest", "rest", p.rest_s, r, i, self.poses.get("rest"), "Relax your hand.", None))
         return steps
 
     @property
@@ -163,6 +189,8 @@ class Step:
     target : dict or None
         Joint angles (deg by DOF name) for the 3D view.
     instruction : str
+    wrist : dict or None
+        ``{"flexion", "deviation", "pronation"}`` in degrees for the 3D view.
     """
 
     kind: str
@@ -172,6 +200,7 @@ class Step:
     prompt_index: int
     target: dict | None
     instruction: str
+    wrist: dict | None = None
 
 
 def _locate(text: str, loc: tuple) -> int | None:

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from asha_app.core.errors import AshaError
+from asha_app.dsp.quality import ADVICE, Flag
 from asha_app.protocols.model import Protocol
 from asha_app.protocols.procedure import RecordingProcedure
 
@@ -98,6 +99,13 @@ class DeviceCheckResult(BaseModel):
         return not self.warnings
 
 
+def _flag(name: str) -> Flag | None:
+    try:
+        return Flag(name)
+    except ValueError:
+        return None
+
+
 def evaluate_device_check(channel_flags, label_valid_share: float | None, *, min_valid_share: float = 0.8,
                           camera_required: bool = True) -> DeviceCheckResult:
     """Turn quality flags and label validity into warnings for the user.
@@ -127,7 +135,8 @@ def evaluate_device_check(channel_flags, label_valid_share: float | None, *, min
         flags.append(names)
         bad = [n for n in names if n != "ok"]
         if bad:
-            warnings.append(f"EMG channel {i + 1}: {', '.join(bad)}")
+            advice = " ".join(ADVICE.get(_flag(n), "") for n in bad).strip()
+            warnings.append(f"EMG channel {i + 1}: {', '.join(bad)}" + (f". {advice}" if advice else ""))
     if not flags:
         warnings.append("no EMG signal checked: connect the armband and wait for the signal.")
     if label_valid_share is None:

@@ -11,6 +11,7 @@ Wiring (in the main window)::
     panel.label_ready.connect(lambda lab: hand_view.set_pose("camera", joints_mm=lab.ik.joints_hand_mm,
                                                              angles_deg=lab.ik.angles_deg, side=lab.ik.side))
     panel.error.connect(main_window.show_error)
+    panel.mano_path = settings_mano_path      # optional: show a user's MANO mesh instead of the built-in one
     recorder_source = panel.worker              # its .labels queue is what a recorder drains
 
 Signals
@@ -116,8 +117,11 @@ class CameraPanel(QWidget):
         self.worker_factory = worker_factory or default_worker_factory
         self.worker: CameraWorker | None = None
         self.hand_view_target = None  # a HandView; gets set_pose("camera", ...) per new label
+        self.mano_path: str | None = None  # a user's MANO_RIGHT/LEFT.pkl or .npz (a setting); None: built-in hand
+        self._mano_cache: dict = {}
         self._seen_label = 0
         self._seen_preview = 0
+        self._mano_vertices = None  # newest MANO mesh (MANO fits run slower than labels)
 
         self.picker = QComboBox()
         self.refresh_button = QPushButton("Find cameras")
@@ -197,10 +201,13 @@ class CameraPanel(QWidget):
         except AshaError as exc:
             self._on_error(str(exc))
             return
+        if self.mano_path and worker.mano is None:
+            worker.mano = self._load_mano(self.mano_path)
         self.worker = worker
         worker.error.connect(self._on_error)
         worker.finished.connect(self._on_finished)
         self._seen_label = self._seen_preview = 0
+        self._mano_vertices = None
         worker.start()
         self._timer.start()
         self.start_button.blockSignals(True)
@@ -209,6 +216,16 @@ class CameraPanel(QWidget):
         self.start_button.blockSignals(False)
         self.picker.setEnabled(False)
         self.running_changed.emit(True)
+
+    def _load_mano(self, path: str):
+        from asha_app.pose.mano import ManoHand, load_hand, side_from_name
+
+        if path not in self._mano_cache:
+            hand, msg = load_hand(path, side_from_name(path))
+            if msg:
+                self._on_error(msg)
+            self._mano_cache[path] = hand if isinstance(hand, ManoHand) else None
+        return self._mano_cache[path]
 
     def stop(self, timeout_ms: int = 3000) -> None:
         """Stop the running worker (if any) and wait for it."""
@@ -250,10 +267,15 @@ class CameraPanel(QWidget):
             self.label_ready.emit(lab)
             hv = self.hand_view_target
             if hv is not None:
-                if lab.ik.valid:
-                    hv.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, angles_deg=lab.ik.angles_deg, side=lab.ik.side)
-                else:
+                if not lab.ik.valid:
                     hv.clear("camera")
+                elif w.mano is not None and lab.ik.side == w.mano.side:
+                    if lab.mano_vertices_mm is not None:
+                        self._mano_vertices = lab.mano_vertices_mm
+                    hv.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, vertices_mm=self._mano_vertices,
+                                faces=w.mano.faces if self._mano_vertices is not None else None)
+                else:
+                    hv.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, angles_deg=lab.ik.angles_deg, side=lab.ik.side)
         snap = w.snapshot()
         self.frames_label.setText(
             f"{snap['labelled']} labelled, {snap['invalid']} invalid, {snap['no_hand']} no hand, {snap['skipped']} skipped"

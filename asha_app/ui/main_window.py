@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
@@ -23,6 +23,8 @@ from asha_app.core.errors import AshaError
 from asha_app.core.settings import AppSettings
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
 from asha_app.dsp.quality import Flag
+from asha_app.ui.camera_panel import CameraPanel
+from asha_app.ui.hand_view import HandView
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
 from asha_app.workers.acquisition import AcquisitionWorker
@@ -51,6 +53,26 @@ def make_source(kind: str, settings: AppSettings) -> EmgSource:
             raise AshaError("No recording file chosen. Pick one with Device → Recording file….")
         return PlaybackSource(d.playback_file)
     raise AshaError(f"Unknown device kind {kind!r}")
+
+
+def opengl_available() -> bool:
+    """False on Qt's offscreen platform (widget tests), where vispy cannot create a GL context."""
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+def create_hand_view() -> QWidget:
+    """The vispy 3D hand view, or a label saying why it cannot be shown (no OpenGL)."""
+    if not opengl_available():
+        lab = QLabel("3D view needs OpenGL (not available on this display).")
+        lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return lab
+    try:
+        return HandView()
+    except Exception as exc:  # vispy/OpenGL failures come in many types; the rest of the app must run
+        log.exception("3D hand view unavailable")
+        lab = QLabel(f"3D view unavailable: {exc}")
+        lab.setWordWrap(True)
+        return lab
 
 
 class Banner(QFrame):
@@ -120,8 +142,9 @@ class MainWindow(QMainWindow):
         self.worker: AcquisitionWorker | None = None
         self._old_workers: list[AcquisitionWorker] = []
         self.panels: dict[str, QDockWidget] = {}
+        self._shutdown_hooks: list = []
         self.setWindowTitle(f"Asha {__version__}")
-        self.resize(1400, 900)
+        self.resize(1560, 960)
         self._setup_central()
         self._setup_docks()
         self._setup_toolbar()
@@ -150,6 +173,18 @@ class MainWindow(QMainWindow):
         self.add_panel("levels", "EMG levels (RMS, 200 ms)", self.rms, Qt.DockWidgetArea.RightDockWidgetArea)
         self.imu = ImuPlot()
         self.add_panel("imu", "IMU", self.imu, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.camera_panel = CameraPanel(self.clock, probe_cameras=False)
+        self.add_panel("camera", "Camera labels (MediaPipe + IK)", self.camera_panel,
+                       Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.hand_view = create_hand_view()
+        self.add_panel("hand3d", "3D hand", self.hand_view, Qt.DockWidgetArea.LeftDockWidgetArea)
+        if isinstance(self.hand_view, HandView):
+            self.camera_panel.hand_view_target = self.hand_view
+        self.camera_panel.error.connect(self.show_error)
+        self.splitDockWidget(self.panels["camera"], self.panels["hand3d"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.panels["levels"], self.panels["imu"])
+        self.panels["levels"].raise_()
+        self.resizeDocks([self.panels["camera"], self.panels["levels"]], [380, 300], Qt.Orientation.Horizontal)
 
     def _setup_toolbar(self) -> None:
         tb = QToolBar("Acquisition")
@@ -192,10 +227,12 @@ class MainWindow(QMainWindow):
         tb.addAction(self.marker_action)
         self.settings_action = QAction("Settings…", self)
         tb.addAction(self.settings_action)
-        menu = self.menuBar().addMenu("&View")
-        self.view_menu = menu
+        # menus that feature modules (recording, training, live) extend in their install(window)
+        self.menus = {key: self.menuBar().addMenu(title) for key, title in
+                      (("session", "&Session"), ("model", "&Model"), ("live", "&Live"), ("view", "&View"))}
+        self.view_menu = self.menus["view"]
         for dock in self.panels.values():
-            menu.addAction(dock.toggleViewAction())
+            self.view_menu.addAction(dock.toggleViewAction())
 
     def _setup_statusbar(self) -> None:
         sb = self.statusBar()
@@ -261,11 +298,13 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.start_acquisition()
 
-    def start_demo(self) -> None:
-        """Switch to the demo source and start it."""
+    def start_demo(self, with_camera: bool = False) -> None:
+        """Switch to the demo EMG source and start it; ``with_camera`` also labels the bundled hand video."""
         self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index("demo"))
         self.settings.device.kind = "demo"
         self.start_acquisition()
+        if with_camera:
+            self.camera_panel.start("demo")
 
     def start_acquisition(self) -> bool:
         """Start streaming from the selected device (stopping any running one); False if it cannot be built."""
@@ -424,11 +463,21 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
+    def add_shutdown_hook(self, fn) -> None:
+        """Call ``fn()`` first when the window shuts down (features stop their workers there)."""
+        self._shutdown_hooks.append(fn)
+
     def shutdown(self) -> None:
         """Stop every worker and save settings and geometry (idempotent)."""
+        for fn in self._shutdown_hooks:
+            try:
+                fn()
+            except Exception:  # one feature failing to stop must not keep the others running
+                log.exception("shutdown hook %r failed", fn)
         self.draw_timer.stop()
         self.status_timer.stop()
         self.stop_acquisition()
+        self.camera_panel.stop()
         for w in self._old_workers:
             w.stop(2000)
         try:

@@ -17,7 +17,7 @@ Per block drained from the SDK it
 
 Ring layout (each ring has one monotonically increasing sample counter)::
 
-    emg: t (session s), raw (uV, C cols), filtered (uV, C cols), package, marker
+    emg: t (session s), board_t (board timestamp, s), raw (uV, C cols), filtered (uV, C cols), package, marker
     imu: t (session s), accel (g, 3 cols), gyro (deg/s, 3 cols)
 
 Consumers (scopes, recorder, inference) read with their own ``RingReader``.
@@ -117,7 +117,8 @@ class AcquisitionWorker(Worker):
         self._spec = filter_spec or FilterSpec(fs=self.fs, notch_hz=mains_hz)
         self._pending_spec: FilterSpec | None = None
         cap = int(buffer_s * self.fs)
-        self.emg_ring = RingBuffer(cap, {"t": 1, "raw": n_channels, "filtered": n_channels, "package": 1, "marker": 1})
+        self.emg_ring = RingBuffer(cap, {"t": 1, "board_t": 1, "raw": n_channels, "filtered": n_channels, "package": 1,
+                                         "marker": 1})
         self.imu_ring = RingBuffer(cap, {"t": 1, "accel": 3, "gyro": 3})
         self._lock = threading.Lock()
         self._stats = AcquisitionStats(fs_nominal=self.fs)
@@ -211,7 +212,8 @@ class AcquisitionWorker(Worker):
                     if self._marker_requests:
                         marker = marker.copy()
                         marker[-1] = self._marker_requests.popleft()
-                    self.emg_ring.write(t=t, raw=raw, filtered=filtered, package=packet.package, marker=marker)
+                    self.emg_ring.write(t=t, board_t=packet.board_t, raw=raw, filtered=filtered, package=packet.package,
+                                       marker=marker)
                     if packet.accel is not None and packet.gyro is not None:
                         self.imu_ring.write(t=t, accel=packet.accel, gyro=packet.gyro)
                     rms = env.process(filtered)[-1]

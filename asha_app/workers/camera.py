@@ -70,6 +70,11 @@ class CameraLabel:
         MediaPipe's handedness score, 0 without a hand.
     ik : IKResult
         The fit (``ik.valid`` False and NaN without a hand or with a poor fit).
+    mano_vertices_mm : float32 (778, 3) or None
+        MANO mesh fitted to this frame, hand frame (only on frames where the
+        optional MANO fit ran, see ``CameraWorker(mano=...)``).
+    mano_fit_error_mm : float
+        Mean joint distance of that MANO fit (NaN when it did not run).
     """
 
     t: float
@@ -79,6 +84,8 @@ class CameraLabel:
     handedness: str | None
     confidence: float
     ik: IKResult
+    mano_vertices_mm: np.ndarray | None = None
+    mano_fit_error_mm: float = float("nan")
 
     @property
     def valid(self) -> bool:
@@ -180,6 +187,12 @@ class CameraWorker(Worker):
         Maximum preview rate.
     max_frames : int, optional
         Stop after this many processed frames (tests, benchmarks).
+    mano : ManoHand, optional
+        A user's MANO hand (:mod:`asha_app.pose.mano`): when given, MANO pose and shape
+        are also fitted to the world landmarks, at most ``mano_hz`` times per second
+        (an L-BFGS fit costs tens of milliseconds), for display.
+    mano_hz : float
+        Maximum rate of the MANO fits.
     parent : QObject, optional
     """
 
@@ -195,6 +208,8 @@ class CameraWorker(Worker):
         preview_width: int = 480,
         preview_hz: float = 15.0,
         max_frames: int | None = None,
+        mano=None,
+        mano_hz: float = 2.0,
         parent=None,
     ) -> None:
         super().__init__(parent)
@@ -212,6 +227,10 @@ class CameraWorker(Worker):
         self._last_status = 0.0
         self._last_preview = -1e9
         self._fps_times: collections.deque = collections.deque(maxlen=30)
+        self.mano = mano
+        self._mano_fitter = None
+        self._mano_period = 1.0 / mano_hz if mano_hz > 0 else float("inf")
+        self._last_mano = -1e9
 
     # ------------------------------------------------------------------ lifecycle
     def snapshot(self) -> dict:
@@ -307,6 +326,25 @@ class CameraWorker(Worker):
             self.source.close()
             self.status.emit(self.snapshot())
 
+    def _fit_mano(self, label: CameraLabel) -> None:
+        now = time.perf_counter()
+        if now - self._last_mano < self._mano_period:
+            return
+        self._last_mano = now
+        from asha_app.pose.hand_model import axis_angle_to_matrix
+        from asha_app.pose.mano import ManoFitter
+
+        if self._mano_fitter is None:
+            self._mano_fitter = ManoFitter(self.mano)
+        res = self._mano_fitter.fit(label.world_landmarks.astype(np.float64) * 1000.0)
+        ik = label.ik
+        import torch
+
+        R = axis_angle_to_matrix(torch.as_tensor(ik.global_rot.astype(np.float64))).numpy()
+        # into the hand frame of the IK fit, so the mesh overlays the skeleton
+        label.mano_vertices_mm = (((res["vertices_mm"] - ik.translation_mm) @ R) / ik.size_factor).astype(np.float32)
+        label.mano_fit_error_mm = float(res["fit_error_mm"])
+
     def _process(self, fr: Frame, detector: LandmarkDetector) -> None:
         import cv2
 
@@ -319,6 +357,8 @@ class CameraWorker(Worker):
             ik = self.tracker.update(hand.world, hand.handedness)
             label = CameraLabel(fr.t, fr.index, hand.image, hand.world, hand.handedness, hand.score, ik)
             self._count("labelled" if ik.valid else "invalid")
+            if self.mano is not None and ik.valid and ik.side == self.mano.side:
+                self._fit_mano(label)
         self.latest.put(label)
         self.labels.put(label)
         now = time.perf_counter()
@@ -334,3 +374,40 @@ class CameraWorker(Worker):
         if now - self._last_status >= 0.2:
             self._last_status = now
             self.status.emit(self.snapshot())
+
+
+def stack_labels(labels: list[CameraLabel], n_dof: int | None = None) -> dict[str, np.ndarray]:
+    """Stack drained labels into the arrays of :class:`asha_app.data.recording.Recording`.
+
+    Parameters
+    ----------
+    labels : list of CameraLabel
+        In capture order (as :meth:`DropOldestQueue.drain` returns them).
+    n_dof : int, optional
+        Number of angles (default: from the first label).
+
+    Returns
+    -------
+    dict
+        ``label_t`` float64 (n,), ``joint_angles`` float32 (n, n_dof) degrees,
+        ``joints_mm`` float32 (n, 21, 3) hand frame, ``valid`` bool (n,),
+        ``fit_error_mm`` float32 (n,), ``confidence`` float32 (n,),
+        ``world_landmarks`` float32 (n, 21, 3) metres (NaN without a hand).
+        Invalid frames keep NaN / their fitted values and ``valid=False``; nothing
+        is replaced by a neutral pose.
+    """
+    n = len(labels)
+    if n_dof is None:
+        n_dof = len(labels[0].ik.angles_deg) if n else 0
+    nan_world = np.full((21, 3), np.nan, dtype=np.float32)
+    return {
+        "label_t": np.array([lab.t for lab in labels], dtype=np.float64),
+        "joint_angles": np.array([lab.ik.angles_deg for lab in labels], dtype=np.float32).reshape(n, n_dof),
+        "joints_mm": np.array([lab.ik.joints_hand_mm for lab in labels], dtype=np.float32).reshape(n, 21, 3),
+        "valid": np.array([lab.valid for lab in labels], dtype=bool),
+        "fit_error_mm": np.array([lab.ik.fit_error_mm for lab in labels], dtype=np.float32),
+        "confidence": np.array([lab.confidence for lab in labels], dtype=np.float32),
+        "world_landmarks": np.array(
+            [lab.world_landmarks if lab.world_landmarks is not None else nan_world for lab in labels], dtype=np.float32
+        ).reshape(n, 21, 3),
+    }

@@ -31,22 +31,24 @@ import threading
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from asha_app.core.errors import AshaError, RecordingFileError
 from asha_app.core.ringbuffer import RingBuffer, RingReader
 from asha_app.data.recording import Prompt
 from asha_app.data.schema import CameraLabelFrame, Dropped
 from asha_app.data.writer import SessionWriter
+from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class AddPrompt:
-    """Command: store a completed prompt repetition."""
+    """Command: store a prompt record (``discarded``: cut short or redone)."""
 
     prompt: Prompt
+    discarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,22 +59,26 @@ class AddMarker:
     t: float
 
 
-class RecorderWorker(QThread):
+class RecorderWorker(Worker):
     """Drain rings and the camera queue into a session file.
 
     Parameters
     ----------
     writer : SessionWriter
         Opened by the caller (so that "cannot create file" errors reach the
-        caller at once, before the thread starts).  The worker owns it from
-        ``start()`` on and finalizes it at a clean stop.
+        caller at once, before the thread starts), with the EMG source's
+        ``package_modulus``, the filter spec, participant and device
+        attributes.  The worker owns it from ``start()`` on and finalizes it
+        at a clean stop.
     emg_ring : RingBuffer
         The acquisition ``emg`` ring.
     imu_ring : RingBuffer, optional
         The acquisition ``imu`` ring.
-    frame_queue : queue.Queue of CameraLabelFrame, optional
-        Bounded queue filled by the camera worker (it should ``put_nowait`` and
-        count what it could not put).
+    frame_queue : optional
+        Where the camera worker puts its labels: the camera worker's
+        ``labels`` (a ``DropOldestQueue`` with ``drain()``) or a bounded
+        :class:`queue.Queue`; items are ``CameraLabel`` /
+        :class:`~asha_app.data.schema.CameraLabelFrame` objects.
     poll_ms : int
         Drain period.
     finalize_on_stop : bool
@@ -101,19 +107,17 @@ class RecorderWorker(QThread):
         self.failed: str | None = None
 
     # ------------------------------------------------------------------ thread-safe API
-    def add_prompt(self, prompt: Prompt) -> None:
-        """Queue a completed prompt repetition for the file (any thread)."""
-        self._commands.put(AddPrompt(prompt))
+    def add_prompt(self, prompt: Prompt, discarded: bool = False) -> None:
+        """Queue a prompt record for the file (any thread): completed, or ``discarded`` (PROMPT_DISCARDED events)."""
+        self._commands.put(AddPrompt(prompt, discarded))
 
     def add_marker(self, label: str, t: float) -> None:
         """Queue a free marker at session time ``t`` (any thread)."""
         self._commands.put(AddMarker(label, float(t)))
 
-    def stop(self, timeout_ms: int = 3000) -> bool:
+    def stop(self, timeout_ms: int = 5000) -> bool:
         """Ask the thread to drain, flush, finalize and finish; returns True if it finished in time."""
-        self.requestInterruption()
-        self.quit()
-        return self.wait(timeout_ms)
+        return super().stop(timeout_ms)
 
     # ------------------------------------------------------------------ loop
     def _drain(self) -> None:
@@ -135,11 +139,14 @@ class RecorderWorker(QThread):
                 w.append_imu(r.data["t"][:, 0], r.data["accel"], r.data["gyro"])
         if self.frame_queue is not None:
             frames: list[CameraLabelFrame] = []
-            while True:
-                try:
-                    frames.append(self.frame_queue.get_nowait())
-                except queue.Empty:
-                    break
+            if hasattr(self.frame_queue, "drain"):
+                frames = self.frame_queue.drain()
+            else:
+                while True:
+                    try:
+                        frames.append(self.frame_queue.get_nowait())
+                    except queue.Empty:
+                        break
             if frames:
                 w.append_frames(frames)
         while True:
@@ -148,7 +155,7 @@ class RecorderWorker(QThread):
             except queue.Empty:
                 break
             if isinstance(cmd, AddPrompt):
-                w.append_prompt(cmd.prompt)
+                w.append_prompt(cmd.prompt, cmd.discarded)
             elif isinstance(cmd, AddMarker):
                 w.append_marker(cmd.label, cmd.t)
 
@@ -158,7 +165,9 @@ class RecorderWorker(QThread):
         return {
             "emg": c["emg"] + p["emg"], "frames": c["frames"] + p["frames"], "dropped_device": w.dropped_device,
             "dropped_host": w.dropped_host, "seconds": self._last_t,
-            "queue": self.frame_queue.qsize() if self.frame_queue is not None else 0,
+            "queue": len(self.frame_queue) if hasattr(self.frame_queue, "drain") else (
+                self.frame_queue.qsize() if self.frame_queue is not None else 0),
+            "camera_dropped": int(getattr(self.frame_queue, "dropped", 0)),
         }
 
     def run(self) -> None:

@@ -1,0 +1,175 @@
+"""``asha import``, ``asha export`` and ``asha check`` sub-commands (argparse).
+
+Wire into the main parser with::
+
+    sub = parser.add_subparsers(dest="command")
+    asha_app.data.commands.register(sub)
+    args = parser.parse_args()
+    if getattr(args, "func", None):
+        return args.func(args)
+
+Each command returns a process exit status: 0 success, 1 a problem found
+(``check`` with warnings when ``--strict``), 2 a file could not be read or
+written (the message goes to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from asha_app.core.errors import AshaError
+
+log = logging.getLogger(__name__)
+
+
+def _progress_printer(label: str, quiet: bool):
+    if quiet:
+        return None
+    state = {"last": -1}
+
+    def report(done: int, total: int) -> None:
+        pct = int(100 * done / total) if total else 100
+        if pct // 10 != state["last"] // 10 or done == total:
+            state["last"] = pct
+            sys.stderr.write(f"\r{label}: {pct:3d} %")
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return report
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Print the integrity report of each file."""
+    from asha_app.data.integrity import check_session  # noqa: PLC0415
+
+    status = 0
+    reports = []
+    for path in args.files:
+        try:
+            rep = check_session(path, emg_gap_s=args.emg_gap, camera_gap_s=args.camera_gap, min_valid_share=args.min_valid)
+        except AshaError as exc:
+            sys.stderr.write(f"{exc}\n")
+            status = 2
+            continue
+        reports.append(rep.to_dict())
+        if not args.json:
+            sys.stdout.write(rep.format_text() + "\n")
+        if args.recover and rep.crashed:
+            from asha_app.data.integrity import recover_session  # noqa: PLC0415
+
+            try:
+                out = recover_session(path)
+            except AshaError as exc:
+                sys.stderr.write(f"{exc}\n")
+                status = 2
+                continue
+            sys.stdout.write(f"  recovered into {out}\n")
+        if args.strict and not rep.ok and status == 0:
+            status = 1
+    if args.json:
+        sys.stdout.write(json.dumps(reports, indent=1) + "\n")
+    return status
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import an external file as a session file."""
+    from asha_app.data.importers import import_to_session  # noqa: PLC0415
+
+    src = Path(args.file)
+    out = Path(args.output) if args.output else src.with_suffix(".asha.h5")
+    options = {}
+    if args.fs is not None:
+        options["fs"] = args.fs
+    if args.board_id is not None:
+        options["board_id"] = args.board_id
+    try:
+        import_to_session(src, out, args.format, overwrite=args.overwrite, progress=_progress_printer("import", args.quiet), **options)
+    except AshaError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    sys.stdout.write(f"{out}\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a session file as windows (.npz), emg2pose HDF5 or CSV."""
+    from asha_app.data import exporters  # noqa: PLC0415
+
+    src = Path(args.file)
+    progress = _progress_printer("export", args.quiet)
+    try:
+        if args.format == "npz":
+            out = Path(args.output or src.with_suffix(".windows.npz"))
+            spec = None
+            if args.filtered:
+                from asha_app.data.reader import SessionFile  # noqa: PLC0415
+                from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415
+
+                with SessionFile(src) as sf:
+                    fdict = sf.attrs.get("filter") or {}
+                    spec = FilterSpec.from_dict(fdict) if fdict else FilterSpec(sf.fs)
+            exporters.export_windows_npz(src, out, window=args.window, stride=args.stride, filter_spec=spec, progress=progress)
+        elif args.format == "emg2pose":
+            out = Path(args.output or src.with_suffix(".emg2pose.hdf5"))
+            exporters.export_emg2pose(src, out, progress=progress)
+        else:
+            out = Path(args.output or src.with_suffix(""))
+            exporters.export_csv(src, out, progress=progress)
+    except AshaError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    sys.stdout.write(f"{out}\n")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``import``, ``export`` and ``check`` to an argparse sub-parser collection.
+
+    Each sub-parser sets ``func`` (taking the parsed namespace, returning an exit status).
+    """
+    p = subparsers.add_parser("check", help="check session files: duration, dropped samples, EMG rate, valid labels, gaps")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--emg-gap", type=float, default=0.1, help="report EMG time gaps longer than this (s)")
+    p.add_argument("--camera-gap", type=float, default=0.5, help="report camera time gaps longer than this (s)")
+    p.add_argument("--min-valid", type=float, default=0.7, help="warn for prompts with a smaller share of valid labels")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 when any report has warnings")
+    p.add_argument("--recover", action="store_true", help="copy interrupted sessions into finalized FILE.recovered.h5 files")
+    p.set_defaults(func=cmd_check)
+
+    p = subparsers.add_parser("import", help="import emg2pose HDF5, NinaPro .mat or MindRove/BrainFlow files as a session file")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", help="session file to write (default FILE.asha.h5)")
+    p.add_argument("--format", choices=("emg2pose", "ninapro", "brainflow"), help="input format (guessed when omitted)")
+    p.add_argument("--fs", type=float, help="EMG sampling rate in Hz (NinaPro files without 'frequency')")
+    p.add_argument("--board-id", type=int, help="MindRove/BrainFlow board id (default: MindRove WiFi)")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser("export", help="export a session file as training windows (.npz), emg2pose HDF5 or CSV")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("npz", "emg2pose", "csv"), default="npz")
+    p.add_argument("-o", "--output", help="output file (folder for csv)")
+    p.add_argument("--window", type=int, default=100, help="window length in EMG samples (npz)")
+    p.add_argument("--stride", type=int, default=25, help="window hop in EMG samples (npz)")
+    p.add_argument("--filtered", action="store_true", help="filter EMG with the session's filter first (npz)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m asha_app.data.commands check FILE``) until the main CLI wires these in."""
+    parser = argparse.ArgumentParser(prog="asha")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

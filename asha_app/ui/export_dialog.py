@@ -1,0 +1,343 @@
+"""Export sessions (windows .npz, emg2pose HDF5, CSV) and import external recordings, in a worker thread.
+
+Both dialogs build a list of jobs over the data layer's exporters
+(:mod:`asha_app.data.exporters`) and importers
+(:mod:`asha_app.data.importers`, :mod:`asha_app.data.importers.paired_myo_mediapipe`)
+and run them in a :class:`~asha_app.workers.export.JobWorker`; a
+:class:`QProgressDialog` polls the worker's progress (Cancel stops at the next
+progress call).  Errors come from the data layer and name the file; one bad
+file does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QPlainTextEdit, QProgressDialog, QPushButton, QSpinBox,
+                               QVBoxLayout)
+
+from asha_app.workers.export import JobWorker
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMATS = [
+    ("npz", "Windowed arrays for training (.npz)"),
+    ("emg2pose", "emg2pose HDF5 layout (.hdf5)"),
+    ("csv", "CSV files (emg, labels, prompts)"),
+]
+IMPORT_FORMATS = [
+    ("auto", "Guess from the file"),
+    ("emg2pose", "emg2pose HDF5"),
+    ("ninapro", "NinaPro .mat"),
+    ("brainflow", "MindRove / BrainFlow CSV (DataFilter.write_file)"),
+    ("paired", "Paired Myo EMG + MediaPipe CSV (folder with both files)"),
+]
+
+
+def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100, stride: int = 25,
+                filtered: bool = False) -> list[tuple[str, object]]:
+    """Jobs ``(description, f(progress))`` exporting each session in ``files`` to ``out_dir`` as ``fmt``."""
+    from asha_app.data import exporters  # noqa: PLC0415
+
+    jobs = []
+    for src in files:
+        src = Path(src)
+        if fmt == "npz":
+            out = out_dir / f"{src.stem}.windows.npz"
+
+            def job(progress, src=src, out=out):
+                spec = None
+                if filtered:
+                    from asha_app.data.reader import SessionFile  # noqa: PLC0415
+                    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415
+
+                    with SessionFile(src) as sf:
+                        fdict = sf.attrs.get("filter") or {}
+                        spec = FilterSpec.from_dict(fdict) if fdict else FilterSpec(sf.fs)
+                exporters.export_windows_npz(src, out, window=window, stride=stride, filter_spec=spec, progress=progress)
+                return out
+        elif fmt == "emg2pose":
+            out = out_dir / f"{src.stem}.emg2pose.hdf5"
+
+            def job(progress, src=src, out=out):
+                exporters.export_emg2pose(src, out, progress=progress)
+                return out
+        elif fmt == "csv":
+            out = out_dir / src.stem
+
+            def job(progress, src=src, out=out):
+                exporters.export_csv(src, out, progress=progress)
+                return out
+        else:
+            raise ValueError(f"unknown export format {fmt!r}")
+        jobs.append((f"{src.name} → {out.name}", job))
+    return jobs
+
+
+def _unique(path: Path) -> Path:
+    k = 2
+    out = path
+    while out.exists():
+        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
+        k += 1
+    return out
+
+
+def import_jobs(items: list[Path], fmt: str, sessions_dir: Path) -> list[tuple[str, object]]:
+    """Jobs importing each file (or, for ``"paired"``, each folder) into a session file in ``sessions_dir``."""
+    jobs = []
+    for src in items:
+        src = Path(src)
+        out = _unique(sessions_dir / f"{src.stem if src.is_file() else src.name}.h5")
+        if fmt == "paired":
+            def job(progress, src=src, out=out):
+                from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415
+                from asha_app.data.writer import write_recording  # noqa: PLC0415
+
+                rec = load_paired(src if src.is_dir() else src.parent)
+                return write_recording(rec, out, progress=progress)
+        else:
+            def job(progress, src=src, out=out):
+                from asha_app.data.importers import import_to_session  # noqa: PLC0415
+
+                return import_to_session(src, out, None if fmt == "auto" else fmt, progress=progress)
+        jobs.append((f"{src.name} → {out.name}", job))
+    return jobs
+
+
+class _JobRunner:
+    """Shared part of both dialogs: run jobs with a progress dialog and log the outcome."""
+
+    def _run_jobs(self, jobs, title: str) -> JobWorker | None:
+        if not jobs:
+            return None
+        self.worker = JobWorker(jobs)
+        self.worker.job_done.connect(lambda i, res: self.log.appendPlainText(f"✓ {jobs[i][0]}"))
+        self.worker.job_failed.connect(lambda i, msg: self.log.appendPlainText(f"✗ {msg}"))
+        self.worker.all_done.connect(self._all_done)
+        self.progress = QProgressDialog(title, "Cancel", 0, 1000, self)
+        self.progress.setWindowTitle(title)
+        self.progress.setMinimumDuration(0)
+        self.progress.setAutoClose(False)
+        self.progress.setAutoReset(False)
+        self.progress.canceled.connect(self.worker.requestInterruption)
+        self.progress.setValue(0)
+        self.progress.show()
+        self._jobs = jobs
+        self.progress_values: list[int] = [0]
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._update_progress)
+        self._poll.start()
+        self.run_button.setEnabled(False)
+        self.worker.start()
+        return self.worker
+
+    def _update_progress(self) -> None:
+        w = self.worker
+        if w is None:
+            return
+        i, _frac = w.progress()
+        value = int(1000 * w.overall())
+        self.progress_values.append(value)
+        self.progress.setValue(value)
+        if i < len(self._jobs):
+            self.progress.setLabelText(f"{i + 1}/{len(self._jobs)}: {self._jobs[i][0]}")
+
+    def _all_done(self, result: dict) -> None:
+        self._poll.stop()
+        self.progress_values.append(int(1000 * self.worker.overall()))
+        self.progress.setValue(1000)
+        self.progress.close()
+        self.run_button.setEnabled(True)
+        n_ok, n_bad = len(result["done"]), len(result["failed"])
+        text = f"{n_ok} done, {n_bad} failed" + (" (cancelled)" if result["cancelled"] else "")
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020;" if n_bad else "color: #1b7f3b;")
+        self.last_result = result
+        self._finished(result)
+
+    def _finished(self, result: dict) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        if getattr(self, "worker", None) is not None and self.worker.isRunning():
+            self.worker.stop(10_000)
+
+
+class ExportDialog(QDialog, _JobRunner):
+    """Export selected session files.
+
+    Parameters
+    ----------
+    files : list of Path
+        Session files to export.
+    """
+
+    finished_export = Signal(dict)
+
+    def __init__(self, files: list[Path], parent=None, out_dir: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export sessions")
+        self.files = [Path(f) for f in files]
+        self.worker: JobWorker | None = None
+        self.last_result: dict | None = None
+        self.list = QListWidget()
+        for f in self.files:
+            self.list.addItem(str(f))
+        self.format = QComboBox()
+        for key, label in EXPORT_FORMATS:
+            self.format.addItem(label, key)
+        self.out_dir = QLineEdit(str(out_dir or (self.files[0].parent / "exports" if self.files else Path.home())))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_dir)
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(4, 10_000)
+        self.window_spin.setValue(100)
+        self.window_spin.setSuffix(" samples")
+        self.stride_spin = QSpinBox()
+        self.stride_spin.setRange(1, 10_000)
+        self.stride_spin.setValue(25)
+        self.stride_spin.setSuffix(" samples")
+        self.filtered = QCheckBox("Filter the EMG with the session's live filter first")
+        self.run_button = QPushButton("Export")
+        self.run_button.clicked.connect(self.start_export)
+        self.status = QLabel("")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        form = QFormLayout()
+        form.addRow("Sessions", self.list)
+        form.addRow("Format", self.format)
+        row = QHBoxLayout()
+        row.addWidget(self.out_dir, 1)
+        row.addWidget(browse)
+        form.addRow("Output folder", row)
+        form.addRow("Window", self.window_spin)
+        form.addRow("Stride", self.stride_spin)
+        form.addRow(self.filtered)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.run_button)
+        lay.addWidget(self.status)
+        lay.addWidget(self.log)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
+        self.resize(640, 480)
+
+    def _format_changed(self, *_a) -> None:
+        npz = self.format.currentData() == "npz"
+        for w in (self.window_spin, self.stride_spin, self.filtered):
+            w.setEnabled(npz)
+
+    def _choose_dir(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Export into", self.out_dir.text())
+        if d:
+            self.out_dir.setText(d)
+
+    def start_export(self) -> JobWorker | None:
+        """Start exporting in a worker thread (progress dialog)."""
+        out = Path(self.out_dir.text()).expanduser()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.status.setText(f"cannot create the output folder {out}: {exc}")
+            return None
+        jobs = export_jobs(self.files, self.format.currentData(), out, window=self.window_spin.value(),
+                           stride=self.stride_spin.value(), filtered=self.filtered.isChecked())
+        return self._run_jobs(jobs, "Exporting")
+
+    def _finished(self, result: dict) -> None:
+        self.finished_export.emit(result)
+
+    def done(self, r: int) -> None:
+        self.shutdown()
+        super().done(r)
+
+
+class ImportDialog(QDialog, _JobRunner):
+    """Import external recordings into session files.
+
+    Parameters
+    ----------
+    sessions_dir : Path
+        Where the imported session files are written.
+    """
+
+    finished_import = Signal(dict)
+
+    def __init__(self, sessions_dir: Path, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import recordings")
+        self.sessions_dir = Path(sessions_dir)
+        self.worker: JobWorker | None = None
+        self.last_result: dict | None = None
+        self.items: list[Path] = []
+        self.list = QListWidget()
+        self.format = QComboBox()
+        for key, label in IMPORT_FORMATS:
+            self.format.addItem(label, key)
+        add_files = QPushButton("Add files…")
+        add_files.clicked.connect(self._choose_files)
+        add_folder = QPushButton("Add paired folder…")
+        add_folder.clicked.connect(self._choose_folder)
+        self.run_button = QPushButton("Import")
+        self.run_button.clicked.connect(self.start_import)
+        self.status = QLabel("")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        row = QHBoxLayout()
+        row.addWidget(add_files)
+        row.addWidget(add_folder)
+        row.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"Imported sessions go to {self.sessions_dir}"))
+        lay.addWidget(self.list)
+        lay.addLayout(row)
+        form = QFormLayout()
+        form.addRow("Format", self.format)
+        lay.addLayout(form)
+        lay.addWidget(self.run_button)
+        lay.addWidget(self.status)
+        lay.addWidget(self.log)
+        self.resize(640, 480)
+
+    def add_items(self, items, fmt: str | None = None) -> None:
+        """Add files (or paired folders) to import; ``fmt`` selects the format (key of IMPORT_FORMATS)."""
+        for it in items:
+            self.items.append(Path(it))
+            self.list.addItem(str(it))
+        if fmt is not None:
+            idx = [k for k, _ in IMPORT_FORMATS].index(fmt)
+            self.format.setCurrentIndex(idx)
+
+    def _choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Recordings to import", "",
+                                                "Recordings (*.hdf5 *.h5 *.mat *.csv *.txt *.tsv);;All files (*)")
+        self.add_items(files)
+
+    def _choose_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder with EMG_data_*.csv and mediapipe_*.csv")
+        if d:
+            self.add_items([d], "paired")
+
+    def start_import(self) -> JobWorker | None:
+        """Start importing in a worker thread (progress dialog)."""
+        if not self.items:
+            self.status.setText("Add files to import first.")
+            return None
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        jobs = import_jobs(self.items, self.format.currentData(), self.sessions_dir)
+        return self._run_jobs(jobs, "Importing")
+
+    def _finished(self, result: dict) -> None:
+        self.finished_import.emit(result)
+
+    def done(self, r: int) -> None:
+        self.shutdown()
+        super().done(r)
+
+
+__all__ = ["ExportDialog", "ImportDialog", "export_jobs", "import_jobs"]

@@ -1,0 +1,449 @@
+"""Evaluation reports and the list of trained models.
+
+* :class:`ReportView`: a checkpoint's evaluation report (written beside it
+  by :func:`asha_app.models.report.write_report`): headline metrics (MPJPE in
+  mm, hand frame, wrist-relative; PCK@10/20 mm; mean joint-angle error; R^2),
+  per-target R^2 and errors, the per-finger bars and predicted-vs-true traces
+  (PNG), and how the model was trained (data, split, best epoch).
+* :class:`ReportDialog`: the view in a dialog (menu Model -> Open report…).
+* :class:`ModelsDialog`: checkpoints in ``data_dir()/"models"`` with their
+  headline metrics (menu Model -> Models…).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from asha_app.core.errors import AshaError
+from asha_app.workers.training import headline
+
+log = logging.getLogger(__name__)
+
+
+def models_dir() -> Path:
+    """``data_dir()/"models"`` (created on demand)."""
+    from asha_app.core.paths import data_dir
+
+    d = data_dir() / "models"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def report_files(ckpt_path: str | Path) -> dict[str, Path]:
+    """Paths of the report files beside a checkpoint (they may not exist)."""
+    stem = Path(ckpt_path).with_suffix("")
+    return {"json": Path(f"{stem}.report.json"), "bars": Path(f"{stem}.report_bars.png"),
+            "traces": Path(f"{stem}.report_traces.png"), "html": Path(f"{stem}.report.html")}
+
+
+def read_report(ckpt_path: str | Path) -> dict:
+    """A checkpoint's report and summary.
+
+    Returns
+    -------
+    dict
+        ``checkpoint`` (the loaded Checkpoint), ``metrics`` (the report JSON,
+        else the checkpoint's test or validation metrics), ``eval_set``,
+        ``files`` (existing report files), ``note`` (what is missing).
+
+    Raises
+    ------
+    CheckpointError
+        Missing, foreign, damaged or unknown-version checkpoint (message for the user).
+    """
+    from asha_app.models import checkpoint as C
+
+    ck = C.load(ckpt_path)
+    files = {k: p for k, p in report_files(ckpt_path).items() if p.is_file()}
+    note = ""
+    metrics = None
+    eval_set = None
+    if "json" in files:
+        try:
+            metrics = json.loads(files["json"].read_text())
+            eval_set = metrics.get("evaluated_set")
+        except (OSError, json.JSONDecodeError) as exc:
+            note = f"the report file {files['json'].name} is unreadable ({exc}); showing the checkpoint's metrics. "
+            files.pop("json")
+    if metrics is None:
+        for name in ("test", "val"):
+            if ck.metrics.get(name):
+                metrics, eval_set = ck.metrics[name], name
+                break
+        if "json" not in files:
+            note += "No report files beside this checkpoint (only the metrics stored in it)."
+    if eval_set is None:
+        eval_set = "test" if ck.metrics.get("test") else "val"
+    return {"checkpoint": ck, "metrics": metrics or {}, "eval_set": eval_set, "files": files, "note": note.strip()}
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def metric_rows(metrics: dict) -> list[tuple[str, str]]:
+    """(name, value) rows of the metrics table, headline first, then per target."""
+    h = headline(metrics)
+    rows = []
+    via = " (via hand model)" if h.get("mpjpe_via_hand_model") else ""
+    if "mpjpe_mm" in h:
+        rows.append((f"MPJPE, wrist-relative{via}", f"{h['mpjpe_mm']:.1f} mm"))
+    if "pck10" in h:
+        rows.append(("PCK@10 mm", f"{100 * h['pck10']:.1f} %"))
+    if "pck20" in h:
+        rows.append(("PCK@20 mm", f"{100 * h['pck20']:.1f} %"))
+    if "angle_err_deg" in h:
+        rows.append(("Mean joint-angle error", f"{h['angle_err_deg']:.2f} deg"))
+    if "r2_mean" in h:
+        rows.append(("R² (mean over targets)", f"{h['r2_mean']:.3f}"))
+    if "n" in h:
+        rows.append(("Evaluated windows", str(h["n"])))
+    fingers = (metrics.get("hand_model_per_finger_mpjpe_wrist_rel_mm")
+               or metrics.get("per_finger_mpjpe_wrist_rel_mm") or {})
+    for f, v in fingers.items():
+        rows.append((f"MPJPE {f}", f"{float(v):.1f} mm"))
+    r2 = metrics.get("r2_per_target", {})
+    mae = metrics.get("mae_per_target", {})
+    unit = "mm" if metrics.get("target_kind") == "joints_mm" else "deg"
+    names = list(r2)
+    if len(names) > 24:  # 63 joint coordinates: the per-finger rows and the bars say enough
+        names = names[:0]
+    for n in names:
+        rows.append((f"R² {n}", _fmt(float(r2[n]))))
+        if n in mae:
+            rows.append((f"Mean abs error {n}", f"{float(mae[n]):.2f} {unit}"))
+    return rows
+
+
+def training_rows(ck) -> list[tuple[str, str]]:
+    """(name, value) rows describing how a checkpoint was trained."""
+    tr = ck.training or {}
+    data = ck.data or {}
+    split = data.get("split", {})
+    rows = [("Model", ck.model_name), ("Targets", f"{len(ck.target_names)} ({ck.target_kind})"),
+            ("EMG", f"{ck.n_channels} channels at {ck.fs:g} Hz" + (f", device {ck.device}" if ck.device else "")),
+            ("Window / stride", f"{ck.window.window_ms:g} ms / {ck.window.stride_ms:g} ms"
+             + (f", label lag {ck.window.label_lag_ms:g} ms" if ck.window.label_lag_ms else ""))]
+    if data.get("sources") or data.get("sessions"):
+        rows.append(("Data", ", ".join(data.get("sources") or data.get("sessions"))))
+    if split:
+        counts = split.get("counts", {})
+        rows.append(("Split", f"{split.get('kind', '?')}: " + ", ".join(f"{k} {v}" for k, v in counts.items())))
+    if tr:
+        best = tr.get("best_epoch")
+        text = f"best epoch {best} of {tr.get('epochs_run')}"
+        if tr.get("cancelled"):
+            text += " (stopped by the user; best epoch kept)"
+        elif tr.get("stopped_early"):
+            text += " (early stopping)"
+        rows.append(("Training", text))
+    ft = tr.get("finetuned_from")
+    if ft:
+        rows.append(("Calibrated from", f"mode {ft.get('mode')}, base trained on "
+                     + ", ".join((ft.get("data") or {}).get("sessions", []) or ["?"])))
+    return rows
+
+
+def _table(rows: list[tuple[str, str]]) -> QTableWidget:
+    t = QTableWidget(len(rows), 2)
+    t.setHorizontalHeaderLabels(["", ""])
+    t.horizontalHeader().hide()
+    t.verticalHeader().hide()
+    t.verticalHeader().setDefaultSectionSize(22)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
+    for i, (k, v) in enumerate(rows):
+        t.setItem(i, 0, QTableWidgetItem(k))
+        t.setItem(i, 1, QTableWidgetItem(v))
+    return t
+
+
+class FitImage(QLabel):
+    """A picture scaled down to the label's width (never up), keeping its aspect ratio."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.image: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_image(self, pix: QPixmap | None) -> None:
+        """Show ``pix`` (None clears)."""
+        self.image = pix
+        if pix is None:
+            self.clear()
+            self.setMinimumHeight(0)
+        self._rescale()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self.image is None:
+            return
+        w = max(120, min(self.width(), self.image.width()))
+        scaled = self.image.scaledToWidth(w, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(scaled)
+        self.setMinimumHeight(scaled.height())
+
+
+class ReportView(QWidget):
+    """Shows one checkpoint's evaluation report.
+
+    Attributes
+    ----------
+    metrics_table, training_table : QTableWidget
+    bars_label, traces_label : QLabel
+        The report's PNGs (empty when missing).
+    path_label : QLabel
+        Where the checkpoint is.
+    error_label : QLabel
+        The checkpoint's error, when it cannot be read.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.ckpt_path: Path | None = None
+        self.info: dict | None = None
+        lay = QVBoxLayout(self)
+        self.title = QLabel("No report loaded.")
+        self.title.setStyleSheet("font-weight: bold; font-size: 13pt;")
+        self.title.setWordWrap(True)
+        lay.addWidget(self.title)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.hide()
+        lay.addWidget(self.error_label)
+        self.note_label = QLabel()
+        self.note_label.setWordWrap(True)
+        self.note_label.hide()
+        lay.addWidget(self.note_label)
+        row = QHBoxLayout()
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setWordWrap(True)
+        row.addWidget(self.path_label, 1)
+        self.folder_button = QPushButton("Open folder")
+        self.folder_button.setEnabled(False)
+        self.folder_button.clicked.connect(self._open_folder)
+        row.addWidget(self.folder_button)
+        lay.addLayout(row)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("<b>Metrics</b>"))
+        self.metrics_table = _table([])
+        ll.addWidget(self.metrics_table, 3)
+        ll.addWidget(QLabel("<b>Training</b>"))
+        self.training_table = _table([])
+        ll.addWidget(self.training_table, 2)
+        split.addWidget(left)
+        body = QWidget()
+        bl = QVBoxLayout(body)
+        self.bars_label = FitImage()
+        self.traces_label = FitImage()
+        bl.addWidget(self.bars_label)
+        bl.addWidget(self.traces_label)
+        bl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([400, 600])
+        self.splitter = split
+        lay.addWidget(split, 1)
+
+    def clear(self) -> None:
+        """Show nothing."""
+        self.ckpt_path = None
+        self.info = None
+        self.title.setText("No report loaded.")
+        for t in (self.metrics_table, self.training_table):
+            t.setRowCount(0)
+        for lab in (self.bars_label, self.traces_label):
+            lab.set_image(None)
+        self.path_label.setText("")
+        self.folder_button.setEnabled(False)
+        self.error_label.hide()
+        self.note_label.hide()
+
+    def load(self, ckpt_path: str | Path) -> bool:
+        """Show the report of ``ckpt_path``; False (with the error shown) when the checkpoint cannot be read."""
+        self.clear()
+        ckpt_path = Path(ckpt_path)
+        try:
+            info = read_report(ckpt_path)
+        except AshaError as exc:
+            self.title.setText(f"Cannot open {ckpt_path.name}")
+            self.error_label.setText(str(exc))
+            self.error_label.show()
+            return False
+        self.ckpt_path, self.info = ckpt_path, info
+        ck = info["checkpoint"]
+        self.title.setText(f"{ck.model_name}: {info['eval_set']}-set evaluation")
+        self.path_label.setText(f"Checkpoint: {ckpt_path}")
+        self.folder_button.setEnabled(True)
+        note = info["note"]
+        if headline(info["metrics"]).get("mpjpe_via_hand_model"):
+            note = ("MPJPE and PCK (hand frame, wrist-relative) are of the 21 joints of the built-in hand model "
+                    "driven by the predicted and the true finger flexion. " + note).strip()
+        if note:
+            self.note_label.setText(note)
+            self.note_label.show()
+        for table, rows in ((self.metrics_table, metric_rows(info["metrics"])), (self.training_table, training_rows(ck))):
+            table.setRowCount(len(rows))
+            for i, (k, v) in enumerate(rows):
+                table.setItem(i, 0, QTableWidgetItem(k))
+                table.setItem(i, 1, QTableWidgetItem(v))
+            table.resizeColumnsToContents()
+        for key, lab in (("bars", self.bars_label), ("traces", self.traces_label)):
+            if key in info["files"]:
+                pix = QPixmap(str(info["files"][key]))
+                if pix.isNull():
+                    lab.setText(f"{info['files'][key].name} cannot be displayed")
+                else:
+                    lab.set_image(pix)
+        return True
+
+    def metric_texts(self) -> dict[str, str]:
+        """The metrics table as {name: value} (what the user reads)."""
+        t = self.metrics_table
+        return {t.item(i, 0).text(): t.item(i, 1).text() for i in range(t.rowCount())}
+
+    def _open_folder(self) -> None:
+        if self.ckpt_path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ckpt_path.parent)))
+
+
+class ReportDialog(QDialog):
+    """A non-modal dialog holding a :class:`ReportView`."""
+
+    def __init__(self, ckpt_path: str | Path | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Model report")
+        self.resize(1100, 800)
+        lay = QVBoxLayout(self)
+        self.view = ReportView()
+        lay.addWidget(self.view, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        lay.addWidget(buttons)
+        if ckpt_path is not None:
+            self.view.load(ckpt_path)
+            self.setWindowTitle(f"Model report: {Path(ckpt_path).name}")
+
+
+def scan_models(folder: str | Path | None = None) -> list[dict]:
+    """Checkpoints in ``folder`` (default ``data_dir()/"models"``), newest first, with headline metrics.
+
+    Returns
+    -------
+    list of dict
+        ``path``, ``mtime``, and either ``model``, ``sources``, ``eval_set``,
+        ``headline`` (see :func:`asha_app.workers.training.headline`) or
+        ``error`` (the checkpoint's message).
+    """
+    folder = Path(folder) if folder is not None else models_dir()
+    out = []
+    for p in sorted(folder.glob("*.pt"), key=lambda q: q.stat().st_mtime, reverse=True):
+        row = {"path": p, "mtime": p.stat().st_mtime}
+        try:
+            info = read_report(p)
+        except AshaError as exc:
+            row["error"] = str(exc)
+        else:
+            ck = info["checkpoint"]
+            row.update(model=ck.model_name + (" (calibrated)" if ck.training.get("finetuned_from") else ""),
+                       sources=", ".join(ck.data.get("sources") or ck.data.get("sessions") or []),
+                       eval_set=info["eval_set"], headline=headline(info["metrics"]))
+        out.append(row)
+    return out
+
+
+class ModelsDialog(QDialog):
+    """Trained models in ``data_dir()/"models"`` with their headline metrics; double-click opens the report."""
+
+    COLUMNS = ["File", "Model", "Saved", "Data", "Set", "MPJPE (mm)", "PCK@20", "Angle err (deg)", "R² mean"]
+
+    def __init__(self, parent=None, folder: str | Path | None = None, open_report=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.resize(1000, 420)
+        self.folder = Path(folder) if folder is not None else models_dir()
+        self._open_report = open_report
+        lay = QVBoxLayout(self)
+        self.info = QLabel(f"Checkpoints in {self.folder}")
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.info)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        lay.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open report")
+        self.open_button.clicked.connect(self.open_selected)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        row.addWidget(self.open_button)
+        row.addWidget(refresh)
+        row.addStretch(1)
+        row.addWidget(close)
+        lay.addLayout(row)
+        self.rows: list[dict] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the folder."""
+        self.rows = scan_models(self.folder)
+        self.table.setRowCount(len(self.rows))
+        for i, r in enumerate(self.rows):
+            h = r.get("headline", {})
+            vals = [r["path"].name, r.get("model", "—"), time.strftime("%Y-%m-%d %H:%M", time.localtime(r["mtime"])),
+                    r.get("sources", ""), r.get("eval_set", ""),
+                    f"{h['mpjpe_mm']:.1f}" if "mpjpe_mm" in h else "—",
+                    f"{100 * h['pck20']:.0f} %" if "pck20" in h else "—",
+                    f"{h['angle_err_deg']:.1f}" if "angle_err_deg" in h else "—",
+                    f"{h['r2_mean']:.2f}" if "r2_mean" in h else "—"]
+            if "error" in r:
+                vals[1] = "unreadable"
+                vals[3] = r["error"]
+            for j, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                if "error" in r:
+                    item.setForeground(Qt.GlobalColor.red)
+                    item.setToolTip(r["error"])
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        if self.rows:
+            self.table.selectRow(0)
+        self.info.setText(f"{len(self.rows)} checkpoint(s) in {self.folder}" if self.rows
+                          else f"No trained models yet in {self.folder}. Use Model → Train or fine-tune….")
+
+    def open_selected(self) -> None:
+        """Open the selected checkpoint's report."""
+        i = self.table.currentRow()
+        if 0 <= i < len(self.rows) and self._open_report is not None:
+            self._open_report(self.rows[i]["path"])

@@ -1,0 +1,112 @@
+"""A worker thread that runs file jobs (export, import) one after another, with progress the GUI polls.
+
+Each job is ``(description, function)`` where ``function(progress)`` does the
+work and calls ``progress(done, total)`` as it goes (the data layer's
+exporters and importers take exactly such a callback).  The GUI polls
+:meth:`JobWorker.progress` on a timer (no high-rate signals) and gets one
+``job_done`` / ``job_failed`` signal per job and ``all_done`` at the end.
+
+Cancelling (:meth:`JobWorker.stop`) takes effect at the job's next progress
+call: the job raises :class:`JobCancelled` inside the data layer's function,
+which leaves its partial output behind (the dialog says so).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+
+from asha_app.core.errors import AshaError
+from asha_app.workers.base import Worker
+
+log = logging.getLogger(__name__)
+
+Job = tuple[str, Callable[[Callable[[int, int], None]], object]]
+
+
+class JobCancelled(AshaError):
+    """The user cancelled the running job."""
+
+
+class JobWorker(Worker):
+    """Run jobs sequentially in a thread.
+
+    Parameters
+    ----------
+    jobs : list of (str, callable)
+        Description (shown in the progress dialog) and the function
+        ``f(progress) -> result``.
+
+    Signals
+    -------
+    job_done(int, object)
+        Index of the job and its result.
+    job_failed(int, str)
+        Index and a user-facing message (the data layer's messages name the file).
+    all_done(dict)
+        ``{"done": [...indices], "failed": {index: message}, "cancelled": bool}``.
+    """
+
+    job_done = Signal(int, object)
+    job_failed = Signal(int, str)
+    all_done = Signal(dict)
+
+    def __init__(self, jobs: list[Job], parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("JobWorker")
+        self.jobs = list(jobs)
+        self._lock = threading.Lock()
+        self._progress = (0, 0, 0)  # job index, done, total
+        self.results: dict[int, object] = {}
+        self.failed: dict[int, str] = {}
+        self.cancelled = False
+
+    def progress(self) -> tuple[int, float]:
+        """``(job index, fraction 0..1 of that job)`` (thread-safe)."""
+        with self._lock:
+            i, done, total = self._progress
+        return i, (done / total if total else 0.0)
+
+    def overall(self) -> float:
+        """Fraction 0..1 of all jobs."""
+        i, frac = self.progress()
+        return (i + frac) / len(self.jobs) if self.jobs else 1.0
+
+    def run(self) -> None:
+        for i, (desc, fn) in enumerate(self.jobs):
+            if self.isInterruptionRequested():
+                self.cancelled = True
+                break
+            with self._lock:
+                self._progress = (i, 0, 0)
+
+            def report(done: int, total: int, _i=i) -> None:
+                if self.isInterruptionRequested():
+                    raise JobCancelled("cancelled by the user; the partly written output was left in place")
+                with self._lock:
+                    self._progress = (_i, int(done), int(total))
+
+            try:
+                result = fn(report)
+            except JobCancelled as exc:
+                self.cancelled = True
+                self.failed[i] = f"{desc}: {exc}"
+                self.job_failed.emit(i, self.failed[i])
+                break
+            except AshaError as exc:
+                self.failed[i] = str(exc)
+                self.job_failed.emit(i, str(exc))
+                continue
+            except (OSError, ValueError, KeyError) as exc:  # unexpected file content: name the job, go on
+                log.exception("job %s failed", desc)
+                self.failed[i] = f"{desc}: {type(exc).__name__}: {exc}"
+                self.job_failed.emit(i, self.failed[i])
+                continue
+            self.results[i] = result
+            with self._lock:
+                self._progress = (i, 1, 1)
+            self.job_done.emit(i, result)
+        self.all_done.emit({"done": sorted(self.results), "failed": dict(self.failed), "cancelled": self.cancelled})
