@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "asha_app"
-QT_FREE = ["core", "devices", "dsp", "pose", "data", "models", "protocols"]
+QT_FREE = ["core", "devices", "dsp", "pose", "data", "models", "protocols", "calibration"]
 
 
 def _imports(path: Path) -> set[str]:

@@ -81,7 +81,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from asha_app.data.importers import import_to_session  # noqa: PLC0415
 
     src = Path(args.file)
-    out = Path(args.output) if args.output else src.with_suffix(".asha.h5")
+    out = Path(args.output) if args.output else (src.parent / (src.name + ".asha.h5") if src.is_dir()
+                                                 else src.with_suffix(".asha.h5"))
     options = {}
     if args.fs is not None:
         options["fs"] = args.fs
@@ -145,7 +146,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("import", help="import emg2pose HDF5, NinaPro .mat or MindRove/BrainFlow files as a session file")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", help="session file to write (default FILE.asha.h5)")
-    p.add_argument("--format", choices=("emg2pose", "ninapro", "brainflow"), help="input format (guessed when omitted)")
+    p.add_argument("--format", choices=("emg2pose", "ninapro", "brainflow", "paired"),
+                   help="input format (guessed when omitted; a folder is the paired Myo+MediaPipe CSV pair)")
     p.add_argument("--fs", type=float, help="EMG sampling rate in Hz (NinaPro files without 'frequency')")
     p.add_argument("--board-id", type=int, help="MindRove/BrainFlow board id (default: MindRove WiFi)")
     p.add_argument("--overwrite", action="store_true")

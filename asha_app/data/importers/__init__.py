@@ -26,9 +26,9 @@ import h5py
 from asha_app.core.errors import RecordingFileError
 from asha_app.data.recording import Recording
 
-FORMATS = ("emg2pose", "ninapro", "brainflow")
+FORMATS = ("emg2pose", "ninapro", "brainflow", "paired")
 #: Reader options each format accepts.
-OPTIONS = {"emg2pose": {"label_rate_hz"}, "ninapro": {"fs"}, "brainflow": {"board_id"}}
+OPTIONS = {"emg2pose": {"label_rate_hz"}, "ninapro": {"fs"}, "brainflow": {"board_id"}, "paired": {"fs"}}
 
 
 def detect_format(path: str | Path) -> str:
@@ -40,6 +40,8 @@ def detect_format(path: str | Path) -> str:
         If the format cannot be told.
     """
     path = Path(path)
+    if path.is_dir():
+        return "paired"  # a folder holding the paired Myo EMG + MediaPipe CSV pair
     if not path.is_file():
         raise RecordingFileError(f"{path}: no such file.")
     if h5py.is_hdf5(path):
@@ -90,6 +92,10 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
         from asha_app.data.importers.brainflow_csv import read_brainflow_csv  # noqa: PLC0415
 
         return read_brainflow_csv(path, **options)
+    if fmt == "paired":
+        from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415
+
+        return load_paired(path, **options)
     raise RecordingFileError(f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}.")
 
 

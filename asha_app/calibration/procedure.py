@@ -1,0 +1,335 @@
+"""Per-user calibration, Qt-free: protocol, quality gate, fine-tuning, before/after evaluation, report card, profile.
+
+Flow (the wizard in :mod:`asha_app.ui.calibration_wizard` is a thin view over it)::
+
+    settings (participant, base model or none, placement notes, strategy)
+      -> record :func:`calibration_protocol` (~2.5 min) with the recording machinery
+         (RecordingProcedure + RecorderWorker, camera labels)
+      -> :func:`check_quality`: no EMG / no hand / prompts with too few valid labels -> redo those prompts
+      -> :func:`calibrate` (generator of :class:`CalibrationEvent`):
+           split the recording in time: calibration part | gap | held-out block (last 25 %)
+           base model (given checkpoint, or trained from scratch on the calibration part)
+           evaluate base on the held-out block, fine-tune (strategy), evaluate again
+           report card PNG, input statistics, profile written atomically
+
+Every failure raises :class:`CalibrationError` (an :class:`AshaError`) saying
+what to do, and nothing is written before the profile is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from asha_app.calibration import strategies as S
+from asha_app.calibration.ood import InputMonitor
+from asha_app.calibration.profile import UserProfile, default_path, save_profile
+from asha_app.calibration.report import render_report_card
+from asha_app.core.errors import AshaError
+from asha_app.data.recording import Recording
+from asha_app.data.windows import WindowSpec, device_name, select_targets
+from asha_app.dsp.filters import FilterSpec
+from asha_app.models import checkpoint as C
+from asha_app.models import train as T
+
+log = logging.getLogger(__name__)
+
+#: registry model used when no base model is given ("train from scratch"): the best small model
+SCRATCH_MODEL = "envtcn"
+
+CALIBRATION_PROTOCOL_TOML = """
+name = "Calibration"
+description = "Short per-user calibration: rest, fist, open hand and each finger, with the camera on."
+version = 1
+countdown_s = 3.0
+order = "interleaved"
+
+[[prompts]]
+label = "rest"
+instruction = "Relax your hand, fingers loosely curled."
+duration_s = 5.0
+repetitions = 3
+rest_s = 2.0
+
+[[prompts]]
+label = "fist"
+instruction = "Close your hand into a fist, then hold."
+duration_s = 5.0
+repetitions = 3
+rest_s = 2.0
+
+[[prompts]]
+label = "open hand"
+instruction = "Spread your fingers wide open, then hold."
+duration_s = 5.0
+repetitions = 3
+rest_s = 2.0
+
+[[prompts]]
+label = "thumb flexion"
+instruction = "Bend your thumb slowly across the palm and back."
+duration_s = 4.0
+repetitions = 2
+rest_s = 1.5
+
+[[prompts]]
+label = "index flexion"
+instruction = "Bend your index finger slowly and back."
+duration_s = 4.0
+repetitions = 2
+rest_s = 1.5
+
+[[prompts]]
+label = "middle flexion"
+instruction = "Bend your middle finger slowly and back."
+duration_s = 4.0
+repetitions = 2
+rest_s = 1.5
+
+[[prompts]]
+label = "ring and little flexion"
+instruction = "Bend your ring and little fingers slowly and back."
+duration_s = 4.0
+repetitions = 2
+rest_s = 1.5
+
+[[prompts]]
+label = "free movement"
+instruction = "Move your fingers freely, slowly, in any combination."
+duration_s = 20.0
+repetitions = 1
+rest_s = 0.0
+"""
+
+
+class CalibrationError(AshaError):
+    """Calibration cannot go on (no EMG, no hand seen, too few labels, mismatched model)."""
+
+
+def calibration_protocol():
+    """The calibration protocol (a :class:`asha_app.protocols.model.Protocol`, about 2.5 minutes)."""
+    from asha_app.protocols.model import parse_protocol
+
+    return parse_protocol(CALIBRATION_PROTOCOL_TOML, "calibration protocol")
+
+
+@dataclass
+class CalibrationSettings:
+    """What the first wizard page asks.
+
+    Attributes
+    ----------
+    participant : str
+    base_checkpoint : path or None
+        Model to adapt; None trains :data:`SCRATCH_MODEL` from scratch on the calibration data.
+    placement_notes : str
+    strategy : str
+        Key of :data:`asha_app.calibration.strategies.STRATEGIES`.
+    holdout_fraction : float
+        Last share of the recording kept for the before/after evaluation.
+    min_valid_share : float
+        Quality gate: a prompt needs at least this share of valid camera labels.
+    max_time_s : float
+        Fine-tuning time budget.
+    device : dict
+        ``{"name", "fs", "n_channels", "channel_names", "channel_map", "decimation"}`` of the live stream.
+    bone_lengths_mm : list or None
+        From the IK calibration, when available.
+    """
+
+    participant: str
+    base_checkpoint: str | Path | None = None
+    placement_notes: str = ""
+    strategy: str = S.DEFAULT_STRATEGY
+    holdout_fraction: float = 0.25
+    min_valid_share: float = 0.6
+    max_time_s: float = 45.0
+    scratch_time_s: float = 60.0
+    device: dict = field(default_factory=dict)
+    bone_lengths_mm: list | None = None
+
+
+@dataclass
+class QualityReport:
+    """Outcome of :func:`check_quality`.
+
+    ``shares``: label -> share of valid labels (None: no frame at all); ``redo``: labels below the gate.
+    """
+
+    ok: bool
+    shares: dict
+    redo: list[str]
+    message: str
+
+
+def check_quality(rec: Recording, min_valid_share: float = 0.6) -> QualityReport:
+    """The quality gate of a calibration recording.
+
+    Raises
+    ------
+    CalibrationError
+        No EMG at all (armband disconnected) or not one valid hand label (no hand visible).
+    """
+    if rec.emg.ndim != 2 or len(rec.emg) < max(10, int(rec.fs)):
+        raise CalibrationError("no EMG data arrived during calibration: check that the armband is switched on, "
+                               "connected (Device → Start shows its signal) and worn, then record again")
+    valid = np.asarray(rec.valid, bool)
+    if len(valid) == 0 or not valid.any():
+        raise CalibrationError("no hand was seen by the camera during calibration: put your hand in view "
+                               "(palm towards the camera, good light), check the camera preview, and record again")
+    t = np.asarray(rec.label_t)
+    shares: dict[str, float | None] = {}
+    for label in dict.fromkeys(p.label for p in rec.prompts):
+        sel = np.zeros(len(t), bool)
+        for p in rec.prompts:
+            if p.label == label:
+                sel |= (t >= p.start) & (t < p.end)
+        shares[label] = float(valid[sel].mean()) if sel.any() else None
+    redo = [k for k, v in shares.items() if v is None or v < min_valid_share]
+    if redo:
+        msg = ("too few valid hand labels in: " + ", ".join(
+            f"{k} ({0 if shares[k] is None else round(100 * shares[k])} %)" for k in redo)
+            + f". Redo these prompts with the whole hand in view (need {round(100 * min_valid_share)} %).")
+    else:
+        msg = f"label quality ok ({round(100 * float(valid.mean()))} % valid overall)"
+    return QualityReport(not redo, shares, redo, msg)
+
+
+@dataclass
+class CalibrationEvent:
+    """Progress of :func:`calibrate`: ``stage`` in check/base/finetune/evaluate/report/saved/done, ``fraction`` 0..1."""
+
+    stage: str
+    fraction: float
+    message: str
+    progress: T.ProgressEvent | None = None
+    result: CalibrationResult | None = None
+
+
+@dataclass
+class CalibrationResult:
+    """What a finished calibration produced."""
+
+    profile: UserProfile
+    profile_path: Path | None
+    before: dict
+    after: dict
+    report_png: Path | None
+    quality: QualityReport
+    finetune_s: float
+
+
+def _scratch_checkpoint(rec: Recording, settings: CalibrationSettings, cancel) -> Iterator:
+    spec = FilterSpec.from_dict(rec.meta["filter_hint"]) if "filter_hint" in rec.meta else None
+    job = T.prepare(rec, model_name=SCRATCH_MODEL, window=WindowSpec(1500.0, max(20.0, 3000.0 / rec.fs)),
+                    filter_spec=spec, split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
+                    require_test=False)
+    cfg = T.TrainConfig(max_epochs=30, lr=2e-3, patience=5, progress_every=10, max_time_s=settings.scratch_time_s)
+    yield from T.run(job, cfg, cancel)
+
+
+def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profile_path: str | Path | None = None,
+              report_dir: str | Path | None = None, hand_model=None) -> Iterator[CalibrationEvent]:
+    """Run the calibration on a recorded calibration session, yielding progress; the last event has the result.
+
+    Parameters
+    ----------
+    rec : Recording
+        The calibration recording (EMG + camera labels + prompts).
+    settings : CalibrationSettings
+    cancel : callable or threading.Event, optional
+        Stops fine-tuning early (best weights kept); nothing is saved when cancelled.
+    profile_path : path, optional
+        Where to save; default :func:`asha_app.calibration.profile.default_path`.  ``False`` to not save.
+    report_dir : path, optional
+        Folder of the report card PNG (default: beside the profile).
+    hand_model : HandModel, optional
+        For MPJPE of the driven hand (finger-flexion targets).
+
+    Raises
+    ------
+    CalibrationError
+        Bad recording (see :func:`check_quality`), incompatible base model.
+    """
+    yield CalibrationEvent("check", 0.0, "checking the recording")
+    quality = check_quality(rec, settings.min_valid_share)
+    if not quality.ok:
+        raise CalibrationError(quality.message)
+    calib, held = S.split_holdout(rec, settings.holdout_fraction)
+    if not np.asarray(held.valid).any() or len(held.emg) < 2 * rec.fs:
+        raise CalibrationError("the held-out block at the end of the recording has no valid labels; record again "
+                               "and keep the hand in view until the end")
+    _, names, kind = select_targets(calib, "auto")
+    if settings.base_checkpoint:
+        yield CalibrationEvent("base", 0.05, f"loading base model {Path(settings.base_checkpoint).name}")
+        try:
+            base = C.load(settings.base_checkpoint, n_channels=rec.n_channels, fs=rec.fs, target_names=names)
+        except C.CheckpointError as exc:
+            raise CalibrationError(f"the base model cannot be used: {exc}") from exc
+    else:
+        yield CalibrationEvent("base", 0.05, f"no base model: training {SCRATCH_MODEL} from scratch")
+        last = None
+        for ev in _scratch_checkpoint(calib, settings, cancel):
+            last = ev
+            if ev.kind in ("epoch", "batch"):
+                yield CalibrationEvent("base", 0.05 + 0.3 * ev.epoch / max(1, ev.max_epochs), "training base model", ev)
+        base = last.checkpoint
+    yield CalibrationEvent("evaluate", 0.35, "evaluating the base model on the held-out block")
+    before = S.evaluate_on(base, held, hand_model)
+    yield CalibrationEvent("finetune", 0.4, f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']})")
+    t0 = time.perf_counter()
+    new = None
+    for ev in S.run_strategy(base, calib, settings.strategy, cancel, settings.max_time_s):
+        if ev.kind == "done":
+            new = ev.checkpoint
+        elif ev.kind in ("epoch", "batch"):
+            frac = min(1.0, ev.elapsed_s / max(1e-6, settings.max_time_s))
+            yield CalibrationEvent("finetune", 0.4 + 0.45 * frac,
+                                   f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']}), epoch {ev.epoch}", ev)
+        elif ev.kind == "cancelled":
+            raise CalibrationError("calibration cancelled; no profile was written")
+    ft_s = time.perf_counter() - t0
+    yield CalibrationEvent("evaluate", 0.87, "evaluating the calibrated model on the held-out block")
+    after = S.evaluate_on(new, held, hand_model)
+    monitor = InputMonitor(new.filter_spec, new.n_channels).fit(calib.emg)
+    dev = {"name": device_name(rec.meta) or new.device, "fs": rec.fs, "n_channels": rec.n_channels,
+           "channel_names": list(rec.channel_names), "channel_map": rec.meta.get("channel_map"), "decimation": 1,
+           **settings.device}
+    metrics = {"before": before, "after": after, "held_out_s": [float(held.emg_t[0]), float(held.emg_t[-1])]}
+    profile = UserProfile(participant=settings.participant, checkpoint=new, device=dev,
+                          placement_notes=settings.placement_notes, bone_lengths_mm=settings.bone_lengths_mm,
+                          metrics=metrics, monitor=monitor.to_dict(),
+                          calibration={"strategy": settings.strategy, "finetune_s": ft_s, "quality": quality.shares,
+                                       "base": str(settings.base_checkpoint or f"scratch:{SCRATCH_MODEL}"),
+                                       "recording_s": rec.duration, "session": rec.meta.get("session")})
+    path = None
+    if profile_path is not False:
+        path = Path(profile_path) if profile_path else default_path(settings.participant)
+    png = None
+    yield CalibrationEvent("report", 0.92, "drawing the report card")
+    rdir = Path(report_dir) if report_dir else (path.parent if path else None)
+    if rdir is not None:
+        t, y, p_after = S.predict_recording(new, held)
+        _, _, p_before = S.predict_recording(base, held)
+        png = render_report_card(rdir / f"{path.stem if path else 'calibration'}_report.png", settings.participant,
+                                new.target_names, before, after, t, y, p_before, p_after)
+    if path is not None:
+        save_profile(profile, path)
+        yield CalibrationEvent("saved", 0.98, f"profile saved: {path}")
+    res = CalibrationResult(profile, path, before, after, png, quality, ft_s)
+    yield CalibrationEvent("done", 1.0, summary(before, after), result=res)
+
+
+def summary(before: dict, after: dict) -> str:
+    """One line: held-out mean absolute error before -> after (and a warning when calibration made it worse)."""
+    line = (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} (mean abs., target units); "
+            f"R² {before['r2_mean']:.2f} → {after['r2_mean']:.2f}")
+    if after["mae_mean"] > before["mae_mean"]:
+        line += (". The calibrated model is NOT better than the base model on the held-out block: record again "
+                 "with more varied movements, or keep using the base model")
+    return line

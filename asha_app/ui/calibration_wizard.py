@@ -1,0 +1,329 @@
+"""Calibration wizard: a thin QWizard over :mod:`asha_app.calibration.procedure`.
+
+Pages: 1 settings (participant, base model or none, strategy, armband
+placement notes); 2 recording (record the ~2.5 min calibration protocol now
+with the running armband and camera through the recording machinery --
+:class:`~asha_app.protocols.procedure.RecordingProcedure` and
+:class:`~asha_app.workers.recorder.RecorderWorker` -- or use a recorded session
+file); quality gate naming the prompts to redo; 3 fine-tuning in a
+:class:`~asha_app.workers.finetune.CalibrationWorker` with a progress bar, then
+the report card and "Use this profile".
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWizard, QWizardPage)
+
+from asha_app.calibration import strategies as S
+from asha_app.calibration.procedure import CalibrationError, CalibrationSettings, calibration_protocol, check_quality
+from asha_app.calibration.profile import default_path
+from asha_app.core import paths
+from asha_app.core.errors import AshaError
+
+log = logging.getLogger(__name__)
+
+
+def load_recording(path: str | Path):
+    """A calibration recording from a session file (.h5) or a folder of the paired Myo/MediaPipe CSV files."""
+    path = Path(path)
+    if path.is_dir():
+        from asha_app.data.importers.paired_myo_mediapipe import load_paired
+
+        return load_paired(path)
+    from asha_app.data.reader import read_recording
+
+    return read_recording(path)
+
+
+class SetupPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Who and what")
+        self.setSubTitle("About 3 minutes: a short recording with the camera on, then about a minute of fine-tuning.")
+        form = QFormLayout(self)
+        self.participant = QLineEdit()
+        self.participant.setPlaceholderText("name or code")
+        self.base = QLineEdit()
+        self.base.setPlaceholderText("none: train a new model from scratch")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.base, 1)
+        row.addWidget(browse)
+        self.strategy = QComboBox()
+        for key, s in S.STRATEGIES.items():
+            self.strategy.addItem(s["label"] + (" (recommended)" if key == S.DEFAULT_STRATEGY else ""), key)
+        self.strategy.setCurrentIndex(list(S.STRATEGIES).index(S.DEFAULT_STRATEGY))
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Armband placement: forearm position (cm below the elbow), electrode 1 over …, "
+                                      "skin preparation")
+        self.notes.setMaximumHeight(90)
+        form.addRow("Participant:", self.participant)
+        form.addRow("Base model:", row)
+        form.addRow("Fine-tuning:", self.strategy)
+        form.addRow("Placement notes:", self.notes)
+        self.registerField("participant*", self.participant)
+
+    def _browse(self) -> None:
+        p, _ = QFileDialog.getOpenFileName(self, "Base model", str(paths.data_dir()), "Checkpoints (*.pt);;All files (*)")
+        if p:
+            self.base.setText(p)
+
+
+class RecordPage(QWizardPage):
+    """Record the calibration protocol now, or pick a recorded session; then the quality gate."""
+
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.window = window
+        self.setTitle("Calibration recording")
+        proto = calibration_protocol()
+        self.setSubTitle(f"{proto.name}: {proto.description} ({proto.planned_duration_s / 60:.1f} min)")
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.record_button = QPushButton("Record now")
+        self.file_button = QPushButton("Use a recorded session…")
+        row.addWidget(self.record_button)
+        row.addWidget(self.file_button)
+        lay.addLayout(row)
+        self.prompt = QLabel("")
+        self.prompt.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.prompt.setWordWrap(True)
+        lay.addWidget(self.prompt)
+        self.progress = QProgressBar()
+        lay.addWidget(self.progress)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+        lay.addStretch(1)
+        self.recording = None
+        self.quality = None
+        self._bone_scales: list = []
+        self._proc = None
+        self._recorder = None
+        self._path = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self._tick)
+        self.record_button.clicked.connect(self.start_recording)
+        self.file_button.clicked.connect(self._choose_file)
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt naming
+        return self.recording is not None and self.quality is not None and self.quality.ok
+
+    def _choose_file(self) -> None:
+        p, _ = QFileDialog.getOpenFileName(self, "Calibration recording", str(paths.data_dir()),
+                                           "Session files (*.h5 *.hdf5);;All files (*)")
+        if p:
+            self.use_recording_file(p)
+
+    def use_recording_file(self, path) -> None:
+        """Load a recorded session and run the quality gate on it."""
+        try:
+            self.set_recording(load_recording(path))
+        except AshaError as exc:
+            self.message.setText(f"⚠ {exc}")
+
+    def set_recording(self, rec) -> None:
+        """Run the quality gate; the page completes when it passes."""
+        self.recording = rec
+        try:
+            self.quality = check_quality(rec)
+            self.message.setText(("✓ " if self.quality.ok else "⚠ ") + self.quality.message)
+        except CalibrationError as exc:
+            self.quality = None
+            self.message.setText(f"⚠ {exc}")
+        self.completeChanged.emit()
+
+    # ----------------------------------------------------------- live recording through the recording machinery
+    def start_recording(self) -> None:
+        from asha_app.data.writer import SessionWriter
+        from asha_app.protocols.procedure import RecordingProcedure
+        from asha_app.workers.recorder import RecorderWorker
+
+        w = self.window
+        if w.worker is None:
+            self.message.setText("⚠ No EMG is streaming: start the armband (toolbar → Start) and try again.")
+            return
+        cam = w.camera_panel.worker
+        if cam is None:
+            self.message.setText("⚠ The camera is off: start it in the camera dock so your hand is labelled, "
+                                 "then try again.")
+            return
+        part = self.wizard().field("participant") or "participant"
+        stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+        self._path = paths.data_dir() / "calibration" / f"{part}_{stamp}.h5"
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        from asha_app.pose.hand_model import HandModel
+
+        try:
+            writer = SessionWriter(self._path, w.worker.n_channels, w.worker.fs, HandModel.builtin("right").dof_names,
+                                   participant={"id": part}, device={"name": w.worker.source.description},
+                                   filter_spec=w.worker.filter_spec.to_dict(),
+                                   package_modulus=getattr(w.worker.source, "package_modulus", None))
+        except (AshaError, OSError) as exc:
+            self.message.setText(f"⚠ cannot create the calibration file: {exc}")
+            return
+        self._recorder = RecorderWorker(writer, w.worker.emg_ring, w.worker.imu_ring, cam.labels)
+        self._recorder.error.connect(lambda m: self.message.setText(f"⚠ {m}"))
+        self._proc = RecordingProcedure(calibration_protocol())
+        self._bone_scales = []
+        w.camera_panel.label_ready.connect(self._on_label)
+        self._recorder.start()
+        self._proc.start(w.clock.now())
+        self.record_button.setEnabled(False)
+        self._timer.start()
+
+    def _on_label(self, lab) -> None:
+        if self._proc is not None:
+            self._proc.feed_labels(lab.t, lab.valid)
+            bs = getattr(lab.ik, "bone_scale", None)
+            if lab.valid and bs is not None and len(self._bone_scales) < 5000:
+                self._bone_scales.append(bs)
+
+    def bone_lengths_mm(self) -> list | None:
+        """The person's bone lengths (mm, 20) from the IK fits during the recording (median scale), or None."""
+        if not self._bone_scales:
+            return None
+        import numpy as np
+
+        from asha_app.pose.hand_model import HandModel
+
+        scale = np.median(np.asarray(self._bone_scales, float), axis=0)
+        return (scale * HandModel.builtin("right").bone_lengths_mm).tolist()
+
+    def _tick(self) -> None:
+        from asha_app.protocols.procedure import EventKind, State
+
+        now = self.window.clock.now()
+        for ev in self._proc.tick(now):
+            if ev.kind == EventKind.PROMPT_END and ev.prompt is not None:
+                self._recorder.add_prompt(ev.prompt)
+        step = self._proc.current_step
+        self.prompt.setText(getattr(step, "instruction", "") or getattr(step, "label", "") if step else "")
+        self.progress.setValue(int(100 * self._proc.progress(now)))
+        share = self._proc.current_valid_share(now)
+        if share is not None:
+            self.message.setText(f"valid hand labels in this prompt: {100 * share:.0f} %")
+        if self._proc.state in (State.DONE, State.ABORTED):
+            self.finish_recording()
+
+    def finish_recording(self) -> None:
+        self._timer.stop()
+        try:
+            self.window.camera_panel.label_ready.disconnect(self._on_label)
+        except (RuntimeError, TypeError):
+            pass
+        if self._recorder is not None:
+            self._recorder.stop(10000)
+            failed = self._recorder.failed
+            self._recorder = None
+            if failed:
+                self.message.setText(f"⚠ {failed}")
+                self.record_button.setEnabled(True)
+                return
+        self.record_button.setEnabled(True)
+        self.record_button.setText("Record again")
+        if self._path is not None and self._path.exists():
+            self.use_recording_file(self._path)
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt naming
+        if self._recorder is not None:
+            self.finish_recording()
+
+
+class TrainPage(QWizardPage):
+    """Fine-tune in a worker thread; show progress, then the report card."""
+
+    def __init__(self, window, record_page: RecordPage, setup: SetupPage) -> None:
+        super().__init__()
+        self.window = window
+        self.record_page = record_page
+        self.setup = setup
+        self.setTitle("Fine-tuning and report card")
+        lay = QVBoxLayout(self)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        scroll = QScrollArea()
+        scroll.setWidget(self.image)
+        scroll.setWidgetResizable(True)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(scroll, 1)
+        self.worker = None
+        self.result = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt naming
+        from asha_app.workers.finetune import CalibrationWorker
+
+        s = self.setup
+        part = s.participant.text().strip() or "participant"
+        settings = CalibrationSettings(participant=part, base_checkpoint=s.base.text().strip() or None,
+                                       placement_notes=s.notes.toPlainText(), strategy=s.strategy.currentData(),
+                                       bone_lengths_mm=self.record_page.bone_lengths_mm())
+        self.result = None
+        self.worker = CalibrationWorker(self.record_page.recording, settings, default_path(part))
+        self.worker.status.connect(self._on_status)
+        self.worker.error.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.start()
+
+    def _on_status(self, st: dict) -> None:
+        self.progress.setValue(int(100 * st["fraction"]))
+        self.status.setText(st["message"])
+
+    def _on_error(self, msg: str) -> None:
+        self.status.setText(f"⚠ {msg}")
+
+    def _on_finished(self) -> None:
+        wk = self.worker
+        if wk is None or wk.result is None:
+            return
+        self.result = wk.result
+        self.progress.setValue(100)
+        from asha_app.calibration.procedure import summary
+
+        self.status.setText(f"✓ {summary(self.result.before, self.result.after)}. Profile: {self.result.profile_path}")
+        if self.result.report_png:
+            self.image.setPixmap(QPixmap(str(self.result.report_png)))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt naming
+        return self.result is not None
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop(10000)
+
+
+class CalibrationWizard(QWizard):
+    """Live → Calibrate….  ``on_profile(path)`` is called with the new profile when the user finishes."""
+
+    def __init__(self, window, on_profile=None) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Calibrate the live hand")
+        self.on_profile = on_profile
+        self.setup = SetupPage()
+        self.record = RecordPage(window)
+        self.train = TrainPage(window, self.record, self.setup)
+        for p in (self.setup, self.record, self.train):
+            self.addPage(p)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Use this profile")
+        self.resize(820, 640)
+        self.finished.connect(self._done)
+
+    def _done(self, code: int) -> None:
+        self.record.cleanupPage()
+        self.train.stop()
+        if code == QWizard.DialogCode.Accepted and self.train.result and self.on_profile:
+            self.on_profile(self.train.result.profile_path)

@@ -1,0 +1,415 @@
+"""Live hand from EMG: the "Live hand" dock, the Live menu (Calibrate…, Load profile…, Live demo), shadow mode.
+
+The GUI thread only polls and draws: an :class:`~asha_app.workers.inference.InferenceWorker`
+runs the model on the acquisition ring and fills a latest-pose slot; a ~60 Hz
+QTimer here takes the newest pose, drives the 3D hand's ``emg`` slot, the
+reference (live demo) or compares with the camera's hand (shadow mode), and
+updates the indicators.
+
+* **Live demo**: the bundled real paired Myo + MediaPipe recording
+  (``resources/live_demo``, held-out stretch) replayed by the MindRove playback
+  board at 500 Hz, the bundled 50 Hz model fed every 10th sample, the recorded
+  finger angles shown as the ``reference`` hand, aligned by package number.
+* **Profile**: a user profile made by Live → Calibrate… runs on the running device.
+* **Shadow mode**: while the camera runs, the live error (mm) between the EMG hand
+  and the camera's hand, and a recalibration prompt when its running median stays high.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
+from asha_app.calibration.live_demo import demo_assets
+from asha_app.calibration.ood import InputMonitor
+from asha_app.calibration.profile import SUFFIX, ProfileError, load_profile
+from asha_app.core.errors import AshaError
+from asha_app.models import checkpoint as C
+from asha_app.workers.inference import InferenceWorker
+
+log = logging.getLogger(__name__)
+
+GUI_POLL_MS = 16
+#: median set_pose time above which the skinned mesh is switched off (skeleton only) to keep the view live
+MESH_BUDGET_MS = 10.0
+
+
+class LiveDock(QWidget):
+    """The "Live hand" dock: what runs, pose rate, latency, input confidence, live error, buttons.
+
+    Attributes
+    ----------
+    last_pose : numpy.ndarray or None
+        The last pose (target units) this dock handed to the 3D view (tests read it
+        where the view is a placeholder).
+    last_angles : numpy.ndarray or None
+        The hand-model joint angles (deg) drawn for it.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.last_pose: np.ndarray | None = None
+        self.last_angles: np.ndarray | None = None
+        lay = QVBoxLayout(self)
+        self.what = QLabel("Nothing running. Try Live → Live demo, or load a profile.")
+        self.what.setWordWrap(True)
+        lay.addWidget(self.what)
+        form = QFormLayout()
+        self.rate = QLabel("—")
+        self.latency = QLabel("—")
+        self.error_mm = QLabel("—")
+        self.pose_text = QLabel("—")
+        self.confidence = QProgressBar()
+        self.confidence.setRange(0, 100)
+        self.confidence.setFormat("%p %")
+        self.ood = QLabel("")
+        form.addRow("Pose updates:", self.rate)
+        form.addRow("Latency (ring → view):", self.latency)
+        form.addRow("Input like calibration:", self.confidence)
+        form.addRow("", self.ood)
+        form.addRow("Live error vs reference:", self.error_mm)
+        form.addRow("Fingers (deg, 180 = straight):", self.pose_text)
+        self.mesh_check = QCheckBox("Skinned mesh (off: skeleton only; switched off by itself when drawing is slow)")
+        self.mesh_check.setChecked(True)
+        form.addRow("", self.mesh_check)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        self.demo_button = QPushButton("Live demo")
+        self.profile_button = QPushButton("Load profile…")
+        self.calibrate_button = QPushButton("Calibrate…")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        for b in (self.demo_button, self.profile_button, self.calibrate_button, self.stop_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        lay.addStretch(1)
+
+
+class LiveController:
+    """Owns the inference worker, the loaded model/profile and the GUI poll timer of one main window."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.dock = LiveDock()
+        self.worker: InferenceWorker | None = None
+        self.ckpt = None
+        self.profile = None
+        self.decimation = 1
+        self.monitor: InputMonitor | None = None
+        self.assets = None
+        self.mode = "idle"  # idle | demo | profile
+        self.hand_model = None
+        self.drift = DriftMonitor()
+        self.latencies_ms: deque = deque(maxlen=2000)
+        self.draw_times: deque = deque(maxlen=2000)
+        self.set_pose_ms: deque = deque(maxlen=200)
+        self.drawn = 0
+        self._last_seq = 0
+        self._camera_joints = None
+        self._camera_t = 0.0
+        self._prompted = False
+        self._bs = None
+        self.timer = QTimer(window)
+        self.timer.setInterval(GUI_POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        d = self.dock
+        d.demo_button.clicked.connect(self.start_demo)
+        d.profile_button.clicked.connect(self.choose_profile)
+        d.calibrate_button.clicked.connect(self.open_calibration)
+        d.stop_button.clicked.connect(self.stop)
+        window.acquisition_stopped.connect(self._on_acquisition_stopped)
+        window.acquisition_started.connect(self._on_acquisition_started)
+        window.camera_panel.label_ready.connect(self._on_camera_label)
+
+    # ------------------------------------------------------------------ helpers
+    def _hand(self):
+        if self.hand_model is None:
+            from asha_app.pose.hand_model import HandModel
+
+            self.hand_model = HandModel.builtin("right")
+        return self.hand_model
+
+    def _view(self):
+        from asha_app.ui.hand_view import HandView
+
+        v = self.window.hand_view
+        return v if isinstance(v, HandView) else None
+
+    def _angles(self, pose: np.ndarray) -> np.ndarray | None:
+        """Hand-model joint angles (deg) of a pose in the checkpoint's target units."""
+        if self.ckpt is None:
+            return None
+        names = [n.lower() for n in self.ckpt.target_names]
+        hm = self._hand()
+        if len(names) == 5 and names[0].startswith("thumb"):
+            return hm.angles_from_finger_flexion(np.asarray(pose, float))
+        if self.ckpt.target_kind == "joint_angles" and len(pose) == hm.n_dof:
+            return np.asarray(pose, float)
+        return None
+
+    def _bone_scale(self) -> np.ndarray | None:
+        """Per-bone scale of the profile's person (bone lengths from the IK calibration), None without."""
+        bl = getattr(self.profile, "bone_lengths_mm", None) if self.profile is not None else None
+        if not bl or len(bl) != len(self.hand_model.bone_lengths_mm):
+            return None
+        return np.asarray(bl, float) / self.hand_model.bone_lengths_mm
+
+    def _to_hand(self, pose: np.ndarray):
+        """Worker thread: pose -> (angles deg, joints mm) or (None, None), with the person's bone lengths."""
+        a = self._angles(pose)
+        return (a, self.hand_model.forward_np(a, self._bs)) if a is not None else (None, None)
+
+    def _reference(self, package: float):
+        """Worker thread: the recorded reference hand at a demo file sample."""
+        assets = self.assets
+        ref = assets.reference_at(package) if assets is not None else None
+        if ref is None:
+            return None
+        a = self.hand_model.angles_from_finger_flexion(ref)
+        return a, self.hand_model.forward_np(a)
+
+    # ------------------------------------------------------------------ start / stop
+    def start_demo(self) -> bool:
+        """Live demo from the bundled real recording (no armband, no camera needed)."""
+        w = self.window
+        self.stop()
+        try:
+            assets = demo_assets()
+            ckpt = C.load(assets.model_path)
+        except AshaError as exc:
+            w.show_error(f"The live demo cannot start: {exc}")
+            return False
+        # the playback file goes through the window's own acquisition path (device "file"); the user's
+        # device choice and file are put back in the settings right after the source is built
+        dev = w.settings.device
+        old = (dev.kind, dev.playback_file)
+        dev.kind, dev.playback_file = "file", str(assets.emg_file)
+        try:
+            w.device_combo.setCurrentIndex(w.device_combo.findData("file"))
+            ok = w.start_acquisition()
+        finally:
+            dev.kind, dev.playback_file = old
+        if not ok or w.worker is None:
+            self.mode = "idle"
+            return False
+        self.assets = assets
+        self.ckpt = ckpt
+        self.profile = None
+        self.decimation = int(assets.meta.get("decimation", 10))
+        mon = assets.meta.get("monitor")
+        self.monitor = InputMonitor.from_dict(mon) if mon else None
+        self.mode = "demo"
+        m = assets.meta.get("metrics_test", {})
+        self.dock.what.setText(
+            "Live demo: real Myo EMG (JHU-BCIS NTX 2023, held-out stretch, resampled to 500 Hz, not a MindRove "
+            f"armband) → {ckpt.model_name} model (50 Hz). Blue: EMG hand; green: recorded finger angles "
+            f"(reference). Held-out R² {m.get('r2_mean', float('nan')):.2f}, MAE {m.get('mae_mean', float('nan')):.1f}°.")
+        view = self._view()
+        if view is not None:
+            view.set_layout("side_by_side")
+        return self._start_worker()
+
+    def choose_profile(self) -> None:
+        """Ask for a profile file and use it."""
+        from asha_app.calibration.profile import default_path
+
+        start = str(default_path("x").parent)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load a user profile", start,
+                                              f"Asha profiles (*{SUFFIX});;All files (*)")
+        if path:
+            self.load_profile(path)
+
+    def load_profile(self, path: str | Path) -> bool:
+        """Load a profile; runs at once when a matching device streams, else when one starts."""
+        w = self.window
+        wk = w.worker
+        try:
+            prof = load_profile(path, n_channels=wk.n_channels if wk else None, fs=wk.fs if wk else None)
+        except ProfileError as exc:
+            w.show_error(str(exc))
+            return False
+        self.stop()
+        self.profile = prof
+        self.ckpt = prof.checkpoint
+        self.decimation = prof.decimation
+        self.monitor = prof.input_monitor()
+        self.assets = None
+        self.mode = "profile"
+        after = prof.metrics.get("after", {})
+        self.dock.what.setText(f"Profile of {prof.participant} ({prof.created[:10]}, {self.ckpt.model_name}); "
+                               f"held-out error after calibration {after.get('mae_mean', float('nan')):.1f}. "
+                               + ("" if wk else "Start the armband to see the hand."))
+        if wk is not None:
+            return self._start_worker()
+        return True
+
+    def _start_worker(self) -> bool:
+        w = self.window
+        if w.worker is None or self.ckpt is None:
+            return False
+        if self.profile is not None:
+            try:
+                self.profile.check_device(n_channels=w.worker.n_channels, fs=w.worker.fs)
+            except ProfileError as exc:
+                w.show_error(str(exc))
+                return False
+        self._stop_worker()
+        self._hand()  # load the hand model now, not in the first draw
+        self._bs = self._bone_scale()
+        worker = InferenceWorker(self.ckpt, w.worker.emg_ring, decimation=self.decimation,
+                                 monitor=self.monitor, to_hand=self._to_hand,
+                                 reference=self._reference if self.mode == "demo" else None)
+        worker.error.connect(w.show_error)
+        worker.status.connect(self._on_status)
+        self.worker = worker
+        self._last_seq = 0
+        self.latencies_ms.clear()
+        self.draw_times.clear()
+        self.drift.reset()
+        self._prompted = False
+        worker.start()
+        self.timer.start()
+        self.dock.stop_button.setEnabled(True)
+        return True
+
+    def _stop_worker(self) -> None:
+        wk, self.worker = self.worker, None
+        if wk is not None:
+            wk.stop(3000)
+        self.timer.stop()
+
+    def stop(self) -> None:
+        """Stop live inference (and the demo's playback)."""
+        was_demo = self.mode == "demo"
+        self._stop_worker()
+        self.dock.stop_button.setEnabled(False)
+        if was_demo:
+            self.mode = "idle"
+            self.window.stop_acquisition()
+            view = self._view()
+            if view is not None:
+                view.clear("reference")
+
+    def _on_acquisition_started(self, _worker) -> None:
+        if self.mode == "profile" and self.worker is None:
+            self._start_worker()
+
+    def _on_acquisition_stopped(self) -> None:
+        self._stop_worker()
+        self.dock.stop_button.setEnabled(False)
+        if self.mode == "demo":
+            self.mode = "idle"
+
+    def open_calibration(self) -> None:
+        """Open the calibration wizard."""
+        from asha_app.ui.calibration_wizard import CalibrationWizard
+
+        wiz = CalibrationWizard(self.window, on_profile=self.load_profile)
+        self.window.calibration_wizard = wiz
+        wiz.show()
+
+    # ------------------------------------------------------------------ camera (shadow mode)
+    def _on_camera_label(self, lab) -> None:
+        ik = getattr(lab, "ik", None)
+        if ik is not None and getattr(ik, "valid", False):
+            self._camera_joints = np.asarray(ik.joints_hand_mm, float)
+            self._camera_t = time.perf_counter()
+        else:
+            self._camera_joints = None
+
+    # ------------------------------------------------------------------ drawing
+    def _on_status(self, st: dict) -> None:
+        self.dock.rate.setText(f"{st['rate_hz']:.0f} /s (model)" + (f", {st['lost']} samples lost" if st["lost"] else ""))
+
+    def poll(self) -> None:
+        """GUI timer: draw the newest pose (if any) and update the indicators."""
+        wk = self.worker
+        if wk is None:
+            return
+        lp = wk.slot.get()
+        if lp is None or lp.seq == self._last_seq:
+            return
+        self._last_seq = lp.seq
+        angles, joints = lp.angles, lp.joints
+        view = self._view()
+        hm = self.hand_model
+        mesh = self.dock.mesh_check.isChecked()
+        t_a = time.perf_counter()
+        if view is not None and joints is not None:
+            view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm, bone_scale=self._bs)
+        now = time.perf_counter()
+        self.latencies_ms.append((now - lp.t_seen) * 1000.0)
+        self.draw_times.append(now)
+        self.drawn += 1
+        self.dock.last_pose = np.array(lp.pose)
+        self.dock.last_angles = angles
+        ref_joints = None
+        if self.mode == "demo" and lp.ref_joints is not None:
+            ref_joints = lp.ref_joints
+            if view is not None:
+                view.set_pose("reference", joints_mm=ref_joints, angles_deg=lp.ref_angles if mesh else None, model=hm)
+        elif self._camera_joints is not None and now - self._camera_t < 0.5:
+            ref_joints = self._camera_joints
+        if view is not None:
+            self.set_pose_ms.append((time.perf_counter() - t_a) * 1000.0)
+            if mesh and len(self.set_pose_ms) >= 10 and np.median(list(self.set_pose_ms)[-10:]) > MESH_BUDGET_MS:
+                self.dock.mesh_check.setChecked(False)
+                self.dock.mesh_check.setToolTip(f"Switched off: skinning took {np.median(self.set_pose_ms):.0f} ms "
+                                                "per pose on this display")
+        if ref_joints is not None and joints is not None:
+            err = mpjpe_mm(joints, ref_joints)
+            drift = self.drift.update(lp.t, err)
+            self.dock.error_mm.setText(f"{err:5.1f} mm (median {self.drift.median_mm:.1f} mm over "
+                                       f"{self.drift.window_s:.0f} s)")
+            if drift and self.mode != "demo" and not self._prompted:
+                self._prompted = True
+                self.window.banner.show_message(
+                    f"The EMG hand has drifted from the camera's hand (median {self.drift.median_mm:.0f} mm for "
+                    f"{self.drift.hold_s:.0f} s). The armband may have moved: recalibrate.",
+                    [("Calibrate…", self.open_calibration)])
+        if len(self.latencies_ms) % 15 == 1:
+            lat = np.asarray(self.latencies_ms)
+            self.dock.latency.setText(f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms")
+            self.dock.pose_text.setText("  ".join(f"{v:.0f}" for v in lp.pose))
+            c = lp.confidence
+            if c and np.isfinite(c.get("confidence", np.nan)):
+                self.dock.confidence.setValue(int(round(100 * c["confidence"])))
+                self.dock.ood.setText("⚠ input unlike the calibration data (armband moved? loose electrode?)"
+                                      if c["out_of_range"] else "")
+                self.dock.ood.setStyleSheet("color: #b00;" if c["out_of_range"] else "")
+
+    def stats(self) -> dict:
+        """Pose rate drawn (per s), latency percentiles (ms), poses drawn."""
+        lat = np.asarray(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
+        dt = np.asarray(self.draw_times)
+        rate = (len(dt) - 1) / (dt[-1] - dt[0]) if len(dt) > 2 else float("nan")
+        return {"draw_rate_hz": float(rate), "latency_p50_ms": float(np.nanpercentile(lat, 50)),
+                "latency_p95_ms": float(np.nanpercentile(lat, 95)), "drawn": self.drawn}
+
+    def shutdown(self) -> None:
+        """Stop the worker (window closing)."""
+        self._stop_worker()
+
+
+def install(window) -> None:
+    """Add the Live menu and the "Live hand" dock to the main window (``window.live`` is the controller)."""
+    ctl = LiveController(window)
+    window.live = ctl
+    window.live_dock = ctl.dock
+    window.add_panel("live", "Live hand", ctl.dock, Qt.DockWidgetArea.RightDockWidgetArea)
+    menu = window.menus["live"]
+    for text, fn in (("Calibrate…", ctl.open_calibration), ("Load profile…", ctl.choose_profile),
+                     ("Live demo", ctl.start_demo), ("Stop live", ctl.stop)):
+        act = QAction(text, window)
+        act.triggered.connect(fn)
+        menu.addAction(act)
+    window.add_shutdown_hook(ctl.shutdown)

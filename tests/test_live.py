@@ -1,0 +1,182 @@
+"""Live inference: streaming worker == batch, decimation by package number, the Live demo in the main window."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from asha_app.calibration.live_demo import DECIMATION, demo_assets
+from asha_app.calibration.streaming import DecimatedRunner
+from asha_app.core.ringbuffer import RingBuffer
+from asha_app.dsp.filters import filter_offline
+from asha_app.models import checkpoint as C
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    os.environ["ASHA_HOME"] = str(tmp_path_factory.mktemp("home"))
+    return demo_assets()
+
+
+@pytest.fixture(scope="module")
+def file_rows(assets):
+    """The first 16 s of the bundled 500 Hz playback file: raw EMG rows and package numbers."""
+    from mindrove.board_shim import BoardIds, BoardShim
+    from mindrove.data_filter import DataFilter
+
+    d = BoardShim.get_board_descr(BoardIds.MINDROVE_WIFI_BOARD)
+    data = DataFilter.read_file(str(assets.emg_file))[:, :8000]
+    return data[d["emg_channels"]].T.copy(), data[d["package_num_channel"]].copy()
+
+
+def batch_predict(ckpt, emg50: np.ndarray) -> np.ndarray:
+    """Whole-signal batch inference: filter, normalise, one window per sample (ends >= history - 1)."""
+    model = ckpt.build_model()
+    xn = ckpt.normalizer.emg_rows(filter_offline(emg50, ckpt.filter_spec)).astype(np.float32)
+    view = np.lib.stride_tricks.sliding_window_view(xn, model.history, axis=0)
+    with torch.no_grad():
+        y = model(torch.from_numpy(np.ascontiguousarray(view)))
+    return ckpt.normalizer.y_inverse(y.numpy())
+
+
+def test_decimated_runner_equals_batch_and_restarts_on_loop(assets, file_rows):
+    ckpt = C.load(assets.model_path)
+    raw, pk = file_rows
+    ref = batch_predict(ckpt, raw[::DECIMATION])
+    dr = DecimatedRunner(ckpt.runner(), DECIMATION)
+    outs = []
+    rng = np.random.default_rng(1)
+    i = 0
+    while i < len(raw):
+        n = int(rng.integers(1, 40))
+        rows, poses = dr.process(raw[i:i + n], pk[i:i + n])
+        outs += [(pk[i + r], p) for r, p in zip(rows, poses)]
+        i += n
+    got_pk = np.array([o[0] for o in outs])
+    assert np.all(got_pk % DECIMATION == 0)
+    k = (got_pk // DECIMATION).astype(int) - (ckpt.history - 1)
+    np.testing.assert_allclose(np.array([o[1] for o in outs]), ref[k], atol=1e-3)
+    # the playback file loops: packages restart at 0 -> a new signal, same outputs again
+    rows, poses = dr.process(raw[:2000], pk[:2000])
+    assert dr.restarts == 1
+    np.testing.assert_allclose(poses, ref[(pk[rows] // DECIMATION).astype(int) - (ckpt.history - 1)], atol=1e-3)
+
+
+@pytest.mark.gui
+def test_inference_worker_streaming_equals_batch(qtbot, assets, file_rows):
+    from asha_app.workers.inference import InferenceWorker
+
+    ckpt = C.load(assets.model_path)
+    raw, pk = file_rows
+    ring = RingBuffer(4096, {"t": 1, "board_t": 1, "raw": 8, "filtered": 8, "package": 1, "marker": 1})
+    worker = InferenceWorker(ckpt, ring, decimation=DECIMATION, keep_history=100000)
+    worker.start()
+    try:
+        qtbot.waitUntil(lambda: worker.runner is not None, timeout=10000)  # JIT step traced in the thread
+
+        def feed():  # like the acquisition worker: blocks of 8 samples
+            for i in range(0, len(raw), 8):
+                sl = slice(i, i + 8)
+                n = len(raw[sl])
+                ring.write(t=np.arange(i, i + n) / 500.0, board_t=np.zeros(n), raw=raw[sl], filtered=raw[sl],
+                           package=pk[sl], marker=np.zeros(n))
+                time.sleep(0.002)
+
+        th = threading.Thread(target=feed)
+        th.start()
+        th.join()
+        want = (len(raw) // DECIMATION) - (ckpt.history - 1)
+        qtbot.waitUntil(lambda: len(worker.history) >= want, timeout=10000)
+    finally:
+        worker.stop()
+    qtbot.waitUntil(worker.isFinished, timeout=3000)
+    hist = list(worker.history)
+    ref = batch_predict(ckpt, raw[::DECIMATION])
+    k = (np.array([h.package for h in hist]) // DECIMATION).astype(int) - (ckpt.history - 1)
+    np.testing.assert_allclose(np.array([h.raw_pose for h in hist]), ref[k], atol=1e-3)
+    assert worker._reader.lost_total == 0
+    assert len(hist) == want and worker.slot.count <= want
+    assert np.all(np.diff([h.t_seen for h in hist]) >= 0)
+
+
+def _window(qtbot):
+    from asha_app.core.clock import SessionClock
+    from asha_app.core.settings import AppSettings
+    from asha_app.ui import live
+    from asha_app.ui.main_window import MainWindow
+
+    w = MainWindow(AppSettings(), SessionClock())
+    qtbot.addWidget(w)
+    live.install(w)
+    return w
+
+
+@pytest.mark.gui
+def test_live_demo_drives_the_hand(qtbot):
+    w = _window(qtbot)
+    try:
+        assert [a.text() for a in w.menus["live"].actions()][:3] == ["Calibrate…", "Load profile…", "Live demo"]
+        assert w.live.start_demo()
+        qtbot.waitUntil(lambda: w.live_dock.last_pose is not None, timeout=15000)
+        first = w.live_dock.last_pose.copy()
+        n0 = w.live.drawn
+        qtbot.wait(2500)
+        assert w.live.drawn > n0 + 40  # >= ~20 poses/s even on a loaded test machine
+        assert not np.allclose(w.live_dock.last_pose, first, atol=0.5)
+        assert w.live_dock.last_angles is not None and w.live_dock.last_angles.shape[0] > 5
+        assert "mm" in w.live_dock.error_mm.text()  # live error vs the recorded reference hand
+        st = w.live.stats()
+        assert st["latency_p50_ms"] < 200
+        w.live.stop()
+        assert w.worker is None and w.live.worker is None
+    finally:
+        w.shutdown()
+    from asha_app.workers.base import running_workers
+
+    qtbot.waitUntil(lambda: not running_workers(), timeout=5000)
+
+
+@pytest.mark.gui
+def test_profile_for_another_device_is_refused_clearly(qtbot, tmp_path):
+    from asha_app.calibration import profile as P
+
+    w = _window(qtbot)
+    try:
+        assert w.live.start_demo()
+        ck = C.load(demo_assets().model_path)
+        p = P.save_profile(P.UserProfile("bob", ck, {"name": "x", "fs": 250.0, "n_channels": 8}), tmp_path / "b.ashaprofile")
+        assert not w.live.load_profile(p)
+        assert "250 Hz" in w.banner.text.text() and "Calibrate" in w.banner.text.text()
+        assert not w.live.load_profile(tmp_path / "none.ashaprofile")
+        assert "does not exist" in w.banner.text.text()
+    finally:
+        w.shutdown()
+
+
+@pytest.mark.opengl
+def test_live_demo_renders_changing_pixels(qtbot):
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs a display with OpenGL (run under xvfb-run -a)")
+    from asha_app.ui.hand_view import HandView
+
+    w = _window(qtbot)
+    try:
+        if not isinstance(w.hand_view, HandView):
+            pytest.skip("no OpenGL 3D view on this display")
+        w.show()
+        assert w.live.start_demo()
+        qtbot.waitUntil(lambda: w.live_dock.last_pose is not None, timeout=15000)
+        img1 = w.hand_view.render()
+        qtbot.wait(1500)
+        img2 = w.hand_view.render()
+        assert img1.shape == img2.shape
+        assert np.mean(np.any(img1 != img2, axis=-1)) > 0.001
+    finally:
+        w.shutdown()
