@@ -101,3 +101,25 @@ def test_corrupt_settings_file_falls_back_to_defaults(tmp_path):
     settings, problem = AppSettings.load()
     assert settings.scope.window_s == 5.0
     assert "settings.json" in problem and "defaults" in problem
+
+
+def test_camera_settings_reach_mediapipe_and_persist(qtbot, window):
+    from asha_app.ui.settings_dialog import SettingsDialog
+
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    dlg.hand.setCurrentText("left")
+    dlg.complexity.setCurrentIndex(0)
+    new = dlg.result_settings()
+    assert new.camera.hand == "left" and new.camera.model_complexity == 0
+    window.settings.camera = new.camera
+    worker = window._make_camera_worker("demo", window.clock)
+    detector = worker._detector_factory()
+    try:
+        assert detector.hand == "left" and detector.model_complexity == 0
+        assert detector.mirrored is False  # a video file is not a mirror view
+    finally:
+        detector.close()
+    window.shutdown()
+    loaded, _ = AppSettings.load()
+    assert loaded.camera.hand == "left" and loaded.camera.model_complexity == 0

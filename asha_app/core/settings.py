@@ -66,6 +66,15 @@ class ScopeSettings(BaseModel):
     fixed_range_uv: float = Field(500.0, gt=0)
 
 
+class CameraSettings(BaseModel):
+    """Camera labelling: which hand MediaPipe keeps, its model, mirroring, and an optional MANO file."""
+
+    hand: Literal["any", "right", "left"] = "any"
+    model_complexity: Literal[0, 1] = 1
+    mirror_webcam: bool = True
+    mano_path: str = ""
+
+
 class AppSettings(BaseModel):
     """Everything the app remembers between runs."""
 
@@ -73,6 +82,7 @@ class AppSettings(BaseModel):
     device: DeviceSettings = DeviceSettings()
     filter: FilterSettings = FilterSettings()
     scope: ScopeSettings = ScopeSettings()
+    camera: CameraSettings = CameraSettings()
 
     @staticmethod
     def path() -> Path:

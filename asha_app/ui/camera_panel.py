@@ -49,6 +49,7 @@ from asha_app.core.clock import SessionClock
 from asha_app.core.errors import AshaError
 from asha_app.devices.camera import CameraSource, demo_video_path, list_cameras
 from asha_app.pose.hand_model import HAND_CONNECTIONS
+from asha_app.pose.landmarks import LandmarkDetector
 from asha_app.workers.camera import CameraWorker
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,21 @@ DEMO = "demo"
 FILE = "file"
 
 
-def default_worker_factory(spec, clock: SessionClock) -> CameraWorker:
-    """Build a worker for ``spec``: a camera index, a video path, or ``"demo"`` (looping, paced)."""
+def default_worker_factory(spec, clock: SessionClock, hand: str = "any", model_complexity: int = 1,
+                           mirror_webcam: bool = True) -> CameraWorker:
+    """Build a worker for ``spec``: a camera index, a video path, or ``"demo"`` (looping, paced).
+
+    ``hand`` ("any", "right", "left") and ``model_complexity`` (0 or 1) configure MediaPipe Hands;
+    ``mirror_webcam`` shows a webcam as a mirror (selfie view) and tells MediaPipe so.
+    """
     if spec == DEMO:
         source = CameraSource(demo_video_path(), clock, pace=True, loop=True)
     elif isinstance(spec, int):
-        source = CameraSource(spec, clock, width=640, height=480)
+        source = CameraSource(spec, clock, width=640, height=480, mirror=mirror_webcam)
     else:
         source = CameraSource(Path(spec), clock, pace=True, loop=False)
-    return CameraWorker(source)
+    return CameraWorker(source, detector_factory=lambda: LandmarkDetector(
+        model_complexity=model_complexity, hand=hand, mirrored=source.mirror))
 
 
 def draw_landmarks(rgb: np.ndarray, landmarks: np.ndarray | None) -> QImage:

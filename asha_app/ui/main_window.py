@@ -23,7 +23,7 @@ from asha_app.core.errors import AshaError
 from asha_app.core.settings import AppSettings
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
 from asha_app.dsp.quality import Flag
-from asha_app.ui.camera_panel import CameraPanel
+from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
@@ -173,7 +173,8 @@ class MainWindow(QMainWindow):
         self.add_panel("levels", "EMG levels (RMS, 200 ms)", self.rms, Qt.DockWidgetArea.RightDockWidgetArea)
         self.imu = ImuPlot()
         self.add_panel("imu", "IMU", self.imu, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.camera_panel = CameraPanel(self.clock, probe_cameras=False)
+        self.camera_panel = CameraPanel(self.clock, probe_cameras=False, worker_factory=self._make_camera_worker)
+        self.camera_panel.mano_path = self.settings.camera.mano_path or None
         self.add_panel("camera", "Camera labels (MediaPipe + IK)", self.camera_panel,
                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.hand_view = create_hand_view()
@@ -278,6 +279,11 @@ class MainWindow(QMainWindow):
         if hasattr(self, "view_menu"):
             self.view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    def _make_camera_worker(self, spec, clock):
+        cam = self.settings.camera
+        return default_worker_factory(spec, clock, hand=cam.hand, model_complexity=cam.model_complexity,
+                                      mirror_webcam=cam.mirror_webcam)
 
     # ------------------------------------------------------------------ acquisition
     @property
@@ -410,6 +416,8 @@ class MainWindow(QMainWindow):
             return
         self.settings.device = new.device
         self.settings.filter = new.filter
+        self.settings.camera = new.camera
+        self.camera_panel.mano_path = new.camera.mano_path or None
         if self.worker is not None:
             self.worker.set_filter_spec(self.settings.filter.spec(self.worker.fs))
 

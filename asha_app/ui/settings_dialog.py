@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QLineEdit, QSpinBox, QVBoxLayout)
 
-from asha_app.core.settings import AppSettings, DeviceSettings, FilterSettings
+from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings
 
 
 class SettingsDialog(QDialog):
@@ -56,6 +56,23 @@ class SettingsDialog(QDialog):
         g.addRow("Band-pass high edge", self.high)
         g.addRow("Butterworth order", self.order)
         lay.addWidget(flt)
+        cam = QGroupBox("Camera labels (MediaPipe Hands + IK; applies when the camera is next started)")
+        c = QFormLayout(cam)
+        self.hand = QComboBox()
+        self.hand.addItems(["any", "right", "left"])
+        self.hand.setCurrentText(settings.camera.hand)
+        self.complexity = QComboBox()
+        self.complexity.addItems(["0 (faster)", "1 (more accurate)"])
+        self.complexity.setCurrentIndex(settings.camera.model_complexity)
+        self.mirror = QCheckBox("Show the webcam as a mirror (selfie view)")
+        self.mirror.setChecked(settings.camera.mirror_webcam)
+        self.mano = QLineEdit(settings.camera.mano_path)
+        self.mano.setPlaceholderText("optional: your licensed MANO_RIGHT.pkl / .npz (never shipped with Asha)")
+        c.addRow("Hand to label", self.hand)
+        c.addRow("MediaPipe model", self.complexity)
+        c.addRow("", self.mirror)
+        c.addRow("MANO model file", self.mano)
+        lay.addWidget(cam)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -67,4 +84,6 @@ class SettingsDialog(QDialog):
                                 "armband_port": self.port.value(), "armband_timeout_s": self.timeout.value()})
         flt = FilterSettings(mains_hz=50 if self.mains.currentIndex() == 0 else 60, notch_enabled=self.notch.isChecked(),
                              band_low_hz=self.low.value(), band_high_hz=self.high.value(), order=self.order.value())
-        return self._settings.model_copy(update={"device": dev, "filter": flt})
+        cam = CameraSettings(hand=self.hand.currentText(), model_complexity=self.complexity.currentIndex(),
+                             mirror_webcam=self.mirror.isChecked(), mano_path=self.mano.text().strip())
+        return self._settings.model_copy(update={"device": dev, "filter": flt, "camera": cam})
