@@ -66,3 +66,24 @@ def test_mesh_given_directly_is_drawn(view):
     assert _count(view.render(), "blue") > 500
     with pytest.raises(ValueError):
         view.set_layout("stacked")
+
+
+def test_new_pose_moves_the_drawn_mesh(view):
+    """Pose updates go through the fast vertex-upload path; the rendered hand must follow them."""
+    from asha_app.pose.hand_model import HandModel
+
+    m = HandModel.builtin("right")
+    view.set_visible("emg", True)
+    view.set_pose("emg", angles_deg=m.rest_deg)  # first call creates the mesh
+    view.set_pose("emg", angles_deg=m.rest_deg)  # second call takes the fast path
+    open_img = view.render()
+    fist = m.angles_from_finger_flexion([60, 40, 40, 40, 40])
+    view.set_pose("emg", angles_deg=fist)
+    fist_img = view.render()
+    view.set_pose("emg", angles_deg=m.rest_deg)
+    again = view.render()
+    n_open, n_fist = _count(open_img, "blue"), _count(fist_img, "blue")
+    assert n_open > 500 and n_fist > 200
+    changed = np.mean(np.any(open_img[..., :3] != fist_img[..., :3], axis=-1))
+    assert changed > 0.01  # the fist looks different from the open hand
+    np.testing.assert_array_equal(again[..., :3], open_img[..., :3])  # and going back restores the open hand

@@ -56,11 +56,18 @@ class _HandVisual:
     def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None) -> None:
         if vertices is not None and faces is not None:
             verts = np.asarray(vertices, dtype=np.float32)
-            if self._faces is not None and faces is self._faces and len(verts) == self._n_verts:
-                # same mesh, new pose: move the vertices only. set_data would rebuild the shader
-                # program on every frame (measured ~11 ms per hand with software GL).
-                self.mesh.mesh_data.set_vertices(verts)
-                self.mesh.mesh_data_changed()
+            buf = getattr(self.mesh, "_vertices", None)
+            if self._faces is not None and faces is self._faces and len(verts) == self._n_verts and buf is not None:
+                # Same mesh, new pose: upload the moved vertices (and their normals) into the existing GPU
+                # buffers. MeshVisual's own data path installs new shader functions on every update, so
+                # vispy recompiles the program each frame (measured ~11 ms per hand with software GL).
+                md = self.mesh.mesh_data
+                md.set_vertices(verts)
+                buf.set_data(md.get_vertices(indexed="faces"), convert=True)
+                sf = self.mesh.shading_filter
+                if sf is not None:
+                    sf.on_mesh_data_updated(None)  # uploads the new normals; uniforms keep their types
+                self.mesh.update()
             else:
                 self.mesh.set_data(vertices=verts, faces=np.asarray(faces, dtype=np.uint32), color=self.colour)
                 self._faces, self._n_verts = faces, len(verts)
