@@ -87,3 +87,17 @@ def test_new_pose_moves_the_drawn_mesh(view):
     changed = np.mean(np.any(open_img[..., :3] != fist_img[..., :3], axis=-1))
     assert changed > 0.01  # the fist looks different from the open hand
     np.testing.assert_array_equal(again[..., :3], open_img[..., :3])  # and going back restores the open hand
+
+
+def test_side_by_side_places_only_drawn_hands(view):
+    from asha_app.pose.hand_model import HandModel
+    from asha_app.ui.hand_view import SIDE_BY_SIDE_GAP_MM
+
+    m = HandModel.builtin("right")
+    view.set_layout("side_by_side")
+    view.set_pose("emg", angles_deg=m.rest_deg)
+    view.set_pose("reference", angles_deg=m.rest_deg)  # the "camera" slot exists but stays empty
+    xs = {k: float(view._hands[k].node.transform.translate[0]) for k in ("emg", "reference")}
+    assert xs["emg"] == -SIDE_BY_SIDE_GAP_MM / 2 and xs["reference"] == SIDE_BY_SIDE_GAP_MM / 2
+    view.clear("reference")
+    assert float(view._hands["emg"].node.transform.translate[0]) == 0.0

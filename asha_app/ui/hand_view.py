@@ -52,6 +52,7 @@ class _HandVisual:
         self.markers = scene.visuals.Markers(parent=self.node)
         self.markers.visible = False
         self.shown = True
+        self.has_data = False
 
     def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None) -> None:
         if vertices is not None and faces is not None:
@@ -176,6 +177,7 @@ class HandView(QWidget):
         Passing nothing (or NaN joints) hides the hand's drawing for that slot.
         """
         h = self._slot(slot)
+        had_data = h.has_data
         verts = vertices_mm
         if angles_deg is not None and np.all(np.isfinite(angles_deg)):
             model = model or HandModel.builtin(side)
@@ -190,17 +192,25 @@ class HandView(QWidget):
         if not self.show_mesh:
             verts = None
         h.update(joints_mm, verts, faces if verts is not None else None)
+        h.has_data = joints_mm is not None and bool(np.all(np.isfinite(joints_mm)))
+        if h.has_data != had_data:
+            self._apply_layout()
         self.canvas.update()
 
     def clear(self, slot: str) -> None:
         """Hide what a slot draws."""
         if slot in self._hands:
-            self._hands[slot].update(None, None, None)
+            h = self._hands[slot]
+            h.update(None, None, None)
+            if h.has_data:
+                h.has_data = False
+                self._apply_layout()
             self.canvas.update()
 
     def set_visible(self, slot: str, visible: bool) -> None:
         """Show or hide a slot (its last drawing is redrawn on the next set_pose)."""
         self._slot(slot).set_shown(bool(visible))
+        self._apply_layout()
         self.canvas.update()
 
     def set_layout(self, layout: str) -> None:
@@ -212,8 +222,10 @@ class HandView(QWidget):
         self.canvas.update()
 
     def _apply_layout(self) -> None:
-        n = len(self._hands)
-        for i, h in enumerate(self._hands.values()):
+        # side by side places only the hands that are drawn, so an empty slot leaves no hole
+        drawn = [h for h in self._hands.values() if h.shown and h.has_data]
+        n = max(1, len(drawn))
+        for i, h in enumerate(drawn):
             dx = (i - (n - 1) / 2) * SIDE_BY_SIDE_GAP_MM if self._layout == "side_by_side" else 0.0
             h.node.transform.translate = (dx, 0, 0, 0)
         if hasattr(self, "view"):
