@@ -72,5 +72,8 @@ def run_gui(demo: bool = False) -> int:
 
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "asha.svg")))
     window = create_window(demo=demo)
+    screen = app.primaryScreen()
+    if screen is not None:  # never open wider or taller than the screen (docks added by features grow the hint)
+        window.resize(window.size().boundedTo(screen.availableGeometry().size()))
     window.show()
     return app.exec()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_COLOURS = {
     "camera": (0.95, 0.55, 0.25, 1.0),  # orange: camera label
     "emg": (0.30, 0.60, 0.95, 1.0),  # blue: EMG prediction
+    "reference": (0.40, 0.80, 0.40, 1.0),  # green: recorded reference pose (live demo)
 }
 _EXTRA = [(0.40, 0.80, 0.40, 1.0), (0.85, 0.40, 0.80, 1.0), (0.90, 0.85, 0.30, 1.0)]
 SIDE_BY_SIDE_GAP_MM = 220.0

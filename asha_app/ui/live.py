@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
@@ -78,18 +78,19 @@ class LiveDock(QWidget):
         form.addRow("", self.ood)
         form.addRow("Live error vs reference:", self.error_mm)
         form.addRow("Fingers (deg, 180 = straight):", self.pose_text)
-        self.mesh_check = QCheckBox("Skinned mesh (off: skeleton only; switched off by itself when drawing is slow)")
+        self.mesh_check = QCheckBox("Skinned mesh")
+        self.mesh_check.setToolTip("Off: skeleton only. Switched off by itself when drawing is slow.")
         self.mesh_check.setChecked(True)
         form.addRow("", self.mesh_check)
         lay.addLayout(form)
-        row = QHBoxLayout()
+        row = QGridLayout()  # two rows of buttons keep the dock narrow
         self.demo_button = QPushButton("Live demo")
         self.profile_button = QPushButton("Load profile…")
         self.calibrate_button = QPushButton("Calibrate…")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        for b in (self.demo_button, self.profile_button, self.calibrate_button, self.stop_button):
-            row.addWidget(b)
+        for i, b in enumerate((self.demo_button, self.profile_button, self.calibrate_button, self.stop_button)):
+            row.addWidget(b, i // 2, i % 2)
         lay.addLayout(row)
         lay.addStretch(1)
 
