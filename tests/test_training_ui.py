@@ -185,6 +185,8 @@ def test_stop_cancels_and_keeps_the_best_epoch(qtbot, window):
     assert "remaining" in wiz.run_page.eta_label.text() and worker.isRunning()
     wiz.run_page.stop_button.click()
     qtbot.waitUntil(worker.isFinished, timeout=20000)
+    # the wizard takes the result from the worker's event queue on its next poll (10 Hz)
+    qtbot.waitUntil(lambda: wiz.result is not None, timeout=5000)
     res = wiz.result
     assert res["cancelled"] and res["epochs_run"] < 50
     val = wiz.run_page.val_y
@@ -221,6 +223,7 @@ def test_finetune_a_checkpoint_through_the_wizard(qtbot, window):
     wiz.run_page.epochs_spin.setValue(1)
     wiz.run_page.start()
     qtbot.waitUntil(wiz.worker.isFinished, timeout=30000)
+    qtbot.waitUntil(lambda: wiz.result is not None or bool(wiz.run_page.error.text()), timeout=5000)
     res = wiz.result
     assert res is not None, wiz.run_page.error.text()
     new = C.load(res["checkpoint"])
