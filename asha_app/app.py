@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 
 from asha_app.core.clock import SessionClock
+from asha_app.core.plugins import available_modules
 from asha_app.core.settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -19,15 +19,9 @@ UI_FEATURES = ("asha_app.ui.recording", "asha_app.ui.training", "asha_app.ui.liv
 def install_features(window) -> list[str]:
     """Install every available UI feature module into ``window``; returns the names installed."""
     done = []
-    for name in UI_FEATURES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in available_modules(UI_FEATURES):
         module.install(window)
-        done.append(name)
+        done.append(module.__name__)
     return done
 
 

@@ -9,11 +9,11 @@ them, each with ``--help``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
 from asha_app import __version__
+from asha_app.core.plugins import available_modules
 
 # modules exposing ``register(subparsers)``; a feature not yet installed is skipped
 COMMAND_MODULES = ("asha_app.data.commands", "asha_app.models.commands")
@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asha {__version__}")
     parser.add_argument("--demo", action="store_true", help="start the app straight into the demo on real recordings")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in available_modules(COMMAND_MODULES):
         module.register(sub)
     return parser
 
