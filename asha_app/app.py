@@ -65,6 +65,11 @@ def run_gui(demo: bool = False) -> int:
     from asha_app.core.paths import resources_dir
 
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "asha.svg")))
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    # Collect garbage on a GUI-thread timer only: a collection triggered in a worker thread that frees a
+    # Qt object deadlocks PySide (seen in the tests: an import worker stuck destroying a QMenu).
+    app._asha_gc = GarbageCollector(interval=1.0)
     window = create_window(demo=demo)
     screen = app.primaryScreen()
     if screen is not None:  # never open wider or taller than the screen (docks added by features grow the hint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -22,10 +23,24 @@ def _isolated_home(tmp_path, monkeypatch):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _garbage_collection_in_the_main_thread():
+    """Collect garbage only in the main thread (after each test), never from a worker thread.
+
+    Python's automatic collector runs in whichever thread allocates; when it frees a Qt widget left
+    in a reference cycle by an earlier test from a worker thread, PySide deadlocks (seen: an import
+    worker stuck in QMenu::~QMenu). The app does the same with pyqtgraph's GarbageCollector.
+    """
+    gc.disable()
+    yield
+    gc.enable()
+
+
 @pytest.fixture(autouse=True)
 def _no_worker_left_running(request):
     """Fail a test that leaves an Asha worker thread running (napari does the same for QThreads)."""
     yield
+    gc.collect()
     if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
         return
     from asha_app.workers.base import running_workers

@@ -318,7 +318,8 @@ def warm_up() -> float:
         # The imports leave ~10^6 long-lived objects; every full (generation-2) garbage collection walks
         # them all while holding the GIL (measured: 0.4 s, a stalled GUI).  Freezing moves what exists now
         # out of the collector's reach (gc.freeze, Python >= 3.7); objects created later are collected as usual.
-        gc.collect()
+        # No gc.collect() here: a collection in a worker thread that frees a Qt object deadlocks PySide; the
+        # app collects on a GUI-thread timer instead (asha_app.app.run_gui).
         gc.freeze()
         _WARM_DONE.set()
         dt = time.perf_counter() - t0
