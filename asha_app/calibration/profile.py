@@ -38,10 +38,9 @@ import torch
 
 from asha_app.calibration.ood import InputMonitor
 from asha_app.core.errors import ConfigError
-from asha_app.data.windows import Normalizer, WindowSpec
-from asha_app.dsp.filters import FilterSpec
 from asha_app.models.checkpoint import FORMAT_VERSION as CKPT_VERSION
 from asha_app.models.checkpoint import Checkpoint
+from asha_app.models.checkpoint import from_dict as ckpt_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +61,7 @@ def checkpoint_from_dict(d: dict) -> Checkpoint:
     """A :class:`Checkpoint` from its :meth:`Checkpoint.to_dict` form (raises KeyError/TypeError/ValueError)."""
     if d.get("format_version") != CKPT_VERSION:
         raise ValueError(f"model format version {d.get('format_version')!r} (this Asha reads {CKPT_VERSION})")
-    return Checkpoint(
-        model_name=d["model"]["name"], model_config=d["model"]["config"], history=int(d["model"]["history"]),
-        state_dict=d["state_dict"], normalizer=Normalizer.from_dict(d["normalizer"]),
-        channel_names=list(d["channels"]["names"]), device=d["channels"].get("device", ""), fs=float(d["fs"]),
-        window=WindowSpec.from_dict(d["window"]), filter_spec=FilterSpec.from_dict(d["filter"]),
-        target_names=list(d["targets"]["names"]), target_kind=d["targets"]["kind"], hand_model=d.get("hand_model"),
-        data=d.get("data", {}), metrics=d.get("metrics", {}), training=d.get("training", {}),
-        versions=d.get("versions", {}), format_version=d["format_version"])
+    return ckpt_from_dict(d)
 
 
 @dataclass

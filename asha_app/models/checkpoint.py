@@ -154,6 +154,24 @@ def save(ckpt: Checkpoint, path: str | Path) -> Path:
     return path
 
 
+def from_dict(d: dict) -> Checkpoint:
+    """A :class:`Checkpoint` from its :meth:`Checkpoint.to_dict` form, without version checks.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        A missing or malformed entry (callers turn these into :class:`CheckpointError`).
+    """
+    return Checkpoint(
+        model_name=d["model"]["name"], model_config=d["model"]["config"], history=int(d["model"]["history"]),
+        state_dict=d["state_dict"], normalizer=Normalizer.from_dict(d["normalizer"]),
+        channel_names=list(d["channels"]["names"]), device=d["channels"].get("device", ""), fs=float(d["fs"]),
+        window=WindowSpec.from_dict(d["window"]), filter_spec=FilterSpec.from_dict(d["filter"]),
+        target_names=list(d["targets"]["names"]), target_kind=d["targets"]["kind"], hand_model=d.get("hand_model"),
+        data=d.get("data", {}), metrics=d.get("metrics", {}), training=d.get("training", {}),
+        versions=d.get("versions", {}), format_version=d["format_version"])
+
+
 def load(path: str | Path, *, n_channels: int | None = None, fs: float | None = None, device: str | None = None,
          target_names: list[str] | None = None) -> Checkpoint:
     """Read and validate a checkpoint.
@@ -186,14 +204,7 @@ def load(path: str | Path, *, n_channels: int | None = None, fs: float | None = 
             f"{path} has checkpoint format version {d['format_version']!r}; this Asha reads version {FORMAT_VERSION}. "
             "Use the Asha version that wrote it or retrain.")
     try:
-        ckpt = Checkpoint(
-            model_name=d["model"]["name"], model_config=d["model"]["config"], history=int(d["model"]["history"]),
-            state_dict=d["state_dict"], normalizer=Normalizer.from_dict(d["normalizer"]),
-            channel_names=list(d["channels"]["names"]), device=d["channels"].get("device", ""), fs=float(d["fs"]),
-            window=WindowSpec.from_dict(d["window"]), filter_spec=FilterSpec.from_dict(d["filter"]),
-            target_names=list(d["targets"]["names"]), target_kind=d["targets"]["kind"], hand_model=d.get("hand_model"),
-            data=d.get("data", {}), metrics=d.get("metrics", {}), training=d.get("training", {}),
-            versions=d.get("versions", {}), format_version=d["format_version"])
+        ckpt = from_dict(d)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} is damaged: missing or bad entry {exc}") from exc
     ckpt.check_compatible(n_channels=n_channels, fs=fs, device=device, target_names=target_names)
