@@ -32,7 +32,10 @@ def test_wizard_calibrates_in_a_worker_and_loads_the_profile(qtbot):
         wiz.next()
         qtbot.waitUntil(lambda: wiz.train.isComplete() or (wiz.train.worker and wiz.train.worker.failed), timeout=60000)
         assert wiz.train.worker.failed is None
-        qtbot.waitUntil(wiz.train.worker.isFinished, timeout=5000)
+        worker = wiz.train.worker
+        qtbot.waitUntil(worker.isFinished, timeout=5000)
+        qtbot.waitUntil(lambda: wiz.train.result is not None, timeout=5000)
+        assert wiz.train.worker is worker  # the calibration ran once
         res = wiz.train.result
         assert res.profile_path == default_path("anna") and res.profile_path.is_file()
         assert "held-out error" in wiz.train.status.text() and not wiz.train.image.pixmap().isNull()
