@@ -49,3 +49,13 @@ def _no_worker_left_running(request):
     for w in left:
         w.stop(3000)
     assert not left, f"test left worker threads running: {[w.objectName() or type(w).__name__ for w in left]}"
+
+
+@pytest.fixture(scope="module")
+def demo_assets_home(tmp_path_factory):
+    """The bundled live-demo assets, unpacked into a module-wide ASHA_HOME that is restored afterwards."""
+    from asha_app.calibration.live_demo import demo_assets
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASHA_HOME", str(tmp_path_factory.mktemp("home")))
+        yield demo_assets()

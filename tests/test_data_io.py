@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from asha_app.core.errors import RecordingFileError
-from asha_app.data import commands
+from asha_app.cli import main as cli_main
 from asha_app.data.exporters import export_csv, export_emg2pose, export_windows_npz, labels_at
 from asha_app.data.importers import detect_format, import_file, import_to_session
 from asha_app.data.integrity import check_session
@@ -191,17 +191,17 @@ def test_csv_export(tmp_path):
 
 def test_cli_check_import_export(tmp_path, capsys):
     path, _ = _session_with_labels(tmp_path)
-    assert commands.main(["check", str(path), "--json"]) == 0
+    assert cli_main(["check", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out[0]["n_emg"] == 2000 and out[0]["finalized"]
     bad = tmp_path / "bad.h5"
     bad.write_text("nope")
-    assert commands.main(["check", str(bad)]) == 2
+    assert cli_main(["check", str(bad)]) == 2
     assert str(bad) in capsys.readouterr().err
     src = tmp_path / "S1.mat"
     make_ninapro_mat(src)
-    assert commands.main(["import", str(src), "--fs", "200", "-o", str(tmp_path / "imp.h5"), "-q"]) == 0
+    assert cli_main(["import", str(src), "--fs", "200", "-o", str(tmp_path / "imp.h5"), "-q"]) == 0
     assert read_recording(tmp_path / "imp.h5").fs == 200.0
-    assert commands.main(["export", str(path), "--format", "emg2pose", "-o", str(tmp_path / "e.hdf5"), "-q"]) == 0
-    assert commands.main(["export", str(path), "--format", "npz", "--filtered", "-o", str(tmp_path / "w.npz"), "-q"]) == 0
+    assert cli_main(["export", str(path), "--format", "emg2pose", "-o", str(tmp_path / "e.hdf5"), "-q"]) == 0
+    assert cli_main(["export", str(path), "--format", "npz", "--filtered", "-o", str(tmp_path / "w.npz"), "-q"]) == 0
     assert np.load(tmp_path / "w.npz")["emg"].shape[1:] == (100, 8)

@@ -20,9 +20,8 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    os.environ["ASHA_HOME"] = str(tmp_path_factory.mktemp("home"))
-    return demo_assets()
+def assets(demo_assets_home):
+    return demo_assets_home
 
 
 @pytest.fixture(scope="module")

@@ -163,15 +163,3 @@ def register(subparsers) -> None:
     p.add_argument("--filtered", action="store_true", help="filter EMG with the session's filter first (npz)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_export)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m asha_app.data.commands check FILE``) until the main CLI wires these in."""
-    parser = argparse.ArgumentParser(prog="asha")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

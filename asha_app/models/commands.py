@@ -157,16 +157,3 @@ def register(subparsers) -> None:
     e.add_argument("--report", help="write report files beside this path")
     e.add_argument("--threads", type=int, default=1)
     e.set_defaults(func=_wrap(cmd_evaluate))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m asha_app.models.commands train ...``) until the CLI wires it."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="asha")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
