@@ -160,3 +160,17 @@ def test_skinning_equals_per_vertex_blend_of_moved_positions():
     torch.testing.assert_close(verts, expected, atol=1e-9, rtol=0)
     # the posed mesh really moved
     assert float((verts[0] - v).abs().max()) > 5.0
+
+
+def test_single_pose_numpy_chain_equals_batched_torch(model):
+    """forward_np takes the numpy chain for one pose (the live view) and torch for a batch: same landmarks."""
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        a = np.clip(model.rest_deg + rng.normal(0, 25, model.n_dof), model.lower_deg, model.upper_deg)
+        bs = rng.uniform(0.8, 1.25, 20)
+        np.testing.assert_allclose(model.forward_np(a, bs), model.forward_np(a[None], bs)[0], atol=1e-9)
+        np.testing.assert_allclose(model.forward_np(a), model.forward_np(a[None])[0], atol=1e-9)
+    # a scaled bone really moves the joints below it
+    bs = np.ones(20)
+    bs[5] = 1.3  # index metacarpal
+    assert np.linalg.norm(model.forward_np(model.rest_deg, bs)[8] - model.forward_np(model.rest_deg)[8]) > 5

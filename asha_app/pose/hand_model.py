@@ -641,7 +641,18 @@ class HandModel:
     __call__ = forward
 
     def forward_np(self, angles_deg: np.ndarray, bone_scale: np.ndarray | None = None) -> np.ndarray:
-        """Convenience: angles in degrees ``(B, n_dof)`` or ``(n_dof,)`` -> landmarks mm, hand frame."""
+        """Convenience: angles in degrees ``(B, n_dof)`` or ``(n_dof,)`` -> landmarks mm, hand frame.
+
+        A single pose goes through the numpy chain (:meth:`fk_nodes_np`, about 10x
+        faster than torch for one pose: the live view computes one per model output).
+        """
+        if np.ndim(angles_deg) == 1:
+            offs = None
+            if bone_scale is not None:
+                bs = np.asarray(bone_scale, dtype=np.float64).reshape(self.N_BONES)
+                offs = self.offsets_mm * bs[np.maximum(self.node_bone, 0)][:, None]
+            pos, _, _ = self.fk_nodes_np(np.radians(np.asarray(angles_deg, dtype=np.float64)), None, offs)
+            return pos[self.landmark_nodes]
         a = np.atleast_2d(np.asarray(angles_deg, dtype=np.float64))
         bs = None if bone_scale is None else torch.as_tensor(np.asarray(bone_scale, dtype=np.float64))
         with torch.no_grad():
