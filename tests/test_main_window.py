@@ -123,3 +123,46 @@ def test_camera_settings_reach_mediapipe_and_persist(qtbot, window):
     window.shutdown()
     loaded, _ = AppSettings.load()
     assert loaded.camera.hand == "left" and loaded.camera.model_complexity == 0
+
+
+def test_autoscale_grows_at_once_and_shrinks_only_after_2_s(qtbot):
+    """Hysteresis autoscale: a burst widens the range at once; a quiet channel narrows it after 2 s, not before."""
+    from asha_app.core.ringbuffer import RingBuffer
+    from asha_app.ui.scopes import EmgScopes
+
+    sc = EmgScopes(2)
+    qtbot.addWidget(sc)
+    ring = RingBuffer(5000, {"t": 1, "raw": 2, "filtered": 2, "marker": 1})
+    sc.attach(ring, 500.0)
+    sc.set_window(1.0)
+    state = {"n": 0}
+
+    def push(seconds, amp):
+        k = int(seconds * 500)
+        n = state["n"]
+        t = (n + np.arange(k))[:, None] / 500.0
+        y = amp * np.sin(2 * np.pi * 80 * t) * np.ones((1, 2))
+        ring.write(t=t, raw=y + 1000.0, filtered=y, marker=np.zeros((k, 1)))
+        state["n"] = n + k
+        sc.refresh()
+
+    def yrange(ch=0):
+        return sc.plots[ch].getViewBox().viewRange()[1]
+
+    push(1.0, 100.0)
+    lo, hi = yrange()
+    assert lo == pytest.approx(-hi) and 100.0 < hi <= 250.0  # centred on 0, a 1-2-5 value above the peak
+    push(0.1, 400.0)  # burst: grows at once
+    assert yrange()[1] >= 400.0
+    big = yrange()[1]
+    for _ in range(15):  # 1.5 s quiet after the burst has scrolled out: kept
+        push(0.1, 20.0)
+    assert yrange()[1] == big
+    for _ in range(15):  # past 2 s: shrinks to fit the quiet signal
+        push(0.1, 20.0)
+    assert 20.0 < yrange()[1] <= 50.0
+    sc.show_filtered = False  # raw: centred on its offset
+    sc.set_scale(True, 500.0)
+    push(0.1, 20.0)
+    lo, hi = yrange()
+    assert lo < 1000.0 - 20.0 and hi > 1000.0 + 20.0 and hi - lo < 200.0

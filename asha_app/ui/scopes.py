@@ -5,6 +5,13 @@ newest window from the ring buffers at their own frame rate (the pattern of
 ScopeFoundry's ``display_update_period`` and pyqtgraph's MultiPlotSpeedTest),
 with peak downsampling, clip-to-view and no finite check on the hot path.
 NaN samples break the trace (``connect="finite"``) instead of crashing it.
+
+Axes cost more to paint than the traces (tick text), so they are cached as
+pixmaps (``DeviceCoordinateCache``) and the y autoscale has hysteresis, like a
+bench oscilloscope: a channel's range grows at once when the signal leaves it
+and shrinks only when the signal has used less than a third of it for 2 s.
+The axes are then repainted only when a range really changes, and the traces
+do not breathe with every burst.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from asha_app.core.ringbuffer import RingBuffer
 from asha_app.dsp.quality import ADVICE, Flag
@@ -56,6 +63,9 @@ class EmgScopes(QWidget):
             p.showGrid(x=True, y=False, alpha=0.2)
             p.setLabel("left", f"EMG {ch + 1}", units="µV" if ch == 0 else None)
             p.getAxis("left").setWidth(70)
+            for ax in ("left", "bottom"):
+                p.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            p.disableAutoRange()
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
             if ch < n_channels - 1:
@@ -72,6 +82,9 @@ class EmgScopes(QWidget):
             self.curves.append(c)
             self.flag_labels.append(flag)
         self.plots[0].setXRange(-self.window_s, 0, padding=0)
+        #: per-channel y half-range (autoscale), and when each channel last needed its range
+        self._range: list[tuple[float, float] | None] = [None] * n_channels
+        self._needed_t = np.zeros(n_channels)
         self.current_flags: list[Flag] = [Flag.OK] * n_channels
         self.marker_names: dict[float, str] = {}
         # a small pool of marker lines on the top scope, reused every frame
@@ -97,14 +110,36 @@ class EmgScopes(QWidget):
         self.plots[0].setXRange(-self.window_s, 0, padding=0)
 
     def set_scale(self, autoscale: bool, fixed_range_uv: float) -> None:
-        """Auto-range each channel, or fix every channel to +/- ``fixed_range_uv``."""
+        """Auto-range each channel (with hysteresis), or fix every channel to +/- ``fixed_range_uv``."""
         self.autoscale = autoscale
         self.fixed_range_uv = fixed_range_uv
-        for p in self.plots:
-            if autoscale:
-                p.enableAutoRange(axis="y")
-            else:
+        self._range = [None] * self.n_channels
+        if not autoscale:
+            for p in self.plots:
                 p.setYRange(-fixed_range_uv, fixed_range_uv, padding=0)
+
+    def _autoscale(self, y: np.ndarray, now: float) -> None:
+        """Hysteresis autoscale of each channel: grow at once, shrink after 2 s at under a third of the range.
+
+        Filtered sEMG (zero-mean after the band-pass) is centred on 0; raw sEMG on its
+        median, since it may sit on an electrode offset.
+        """
+        with np.errstate(all="ignore"):
+            lo, hi = np.nanmin(y, axis=0), np.nanmax(y, axis=0)
+            centre = np.zeros(y.shape[1]) if self.show_filtered else np.nanmedian(y, axis=0)
+        for ch, p in enumerate(self.plots):
+            if not (np.isfinite(lo[ch]) and np.isfinite(hi[ch])):
+                continue
+            need = max(hi[ch] - centre[ch], centre[ch] - lo[ch], 1e-6)
+            cur = self._range[ch]
+            grow = cur is None or lo[ch] < cur[0] or hi[ch] > cur[1]
+            if not grow and need > (cur[1] - cur[0]) / 6:  # uses more than a third of the range
+                self._needed_t[ch] = now
+            if grow or now - self._needed_t[ch] > 2.0:
+                half = _nice(1.25 * need)
+                self._range[ch] = (centre[ch] - half, centre[ch] + half)
+                self._needed_t[ch] = now
+                p.setYRange(*self._range[ch], padding=0)
 
     def set_flags(self, flags: list[Flag]) -> None:
         """Show the per-channel quality flags (colour dot + tooltip with what to do)."""
@@ -130,6 +165,8 @@ class EmgScopes(QWidget):
         y = res.data["filtered" if self.show_filtered else "raw"]
         for ch, curve in enumerate(self.curves):
             curve.setData(t, y[:, ch])
+        if self.autoscale:
+            self._autoscale(y, float(res.data["t"][-1, 0]))
         for ch, flag in enumerate(self.flag_labels):
             rng = self.plots[ch].getViewBox().viewRange()
             flag.setPos(-self.window_s, rng[1][1])
@@ -147,6 +184,15 @@ class EmgScopes(QWidget):
             line.show()
         for line in self._marker_lines[len(idx):]:
             line.hide()
+
+
+def _nice(x: float) -> float:
+    """The next value >= x of the form 1, 2 or 5 times a power of ten (axis-friendly ranges)."""
+    e = 10.0 ** np.floor(np.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * e >= x:
+            return float(m * e)
+    return float(10 * e)
 
 
 class RmsBars(QWidget):
