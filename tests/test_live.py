@@ -120,6 +120,7 @@ def _window(qtbot):
 @pytest.mark.gui
 def test_live_demo_drives_the_hand(qtbot):
     w = _window(qtbot)
+    w.show()  # poses count as drawn when the 3D view has painted them
     try:
         assert [a.text() for a in w.menus["live"].actions()][:3] == ["Calibrate…", "Load profile…", "Live demo"]
         assert w.live.start_demo()

@@ -42,13 +42,13 @@ def test_target_pose_and_replay_pose_in_the_hand_view(qtbot, tmp_path):
         page.procedure = None
         page._show_target(step)
         hv = win.hand_view
-        assert "target" in hv.slots and hv._hands["target"].markers.visible
+        assert "target" in hv.slots and hv._hands["target"].drawn
         # the target's fist: index MCP flexed 85 deg -> the index tip is much nearer the palm than in the rest pose
-        fist = hv._hands["target"].lines.pos
+        fist = hv._hands["target"].joints
         open_joints = model.forward(__import__("torch").zeros(1, len(model.dof_names), dtype=__import__("torch").float64))[0].numpy()
         assert np.linalg.norm(fist[8] - fist[0]) < 0.8 * np.linalg.norm(open_joints[8] - open_joints[0])
         page._show_target(None)
-        assert not hv._hands["target"].markers.visible
+        assert not hv._hands["target"].drawn
 
         # replay: a session whose labels are joint angles of the hand model
         path = sessions_dir() / "P02_gl.h5"
@@ -63,7 +63,7 @@ def test_target_pose_and_replay_pose_in_the_hand_view(qtbot, tmp_path):
         lib.refresh()
         assert lib.start_replay(path)
         qtbot.waitUntil(lambda: "label frame" in lib.label_status.text(), timeout=5000)
-        assert "replay" in hv.slots and hv._hands["replay"].markers.visible
+        assert "replay" in hv.slots and hv._hands["replay"].drawn
         lib.stop_replay()
         wiz.shutdown()
     finally:

@@ -5,19 +5,41 @@ mesh, a skeleton (21 landmarks joined by MediaPipe's connections) and joint
 markers, in its own colour.  Two hands can be shown overlaid (same place, e.g.
 the camera label and the EMG prediction) or side by side.
 
-The view mirrors a model: callers push what to draw with :meth:`HandView.set_pose`
-(from a QTimer that polls the workers); the view stores nothing but its visuals.
+The view mirrors a model: callers push what to draw with :meth:`HandView.set_pose`;
+the view stores nothing but its visuals.
 
 Coordinates are the hand frame in millimetres (wrist at the origin, fingers
 along +y, +z out of the right palm): the camera looks at the palm by default.
+
+Two ways to put the picture on screen (``backend``):
+
+* ``"offscreen"`` (preferred): vispy renders through its EGL backend into a
+  framebuffer object, in ``paintEvent``, and the widget paints the read-back
+  image with QPainter, so the main window stays on Qt's raster path.  A ``QOpenGLWidget`` anywhere in a
+  window makes Qt compose the *whole* window through OpenGL on every repaint;
+  with software OpenGL (Mesa llvmpipe, Xvfb, remote desktops) that doubled the
+  cost of every scope frame (``docs/live.md``).  Reading back the image costs
+  about 1 ms at 480 x 480.  (Rendering in a separate thread was tried and was
+  slower: the skinning and vispy's Python code then fight the GUI thread for
+  the GIL, and each pose needs two hops through the GUI event loop.)
+* ``"widget"``: vispy's own ``QOpenGLWidget`` canvas, used where EGL is missing
+  (Windows, macOS, drivers without EGL).
+
+``ASHA_3D_BACKEND=offscreen|widget`` forces one.  Mouse: drag rotates, the wheel
+zooms, a double click resets the view (both backends).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
+from collections import deque
 
 import numpy as np
 import torch
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vispy import scene
 from vispy.visuals.transforms import STTransform
@@ -54,6 +76,8 @@ class _HandVisual:
         self.markers.visible = False
         self.shown = True
         self.has_data = False
+        #: the landmarks (21, 3) mm of the last pose drawn, None when hidden
+        self.joints: np.ndarray | None = None
 
     def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None) -> None:
         if vertices is not None and faces is not None:
@@ -81,13 +105,22 @@ class _HandVisual:
                 self._lit = True
         else:
             self.mesh.visible = False
-        if joints is not None and np.all(np.isfinite(joints)):
-            j = np.asarray(joints, dtype=np.float32)
+        ok = joints is not None and np.all(np.isfinite(joints))
+        self.joints = np.asarray(joints, dtype=np.float32) if ok else None
+        if self.mesh.visible:  # the skeleton lies inside the mesh: not drawn (saves two visuals per frame)
+            self.lines.visible = self.markers.visible = False
+        elif ok:
+            j = self.joints
             self.lines.set_data(pos=j)  # the connectivity was given once, at creation
             self.markers.set_data(j, face_color=self.colour, edge_color="white", size=7)
             self.lines.visible = self.markers.visible = self.shown
         else:
             self.lines.visible = self.markers.visible = False
+
+    @property
+    def drawn(self) -> bool:
+        """Something of this hand is visible (mesh or skeleton)."""
+        return bool(self.mesh.visible or self.markers.visible)
 
     def set_shown(self, shown: bool) -> None:
         # hiding hides everything; showing takes effect with the next update()
@@ -96,53 +129,275 @@ class _HandVisual:
             self.mesh.visible = self.lines.visible = self.markers.visible = False
 
 
-class HandView(QWidget):
-    """A QWidget with a vispy canvas showing hands.
+_EGL: dict = {}
 
-    Parameters
-    ----------
-    slots : dict[str, colour] or list[str], optional
-        Slots to create (default ``camera`` and ``emg``).  More are created on first use.
-    parent : QWidget, optional
-    show_mesh : bool
-        Draw the skinned mesh (True) or only the skeleton.
 
-    Notes
-    -----
-    Needs an OpenGL context (a desktop session, or Xvfb in tests).  The canvas
-    uses ``app="pyside6"``; rendering happens in the GUI thread.
+def offscreen_gl_app():
+    """vispy's EGL application for off-screen rendering, or None when EGL cannot start here.
+
+    Mesa needs ``EGL_PLATFORM=surfaceless`` to give a display without a window
+    system; the variable is set only while vispy opens the EGL display.  The
+    reason for a failure is kept in :func:`offscreen_gl_error`.
+    """
+    if "app" not in _EGL:
+        old = os.environ.get("EGL_PLATFORM")
+        if old is None:
+            os.environ["EGL_PLATFORM"] = "surfaceless"
+        try:
+            from vispy import app as vispy_app
+
+            _EGL["app"] = vispy_app.Application("egl")
+            _EGL["error"] = ""
+        except Exception as exc:  # ImportError, RuntimeError: no libEGL, no usable display
+            _EGL["app"] = None
+            _EGL["error"] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            log.info("off-screen OpenGL (EGL) unavailable: %s", _EGL["error"])
+        finally:
+            if old is None:
+                os.environ.pop("EGL_PLATFORM", None)
+    return _EGL["app"]
+
+
+def offscreen_gl_error() -> str:
+    """Why :func:`offscreen_gl_app` gave None ("" when it works or was not tried)."""
+    return _EGL.get("error", "")
+
+
+def _release_qt_gl() -> None:
+    """Release a Qt (GLX) context current in this thread: glvnd refuses an EGL context while one is current."""
+    from PySide6.QtGui import QOpenGLContext
+
+    ctx = QOpenGLContext.currentContext()
+    if ctx is not None:
+        ctx.doneCurrent()
+
+
+def _widget_gl_possible() -> bool:
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+def choose_backend(requested: str | None = None) -> str:
+    """The backend a new :class:`HandView` uses: ``requested``, ``$ASHA_3D_BACKEND``, else the best available.
+
+    Raises
+    ------
+    RuntimeError
+        No OpenGL at all here (no EGL and a window system without OpenGL), with the reason.
+    ValueError
+        An unknown backend name.
+    """
+    want = requested or os.environ.get("ASHA_3D_BACKEND") or None
+    if want not in (None, "offscreen", "widget"):
+        raise ValueError(f"3D backend must be 'offscreen' or 'widget', got {want!r}")
+    if want in (None, "offscreen") and offscreen_gl_app() is not None:
+        return "offscreen"
+    if want in (None, "widget") and _widget_gl_possible():
+        return "widget"
+    raise RuntimeError("no OpenGL for the 3D view: EGL failed (" + (offscreen_gl_error() or "not tried")
+                       + ") and this display has no OpenGL windows")
+
+
+class _HandScene:
+    """Every vispy object of one view (canvas, camera, hands); used from exactly one thread.
+
+    The commands (:meth:`set_pose`, :meth:`clear`, :meth:`set_visible`,
+    :meth:`set_layout`, :meth:`orbit`, :meth:`zoom`, :meth:`reset_camera`) are what
+    :class:`HandView` forwards, at once (widget backend) or through its render thread.
     """
 
-    def __init__(self, slots=None, parent=None, show_mesh: bool = True) -> None:
-        super().__init__(parent)
-        self.canvas = scene.SceneCanvas(app="pyside6", keys=None, bgcolor=(0.12, 0.12, 0.14, 1.0), show=False, size=(480, 480))
+    def __init__(self, app, slots) -> None:
+        self.egl = app != "pyside6"
+        if self.egl:
+            _release_qt_gl()
+        self.canvas = scene.SceneCanvas(app=app, keys=None, bgcolor=(0.12, 0.12, 0.14, 1.0), show=False, size=(480, 480))
         self.view = self.canvas.central_widget.add_view()
-        self.view.camera = scene.TurntableCamera(fov=35.0, elevation=10.0, azimuth=90.0, distance=520.0, center=(0, 90, 0), up="+y")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas.native)
-        self.show_mesh = show_mesh
-        self._layout = "overlay"
-        self._hands: dict[str, _HandVisual] = {}
+        self.view.camera = scene.TurntableCamera(fov=35.0, elevation=10.0, azimuth=90.0, distance=520.0,
+                                                 center=(0, 90, 0), up="+y")
+        self.layout = "overlay"
+        self.hands: dict[str, _HandVisual] = {}
+        self._fbo = None
         if slots is None:
             slots = DEFAULT_COLOURS
         if isinstance(slots, dict):
             for name, col in slots.items():
-                self._slot(name, col)
+                self.slot(name, col)
         else:
             for name in slots:
-                self._slot(name)
+                self.slot(name)
 
-    # ------------------------------------------------------------------ slots
-    def _slot(self, name: str, colour=None) -> _HandVisual:
-        h = self._hands.get(name)
+    def slot(self, name: str, colour=None) -> _HandVisual:
+        h = self.hands.get(name)
         if h is None:
             if colour is None:
-                colour = DEFAULT_COLOURS.get(name, _EXTRA[len(self._hands) % len(_EXTRA)])
+                colour = DEFAULT_COLOURS.get(name, _EXTRA[len(self.hands) % len(_EXTRA)])
             h = _HandVisual(self.view.scene, colour)
-            self._hands[name] = h
-            self._apply_layout()
+            self.hands[name] = h
+            self.apply_layout()
         return h
+
+    def set_pose(self, slot, joints_mm, angles_deg, model, side, vertices_mm, faces, bone_scale, show_mesh) -> None:
+        h = self.slot(slot)
+        had_data = h.has_data
+        verts = vertices_mm
+        if angles_deg is not None and np.all(np.isfinite(angles_deg)):
+            model = model or HandModel.builtin(side)
+            a = torch.as_tensor(np.radians(np.asarray(angles_deg, dtype=np.float64)))[None]
+            bs = None if bone_scale is None else torch.as_tensor(np.asarray(bone_scale, dtype=np.float64))
+            with torch.no_grad():
+                if show_mesh and verts is None:
+                    v, faces = model.skin(a, bone_scale=bs)
+                    verts = v[0].numpy()
+            if joints_mm is None:
+                joints_mm = model.forward_np(angles_deg, bone_scale)
+        if not show_mesh:
+            verts = None
+        h.update(joints_mm, verts, faces if verts is not None else None)
+        h.has_data = joints_mm is not None and bool(np.all(np.isfinite(joints_mm)))
+        if h.has_data != had_data:
+            self.apply_layout()
+
+    def clear(self, slot: str) -> None:
+        if slot in self.hands:
+            h = self.hands[slot]
+            h.update(None, None, None)
+            if h.has_data:
+                h.has_data = False
+                self.apply_layout()
+
+    def set_visible(self, slot: str, visible: bool) -> None:
+        self.slot(slot).set_shown(bool(visible))
+        self.apply_layout()
+
+    def set_layout(self, layout: str) -> None:
+        self.layout = layout
+        self.apply_layout()
+
+    def apply_layout(self) -> None:
+        # side by side places only the hands that are drawn, so an empty slot leaves no hole
+        drawn = [h for h in self.hands.values() if h.shown and h.has_data]
+        n = max(1, len(drawn))
+        for i, h in enumerate(drawn):
+            dx = (i - (n - 1) / 2) * SIDE_BY_SIDE_GAP_MM if self.layout == "side_by_side" else 0.0
+            h.node.transform.translate = (dx, 0, 0, 0)
+        self.view.camera.distance = 520.0 + (SIDE_BY_SIDE_GAP_MM * 0.55 * (n - 1) if self.layout == "side_by_side" else 0.0)
+
+    def orbit(self, d_azimuth: float, d_elevation: float) -> None:
+        cam = self.view.camera
+        cam.azimuth = (cam.azimuth + d_azimuth) % 360.0
+        cam.elevation = float(np.clip(cam.elevation + d_elevation, -90.0, 90.0))
+
+    def zoom(self, factor: float) -> None:
+        cam = self.view.camera
+        cam.distance = float(np.clip(cam.distance * factor, 150.0, 3000.0))
+
+    def reset_camera(self) -> None:
+        cam = self.view.camera
+        cam.elevation, cam.azimuth = 10.0, 90.0
+        self.apply_layout()
+
+    def render_array(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Draw into a kept framebuffer (``size`` = (w, h) px, default the canvas's); RGBA (h, w, 4) uint8."""
+        from vispy import gloo
+
+        if self.egl:
+            _release_qt_gl()
+        c = self.canvas
+        if size is not None and tuple(c.size) != tuple(size):
+            c.size = size
+        w, h = c.size
+        if self._fbo is None or self._fbo[1] != (w, h):
+            c.set_current()
+            self._fbo = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w))), (w, h))
+        fbo = self._fbo[0]
+        c.set_current()
+        c.push_fbo(fbo, (0, 0), (w, h))
+        try:
+            c.context.clear(color=c.bgcolor, depth=True)
+            c.draw_visual(c.scene)
+            return fbo.read()
+        finally:
+            c.pop_fbo()
+
+    def close(self) -> None:
+        self._fbo = None
+        self.canvas.close()
+
+
+class HandView(QWidget):
+    """A QWidget showing hands in 3D with vispy.
+
+    Parameters
+    ----------
+    slots : dict[str, colour] or list[str], optional
+        Slots to create (default ``camera``, ``emg`` and ``reference``).  More are created on first use.
+    parent : QWidget, optional
+    show_mesh : bool
+        Draw the skinned mesh (True) or only the skeleton.
+    backend : {"offscreen", "widget"}, optional
+        See the module notes; default :func:`choose_backend`.
+
+    Attributes
+    ----------
+    frames_painted : int
+        New pictures put on screen since creation.
+    render_ms : deque of float
+        Offscreen render + read-back times, ms, newest last.
+
+    Signals
+    -------
+    frame_painted(float, int)
+        A new picture reached the screen: ``time.perf_counter()`` at the end of the
+        paint and the generation of the newest command it shows (compare with the
+        value :meth:`set_pose` returned).
+
+    Raises
+    ------
+    RuntimeError
+        No OpenGL here (see :func:`choose_backend`); callers show a placeholder.
+    """
+
+    frame_painted = Signal(float, int)
+
+    def __init__(self, slots=None, parent=None, show_mesh: bool = True, backend: str | None = None) -> None:
+        super().__init__(parent)
+        self.backend = choose_backend(backend)
+        self.show_mesh = show_mesh
+        self.frames_painted = 0
+        self._gen = 0  # command generation
+        self._image_gen = -1  # offscreen: generation of the image kept in self._image
+        self._image: QImage | None = None
+        self._image_buf = None
+        self._drag = None
+        self.render_ms: deque = deque(maxlen=200)
+        app = offscreen_gl_app() if self.backend == "offscreen" else "pyside6"
+        self._scene = _HandScene(app, slots)
+        if self.backend == "offscreen":
+            self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+            self.setMinimumSize(120, 120)
+        else:
+            layout = QVBoxLayout(self)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(self._scene.canvas.native)
+            self._scene.canvas.events.draw.connect(self._on_widget_drawn, position="last")
+
+    # ------------------------------------------------------------------ commands
+    def _submit(self, name: str, *args) -> int:
+        if self._scene is None:  # closed
+            return self._gen
+        getattr(self._scene, name)(*args)
+        self._gen += 1
+        if self.backend == "offscreen":
+            self.update()  # rendered in the next paint: poses set in one event-loop pass share a frame
+        else:
+            self._scene.canvas.update()
+        return self._gen
+
+    @property
+    def _hands(self) -> dict:
+        """The slots' visuals (tests)."""
+        return self._scene.hands
 
     @property
     def slots(self) -> list[str]:
@@ -158,7 +413,7 @@ class HandView(QWidget):
         vertices_mm: np.ndarray | None = None,
         faces: np.ndarray | None = None,
         bone_scale: np.ndarray | None = None,
-    ) -> None:
+    ) -> int:
         """Draw one hand.
 
         Parameters
@@ -175,67 +430,102 @@ class HandView(QWidget):
             A mesh to show as it is (e.g. MANO's), hand frame mm.
         bone_scale : array (20,), optional
 
+        Returns
+        -------
+        int
+            The command's generation (see :attr:`frame_painted`).
+
         Passing nothing (or NaN joints) hides the hand's drawing for that slot.
         """
-        h = self._slot(slot)
-        had_data = h.has_data
-        verts = vertices_mm
-        if angles_deg is not None and np.all(np.isfinite(angles_deg)):
-            model = model or HandModel.builtin(side)
-            a = torch.as_tensor(np.radians(np.asarray(angles_deg, dtype=np.float64)))[None]
-            bs = None if bone_scale is None else torch.as_tensor(np.asarray(bone_scale, dtype=np.float64))
-            with torch.no_grad():
-                if self.show_mesh and verts is None:
-                    v, faces = model.skin(a, bone_scale=bs)
-                    verts = v[0].numpy()
-                if joints_mm is None:
-                    joints_mm = model.forward(a, bone_scale=bs)[0].numpy()
-        if not self.show_mesh:
-            verts = None
-        h.update(joints_mm, verts, faces if verts is not None else None)
-        h.has_data = joints_mm is not None and bool(np.all(np.isfinite(joints_mm)))
-        if h.has_data != had_data:
-            self._apply_layout()
-        self.canvas.update()
+        return self._submit("set_pose", slot, joints_mm, angles_deg, model, side, vertices_mm, faces, bone_scale,
+                            self.show_mesh)
 
     def clear(self, slot: str) -> None:
         """Hide what a slot draws."""
-        if slot in self._hands:
-            h = self._hands[slot]
-            h.update(None, None, None)
-            if h.has_data:
-                h.has_data = False
-                self._apply_layout()
-            self.canvas.update()
+        self._submit("clear", slot)
 
     def set_visible(self, slot: str, visible: bool) -> None:
         """Show or hide a slot (its last drawing is redrawn on the next set_pose)."""
-        self._slot(slot).set_shown(bool(visible))
-        self._apply_layout()
-        self.canvas.update()
+        self._submit("set_visible", slot, bool(visible))
 
     def set_layout(self, layout: str) -> None:
         """``"overlay"`` (all hands in one place) or ``"side_by_side"`` (along x)."""
         if layout not in ("overlay", "side_by_side"):
             raise ValueError(f"layout must be 'overlay' or 'side_by_side', got {layout!r}")
-        self._layout = layout
-        self._apply_layout()
-        self.canvas.update()
+        self._submit("set_layout", layout)
 
-    def _apply_layout(self) -> None:
-        # side by side places only the hands that are drawn, so an empty slot leaves no hole
-        drawn = [h for h in self._hands.values() if h.shown and h.has_data]
-        n = max(1, len(drawn))
-        for i, h in enumerate(drawn):
-            dx = (i - (n - 1) / 2) * SIDE_BY_SIDE_GAP_MM if self._layout == "side_by_side" else 0.0
-            h.node.transform.translate = (dx, 0, 0, 0)
-        if hasattr(self, "view"):
-            self.view.camera.distance = 520.0 + (SIDE_BY_SIDE_GAP_MM * (n - 1) if self._layout == "side_by_side" else 0.0)
+    def reset_camera(self) -> None:
+        """Back to the default view of the palm."""
+        self._submit("reset_camera")
 
+    # ------------------------------------------------------------------ drawing
     def render(self) -> np.ndarray:
-        """Render off-screen and return the RGBA image (H, W, 4) uint8 (tests, screenshots)."""
-        return self.canvas.render()
+        """Render now and return the RGBA image (H, W, 4) uint8 (tests, screenshots)."""
+        if self.backend == "offscreen":
+            return self._scene.render_array(self._pixel_size())
+        return self._scene.canvas.render()
+
+    def _pixel_size(self) -> tuple[int, int]:
+        dpr = self.devicePixelRatioF()
+        return max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr))
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        if self.backend != "offscreen" or self._scene is None:
+            return super().paintEvent(event)
+        size = self._pixel_size()
+        new = self._image is None or self._image_gen != self._gen or self._image.size().toTuple() != size
+        if new:
+            t0 = time.perf_counter()
+            arr = np.ascontiguousarray(self._scene.render_array(size))
+            self.render_ms.append((time.perf_counter() - t0) * 1000.0)
+            img = QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0], QImage.Format.Format_RGBA8888)
+            img.setDevicePixelRatio(self.devicePixelRatioF())
+            self._image, self._image_buf = img, arr  # the QImage borrows the array's memory
+            self._image_gen = self._gen
+        p = QPainter(self)
+        p.drawImage(QRect(0, 0, self.width(), self.height()), self._image)
+        p.end()
+        if new:
+            self._frame_done(self._image_gen)
+
+    def _on_widget_drawn(self, _event=None) -> None:
+        self._frame_done(self._gen)
+
+    def _frame_done(self, gen: int) -> None:
+        self.frames_painted += 1
+        self.frame_painted.emit(time.perf_counter(), gen)
+
+    # ------------------------------------------------------------------ mouse (offscreen; the widget canvas has vispy's own)
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self._drag = event.position()
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        if self._drag is None or self.backend != "offscreen":
+            return
+        pos = event.position()
+        dx, dy = pos.x() - self._drag.x(), pos.y() - self._drag.y()
+        self._drag = pos
+        self._submit("orbit", -0.5 * dx, 0.5 * dy)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self._drag = None
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self.reset_camera()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        if self.backend != "offscreen":
+            return
+        self._submit("zoom", 0.9 ** (event.angleDelta().y() / 120.0))
+        event.accept()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
-        self.canvas.close()
+        self.close_canvas()
         super().closeEvent(event)
+
+    def close_canvas(self) -> None:
+        """Free the GL resources (also done when the widget closes); later poses are ignored."""
+        if self._scene is not None:
+            self._scene.close()
+            self._scene = None

@@ -1,10 +1,11 @@
 """Live hand from EMG: the "Live hand" dock, the Live menu (Calibrate…, Load profile…, Live demo), shadow mode.
 
-The GUI thread only polls and draws: an :class:`~asha_app.workers.inference.InferenceWorker`
-runs the model on the acquisition ring and fills a latest-pose slot; a ~60 Hz
-QTimer here takes the newest pose, drives the 3D hand's ``emg`` slot, the
-reference (live demo) or compares with the camera's hand (shadow mode), and
-updates the indicators.
+The GUI thread only draws: an :class:`~asha_app.workers.inference.InferenceWorker`
+runs the model on the acquisition ring, fills a latest-pose slot and signals
+``pose_ready``; the controller here then takes the newest pose, drives the 3D
+hand's ``emg`` slot, the reference (live demo) or compares with the camera's
+hand (shadow mode), and updates the indicators.  A pose counts as drawn, and its
+latency is measured, when the 3D view has painted the frame that shows it.
 
 * **Live demo**: the bundled real paired Myo + MediaPipe recording
   (``resources/live_demo``, held-out stretch) replayed by the MindRove playback
@@ -23,7 +24,7 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
@@ -38,9 +39,8 @@ from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
 
-GUI_POLL_MS = 16
-#: median set_pose time above which the skinned mesh is switched off (skeleton only) to keep the view live
-MESH_BUDGET_MS = 10.0
+#: median time to skin and draw a pose above which the skinned mesh is switched off (skeleton only)
+MESH_BUDGET_MS = 15.0
 
 
 class LiveDock(QWidget):
@@ -95,8 +95,31 @@ class LiveDock(QWidget):
         lay.addStretch(1)
 
 
+class _GuiReceiver(QObject):
+    """Lives in the GUI thread so that worker signals connected to it run there (queued)."""
+
+    def __init__(self, on_pose, parent) -> None:
+        super().__init__(parent)
+        self._on_pose = on_pose
+
+    @Slot()
+    def pose_ready(self) -> None:
+        self._on_pose()
+
+
 class LiveController:
-    """Owns the inference worker, the loaded model/profile and the GUI poll timer of one main window."""
+    """Owns the inference worker, the loaded model/profile and the pose accounting of one main window.
+
+    Attributes
+    ----------
+    drawn : int
+        Poses shown: frames painted by the 3D view with a new pose (or, without an
+        OpenGL view, poses handed to the dock).
+    handed : int
+        Poses handed to the 3D view (more than ``drawn`` when poses arrive faster than frames).
+    latencies_ms : deque of float
+        Ring -> painted frame, per drawn pose.
+    """
 
     def __init__(self, window) -> None:
         self.window = window
@@ -114,14 +137,15 @@ class LiveController:
         self.draw_times: deque = deque(maxlen=2000)
         self.set_pose_ms: deque = deque(maxlen=200)
         self.drawn = 0
+        self.handed = 0
         self._last_seq = 0
+        self._pending: deque = deque(maxlen=500)  # (view command generation, t_seen) of poses handed, not yet painted
+        self._frame_view = None
         self._camera_joints = None
         self._camera_t = 0.0
         self._prompted = False
         self._bs = None
-        self.timer = QTimer(window)
-        self.timer.setInterval(GUI_POLL_MS)
-        self.timer.timeout.connect(self.poll)
+        self._receiver = _GuiReceiver(self.poll, window)
         d = self.dock
         d.demo_button.clicked.connect(self.start_demo)
         d.profile_button.clicked.connect(self.choose_profile)
@@ -219,6 +243,23 @@ class LiveController:
             view.set_layout("side_by_side")
         return self._start_worker()
 
+    def _show_hand_view(self) -> None:
+        """Make the 3D hand the large panel of the left column while live runs (the camera panel keeps a strip)."""
+        w = self.window
+        hand, cam = w.panels.get("hand3d"), w.panels.get("camera")
+        if hand is None:
+            return
+        hand.show()
+        hand.raise_()
+        if cam is None or cam.isFloating() or hand.isFloating() or not cam.isVisible():
+            return
+        camera_running = getattr(w.camera_panel, "worker", None) is not None
+        total = cam.height() + hand.height()
+        cam_share = 0.45 if camera_running else 0.22
+        w.resizeDocks([cam, hand], [int(total * cam_share), int(total * (1 - cam_share))], Qt.Orientation.Vertical)
+        if cam.width() < 480:
+            w.resizeDocks([hand], [min(560, max(480, w.width() // 3))], Qt.Orientation.Horizontal)
+
     def choose_profile(self) -> None:
         """Ask for a profile file and use it."""
         from asha_app.calibration.profile import default_path
@@ -271,14 +312,20 @@ class LiveController:
                                  reference=self._reference if self.mode == "demo" else None)
         worker.error.connect(w.show_error)
         worker.status.connect(self._on_status)
+        worker.pose_ready.connect(self._receiver.pose_ready)
         self.worker = worker
         self._last_seq = 0
+        self._pending.clear()
+        view = self._view()
+        if view is not None and self._frame_view is not view:
+            view.frame_painted.connect(self._on_frame_painted)
+            self._frame_view = view
         self.latencies_ms.clear()
         self.draw_times.clear()
         self.drift.reset()
         self._prompted = False
         worker.start()
-        self.timer.start()
+        self._show_hand_view()
         self.dock.stop_button.setEnabled(True)
         return True
 
@@ -286,7 +333,7 @@ class LiveController:
         wk, self.worker = self.worker, None
         if wk is not None:
             wk.stop(3000)
-        self.timer.stop()
+        self._pending.clear()
 
     def stop(self) -> None:
         """Stop live inference (and the demo's playback)."""
@@ -331,8 +378,23 @@ class LiveController:
     def _on_status(self, st: dict) -> None:
         self.dock.rate.setText(f"{st['rate_hz']:.0f} /s (model)" + (f", {st['lost']} samples lost" if st["lost"] else ""))
 
+    def _on_frame_painted(self, t: float, gen: int) -> None:
+        """The 3D view put a frame on screen: the newest pose handed to it up to ``gen`` is now visible.
+
+        Poses handed before it and never painted on their own were merged into this
+        frame: they do not count as drawn.
+        """
+        shown = None
+        while self._pending and self._pending[0][0] <= gen:
+            shown = self._pending.popleft()
+        if shown is None or self.worker is None:
+            return
+        self.latencies_ms.append((t - shown[1]) * 1000.0)
+        self.draw_times.append(t)
+        self.drawn += 1
+
     def poll(self) -> None:
-        """GUI timer: draw the newest pose (if any) and update the indicators."""
+        """On ``pose_ready``: hand the newest pose (if not shown yet) to the 3D view and update the indicators."""
         wk = self.worker
         if wk is None:
             return
@@ -346,11 +408,15 @@ class LiveController:
         mesh = self.dock.mesh_check.isChecked()
         t_a = time.perf_counter()
         if view is not None and joints is not None:
-            view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm, bone_scale=self._bs)
+            gen = view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm,
+                                bone_scale=self._bs)
+            self._pending.append((gen, lp.t_seen))
         now = time.perf_counter()
-        self.latencies_ms.append((now - lp.t_seen) * 1000.0)
-        self.draw_times.append(now)
-        self.drawn += 1
+        self.handed += 1
+        if view is None:  # no OpenGL view: the dock's figures are what the user sees
+            self.latencies_ms.append((now - lp.t_seen) * 1000.0)
+            self.draw_times.append(now)
+            self.drawn += 1
         self.dock.last_pose = np.array(lp.pose)
         self.dock.last_angles = angles
         ref_joints = None
@@ -362,9 +428,10 @@ class LiveController:
             ref_joints = self._camera_joints
         if view is not None:
             self.set_pose_ms.append((time.perf_counter() - t_a) * 1000.0)
-            if mesh and len(self.set_pose_ms) >= 10 and np.median(list(self.set_pose_ms)[-10:]) > MESH_BUDGET_MS:
+            recent = list(self.set_pose_ms)[-25:]
+            if mesh and self.handed > 50 and np.median(recent) > MESH_BUDGET_MS:
                 self.dock.mesh_check.setChecked(False)
-                self.dock.mesh_check.setToolTip(f"Switched off: skinning took {np.median(self.set_pose_ms):.0f} ms "
+                self.dock.mesh_check.setToolTip(f"Switched off: skinning and drawing took {np.median(recent):.0f} ms "
                                                 "per pose on this display")
         if ref_joints is not None and joints is not None:
             err = mpjpe_mm(joints, ref_joints)
@@ -377,7 +444,7 @@ class LiveController:
                     f"The EMG hand has drifted from the camera's hand (median {self.drift.median_mm:.0f} mm for "
                     f"{self.drift.hold_s:.0f} s). The armband may have moved: recalibrate.",
                     [("Calibrate…", self.open_calibration)])
-        if len(self.latencies_ms) % 15 == 1:
+        if self.handed % 15 == 1 and self.latencies_ms:
             lat = np.asarray(self.latencies_ms)
             self.dock.latency.setText(f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms")
             self.dock.pose_text.setText("  ".join(f"{v:.0f}" for v in lp.pose))

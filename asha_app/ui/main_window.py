@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
@@ -55,23 +55,15 @@ def make_source(kind: str, settings: AppSettings) -> EmgSource:
     raise AshaError(f"Unknown device kind {kind!r}")
 
 
-def opengl_available() -> bool:
-    """False on Qt's offscreen platform (widget tests), where vispy cannot create a GL context."""
-    return QGuiApplication.platformName() not in ("offscreen", "minimal")
-
-
 def create_hand_view() -> QWidget:
-    """The vispy 3D hand view, or a label saying why it cannot be shown (no OpenGL)."""
-    if not opengl_available():
-        lab = QLabel("3D view needs OpenGL (not available on this display).")
-        lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return lab
+    """The vispy 3D hand view, or a label saying why it cannot be shown (no OpenGL here)."""
     try:
         return HandView()
     except Exception as exc:  # vispy/OpenGL failures come in many types; the rest of the app must run
-        log.exception("3D hand view unavailable")
+        log.info("3D hand view unavailable: %s", exc)
         lab = QLabel(f"3D view unavailable: {exc}")
         lab.setWordWrap(True)
+        lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return lab
 
 
@@ -488,6 +480,8 @@ class MainWindow(QMainWindow):
         self.camera_panel.stop()
         for w in self._old_workers:
             w.stop(2000)
+        if isinstance(self.hand_view, HandView):
+            self.hand_view.close_canvas()  # stops the 3D view's render thread
         try:
             self.settings.save()
             qs = self._qsettings()

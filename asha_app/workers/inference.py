@@ -4,14 +4,15 @@ The worker owns its :class:`~asha_app.core.ringbuffer.RingReader` on the
 acquisition ``emg`` ring (``raw`` field, package numbers, session times), feeds
 a :class:`~asha_app.calibration.streaming.DecimatedRunner` (streaming ==
 batch), smooths each output with a :class:`~asha_app.dsp.smoothing.OneEuroFilter`
-and puts the newest pose into a lock-protected :class:`PoseSlot` that the GUI
-polls on a QTimer.  Only low-rate ``status`` (<= 5 Hz) and ``error`` signals cross
-threads.
+and puts the newest pose into a lock-protected :class:`PoseSlot`.  A
+``pose_ready`` signal (no payload, one per pose) wakes the GUI, which takes the
+newest pose from the slot: poses the GUI cannot draw in time are skipped, never
+queued.  ``status`` (<= 5 Hz) and ``error`` are the only other signals.
 
 Timing: ``t_seen`` of a pose is ``time.perf_counter()`` when the worker's read
 returned the sample the pose belongs to (the ring's write happened at most
-one polling interval, 2 ms, before); the GUI stamps when it hands the pose to
-the 3D view, so the latency measured is ring -> view.
+one polling interval, 2 ms, before); the GUI stamps when the frame showing the
+pose has been painted, so the latency measured is ring -> pixels.
 """
 
 from __future__ import annotations
@@ -120,12 +121,15 @@ class InferenceWorker(Worker):
 
     Signals
     -------
+    pose_ready()
+        A new pose is in :attr:`slot` (emitted once per pose).
     status(dict)
         ``{"poses", "rate_hz", "lost", "restarts"}`` about 4 times a second.
     error(str)
         A user-facing message; the worker stops.
     """
 
+    pose_ready = Signal()
     status = Signal(dict)
     error = Signal(str)
 
@@ -205,6 +209,7 @@ class InferenceWorker(Worker):
                     lp = LivePose(seq, smooth, poses[-1].astype(np.float64), t, package, t_seen, conf, ang, jts,
                                   *(ref if ref is not None else (None, None)))
                     self.slot.put(lp)
+                    self.pose_ready.emit()
                     if self.keep_history:  # every output (tests, benchmarks); only the last one is smoothed
                         for j, row in enumerate(rows[:-1]):
                             p = poses[j].astype(np.float64)
