@@ -119,6 +119,8 @@ def _window(qtbot):
 
 @pytest.mark.gui
 def test_live_demo_drives_the_hand(qtbot):
+    from asha_app.ui import live
+
     w = _window(qtbot)
     w.show()  # poses count as drawn when the 3D view has painted them
     try:
@@ -126,9 +128,12 @@ def test_live_demo_drives_the_hand(qtbot):
         assert w.live.start_demo()
         qtbot.waitUntil(lambda: w.live_dock.last_pose is not None, timeout=15000)
         first = w.live_dock.last_pose.copy()
-        n0 = w.live.drawn
+        n0, s0 = w.live.drawn, w.scopes.frames_drawn
+        scope_ms = w.live._scope_interval
         qtbot.wait(2500)
         assert w.live.drawn > n0 + 40  # >= ~20 poses/s even on a loaded test machine
+        # the scopes keep moving, redrawn between the 3D frames rather than on their own timer
+        assert w.draw_timer.interval() == live.SCOPE_FALLBACK_MS and w.scopes.frames_drawn > s0 + 15
         assert not np.allclose(w.live_dock.last_pose, first, atol=0.5)
         assert w.live_dock.last_angles is not None and w.live_dock.last_angles.shape[0] > 5
         assert "mm" in w.live_dock.error_mm.text()  # live error vs the recorded reference hand
@@ -136,6 +141,7 @@ def test_live_demo_drives_the_hand(qtbot):
         assert st["latency_p50_ms"] < 200
         w.live.stop()
         assert w.worker is None and w.live.worker is None
+        assert w.draw_timer.interval() == scope_ms  # the scopes' own rate is back
     finally:
         w.shutdown()
     from asha_app.workers.base import running_workers

@@ -174,3 +174,21 @@ def test_single_pose_numpy_chain_equals_batched_torch(model):
     bs = np.ones(20)
     bs[5] = 1.3  # index metacarpal
     assert np.linalg.norm(model.forward_np(model.rest_deg, bs)[8] - model.forward_np(model.rest_deg)[8]) > 5
+
+
+def test_numpy_skinning_equals_torch_and_gives_unit_normals(model):
+    """skin_np (live view) places the vertices exactly where skin() does, with the posed surface's normals."""
+    from vispy.geometry import MeshData
+
+    rng = np.random.default_rng(5)
+    a = np.clip(model.rest_deg + rng.normal(0, 25, model.n_dof), model.lower_deg, model.upper_deg)
+    bs = rng.uniform(0.85, 1.2, 20)
+    v, n = model.skin_np(a, bs)
+    vt = model.skin(torch.as_tensor(np.radians(a))[None], bone_scale=torch.as_tensor(bs))[0][0].numpy()
+    np.testing.assert_allclose(v, vt, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-9)
+    # the normals vispy computes from the posed faces
+    np.testing.assert_allclose(n, MeshData(vertices=v, faces=model.faces).get_vertex_normals(), atol=1e-9)
+    # a flexed finger turns its normals: not just the rest normals returned
+    _, n0 = model.skin_np(model.rest_deg)
+    assert np.mean(np.sum(n0 * n, axis=1) < 0.95) > 0.05

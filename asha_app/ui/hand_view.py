@@ -37,7 +37,6 @@ import time
 from collections import deque
 
 import numpy as np
-import torch
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -79,7 +78,8 @@ class _HandVisual:
         #: the landmarks (21, 3) mm of the last pose drawn, None when hidden
         self.joints: np.ndarray | None = None
 
-    def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None) -> None:
+    def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None,
+               normals: np.ndarray | None = None) -> None:
         if vertices is not None and faces is not None:
             verts = np.asarray(vertices, dtype=np.float32)
             buf = getattr(self.mesh, "_vertices", None)
@@ -89,6 +89,10 @@ class _HandVisual:
                 # vispy recompiles the program each frame (measured ~11 ms per hand with software GL).
                 md = self.mesh.mesh_data
                 md.set_vertices(verts)
+                if normals is not None and hasattr(md, "_vertex_normals"):
+                    # skinned normals given: spare MeshData recomputing them from the faces (~1 ms per hand)
+                    md._vertex_normals = np.asarray(normals, dtype=np.float32)
+                    md._vertex_normals_indexed_by_faces = None
                 buf.set_data(md.get_vertices(indexed="faces"), convert=True)
                 sf = self.mesh.shading_filter
                 if sf is not None:
@@ -240,20 +244,17 @@ class _HandScene:
     def set_pose(self, slot, joints_mm, angles_deg, model, side, vertices_mm, faces, bone_scale, show_mesh) -> None:
         h = self.slot(slot)
         had_data = h.has_data
-        verts = vertices_mm
+        verts, normals = vertices_mm, None
         if angles_deg is not None and np.all(np.isfinite(angles_deg)):
             model = model or HandModel.builtin(side)
-            a = torch.as_tensor(np.radians(np.asarray(angles_deg, dtype=np.float64)))[None]
-            bs = None if bone_scale is None else torch.as_tensor(np.asarray(bone_scale, dtype=np.float64))
-            with torch.no_grad():
-                if show_mesh and verts is None:
-                    v, faces = model.skin(a, bone_scale=bs)
-                    verts = v[0].numpy()
+            if show_mesh and verts is None:
+                verts, normals = model.skin_np(angles_deg, bone_scale)
+                faces = model.faces
             if joints_mm is None:
                 joints_mm = model.forward_np(angles_deg, bone_scale)
         if not show_mesh:
             verts = None
-        h.update(joints_mm, verts, faces if verts is not None else None)
+        h.update(joints_mm, verts, faces if verts is not None else None, normals)
         h.has_data = joints_mm is not None and bool(np.all(np.isfinite(joints_mm)))
         if h.has_data != had_data:
             self.apply_layout()
@@ -453,6 +454,12 @@ class HandView(QWidget):
         if layout not in ("overlay", "side_by_side"):
             raise ValueError(f"layout must be 'overlay' or 'side_by_side', got {layout!r}")
         self._submit("set_layout", layout)
+
+    def draw_now(self) -> None:
+        """Paint the poses set so far at once (offscreen: a synchronous repaint of this widget only),
+        instead of waiting for the window's next update pass (live view: saves a few ms of latency)."""
+        if self.backend == "offscreen" and self._scene is not None and self._image_gen != self._gen and self.isVisible():
+            self.repaint()
 
     def reset_camera(self) -> None:
         """Back to the default view of the palm."""

@@ -24,7 +24,7 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
@@ -39,8 +39,13 @@ from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
 
-#: median time to skin and draw a pose above which the skinned mesh is switched off (skeleton only)
-MESH_BUDGET_MS = 15.0
+#: while live runs, the EMG scopes redraw right after a 3D frame, at most this often (Hz), and at least
+#: every ``SCOPE_FALLBACK_MS`` (when no frame comes, e.g. the 3D dock is closed)
+SCOPE_HZ_LIVE = 20.0
+SCOPE_FALLBACK_MS = 250
+#: median time to skin and render a pose above which the skinned mesh is switched off (skeleton only):
+#: 25 ms is under 40 frames/s
+MESH_BUDGET_MS = 25.0
 
 
 class LiveDock(QWidget):
@@ -134,6 +139,8 @@ class LiveController:
         self.hand_model = None
         self.drift = DriftMonitor()
         self.latencies_ms: deque = deque(maxlen=2000)
+        #: ring -> pose handed to the 3D view (before it is rendered and painted), ms
+        self.handed_latencies_ms: deque = deque(maxlen=2000)
         self.draw_times: deque = deque(maxlen=2000)
         self.set_pose_ms: deque = deque(maxlen=200)
         self.drawn = 0
@@ -146,6 +153,8 @@ class LiveController:
         self._prompted = False
         self._bs = None
         self._receiver = _GuiReceiver(self.poll, window)
+        self._scope_t = 0.0
+        self._scope_interval = None  # the scopes' own timer interval, put back when live stops
         d = self.dock
         d.demo_button.clicked.connect(self.start_demo)
         d.profile_button.clicked.connect(self.choose_profile)
@@ -325,6 +334,7 @@ class LiveController:
         self.drift.reset()
         self._prompted = False
         worker.start()
+        self._lock_scopes_to_frames(True)
         self._show_hand_view()
         self.dock.stop_button.setEnabled(True)
         return True
@@ -334,6 +344,7 @@ class LiveController:
         if wk is not None:
             wk.stop(3000)
         self._pending.clear()
+        self._lock_scopes_to_frames(False)
 
     def stop(self) -> None:
         """Stop live inference (and the demo's playback)."""
@@ -378,12 +389,30 @@ class LiveController:
     def _on_status(self, st: dict) -> None:
         self.dock.rate.setText(f"{st['rate_hz']:.0f} /s (model)" + (f", {st['lost']} samples lost" if st["lost"] else ""))
 
+    def _lock_scopes_to_frames(self, on: bool) -> None:
+        """While live runs, redraw the scopes just after a 3D frame instead of on their own timer.
+
+        A scope frame takes 10-20 ms of the GUI thread with software OpenGL; on its own
+        timer it often started just before a pose arrived and made that pose wait.  Drawn
+        right after a frame it fits in the ~20 ms until the next pose (50 Hz model).
+        """
+        timer = self.window.draw_timer
+        if on and self._scope_interval is None and timer.isActive():  # (stopped scopes stay stopped)
+            self._scope_interval = timer.interval()
+            timer.setInterval(SCOPE_FALLBACK_MS)
+        elif not on and self._scope_interval is not None:
+            timer.setInterval(self._scope_interval)
+            self._scope_interval = None
+
     def _on_frame_painted(self, t: float, gen: int) -> None:
         """The 3D view put a frame on screen: the newest pose handed to it up to ``gen`` is now visible.
 
         Poses handed before it and never painted on their own were merged into this
         frame: they do not count as drawn.
         """
+        if self._scope_interval is not None and t - self._scope_t >= 1.0 / SCOPE_HZ_LIVE:
+            self._scope_t = t
+            QTimer.singleShot(0, self.window.refresh_scopes)
         shown = None
         while self._pending and self._pending[0][0] <= gen:
             shown = self._pending.popleft()
@@ -413,6 +442,7 @@ class LiveController:
             self._pending.append((gen, lp.t_seen))
         now = time.perf_counter()
         self.handed += 1
+        self.handed_latencies_ms.append((now - lp.t_seen) * 1000.0)
         if view is None:  # no OpenGL view: the dock's figures are what the user sees
             self.latencies_ms.append((now - lp.t_seen) * 1000.0)
             self.draw_times.append(now)
@@ -427,11 +457,12 @@ class LiveController:
         elif self._camera_joints is not None and now - self._camera_t < 0.5:
             ref_joints = self._camera_joints
         if view is not None:
+            view.draw_now()
             self.set_pose_ms.append((time.perf_counter() - t_a) * 1000.0)
-            recent = list(self.set_pose_ms)[-25:]
-            if mesh and self.handed > 50 and np.median(recent) > MESH_BUDGET_MS:
+            recent = np.median(list(self.set_pose_ms)[-25:])  # skinning, rendering and painting
+            if mesh and self.handed > 50 and recent > MESH_BUDGET_MS:
                 self.dock.mesh_check.setChecked(False)
-                self.dock.mesh_check.setToolTip(f"Switched off: skinning and drawing took {np.median(recent):.0f} ms "
+                self.dock.mesh_check.setToolTip(f"Switched off: skinning and drawing took {recent:.0f} ms "
                                                 "per pose on this display")
         if ref_joints is not None and joints is not None:
             err = mpjpe_mm(joints, ref_joints)

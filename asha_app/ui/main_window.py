@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
         self.marker_action.triggered.connect(self.add_marker)
         self.draw_timer = QTimer(self)
         self.draw_timer.setInterval(25)
-        self.draw_timer.timeout.connect(self._draw)
+        self.draw_timer.timeout.connect(self.refresh_scopes)
         self.draw_timer.start()
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(250)
@@ -414,7 +414,8 @@ class MainWindow(QMainWindow):
             self.worker.set_filter_spec(self.settings.filter.spec(self.worker.fs))
 
     # ------------------------------------------------------------------ drawing
-    def _draw(self) -> None:
+    def refresh_scopes(self) -> None:
+        """Redraw the EMG scopes and IMU plot from the rings (the draw timer; the live view between its frames)."""
         if self.worker is None:
             return
         self.scopes.refresh()
