@@ -689,13 +689,20 @@ class HandModel:
         f = np.atleast_2d(f)
         if f.shape[1] != 5:
             raise ValueError(f"need 5 finger angles (thumb..little), got shape {f.shape}")
-        total = 180.0 - f
-        out = np.zeros((f.shape[0], self.n_dof))
-        out[:, self.dof_names.index("thumb_cmc_abduction")] = self.rest_deg[self.dof_names.index("thumb_cmc_abduction")]
-        for k, finger in enumerate(FINGERS):
-            for name, share in FLEXION_SHARE[finger].items():
-                out[:, self.dof_names.index(name)] = share * total[:, k]
-        out = self.clamp_deg(out)
+        c = self._np_cache
+        if c is None or "flexion_map" not in c:
+            self.fk_nodes_np(np.radians(self.rest_deg))  # creates the numpy cache
+            c = self._np_cache
+            share = np.zeros((5, self.n_dof))  # (finger, dof): the finger's total flexion shared over its joints
+            for k, finger in enumerate(FINGERS):
+                for name, sh in FLEXION_SHARE[finger].items():
+                    share[k, self.dof_names.index(name)] = sh
+            base = np.zeros(self.n_dof)
+            i = self.dof_names.index("thumb_cmc_abduction")
+            base[i] = self.rest_deg[i]
+            c["flexion_map"] = (share, base)
+        share, base = c["flexion_map"]
+        out = self.clamp_deg((180.0 - f) @ share + base)
         return out[0] if single else out
 
     # ------------------------------------------------------------------ skinning
