@@ -33,7 +33,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--seconds", type=float, default=None)
     p.add_argument("--no-scopes", action="store_true",
-                   help="stop the main window's EMG scope refresh (to see what the scopes cost)")
+                   help="pause the EMG scopes while live (the Live dock's 'EMG scopes move while live' unchecked)")
     p.add_argument("--skeleton", action="store_true", help="draw skeletons only (no skinned mesh)")
     a = p.parse_args()
     ensure_display(sys.argv)
@@ -56,8 +56,7 @@ def main() -> int:
     w.show()
     app.processEvents()
     w.live_dock.mesh_check.setChecked(not a.skeleton)
-    if a.no_scopes:
-        w.draw_timer.stop()
+    w.live_dock.scopes_check.setChecked(not a.no_scopes)
     if not w.live.start_demo():
         emit({"ok": False, "error": w.banner.text.text()})
         return 1
@@ -120,6 +119,7 @@ def main() -> int:
         "poses_published_per_s": round((wk.slot.count - p0) / el, 1),
         "acquisition_rate_hz": round(w.worker.stats().rate_hz, 1) if w.worker else None,
         "scopes_refreshing": w.draw_timer.isActive(),
+        "scopes_move_while_live": w.live_dock.scopes_check.isChecked(),
         "mesh_drawn": w.live_dock.mesh_check.isChecked(),
         "set_pose_ms_median": round(float(np.median(w.live.set_pose_ms)), 2) if w.live.set_pose_ms else None,
         "samples_lost": w.live.worker._reader.lost_total if w.live.worker else None,

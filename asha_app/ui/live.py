@@ -87,6 +87,11 @@ class LiveDock(QWidget):
         self.mesh_check.setToolTip("Off: skeleton only. Switched off by itself when drawing is slow.")
         self.mesh_check.setChecked(True)
         form.addRow("", self.mesh_check)
+        self.scopes_check = QCheckBox("EMG scopes move while live")
+        self.scopes_check.setToolTip("Off: the scopes pause while the live hand runs, which leaves the CPU to the hand "
+                                     "(on slow or software-OpenGL displays the hand then keeps up with the model)")
+        self.scopes_check.setChecked(True)
+        form.addRow("", self.scopes_check)
         lay.addLayout(form)
         row = QGridLayout()  # two rows of buttons keep the dock narrow
         self.demo_button = QPushButton("Live demo")
@@ -160,6 +165,7 @@ class LiveController:
         d.profile_button.clicked.connect(self.choose_profile)
         d.calibrate_button.clicked.connect(self.open_calibration)
         d.stop_button.clicked.connect(self.stop)
+        d.scopes_check.toggled.connect(self._scopes_toggled)
         window.acquisition_stopped.connect(self._on_acquisition_stopped)
         window.acquisition_started.connect(self._on_acquisition_started)
         window.camera_panel.label_ready.connect(self._on_camera_label)
@@ -400,9 +406,20 @@ class LiveController:
         if on and self._scope_interval is None and timer.isActive():  # (stopped scopes stay stopped)
             self._scope_interval = timer.interval()
             timer.setInterval(SCOPE_FALLBACK_MS)
+            if not self.dock.scopes_check.isChecked():
+                timer.stop()
         elif not on and self._scope_interval is not None:
             timer.setInterval(self._scope_interval)
             self._scope_interval = None
+            timer.start()
+
+    def _scopes_toggled(self, on: bool) -> None:
+        if self._scope_interval is None:  # live not running: the choice applies when it starts
+            return
+        if on:
+            self.window.draw_timer.start()
+        else:
+            self.window.draw_timer.stop()
 
     def _on_frame_painted(self, t: float, gen: int) -> None:
         """The 3D view put a frame on screen: the newest pose handed to it up to ``gen`` is now visible.
@@ -410,7 +427,8 @@ class LiveController:
         Poses handed before it and never painted on their own were merged into this
         frame: they do not count as drawn.
         """
-        if self._scope_interval is not None and t - self._scope_t >= 1.0 / SCOPE_HZ_LIVE:
+        if (self._scope_interval is not None and self.dock.scopes_check.isChecked()
+                and t - self._scope_t >= 1.0 / SCOPE_HZ_LIVE):
             self._scope_t = t
             QTimer.singleShot(0, self.window.refresh_scopes)
         shown = None
