@@ -172,3 +172,18 @@ class _Wheel:
 
     def accept(self):
         pass
+
+
+def test_depth_precision_hides_the_back_of_the_hand(view):
+    """With usable clip planes the back faces never show through: culling them changes (almost) nothing."""
+    from asha_app.pose.hand_model import HandModel
+
+    m = HandModel.builtin("right")
+    view.set_pose("emg", angles_deg=m.angles_from_finger_flexion([150, 170, 180, 175, 165]), model=m)
+    plain = view.render()[..., :3].astype(int)
+    view._hands["emg"].mesh.set_gl_state(cull_face="back", depth_test=True)
+    view.set_pose("emg", angles_deg=m.angles_from_finger_flexion([150, 170, 180, 175, 165]), model=m)
+    culled = view.render()[..., :3].astype(int)
+    hand = _count(culled, "blue")
+    differ = int(np.sum(np.any(np.abs(plain - culled) > 30, axis=-1)))
+    assert hand > 2000 and differ < 0.01 * hand

@@ -151,7 +151,7 @@ def test_autoscale_grows_at_once_and_shrinks_only_after_2_s(qtbot):
 
     push(1.0, 100.0)
     lo, hi = yrange()
-    assert lo == pytest.approx(-hi) and 100.0 < hi <= 250.0  # centred on 0, a 1-2-5 value above the peak
+    assert lo == pytest.approx(-hi) and 100.0 < hi <= 250.0 * 1.15  # centred on 0, a 1-2-5 value above the peak (+ margin)
     push(0.1, 400.0)  # burst: grows at once
     assert yrange()[1] >= 400.0
     big = yrange()[1]
@@ -160,7 +160,7 @@ def test_autoscale_grows_at_once_and_shrinks_only_after_2_s(qtbot):
     assert yrange()[1] == big
     for _ in range(15):  # past 2 s: shrinks to fit the quiet signal
         push(0.1, 20.0)
-    assert 20.0 < yrange()[1] <= 50.0
+    assert 20.0 < yrange()[1] <= 50.0 * 1.15
     sc.show_filtered = False  # raw: centred on its offset
     sc.set_scale(True, 500.0)
     push(0.1, 20.0)

@@ -54,6 +54,8 @@ DEFAULT_COLOURS = {
 }
 _EXTRA = [(0.40, 0.80, 0.40, 1.0), (0.85, 0.40, 0.80, 1.0), (0.90, 0.85, 0.30, 1.0)]
 SIDE_BY_SIDE_GAP_MM = 220.0
+#: the camera's depth range factor: clip planes at distance / 10 and distance * 10
+DEPTH_VALUE = 10.0
 _EDGES = np.array(HAND_CONNECTIONS, dtype=np.int32)
 
 
@@ -219,6 +221,9 @@ class _HandScene:
         self.view = self.canvas.central_widget.add_view()
         self.view.camera = scene.TurntableCamera(fov=35.0, elevation=10.0, azimuth=90.0, distance=520.0,
                                                  center=(0, 90, 0), up="+y")
+        # near/far clip = distance / and * sqrt(10 * depth_value); vispy's default (1e6: 0.16 mm to 1.6 km at
+        # 520 mm) leaves a 16-bit depth buffer too coarse, and the back of the fingers bled through the front
+        self.view.camera.depth_value = DEPTH_VALUE
         self.layout = "overlay"
         self.hands: dict[str, _HandVisual] = {}
         self._fbo = None

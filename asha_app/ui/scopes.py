@@ -139,7 +139,7 @@ class EmgScopes(QWidget):
                 half = _nice(1.25 * need)
                 self._range[ch] = (centre[ch] - half, centre[ch] + half)
                 self._needed_t[ch] = now
-                p.setYRange(*self._range[ch], padding=0)
+                p.setYRange(*self._range[ch], padding=0.06)  # the end ticks stay inside the plot
 
     def set_flags(self, flags: list[Flag]) -> None:
         """Show the per-channel quality flags (colour dot + tooltip with what to do)."""
