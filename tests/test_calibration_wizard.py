@@ -23,6 +23,10 @@ def test_wizard_calibrates_in_a_worker_and_loads_the_profile(qtbot):
         wiz = w.calibration_wizard
         wiz.setup.participant.setText("anna")
         wiz.setup.base.setText(str(assets.model_path))
+        from asha_app.calibration.strategies import DEFAULT_STRATEGY
+
+        assert wiz.setup.strategy.currentData() == DEFAULT_STRATEGY  # the measured best is preselected
+        wiz.setup.strategy.setCurrentIndex(wiz.setup.strategy.findData("head"))  # the fastest, for the test
         wiz.next()
         assert not wiz.record.isComplete()
         wiz.record.start_recording()  # no armband streaming: a clear message, nothing recorded
