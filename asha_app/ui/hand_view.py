@@ -388,6 +388,11 @@ class HandView(QWidget):
             layout.addWidget(self._scene.canvas.native)
             self._scene.canvas.events.draw.connect(self._on_widget_drawn, position="last")
 
+    def sizeHint(self):  # noqa: N802 - Qt naming
+        from PySide6.QtCore import QSize
+
+        return QSize(480, 480)  # what vispy's own canvas widget asks for: docks give the view a useful size
+
     # ------------------------------------------------------------------ commands
     def _submit(self, name: str, *args) -> int:
         if self._scene is None:  # closed

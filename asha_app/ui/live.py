@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
 from asha_app.calibration.live_demo import demo_assets
@@ -78,7 +78,7 @@ class LiveDock(QWidget):
         self.confidence.setFormat("%p %")
         self.ood = QLabel("")
         form.addRow("Pose updates:", self.rate)
-        form.addRow("Latency (ring → view):", self.latency)
+        form.addRow("Latency (ring → screen):", self.latency)
         form.addRow("Input like calibration:", self.confidence)
         form.addRow("", self.ood)
         form.addRow("Live error vs reference:", self.error_mm)
@@ -86,12 +86,15 @@ class LiveDock(QWidget):
         self.mesh_check = QCheckBox("Skinned mesh")
         self.mesh_check.setToolTip("Off: skeleton only. Switched off by itself when drawing is slow.")
         self.mesh_check.setChecked(True)
-        form.addRow("", self.mesh_check)
-        self.scopes_check = QCheckBox("EMG scopes move while live")
+        self.scopes_check = QCheckBox("Scopes run while live")
         self.scopes_check.setToolTip("Off: the scopes pause while the live hand runs, which leaves the CPU to the hand "
                                      "(on slow or software-OpenGL displays the hand then keeps up with the model)")
         self.scopes_check.setChecked(True)
-        form.addRow("", self.scopes_check)
+        checks = QHBoxLayout()  # one row spanning both columns keeps the dock narrow
+        checks.addWidget(self.mesh_check)
+        checks.addWidget(self.scopes_check)
+        checks.addStretch(1)
+        form.addRow(checks)
         lay.addLayout(form)
         row = QGridLayout()  # two rows of buttons keep the dock narrow
         self.demo_button = QPushButton("Live demo")
@@ -393,7 +396,11 @@ class LiveController:
 
     # ------------------------------------------------------------------ drawing
     def _on_status(self, st: dict) -> None:
-        self.dock.rate.setText(f"{st['rate_hz']:.0f} /s (model)" + (f", {st['lost']} samples lost" if st["lost"] else ""))
+        now = time.perf_counter()
+        recent = [t for t in self.draw_times if now - t < 2.0]
+        drawn = f", {len(recent) / 2.0:.0f} /s drawn" if self._view() is not None else ""
+        self.dock.rate.setText(f"{st['rate_hz']:.0f} /s from the model{drawn}"
+                               + (f", {st['lost']} samples lost" if st["lost"] else ""))
 
     def _lock_scopes_to_frames(self, on: bool) -> None:
         """While live runs, redraw the scopes just after a 3D frame instead of on their own timer.
