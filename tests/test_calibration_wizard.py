@@ -83,3 +83,47 @@ def test_profile_bone_lengths_scale_the_live_hand(qtbot, tmp_path):
         assert np.linalg.norm(j_tall[tip] - j_tall[0]) == pytest.approx(1.2 * np.linalg.norm(j_std[tip] - j_std[0]), rel=1e-6)
     finally:
         w.shutdown()
+
+
+@pytest.mark.gui
+def test_record_now_records_the_calibration_through_the_recording_machinery(qtbot, tmp_path, monkeypatch):
+    """'Record now' with real sources: the demo EMG through the playback board and the demo video through the
+    camera path, a short protocol instead of the 2.2-minute one; the file, the labels and the quality gate."""
+    from asha_app.core.clock import SessionClock
+    from asha_app.core.settings import AppSettings
+    from asha_app.protocols.model import load_protocol
+    from asha_app.ui import calibration_wizard as CW
+    from asha_app.ui import live
+    from asha_app.ui.main_window import MainWindow
+    from tests.recording_helpers import short_protocol
+
+    monkeypatch.setattr(CW, "calibration_protocol",
+                        lambda: load_protocol(short_protocol(tmp_path / "p.toml", duration=1.5, reps=1, rest=0.3)))
+    w = MainWindow(AppSettings(), SessionClock())
+    qtbot.addWidget(w)
+    live.install(w)
+    try:
+        w.start_demo(with_camera=True)
+        qtbot.waitUntil(lambda: w.worker is not None and w.worker.emg_ring.total > 300, timeout=15_000)
+        cam = w.camera_panel.worker
+        qtbot.waitUntil(lambda: cam.snapshot()["labelled"] >= 3, timeout=40_000)
+        w.live.open_calibration()
+        wiz = w.calibration_wizard
+        wiz.setup.participant.setText("rita")
+        wiz.next()
+        page = wiz.record
+        page.start_recording()
+        assert not page.record_button.isEnabled()
+        qtbot.waitUntil(lambda: page.recording is not None or "⚠" in page.message.text(), timeout=40_000)
+        rec = page.recording
+        assert rec is not None, page.message.text()
+        assert page._path.parent.name == "calibration" and page._path.name.startswith("rita_") and page._path.is_file()
+        assert [p.label for p in rec.prompts if p.repetition >= 0] == ["fist", "open"]
+        assert rec.emg.shape[1] == 8 and len(rec.emg) > 500 * 3.0 * 0.8  # ~3.3 s of 500 Hz EMG, none lost
+        assert rec.valid.sum() >= 10  # the demo video's hand, labelled by MediaPipe + IK while recording
+        assert page.bone_lengths_mm() is not None and len(page.bone_lengths_mm()) == 20
+        assert page.quality is not None and page.quality.ok, page.quality.message  # the hand is in view throughout
+        assert page.isComplete() and "✓" in page.message.text()
+        assert page.record_button.isEnabled() and page.record_button.text() == "Record again"
+    finally:
+        w.shutdown()
