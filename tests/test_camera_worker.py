@@ -130,3 +130,38 @@ def test_panel_reports_a_bad_mano_file_and_keeps_the_builtin_hand(qtbot, tmp_pat
     assert panel.worker.mano is None
     panel.stop()
     qtbot.waitUntil(panel.worker.isFinished, timeout=10000)
+
+
+def test_find_cameras_probes_off_the_gui_thread(qtbot, monkeypatch):
+    """'Find cameras' runs the probe in a worker: the panel stays responsive, then the picker is refilled."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from asha_app.ui import camera_panel as CP
+
+    real = CP.list_cameras
+    seen = {}
+
+    def slow_driver(*a, **k):  # a camera driver that takes its time to answer, as some do
+        seen["thread"] = threading.current_thread() is threading.main_thread()
+        time.sleep(0.6)
+        return real(*a, **k) + [7]
+
+    monkeypatch.setattr(CP, "list_cameras", slow_driver)
+    panel = CP.CameraPanel(SessionClock(), probe_cameras=False)
+    qtbot.addWidget(panel)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    panel.refresh_sources()
+    assert not panel.refresh_button.isEnabled() and "Looking" in panel.refresh_button.text()
+    qtbot.waitUntil(lambda: panel.refresh_button.isEnabled(), timeout=10_000)
+    timer.stop()
+    assert seen["thread"] is False  # probed in the worker thread
+    labels = [panel.picker.itemText(i) for i in range(panel.picker.count())]
+    assert labels[-3:] == ["Camera 7", "Demo video", "Video file..."]
+    assert len(ticks) > 20 and np.max(np.diff(ticks)) < 0.3  # the GUI ticked on while the probe waited
+    panel.stop()

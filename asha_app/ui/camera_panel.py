@@ -50,6 +50,7 @@ from asha_app.core.errors import AshaError
 from asha_app.devices.camera import CameraSource, demo_video_path, list_cameras
 from asha_app.pose.hand_model import HAND_CONNECTIONS
 from asha_app.pose.landmarks import LandmarkDetector
+from asha_app.workers.base import Worker
 from asha_app.workers.camera import CameraWorker
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,20 @@ def draw_landmarks(rgb: np.ndarray, landmarks: np.ndarray | None) -> QImage:
             p.drawEllipse(q, 3.0, 3.0)
         p.end()
     return img
+
+
+class _CameraProbe(Worker):
+    """Runs :func:`list_cameras` off the GUI thread; ``found(list)`` carries the indices that deliver frames."""
+
+    found = Signal(list)
+
+    def run(self) -> None:
+        try:
+            cams = list_cameras()
+        except Exception:  # an OpenCV backend failing on a strange device must not kill the panel
+            log.exception("camera probe failed")
+            cams = []
+        self.found.emit(cams)
 
 
 class CameraPanel(QWidget):
@@ -167,6 +182,7 @@ class CameraPanel(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self.poll)
+        self._probe: _CameraProbe | None = None
         self._fill_picker([])
         if probe_cameras:
             QTimer.singleShot(0, self.refresh_sources)
@@ -180,10 +196,30 @@ class CameraPanel(QWidget):
         self.picker.addItem("Video file...", FILE)
 
     def refresh_sources(self) -> None:
-        """Probe cameras 0..4 and refill the picker (short blocking probe)."""
-        if self.worker is not None and self.worker.isRunning():
+        """Probe cameras 0..4 in a worker thread and refill the picker when it answers.
+
+        Opening a camera index can block for seconds (drivers, busy devices); the
+        GUI shows "Looking for cameras…" meanwhile and stays responsive.
+        """
+        if (self.worker is not None and self.worker.isRunning()) or (
+                self._probe is not None and self._probe.isRunning()):
             return
-        self._fill_picker(list_cameras())
+        self._probe = _CameraProbe(self)
+        self._probe.found.connect(self._on_cameras_found)
+        self.refresh_button.setEnabled(False)
+        self.refresh_button.setText("Looking for cameras…")
+        self._probe.start()
+
+    def _on_cameras_found(self, cameras: list) -> None:
+        current = self.picker.currentData()
+        self._fill_picker(list(cameras))
+        i = self.picker.findData(current)
+        if i >= 0:
+            self.picker.setCurrentIndex(i)
+        self.refresh_button.setEnabled(True)
+        self.refresh_button.setText("Find cameras")
+        if self._probe is not None:
+            self._probe.wait(2000)
 
     def _on_start_toggled(self, on: bool) -> None:
         if on:
@@ -235,9 +271,11 @@ class CameraPanel(QWidget):
         return self._mano_cache[path]
 
     def stop(self, timeout_ms: int = 3000) -> None:
-        """Stop the running worker (if any) and wait for it."""
+        """Stop the running worker (if any) and a camera probe, and wait for them."""
         if self.worker is not None:
             self.worker.stop(timeout_ms)
+        if self._probe is not None:
+            self._probe.stop(timeout_ms)  # list_cameras is short; this waits for it to finish
 
     def _on_finished(self) -> None:
         self.poll()
