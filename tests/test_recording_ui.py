@@ -237,6 +237,11 @@ def test_replay_feeds_the_scopes_seeks_and_pauses(qtbot, window):
     assert k < 30
     qtbot.waitUntil(lambda: "label frame" in lib.label_status.text(), timeout=3000)
     assert 8000 <= lib.slider.value() <= 9500
+    # dragging the scrubber seeks while it moves, not only on release
+    lib.slider.setSliderDown(True)
+    lib.slider.setValue(3000)
+    qtbot.waitUntil(lambda: lib.replay.position - lib.replay.t_start < 4.5, timeout=3000)
+    lib.slider.setSliderDown(False)
     lib.toggle_play()
     assert not lib.replay.playing
     qtbot.wait(100)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -253,6 +254,8 @@ class SessionLibrary(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.stop_button.clicked.connect(self.stop_replay)
         self.slider.sliderReleased.connect(lambda: self.seek(self.slider.value() / 1000.0))
+        self.slider.valueChanged.connect(self._on_slider_moved)  # drag, click on the track, keys
+        self._scrub_t = 0.0
         self.table.doubleClicked.connect(lambda _i: self.show_details())
         self.timer = QTimer(self)
         self.timer.setInterval(40)
@@ -418,6 +421,14 @@ class SessionLibrary(QWidget):
         self.replay.seek(self.replay.t_start + float(t_rel))
         self._last_label = -2
         self.poll_replay()
+
+    def _on_slider_moved(self, value: int) -> None:
+        """Seek while the user drags (at most every 80 ms, so a fast drag does not flood the replay)."""
+        now = time.perf_counter()
+        if self.slider.isSliderDown() and now - self._scrub_t < 0.08:
+            return
+        self._scrub_t = now
+        self.seek(value / 1000.0)
 
     def stop_replay(self) -> None:
         """Stop the replay (and its acquisition worker)."""
