@@ -114,6 +114,11 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
         assert a["filter"]["fs"] == FS and a["device"]["kind"] == "demo" and a["camera"]["running"]
         assert len(a["hand_model"]["dof_names"]) == len(sf.angle_names) == 22
         assert a["app"]["protocol"]["name"] == "Test poses"
+    # the demo's marker names (its gesture labels) travel with the file, so a replay shows them
+    from asha_app.devices.replay import SessionReplaySource
+
+    demo_names = window.worker.source.marker_names
+    assert demo_names and SessionReplaySource(path).marker_names == demo_names
     lib = window.session_library
     assert lib.entry(path) is not None and lib.entry(path)["participant"] == "P07"
 

@@ -94,6 +94,15 @@ class SessionReplaySource(EmgSource):
         self.joints_mm = rec.joints_mm
         self.valid = np.asarray(rec.valid, bool) if len(rec.valid) == len(self.label_t) else np.zeros(len(self.label_t), bool)
         self.angle_names = list(rec.angle_names)
+        device = rec.meta.get("device")
+        names = device.get("marker_names", {}) if isinstance(device, dict) else {}
+        #: marker code -> name recorded with the session (e.g. the demo's gesture labels)
+        self.marker_names: dict[float, str] = {}
+        for k, v in (names.items() if isinstance(names, dict) else []):
+            try:
+                self.marker_names[float(k)] = str(v)
+            except ValueError:
+                continue
         participant = rec.meta.get("participant")
         self.participant = participant if isinstance(participant, dict) else {"pseudonym": str(participant or "")}
         self.prompts = list(rec.prompts)

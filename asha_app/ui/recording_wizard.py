@@ -492,7 +492,9 @@ class SessionPage(QWizardPage):
             device={"kind": getattr(src, "kind", ""), "description": getattr(src, "description", ""),
                     "fs": worker.fs, "n_channels": worker.n_channels,
                     "channel_names": src.channel_names() if src is not None else [],
-                    "package_modulus": getattr(src, "package_modulus", None)},
+                    "package_modulus": getattr(src, "package_modulus", None),
+                    # names of the board's marker codes (the demo's gesture labels), so a replay can show them
+                    "marker_names": {f"{k:g}": v for k, v in getattr(src, "marker_names", {}).items()}},
             camera=camera,
             hand_model={"kind": "builtin WebXR generic hand", "side": model.side if hasattr(model, "side") else "",
                         "dof_names": list(model.dof_names), "ik_valid_threshold_mm": 15.0},
