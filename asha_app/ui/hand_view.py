@@ -69,6 +69,7 @@ class _HandVisual:
         self.mesh = scene.visuals.Mesh(parent=self.node, color=self.colour, shading="smooth")
         self.mesh.visible = False
         self._lit = False
+        self._cull = False
         self._faces = None
         self._n_verts = 0
         self.lines = scene.visuals.Line(parent=self.node, color=self.colour * [0.6, 0.6, 0.6, 1], width=3, connect=_EDGES, method="gl")
@@ -81,7 +82,12 @@ class _HandVisual:
         self.joints: np.ndarray | None = None
 
     def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None,
-               normals: np.ndarray | None = None) -> None:
+               normals: np.ndarray | None = None, cull: bool = False) -> None:
+        if vertices is not None and cull != self._cull:
+            # back faces of a closed mesh with outward winding are never seen: not rasterising them
+            # halves the fragment work (software OpenGL: 8 -> 5 ms for two hands at 520 x 464)
+            self.mesh.set_gl_state(depth_test=True, cull_face="back" if cull else False)
+            self._cull = cull
         if vertices is not None and faces is not None:
             verts = np.asarray(vertices, dtype=np.float32)
             buf = getattr(self.mesh, "_vertices", None)
@@ -225,6 +231,8 @@ class _HandScene:
         # 520 mm) leaves a 16-bit depth buffer too coarse, and the back of the fingers bled through the front
         self.view.camera.depth_value = DEPTH_VALUE
         self.layout = "overlay"
+        #: skip the back faces of the built-in skinned meshes
+        self.cull_back_faces = True
         self.hands: dict[str, _HandVisual] = {}
         self._fbo = None
         if slots is None:
@@ -249,17 +257,20 @@ class _HandScene:
     def set_pose(self, slot, joints_mm, angles_deg, model, side, vertices_mm, faces, bone_scale, show_mesh) -> None:
         h = self.slot(slot)
         had_data = h.has_data
-        verts, normals = vertices_mm, None
+        verts, normals, own_mesh = vertices_mm, None, False
         if angles_deg is not None and np.all(np.isfinite(angles_deg)):
             model = model or HandModel.builtin(side)
             if show_mesh and verts is None:
                 verts, normals = model.skin_np(angles_deg, bone_scale)
                 faces = model.faces
+                own_mesh = True
             if joints_mm is None:
                 joints_mm = model.forward_np(angles_deg, bone_scale)
         if not show_mesh:
             verts = None
-        h.update(joints_mm, verts, faces if verts is not None else None, normals)
+        # the built-in meshes are closed with outward winding (tested); meshes given as they are may not be
+        h.update(joints_mm, verts, faces if verts is not None else None, normals,
+                 cull=own_mesh and self.cull_back_faces)
         h.has_data = joints_mm is not None and bool(np.all(np.isfinite(joints_mm)))
         if h.has_data != had_data:
             self.apply_layout()
