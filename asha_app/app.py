@@ -65,14 +65,17 @@ def run_gui(demo: bool = False) -> int:
     from asha_app.core.paths import resources_dir
 
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "asha.svg")))
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    from PySide6.QtCore import QTimer
 
-    # Collect garbage on a GUI-thread timer only: a collection triggered in a worker thread that frees a
-    # Qt object deadlocks PySide (seen in the tests: an import worker stuck destroying a QMenu).
-    app._asha_gc = GarbageCollector(interval=1.0)
+    from asha_app.ui.gc_policy import GuiThreadCollector
+
+    # garbage is collected on a GUI-thread timer only, and full collections freeze their survivors
+    # (a worker-thread collection freeing a Qt object deadlocks PySide; a full one took ~230 ms)
+    app._asha_gc = GuiThreadCollector(interval_s=1.0)
     window = create_window(demo=demo)
     screen = app.primaryScreen()
     if screen is not None:  # never open wider or taller than the screen (docks added by features grow the hint)
         window.resize(window.size().boundedTo(screen.availableGeometry().size()))
     window.show()
+    QTimer.singleShot(500, app._asha_gc.settle)  # once the window is up: later full collections are short
     return app.exec()

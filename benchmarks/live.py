@@ -50,7 +50,10 @@ def main() -> int:
     from asha_app.ui.hand_view import HandView
     from asha_app.ui.main_window import MainWindow
 
+    from asha_app.ui.gc_policy import GuiThreadCollector
+
     app = QApplication.instance() or QApplication([])
+    collector = GuiThreadCollector(interval_s=1.0)  # the app's garbage-collection policy (asha_app.app.run_gui)
     w = MainWindow(AppSettings(), SessionClock())
     installed = install_features(w)
     w.show()
@@ -69,6 +72,7 @@ def main() -> int:
     while time.perf_counter() < t_end:
         app.processEvents()
         time.sleep(0.002)
+    collector.settle()  # as the app does once its window is up
     w.live.latencies_ms.clear()
     w.live.handed_latencies_ms.clear()
     w.live.draw_times.clear()

@@ -166,3 +166,41 @@ def test_autoscale_grows_at_once_and_shrinks_only_after_2_s(qtbot):
     push(0.1, 20.0)
     lo, hi = yrange()
     assert lo < 1000.0 - 20.0 and hi > 1000.0 + 20.0 and hi - lo < 200.0
+
+
+def test_gui_thread_collector_collects_cycles_and_keeps_full_collections_short(qtbot):
+    """Cycles are collected by the GUI-thread timer; after settle() a full collection only scans new objects."""
+    import gc
+    import time
+    import weakref
+
+    from asha_app.ui.gc_policy import GuiThreadCollector
+
+    col = GuiThreadCollector(interval_s=0.02)
+    try:
+        assert not gc.isenabled()
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a reference cycle: only the cyclic collector frees it
+        alive = weakref.ref(a)
+        del a, b
+        junk = [[] for _ in range(gc.get_threshold()[0] + 50)]  # enough allocations to pass the gen-0 threshold
+        del junk
+        qtbot.waitUntil(lambda: alive() is None, timeout=3000)
+
+        t0 = time.perf_counter()
+        gc.collect()
+        full_ms = (time.perf_counter() - t0) * 1000
+        col.settle()
+        assert gc.get_freeze_count() > 10_000 and col.full_collections == 1
+        t0 = time.perf_counter()
+        gc.collect()
+        after_ms = (time.perf_counter() - t0) * 1000
+        assert after_ms < full_ms / 5, (full_ms, after_ms)
+    finally:
+        col.stop()
+        gc.unfreeze()
+        gc.disable()  # the test session's own policy (conftest): collect between tests only
