@@ -144,9 +144,11 @@ def test_live_demo_drives_the_hand(qtbot):
         assert "mm" in w.live_dock.error_mm.text()  # live error vs the recorded reference hand
         st = w.live.stats()
         assert st["latency_p50_ms"] < 200
+        assert w.device_kind == "file"  # the demo plays its recording through the playback board
         w.live.stop()
         assert w.worker is None and w.live.worker is None
         assert w.draw_timer.interval() == scope_ms  # the scopes' own rate is back
+        assert w.device_kind == w.settings.device.kind  # the picker shows the user's device again
     finally:
         w.shutdown()
     from asha_app.workers.base import running_workers

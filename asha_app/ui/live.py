@@ -363,6 +363,7 @@ class LiveController:
         if was_demo:
             self.mode = "idle"
             self.window.stop_acquisition()
+            self._restore_device_picker()
             view = self._view()
             if view is not None:
                 view.clear("reference")
@@ -371,11 +372,21 @@ class LiveController:
         if self.mode == "profile" and self.worker is None:
             self._start_worker()
 
+    def _restore_device_picker(self) -> None:
+        """After the live demo, the toolbar's device picker shows the user's own device again."""
+        combo = self.window.device_combo
+        i = combo.findData(self.window.settings.device.kind)
+        if i >= 0:
+            combo.blockSignals(True)
+            combo.setCurrentIndex(i)
+            combo.blockSignals(False)
+
     def _on_acquisition_stopped(self) -> None:
         self._stop_worker()
         self.dock.stop_button.setEnabled(False)
         if self.mode == "demo":
             self.mode = "idle"
+            self._restore_device_picker()
 
     def open_calibration(self) -> None:
         """Open the calibration wizard."""
