@@ -187,9 +187,12 @@ def test_gui_thread_collector_collects_cycles_and_keeps_full_collections_short(q
         a.other, b.other = b, a  # a reference cycle: only the cyclic collector frees it
         alive = weakref.ref(a)
         del a, b
-        junk = [[] for _ in range(gc.get_threshold()[0] + 50)]  # enough allocations to pass the gen-0 threshold
+        # enough live allocations to pass the gen-0 threshold (freeing them would lower the count again)
+        junk = [[] for _ in range(gc.get_threshold()[0] + 50)]
+        assert col.timer.isActive() and col.timer.interval() == 20
+        col.check()  # what the timer calls in the GUI thread
+        assert alive() is None
         del junk
-        qtbot.waitUntil(lambda: alive() is None, timeout=3000)
 
         t0 = time.perf_counter()
         gc.collect()
