@@ -380,6 +380,8 @@ class HandView(QWidget):
     def __init__(self, slots=None, parent=None, show_mesh: bool = True, backend: str | None = None) -> None:
         super().__init__(parent)
         self.backend = choose_backend(backend)
+        log.info("3D view: %s rendering%s", self.backend,
+                 "" if self.backend == "offscreen" else f" (off-screen unavailable: {offscreen_gl_error() or 'not chosen'})")
         self.show_mesh = show_mesh
         self.frames_painted = 0
         self._gen = 0  # command generation
