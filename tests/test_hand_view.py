@@ -194,3 +194,28 @@ def test_back_faces_are_never_seen(view, side):
     hand = _count(imgs[1], "blue")
     differ = int(np.sum(np.any(np.abs(imgs[0] - imgs[1]) > 30, axis=-1)))
     assert hand > 2000 and differ < 0.01 * hand
+
+
+@pytest.mark.opengl
+def test_falls_back_to_the_widget_canvas_when_offscreen_rendering_fails(qtbot, monkeypatch):
+    """EGL answers but cannot give a context (seen with some drivers): the view uses vispy's widget canvas."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("the widget canvas needs a display: run under xvfb-run -a")
+    from asha_app.ui import hand_view as HV
+
+    monkeypatch.delenv("ASHA_3D_BACKEND", raising=False)
+    monkeypatch.setattr(HV, "choose_backend", lambda requested=None: "offscreen")
+    monkeypatch.setattr(HV, "offscreen_gl_app", lambda: "no-such-vispy-backend")  # canvas creation fails
+    v = HV.HandView()
+    qtbot.addWidget(v)
+    try:
+        assert v.backend == "widget"
+        v.resize(300, 300)
+        v.show()
+        qtbot.waitExposed(v)
+        v.set_pose("emg", angles_deg=HV.HandModel.builtin("right").rest_deg)
+        assert _count(v.render(), "blue") > 500
+    finally:
+        v.close_canvas()
+    with pytest.raises(ValueError):  # asked for explicitly: no silent fallback
+        HV.HandView(backend="offscreen")

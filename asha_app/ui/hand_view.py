@@ -380,8 +380,6 @@ class HandView(QWidget):
     def __init__(self, slots=None, parent=None, show_mesh: bool = True, backend: str | None = None) -> None:
         super().__init__(parent)
         self.backend = choose_backend(backend)
-        log.info("3D view: %s rendering%s", self.backend,
-                 "" if self.backend == "offscreen" else f" (off-screen unavailable: {offscreen_gl_error() or 'not chosen'})")
         self.show_mesh = show_mesh
         self.frames_painted = 0
         self._gen = 0  # command generation
@@ -391,7 +389,16 @@ class HandView(QWidget):
         self._drag = None
         self.render_ms: deque = deque(maxlen=200)
         app = offscreen_gl_app() if self.backend == "offscreen" else "pyside6"
-        self._scene = _HandScene(app, slots)
+        try:
+            self._scene = _HandScene(app, slots)
+        except Exception as exc:  # EGL came up but no context or surface: the widget canvas may still work
+            if self.backend != "offscreen" or backend or os.environ.get("ASHA_3D_BACKEND") or not _widget_gl_possible():
+                raise
+            log.warning("off-screen 3D rendering failed (%s); using the OpenGL widget canvas", exc)
+            self.backend = "widget"
+            self._scene = _HandScene("pyside6", slots)
+        log.info("3D view: %s rendering%s", self.backend,
+                 "" if self.backend == "offscreen" else f" (off-screen unavailable: {offscreen_gl_error() or 'not chosen'})")
         if self.backend == "offscreen":
             self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
             self.setMinimumSize(120, 120)
