@@ -66,6 +66,7 @@ class EmgScopes(QWidget):
             for ax in ("left", "bottom"):
                 p.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             p.disableAutoRange()
+            p.setYRange(-100.0, 100.0, padding=0.06)  # centred on zero until the first data set the scale
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
             if ch < n_channels - 1:
@@ -100,6 +101,7 @@ class EmgScopes(QWidget):
         """Draw from ``ring`` (an acquisition ``emg`` ring) sampled at ``fs`` Hz; None detaches."""
         self.ring = ring
         self.fs = fs
+        self._range = [None] * self.n_channels  # a new source: autoscale starts afresh
         if ring is None:
             for c in self.curves:
                 c.setData([], [])
