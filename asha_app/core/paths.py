@@ -33,6 +33,16 @@ def resource(*parts: str) -> Path:
     return path
 
 
+def unique_path(path: Path) -> Path:
+    """``path`` if nothing is there yet, else ``<stem>_2<suffix>``, ``<stem>_3<suffix>``, ... (never overwrites)."""
+    path = Path(path)
+    out, k = path, 2
+    while out.exists():
+        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
+        k += 1
+    return out
+
+
 def _home() -> Path | None:
     env = os.environ.get("ASHA_HOME")
     return Path(env) if env else None

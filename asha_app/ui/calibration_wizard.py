@@ -159,7 +159,7 @@ class RecordPage(QWizardPage):
             return
         part = self.wizard().field("participant") or "participant"
         stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
-        self._path = paths.data_dir() / "calibration" / f"{part}_{stamp}.h5"
+        self._path = paths.unique_path(paths.data_dir() / "calibration" / f"{part}_{stamp}.h5")
         self._path.parent.mkdir(parents=True, exist_ok=True)
         from asha_app.pose.hand_model import HandModel
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QForm
                                QLineEdit, QListWidget, QPlainTextEdit, QProgressDialog, QPushButton, QSpinBox,
                                QVBoxLayout)
 
+from asha_app.core.paths import unique_path
 from asha_app.workers.export import JobWorker
 
 log = logging.getLogger(__name__)
@@ -77,21 +78,12 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
     return jobs
 
 
-def _unique(path: Path) -> Path:
-    k = 2
-    out = path
-    while out.exists():
-        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
-        k += 1
-    return out
-
-
 def import_jobs(items: list[Path], fmt: str, sessions_dir: Path) -> list[tuple[str, object]]:
     """Jobs importing each file (or, for ``"paired"``, each folder) into a session file in ``sessions_dir``."""
     jobs = []
     for src in items:
         src = Path(src)
-        out = _unique(sessions_dir / f"{src.stem if src.is_file() else src.name}.h5")
+        out = unique_path(sessions_dir / f"{src.stem if src.is_file() else src.name}.h5")
         if fmt == "paired":
             def job(progress, src=src, out=out):
                 from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415

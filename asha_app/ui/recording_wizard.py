@@ -89,12 +89,7 @@ def session_path(pseudonym: str, when: datetime | None = None, folder: Path | No
     """``<folder>/<pseudonym>_<YYYY-mm-dd_HHMMSS>.h5`` (default folder ``data_dir()/sessions``), never an existing file."""
     folder = folder or (paths.data_dir() / "sessions")
     stamp = (when or datetime.now()).strftime("%Y-%m-%d_%H%M%S")
-    path = folder / f"{pseudonym}_{stamp}.h5"
-    k = 2
-    while path.exists():
-        path = folder / f"{pseudonym}_{stamp}_{k}.h5"
-        k += 1
-    return path
+    return paths.unique_path(folder / f"{pseudonym}_{stamp}.h5")
 
 
 def target_angle_array(target: dict | None, dof_names: list[str], rest: np.ndarray | None = None) -> np.ndarray | None:

@@ -344,17 +344,11 @@ class WarmUpWorker(Worker):
 
 def new_checkpoint_path(model_name: str, folder: Path | None = None) -> Path:
     """A fresh ``<data_dir>/models/<model>_<YYYYmmdd-HHMMSS>.pt`` (suffixed when taken)."""
-    from asha_app.core.paths import data_dir
+    from asha_app.core.paths import data_dir, unique_path
 
     folder = Path(folder) if folder is not None else data_dir() / "models"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{model_name}_{time.strftime('%Y%m%d-%H%M%S')}"
-    path = folder / f"{stem}.pt"
-    k = 2
-    while path.exists():
-        path = folder / f"{stem}_{k}.pt"
-        k += 1
-    return path
+    return unique_path(folder / f"{model_name}_{time.strftime('%Y%m%d-%H%M%S')}.pt")
 
 
 class TrainingWorker(Worker):
