@@ -15,8 +15,6 @@ def test_unique_path_never_overwrites(tmp_path):
     assert unique_path(p) == tmp_path / "P01_x_2.h5"
     (tmp_path / "P01_x_2.h5").touch()
     assert unique_path(p) == tmp_path / "P01_x_3.h5"
-
-
     when = dt.datetime(2026, 11, 21, 10, 0, 0)
     first = session_path("P02", when, tmp_path)
     first.touch()
