@@ -451,7 +451,7 @@ class HandModel:
         self.skin_joints = np.vectorize(remap.get)(glb.skin_joints)
         self.skin_weights = glb.skin_weights
         self._torch_cache: dict = {}
-        self._np_cache: dict | None = None
+        self._np_cache: dict = {}  # numpy-path constants, filled on first use by the methods that need them
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -584,12 +584,9 @@ class HandModel:
         pos (25, 3) mm, rot (25, 3, 3), slot0 (25, 3, 3): as :meth:`fk_nodes` without the batch axis.
         """
         c = self._np_cache
-        if c is None:
-            c = self._np_cache = {
-                "K": _np_skew(self.axes),
-                "rest": np.radians(self.rest_deg),
-                "slot_idx": np.where(self.slot_dof < 0, self.n_dof, self.slot_dof),
-            }
+        if "K" not in c:
+            c.update(K=_np_skew(self.axes), rest=np.radians(self.rest_deg),
+                     slot_idx=np.where(self.slot_dof < 0, self.n_dof, self.slot_dof))
             c["K2"] = c["K"] @ c["K"]
         theta = np.append(np.asarray(angles_rad, dtype=np.float64) - c["rest"], 0.0)
         th = theta[c["slot_idx"]][..., None, None]  # (N, 2, 1, 1)
@@ -690,9 +687,7 @@ class HandModel:
         if f.shape[1] != 5:
             raise ValueError(f"need 5 finger angles (thumb..little), got shape {f.shape}")
         c = self._np_cache
-        if c is None or "flexion_map" not in c:
-            self.fk_nodes_np(np.radians(self.rest_deg))  # creates the numpy cache
-            c = self._np_cache
+        if "flexion_map" not in c:
             share = np.zeros((5, self.n_dof))  # (finger, dof): the finger's total flexion shared over its joints
             for k, finger in enumerate(FINGERS):
                 for name, sh in FLEXION_SHARE[finger].items():
@@ -765,11 +760,9 @@ class HandModel:
             Posed vertices (mm, hand frame) and unit normals; faces are :attr:`faces`.
         """
         c = self._np_cache
-        if c is None or "vertex_faces" not in c:
+        if "vertex_faces" not in c:
             from scipy import sparse
 
-            self.fk_nodes_np(np.radians(self.rest_deg))  # fills the chain's cache
-            c = self._np_cache
             f = np.asarray(self.faces)
             c["vertex_faces"] = sparse.csr_matrix(
                 (np.ones(f.size), (f.ravel(), np.repeat(np.arange(len(f)), 3))), shape=(len(self.vertices_mm), len(f)))

@@ -216,7 +216,8 @@ class _HandScene:
 
     The commands (:meth:`set_pose`, :meth:`clear`, :meth:`set_visible`,
     :meth:`set_layout`, :meth:`orbit`, :meth:`zoom`, :meth:`reset_camera`) are what
-    :class:`HandView` forwards, at once (widget backend) or through its render thread.
+    :class:`HandView` forwards; it renders in ``paintEvent`` (offscreen) or lets the
+    widget canvas draw.
     """
 
     def __init__(self, app, slots) -> None:
@@ -325,7 +326,6 @@ class _HandScene:
             c.size = size
         w, h = c.size
         if self._fbo is None or self._fbo[1] != (w, h):
-            c.set_current()
             self._fbo = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w))), (w, h))
         fbo = self._fbo[0]
         c.set_current()

@@ -416,7 +416,7 @@ class LiveController:
     def _lock_scopes_to_frames(self, on: bool) -> None:
         """While live runs, redraw the scopes just after a 3D frame instead of on their own timer.
 
-        A scope frame takes 10-20 ms of the GUI thread with software OpenGL; on its own
+        A scope frame takes 8-20 ms of the GUI thread on a slow machine; on its own
         timer it often started just before a pose arrived and made that pose wait.  Drawn
         right after a frame it fits in the ~20 ms until the next pose (50 Hz model).
         """

@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
         for w in self._old_workers:
             w.stop(2000)
         if isinstance(self.hand_view, HandView):
-            self.hand_view.close_canvas()  # stops the 3D view's render thread
+            self.hand_view.close_canvas()  # frees the 3D view's OpenGL context and buffers
         try:
             self.settings.save()
             qs = self._qsettings()

@@ -83,7 +83,7 @@ class EmgScopes(QWidget):
             self.curves.append(c)
             self.flag_labels.append(flag)
         self.plots[0].setXRange(-self.window_s, 0, padding=0)
-        #: per-channel y half-range (autoscale), and when each channel last needed its range
+        #: per-channel y range shown by the autoscale (None: not set yet), and when each channel last needed it
         self._range: list[tuple[float, float] | None] = [None] * n_channels
         self._needed_t = np.zeros(n_channels)
         self.current_flags: list[Flag] = [Flag.OK] * n_channels
@@ -191,10 +191,10 @@ class EmgScopes(QWidget):
 def _nice(x: float) -> float:
     """The next value >= x of the form 1, 2 or 5 times a power of ten (axis-friendly ranges)."""
     e = 10.0 ** np.floor(np.log10(x))
-    for m in (1.0, 2.0, 5.0, 10.0):
+    for m in (1.0, 2.0, 5.0):
         if m * e >= x:
             return float(m * e)
-    return float(10 * e)
+    return float(10.0 * e)
 
 
 class RmsBars(QWidget):
