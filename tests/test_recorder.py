@@ -1,13 +1,11 @@
 """Recorder worker (QThread) with real ring buffers fed by a producer thread."""
 
-import os
 import threading
 import time
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # qtbot's QApplication needs no display
 pytest.importorskip("PySide6.QtCore")
 
 from asha_app.core.ringbuffer import RingBuffer  # noqa: E402
