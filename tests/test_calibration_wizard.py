@@ -77,7 +77,7 @@ def test_profile_bone_lengths_scale_the_live_hand(qtbot, tmp_path):
         w.live._hand()
         w.live._bs = w.live._bone_scale()
         np.testing.assert_allclose(w.live._bs, 1.2)
-        ang, j_tall = w.live._to_hand(np.array([150.0] * 5))
+        ang, j_tall = w.live._to_hand_fn()(np.array([150.0] * 5))
         j_std = w.live.hand_model.forward_np(ang)
         tip = 8  # index tip: 20 % further from the wrist
         assert np.linalg.norm(j_tall[tip] - j_tall[0]) == pytest.approx(1.2 * np.linalg.norm(j_std[tip] - j_std[0]), rel=1e-6)

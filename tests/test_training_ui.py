@@ -159,7 +159,10 @@ def test_network_trains_with_live_curves_while_the_gui_keeps_ticking(qtbot, wind
     gaps = np.diff(ticks)
     print(f"longest GUI timer gap while training: {gaps.max() * 1000:.0f} ms over {len(ticks)} ticks "
           f"(median {np.median(gaps) * 1000:.1f} ms)")
-    assert len(ticks) > 50, "the GUI timer hardly ran during training"
+    # the 10 ms timer must have kept running for most of the training (not a fixed count: how long two
+    # epochs take depends on the machine)
+    span = ticks[-1] - ticks[0] if len(ticks) > 1 else 0.0
+    assert len(ticks) > 10 and len(ticks) >= 0.3 * span / 0.010, "the GUI timer hardly ran during training"
     assert gaps.max() < 0.25, f"GUI event loop stalled {gaps.max() * 1000:.0f} ms while training"
     qtbot.waitUntil(lambda: wiz.currentId() == wiz.PAGE_REPORT, timeout=5000)
     rp = wiz.run_page

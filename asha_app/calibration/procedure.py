@@ -32,10 +32,11 @@ from asha_app.calibration.profile import UserProfile, default_path, save_profile
 from asha_app.calibration.report import render_report_card
 from asha_app.core.errors import AshaError
 from asha_app.data.recording import Recording
-from asha_app.data.windows import WindowSpec, device_name, select_targets
+from asha_app.data.windows import DatasetError, WindowSpec, device_name, select_targets
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models import checkpoint as C
 from asha_app.models import train as T
+from asha_app.pose.contract import PoseContractError, check_drives_hand
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,29 @@ def _scratch_checkpoint(rec: Recording, settings: CalibrationSettings, cancel) -
     yield from T.run(job, cfg, cancel)
 
 
+def load_base_model(path: str | Path, *, n_channels: int | None = None, fs: float | None = None) -> C.Checkpoint:
+    """A base model for calibration: a checkpoint that fits the device and can drive the live hand.
+
+    Parameters
+    ----------
+    path : path
+        Checkpoint file (``.pt``).
+    n_channels, fs : optional
+        The calibration data's channels and sampling rate (Hz).
+
+    Raises
+    ------
+    CheckpointError
+        Unreadable, or does not fit the device (channels, rate).
+    PoseContractError
+        Its targets cannot drive the hand model (see :mod:`asha_app.pose.contract`);
+        the message says what to pick instead.
+    """
+    ckpt = C.load(path, n_channels=n_channels, fs=fs)
+    check_drives_hand(ckpt)
+    return ckpt
+
+
 def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profile_path: str | Path | None = None,
               report_dir: str | Path | None = None, hand_model=None) -> Iterator[CalibrationEvent]:
     """Run the calibration on a recorded calibration session, yielding progress; the last event has the result.
@@ -249,12 +273,13 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     report_dir : path, optional
         Folder of the report card PNG (default: beside the profile).
     hand_model : HandModel, optional
-        For MPJPE of the driven hand (finger-flexion targets).
+        The hand the model drives, for MPJPE of the driven hand (default: the built-in right hand).
 
     Raises
     ------
     CalibrationError
-        Bad recording (see :func:`check_quality`), incompatible base model.
+        Bad recording (see :func:`check_quality`), incompatible base model, or a base model
+        (or recording) whose targets cannot drive the live hand (:mod:`asha_app.pose.contract`).
     """
     yield CalibrationEvent("check", 0.0, "checking the recording")
     quality = check_quality(rec, settings.min_valid_share)
@@ -264,12 +289,13 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     if not np.asarray(held.valid).any() or len(held.emg) < 2 * rec.fs:
         raise CalibrationError("the held-out block at the end of the recording has no valid labels; record again "
                                "and keep the hand in view until the end")
-    _, names, kind = select_targets(calib, "auto")
     if settings.base_checkpoint:
         yield CalibrationEvent("base", 0.05, f"loading base model {Path(settings.base_checkpoint).name}")
         try:
-            base = C.load(settings.base_checkpoint, n_channels=rec.n_channels, fs=rec.fs, target_names=names)
-        except C.CheckpointError as exc:
+            base = load_base_model(settings.base_checkpoint, n_channels=rec.n_channels, fs=rec.fs)
+            _, names, _ = select_targets(calib, base.target_kind)
+            base.check_compatible(target_names=names)
+        except (C.CheckpointError, DatasetError, PoseContractError) as exc:
             raise CalibrationError(f"the base model cannot be used: {exc}") from exc
     else:
         yield CalibrationEvent("base", 0.05, f"no base model: training {SCRATCH_MODEL} from scratch")
@@ -279,6 +305,10 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
             if ev.kind in ("epoch", "batch"):
                 yield CalibrationEvent("base", 0.05 + 0.3 * ev.epoch / max(1, ev.max_epochs), "training base model", ev)
         base = last.checkpoint
+    try:  # (a scratch model predicts the data's own labels: the canonical joint angles, or imported flexions)
+        hand_model = check_drives_hand(base, hand_model).hand_model
+    except PoseContractError as exc:
+        raise CalibrationError(f"this recording cannot calibrate a live hand: {exc}") from exc
     yield CalibrationEvent("evaluate", 0.35, "evaluating the base model on the held-out block")
     before = S.evaluate_on(base, held, hand_model)
     yield CalibrationEvent("finetune", 0.4, f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']})")

@@ -39,6 +39,7 @@ import torch
 from asha_app.core.errors import AshaError
 from asha_app.data.recording import Recording
 from asha_app.dsp.filters import FilterSpec, filter_offline
+from asha_app.pose.contract import AUTO_ORDER
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,14 @@ def select_targets(rec: Recording, kind: str = "auto") -> tuple[np.ndarray, list
     Parameters
     ----------
     rec : Recording
-    kind : {"auto", "joints_mm", "joint_angles", "targets"}
-        ``joints_mm``: the 21 hand-frame joints flattened to 63 values (mm);
-        ``joint_angles``: hand-model joint angles (deg); ``targets``: the
-        target vector as given (imported data).  ``auto`` picks the first
-        present in the order joints_mm, joint_angles, targets.
+    kind : {"auto", "joint_angles", "targets", "joints_mm"}
+        ``joint_angles``: hand-model joint angles (deg), the canonical pose of
+        :mod:`asha_app.pose.contract`; ``targets``: the target vector as given
+        (imported data, e.g. 5 finger flexions or data-glove channels);
+        ``joints_mm``: the 21 hand-frame joints flattened to 63 values (mm).
+        ``auto`` picks the first kind present with at least one finite value, in
+        the order joint_angles, targets, joints_mm (:data:`asha_app.pose.contract.AUTO_ORDER`),
+        so an emg2pose import whose joints are all NaN falls through to its angles.
 
     Returns
     -------
@@ -123,21 +127,28 @@ def select_targets(rec: Recording, kind: str = "auto") -> tuple[np.ndarray, list
     Raises
     ------
     DatasetError
-        If the recording has no target of that kind.
+        If the recording has no target of that kind (or, for ``auto``, no finite label at all).
     """
-    order = ["joints_mm", "joint_angles", "targets"] if kind == "auto" else [kind]
+    order = list(AUTO_ORDER) if kind == "auto" else [kind]
     for k in order:
         if k == "joints_mm" and rec.joints_mm is not None:
             y = np.asarray(rec.joints_mm, dtype=np.float32).reshape(len(rec.joints_mm), -1)
             names = [f"{j}_{a}_mm" for j in MEDIAPIPE_JOINTS for a in "xyz"]
-            return y, names, k
-        if k == "joint_angles" and rec.joint_angles is not None:
+        elif k == "joint_angles" and rec.joint_angles is not None:
             y = np.asarray(rec.joint_angles, dtype=np.float32)
-            return y, list(rec.angle_names) or [f"angle{i}" for i in range(y.shape[1])], k
-        if k == "targets" and rec.targets is not None:
+            names = list(rec.angle_names) or [f"angle{i}" for i in range(y.shape[1])]
+        elif k == "targets" and rec.targets is not None:
             y = np.asarray(rec.targets, dtype=np.float32)
-            return y, list(rec.target_names) or [f"target{i}" for i in range(y.shape[1])], k
+            names = list(rec.target_names) or [f"target{i}" for i in range(y.shape[1])]
+        else:
+            continue
+        if kind == "auto" and (y.size == 0 or not np.isfinite(y).any()):
+            continue  # e.g. emg2pose joints that were never computed
+        return y, names, k
     src = rec.meta.get("source_file", rec.meta.get("session", "recording"))
+    if kind == "auto":
+        raise DatasetError(f"{src}: has no pose labels (no finite joint angles, targets or joints); record with the "
+                           "camera on so every frame gets a hand pose")
     raise DatasetError(f"{src}: has no labels of kind {kind!r}; record with the camera on or choose another target kind")
 
 

@@ -131,7 +131,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", default="envtcn", choices=available())
     p.add_argument("--config", help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
-    p.add_argument("--target", default="auto", choices=["auto", "joints_mm", "joint_angles", "targets"])
+    p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
+                   help="what the model predicts; auto: hand-model joint angles (deg, the pose the live hand is "
+                        "drawn from) when the data has them, else the imported targets, else joints (mm)")
     p.add_argument("--window-ms", type=float, default=0.0, help="window length, ms (default: the model's history)")
     p.add_argument("--stride-ms", type=float, default=20.0, help="stride between windows, ms")
     p.add_argument("--label-lag-ms", type=float, default=0.0, help="label taken this long after the window end")

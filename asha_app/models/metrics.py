@@ -117,8 +117,12 @@ def evaluate(pred: np.ndarray, true: np.ndarray, target_names: list[str], target
         out["mean_angle_error_deg"] = float(mae.mean())
     if target_kind == "joints_mm":
         out.update(joint_metrics(pred.reshape(-1, 21, 3), true.reshape(-1, 21, 3)))
-    elif hand_model is not None and len(target_names) == 5:
-        pj = flexion_to_joints(hand_model, pred)
-        tj = flexion_to_joints(hand_model, true)
-        out.update(joint_metrics(pj, tj, prefix="hand_model_"))
+    elif hand_model is not None:
+        from asha_app.pose.contract import PoseContractError, hand_mapper
+
+        try:
+            mapper = hand_mapper(target_kind, target_names, hand_model)
+        except PoseContractError:
+            return out  # no mapping onto the hand model (e.g. data-glove channels): no joint metrics
+        out.update(joint_metrics(mapper.joints_mm(pred), mapper.joints_mm(true), prefix="hand_model_"))
     return out

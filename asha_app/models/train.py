@@ -361,14 +361,21 @@ def evaluate_job(job: Job, model: EmgModel | None = None, set_name: str = "test"
 
 
 def builtin_hand_for(ws: WindowSet, side: str = "right"):
-    """The built-in hand model when the targets are the 5 finger flexion angles and the pose package exists, else None."""
-    if ws.target_kind != "targets" or [n.lower() for n in ws.target_names] != ["thumb", "index", "middle", "ring", "little"]:
-        return None
+    """The built-in hand model when the targets map onto it (:mod:`asha_app.pose.contract`), else None.
+
+    Joint angles and finger flexions then also get MPJPE/PCK of the driven hand (forward kinematics).
+    """
+    from asha_app.pose.contract import PoseContractError, hand_mapper
+    from asha_app.pose.hand_model import HandModel
+
+    if ws.target_kind == "joints_mm":
+        return None  # joints are compared directly
+    hm = HandModel.builtin(side)
     try:
-        from asha_app.pose.hand_model import HandModel
-    except ImportError:
+        hand_mapper(ws.target_kind, ws.target_names, hm)
+    except PoseContractError:
         return None
-    return HandModel.builtin(side)
+    return hm
 
 
 def hand_model_info(hand_model) -> dict | None:

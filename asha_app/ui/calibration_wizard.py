@@ -43,8 +43,10 @@ def load_recording(path: str | Path):
 
 
 class SetupPage(QWizardPage):
-    def __init__(self) -> None:
+    def __init__(self, window=None) -> None:
         super().__init__()
+        self.window = window
+        self._base_ok = True
         self.setTitle("Who and what")
         self.setSubTitle("About 3 minutes: a short recording with the camera on, then about a minute of fine-tuning.")
         form = QFormLayout(self)
@@ -65,8 +67,12 @@ class SetupPage(QWizardPage):
         self.notes.setPlaceholderText("Armband placement: forearm position (cm below the elbow), electrode 1 over …, "
                                       "skin preparation")
         self.notes.setMaximumHeight(90)
+        self.base_status = QLabel("")
+        self.base_status.setWordWrap(True)
+        self.base.editingFinished.connect(self.check_base)
         form.addRow("Participant:", self.participant)
         form.addRow("Base model:", row)
+        form.addRow("", self.base_status)
         form.addRow("Fine-tuning:", self.strategy)
         form.addRow("Placement notes:", self.notes)
         self.registerField("participant*", self.participant)
@@ -75,6 +81,33 @@ class SetupPage(QWizardPage):
         p, _ = QFileDialog.getOpenFileName(self, "Base model", str(paths.data_dir()), "Checkpoints (*.pt);;All files (*)")
         if p:
             self.base.setText(p)
+            self.check_base()
+
+    def check_base(self) -> bool:
+        """Check the chosen base model at once: readable, and able to drive the live hand (else say why)."""
+        from asha_app.calibration.procedure import load_base_model
+        from asha_app.pose.contract import describe_targets
+
+        path = self.base.text().strip()
+        self._base_ok = True
+        if path:
+            w = self.window
+            wk = getattr(w, "worker", None) if w is not None else None
+            try:
+                ck = load_base_model(path, n_channels=wk.n_channels if wk else None, fs=wk.fs if wk else None)
+                self.base_status.setText(f"✓ {ck.model_name}, predicts {describe_targets(ck.target_kind, ck.target_names)}")
+                self.base_status.setStyleSheet("")
+            except AshaError as exc:
+                self._base_ok = False
+                self.base_status.setText(f"⚠ {exc}")
+                self.base_status.setStyleSheet("color: #b00;")
+        else:
+            self.base_status.setText("")
+        self.completeChanged.emit()
+        return self._base_ok
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt naming
+        return super().isComplete() and self._base_ok
 
 
 class RecordPage(QWizardPage):
@@ -313,7 +346,7 @@ class CalibrationWizard(QWizard):
         super().__init__(window)
         self.setWindowTitle("Calibrate the live hand")
         self.on_profile = on_profile
-        self.setup = SetupPage()
+        self.setup = SetupPage(window)
         self.record = RecordPage(window)
         self.train = TrainPage(window, self.record, self.setup)
         for p in (self.setup, self.record, self.train):

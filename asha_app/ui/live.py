@@ -35,6 +35,7 @@ from asha_app.calibration.ood import InputMonitor
 from asha_app.calibration.profile import SUFFIX, ProfileError, load_profile
 from asha_app.core.errors import AshaError
 from asha_app.models import checkpoint as C
+from asha_app.pose.contract import FINGERS, PoseContractError, check_drives_hand, finger_flexion_deg
 from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class LiveDock(QWidget):
         form.addRow("Input like calibration:", self.confidence)
         form.addRow("", self.ood)
         form.addRow("Live error vs reference:", self.error_mm)
-        form.addRow("Fingers (deg, 180 = straight):", self.pose_text)
+        form.addRow("Finger flexion (deg, 0 = straight):", self.pose_text)
         self.mesh_check = QCheckBox("Skinned mesh")
         self.mesh_check.setToolTip("Off: skeleton only. Switched off by itself when drawing is slow.")
         self.mesh_check.setChecked(True)
@@ -187,18 +188,6 @@ class LiveController:
         v = self.window.hand_view
         return v if isinstance(v, HandView) else None
 
-    def _angles(self, pose: np.ndarray) -> np.ndarray | None:
-        """Hand-model joint angles (deg) of a pose in the checkpoint's target units."""
-        if self.ckpt is None:
-            return None
-        names = [n.lower() for n in self.ckpt.target_names]
-        hm = self._hand()
-        if len(names) == 5 and names[0].startswith("thumb"):
-            return hm.angles_from_finger_flexion(np.asarray(pose, float))
-        if self.ckpt.target_kind == "joint_angles" and len(pose) == hm.n_dof:
-            return np.asarray(pose, float)
-        return None
-
     def _bone_scale(self) -> np.ndarray | None:
         """Per-bone scale of the profile's person (bone lengths from the IK calibration), None without."""
         bl = getattr(self.profile, "bone_lengths_mm", None) if self.profile is not None else None
@@ -206,10 +195,19 @@ class LiveController:
             return None
         return np.asarray(bl, float) / self.hand_model.bone_lengths_mm
 
-    def _to_hand(self, pose: np.ndarray):
-        """Worker thread: pose -> (angles deg, joints mm) or (None, None), with the person's bone lengths."""
-        a = self._angles(pose)
-        return (a, self.hand_model.forward_np(a, self._bs)) if a is not None else (None, None)
+    def _to_hand_fn(self):
+        """Worker thread callable: pose -> (angles deg, joints mm) with the person's bone lengths.
+
+        A fresh :class:`~asha_app.pose.contract.HandMapper` per worker (the joints kind keeps IK state).
+        Raises :class:`~asha_app.pose.contract.PoseContractError` when the model cannot drive the hand.
+        """
+        mapper = check_drives_hand(self.ckpt, self._hand())
+        bs = self._bs
+
+        def to_hand(pose: np.ndarray):
+            return mapper.hand(pose, bs)
+
+        return to_hand
 
     def _reference(self, package: float):
         """Worker thread: the recorded reference hand at a demo file sample."""
@@ -294,8 +292,9 @@ class LiveController:
         wk = w.worker
         try:
             prof = load_profile(path, n_channels=wk.n_channels if wk else None, fs=wk.fs if wk else None)
-        except ProfileError as exc:
-            w.show_error(str(exc))
+            check_drives_hand(prof.checkpoint, self._hand())
+        except (ProfileError, PoseContractError) as exc:
+            w.show_error(f"{Path(path).name}: {exc}")
             return False
         self.stop()
         self.profile = prof
@@ -325,8 +324,14 @@ class LiveController:
         self._stop_worker()
         self._hand()  # load the hand model now, not in the first draw
         self._bs = self._bone_scale()
+        try:
+            to_hand = self._to_hand_fn()
+        except PoseContractError as exc:
+            w.show_error(str(exc))
+            self.dock.what.setText(f"⚠ {exc}")
+            return False
         worker = InferenceWorker(self.ckpt, w.worker.emg_ring, decimation=self.decimation,
-                                 monitor=self.monitor, to_hand=self._to_hand,
+                                 monitor=self.monitor, to_hand=to_hand,
                                  reference=self._reference if self.mode == "demo" else None)
         worker.error.connect(w.show_error)
         worker.status.connect(self._on_status)
@@ -514,7 +519,9 @@ class LiveController:
         if self.handed % 15 == 1 and self.latencies_ms:
             lat = np.asarray(self.latencies_ms)
             self.dock.latency.setText(f"p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms")
-            self.dock.pose_text.setText("  ".join(f"{v:.0f}" for v in lp.pose))
+            if angles is not None:
+                flex = finger_flexion_deg(angles, hm.dof_names)
+                self.dock.pose_text.setText("  ".join(f"{f[0].upper()} {v:.0f}" for f, v in zip(FINGERS, flex)))
             c = lp.confidence
             if c and np.isfinite(c.get("confidence", np.nan)):
                 self.dock.confidence.setValue(int(round(100 * c["confidence"])))

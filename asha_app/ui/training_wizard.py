@@ -338,12 +338,38 @@ class ModelPage(QWizardPage):
         g.addWidget(self.mode_combo, 1, 1, 1, 2)
         self.ft_widget = ft
         lay.addWidget(ft)
+        self.targets = QLabel("")
+        self.targets.setWordWrap(True)
+        lay.addWidget(self.targets)
         self.error = _error_label()
         lay.addWidget(self.error)
         self.new_radio.toggled.connect(self._update)
         self._update()
 
+    def describe_targets(self) -> None:
+        """Say what a new model will predict, and whether it can drive the live hand (the pose contract)."""
+        from asha_app.data.windows import select_targets
+        from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
+
+        recs = self.wiz.recordings
+        if not recs:
+            self.targets.setText("")
+            return
+        try:
+            _, names, kind = select_targets(recs[0], "auto")
+            what = describe_targets(kind, names)
+            hand_mapper(kind, names)
+            self.targets.setText(f"A new model predicts {what}: it can drive the live hand after calibration.")
+            self.targets.setStyleSheet("")
+        except PoseContractError as exc:
+            self.targets.setText(f"⚠ {exc} It can still be trained and evaluated here.")
+            self.targets.setStyleSheet("color: #a60;")
+        except AshaError as exc:
+            self.targets.setText(f"⚠ {exc}")
+            self.targets.setStyleSheet("color: #a60;")
+
     def initializePage(self) -> None:  # noqa: N802 - Qt name
+        self.describe_targets()
         current = self.ckpt_combo.currentData()
         self.ckpt_combo.clear()
         for p in sorted(models_dir().glob("*.pt"), key=lambda q: q.stat().st_mtime, reverse=True):
