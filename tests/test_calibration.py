@@ -67,6 +67,17 @@ def test_quality_gate_names_the_prompts_to_redo():
     assert ok.ok and ok.redo == []
 
 
+def test_quality_gate_refuses_a_recording_too_short_for_its_held_out_test():
+    """A recording that passes the gate must not fail later in fine-tuning for want of a held-out block."""
+    from asha_app.calibration.strategies import slice_recording
+
+    rec = _rec_with_prompts({"rest": 1.0, "fist": 0.9})
+    short = slice_recording(rec, float(rec.emg_t[0]), float(rec.emg_t[0]) + 9.0)
+    short.prompts = [p for p in rec.prompts if p.end <= rec.emg_t[0] + 9.0]
+    q = check_quality(short, 0.6)
+    assert not q.ok and q.redo == [] and "held-out" in q.message and "record the whole protocol" in q.message
+
+
 def test_quality_gate_no_emg_and_no_hand():
     rec = _rec_with_prompts({"rest": 1.0})
     empty = Recording(emg=np.zeros((0, 8), np.float32), emg_t=np.zeros(0), fs=50.0, label_t=rec.label_t,

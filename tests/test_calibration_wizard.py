@@ -122,8 +122,10 @@ def test_record_now_records_the_calibration_through_the_recording_machinery(qtbo
         assert rec.emg.shape[1] == 8 and len(rec.emg) > 500 * 3.0 * 0.8  # ~3.3 s of 500 Hz EMG, none lost
         assert rec.valid.sum() >= 10  # the demo video's hand, labelled by MediaPipe + IK while recording
         assert page.bone_lengths_mm() is not None and len(page.bone_lengths_mm()) == 20
-        assert page.quality is not None and page.quality.ok, page.quality.message  # the hand is in view throughout
-        assert page.isComplete() and "✓" in page.message.text()
+        # the hand is in view throughout, but 3.3 s leave no held-out test block: the gate says so at once
+        # (not later, in fine-tuning); tests/test_journeys.py records long enough to pass
+        assert page.quality is not None and page.quality.redo == [], page.quality.message
+        assert not page.quality.ok and "held-out" in page.message.text() and not page.isComplete()
         assert page.record_button.isEnabled() and page.record_button.text() == "Record again"
     finally:
         w.shutdown()

@@ -168,8 +168,17 @@ class QualityReport:
     message: str
 
 
-def check_quality(rec: Recording, min_valid_share: float = 0.6) -> QualityReport:
+#: shortest held-out block (s) the before/after evaluation needs
+MIN_HELDOUT_S = 2.0
+
+
+def check_quality(rec: Recording, min_valid_share: float = 0.6, holdout_fraction: float = 0.25) -> QualityReport:
     """The quality gate of a calibration recording.
+
+    Passes when every prompt has at least ``min_valid_share`` valid hand labels and the
+    held-out block that :func:`calibrate` evaluates on (the last ``holdout_fraction`` of
+    the recording, after a gap) is at least :data:`MIN_HELDOUT_S` long with valid labels,
+    so a recording that passes here never fails later in fine-tuning for its length.
 
     Raises
     ------
@@ -192,13 +201,21 @@ def check_quality(rec: Recording, min_valid_share: float = 0.6) -> QualityReport
                 sel |= (t >= p.start) & (t < p.end)
         shares[label] = float(valid[sel].mean()) if sel.any() else None
     redo = [k for k, v in shares.items() if v is None or v < min_valid_share]
+    _, held = S.split_holdout(rec, holdout_fraction)
+    held_s = float(held.emg_t[-1] - held.emg_t[0]) if len(held.emg_t) > 1 else 0.0
+    held_ok = held_s >= MIN_HELDOUT_S and bool(np.asarray(held.valid, bool).any())
     if redo:
         msg = ("too few valid hand labels in: " + ", ".join(
             f"{k} ({0 if shares[k] is None else round(100 * shares[k])} %)" for k in redo)
             + f". Redo these prompts with the whole hand in view (need {round(100 * min_valid_share)} %).")
+    elif not held_ok:
+        msg = (f"the recording ({rec.duration:.0f} s) leaves {held_s:.1f} s of held-out test data with "
+               f"{'no' if not np.asarray(held.valid, bool).any() else 'some'} valid labels at its end; the "
+               f"before/after test needs at least {MIN_HELDOUT_S:g} s with the hand in view: record the whole protocol "
+               "and keep the hand in view until the end")
     else:
         msg = f"label quality ok ({round(100 * float(valid.mean()))} % valid overall)"
-    return QualityReport(not redo, shares, redo, msg)
+    return QualityReport(not redo and held_ok, shares, redo, msg)
 
 
 @dataclass
@@ -282,7 +299,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
         (or recording) whose targets cannot drive the live hand (:mod:`asha_app.pose.contract`).
     """
     yield CalibrationEvent("check", 0.0, "checking the recording")
-    quality = check_quality(rec, settings.min_valid_share)
+    quality = check_quality(rec, settings.min_valid_share, settings.holdout_fraction)
     if not quality.ok:
         raise CalibrationError(quality.message)
     calib, held = S.split_holdout(rec, settings.holdout_fraction)

@@ -414,7 +414,11 @@ class LiveController:
     def _on_status(self, st: dict) -> None:
         now = time.perf_counter()
         recent = [t for t in self.draw_times if now - t < 2.0]
-        drawn = f", {len(recent) / 2.0:.0f} /s drawn" if self._view() is not None else ""
+        view = self._view()
+        drawn = ""
+        if view is not None:
+            drawn = (f", {len(recent) / 2.0:.0f} /s drawn" if view.isVisible()
+                     else ", not drawn: the 3D hand panel is hidden (View → 3D hand)")
         self.dock.rate.setText(f"{st['rate_hz']:.0f} /s from the model{drawn}"
                                + (f", {st['lost']} samples lost" if st["lost"] else ""))
 
