@@ -5,44 +5,72 @@
 2. Researcher (CLI only): import -> train -> evaluate -> export emg2pose -> import it -> evaluate: same figures;
    every JSON last line is strict JSON.
 3. Replay: a recorded session replays into the scopes and the 3D view, and a profile runs live on the replay.
+
+Journey 1 runs once per module (about a minute and a half); journey 3 replays what it recorded.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from tests.journey_steps import ClinicianJourney, new_window
+from tests.journey_steps import ClinicianJourney, new_window, pump, wait_until
 from tests.recording_helpers import short_protocol
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
-
-@pytest.fixture
-def short_calibration(monkeypatch, tmp_path):
-    """The calibration protocol shortened to ~20 s (the real one is 2.2 minutes); everything else is as shipped."""
-    from asha_app.protocols.model import load_protocol
-    from asha_app.ui import calibration_wizard as CW
-
-    path = short_protocol(tmp_path / "calib.toml", duration=4.0, reps=2, rest=0.5)
-    monkeypatch.setattr(CW, "calibration_protocol", lambda: load_protocol(path))
+REPO = Path(__file__).resolve().parents[1]
+PAIRED = REPO / "tests" / "assets" / "paired_slice"
 
 
-@pytest.fixture
-def app_window(qtbot):
-    w = new_window()
-    qtbot.addWidget(w)
-    yield w
+def _close(w) -> None:
     for name in ("recording_wizard", "calibration_wizard"):
         wiz = getattr(w, name, None)
         if wiz is not None:
             wiz.close()
     w.shutdown()
+    w.close()
+    w.deleteLater()
 
 
-def test_clinician_records_trains_calibrates_and_sees_the_live_hand(app_window, short_calibration):
-    j = ClinicianJourney(app_window, train_threads=1, live_seconds=3.0)
-    steps = {s.name: s for s in j.run()}
-    assert all(s.reached for s in steps.values())
+@pytest.fixture(scope="module")
+def clinician(qapp, tmp_path_factory):
+    """Journey 1 on the app's own window, once: its steps, session and profile (ASHA_HOME isolated)."""
+    from asha_app.protocols.model import load_protocol
+    from asha_app.ui import calibration_wizard as CW
+
+    home = tmp_path_factory.mktemp("journey_home")
+    # the calibration protocol shortened to ~20 s (the real one is 2.2 minutes); everything else as shipped
+    calib = short_protocol(home / "calib.toml", duration=4.0, reps=2, rest=0.5)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASHA_HOME", str(home / "asha"))
+        mp.setattr(CW, "calibration_protocol", lambda: load_protocol(calib))
+        w = new_window()
+        j = ClinicianJourney(w, train_threads=1, live_seconds=3.0)
+        error = None
+        try:
+            j.run()
+        except AssertionError as exc:  # reported by the test, with the steps that were reached
+            error = exc
+        finally:
+            _close(w)
+            qapp.processEvents()
+        yield j, error
+
+
+def test_clinician_records_trains_calibrates_and_sees_the_live_hand(clinician):
+    j, error = clinician
+    reached = [(s.name, s.reached, round(s.wall_s, 1)) for s in j.steps]
+    assert error is None, f"{error} (steps: {reached})"
+    steps = {s.name: s for s in j.steps}
+    assert [s.name for s in j.steps] == ["start", "record", "train", "calibrate", "live", "stop"]
+    assert all(s.reached for s in j.steps), reached
     # what the person saw at each step
     assert steps["record"].detail["valid_share"] > 0.3
     assert steps["train"].detail["target_kind"] == "joint_angles"
@@ -52,5 +80,92 @@ def test_clinician_records_trains_calibrates_and_sees_the_live_hand(app_window, 
     assert live["poses_drawn_per_s"] > 0
     assert "drawn" in live["dock_rate"] and not live["dock_rate"].startswith("0 /s")
     assert live["fingers"] not in ("", "—")
-    stop = steps["stop"].detail
-    assert not stop["live_worker"]
+    assert live.get("pixels_changed", 1.0) > 0.001
+    assert not steps["stop"].detail["live_worker"]
+
+
+def test_replay_drives_the_scopes_the_3d_view_and_a_profile(clinician, qtbot):
+    j, error = clinician
+    if error is not None or j.profile_path is None:
+        pytest.fail(f"journey 1 did not make a session and a profile: {error}")
+    from asha_app.ui.hand_view import HandView
+    from asha_app.ui.session_library import REPLAY_SLOT
+
+    w = new_window()
+    qtbot.addWidget(w)
+    try:
+        w.stop_acquisition()  # the user stops the demo, then opens the library
+        lib = w.session_library
+        lib.add_files([j.session_path])
+        lib.select_path(j.session_path)
+        lib.replay_button.click()
+        assert lib.replay is not None, lib.message.text()
+        wait_until(lambda: w.worker is not None and w.worker.emg_ring.total > 500, 15, "replayed EMG in the ring")
+        pump(0.5)
+        # the scopes draw the replayed EMG
+        w.refresh_scopes()
+        _, y = w.scopes.curves[0].getData()
+        assert y is not None and len(y) > 0 and np.isfinite(y).any(), "the scopes show no replayed EMG"
+        # the 3D view shows the recorded camera hand
+        view = w.hand_view
+        if isinstance(view, HandView):
+            wait_until(lambda: REPLAY_SLOT in view.slots and view._hands[REPLAY_SLOT].has_data, 10,
+                       "the recorded hand in the 3D view")
+        # and a profile runs live on the replay
+        assert w.live.load_profile(j.profile_path), "the profile did not load on the replay"
+        wait_until(lambda: w.live.drawn > 0, 20, "the profile's hand drawn on the replay")
+        drawn0 = w.live.drawn
+        pump(1.5)
+        assert w.live.drawn > drawn0
+        lib.stop_button.click()
+        wait_until(lambda: w.worker is None, 10, "the replay to stop")
+        assert w.live.worker is None
+    finally:
+        _close(w)
+
+
+def _cli(*args, cwd, home):
+    env = {**os.environ, "ASHA_HOME": str(home), "PYTHONPATH": str(REPO)}
+    p = subprocess.run([sys.executable, "-m", "asha_app", *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, f"asha {' '.join(map(str, args))} exited {p.returncode}:\n{p.stderr[-2000:]}"
+    return p.stdout
+
+
+def ev2_samples(path) -> int:
+    from asha_app.data.reader import SessionFile
+
+    with SessionFile(path) as sf:
+        return int(sf.n_emg)
+
+
+def _no_constants(name):
+    raise ValueError(f"non-standard JSON constant {name} (NaN and Infinity must be null)")
+
+
+def _strict_json_last_line(out: str) -> dict:
+    lines = [x for x in out.strip().splitlines() if x.strip()]
+    assert lines, "no output"
+    return json.loads(lines[-1], parse_constant=_no_constants)
+
+
+def test_researcher_import_train_evaluate_export_reimport_gives_the_same_figures(tmp_path):
+    home = tmp_path / "home"
+    s1 = tmp_path / "paired.h5"
+    _cli("import", PAIRED, "-o", s1, cwd=tmp_path, home=home)
+    train = _strict_json_last_line(_cli("train", s1, "--model", "ridge", "--out", tmp_path / "m.pt", cwd=tmp_path,
+                                        home=home))
+    assert Path(train["checkpoint"]).name == "m.pt" and (tmp_path / "m.pt").is_file()
+    assert train["test"]["n"] > 0
+    ev1 = _strict_json_last_line(_cli("evaluate", tmp_path / "m.pt", s1, cwd=tmp_path, home=home))
+    _cli("export", s1, "--format", "emg2pose", "-o", tmp_path / "e.hdf5", cwd=tmp_path, home=home)
+    s2 = tmp_path / "reimported.h5"
+    _cli("import", tmp_path / "e.hdf5", "-o", s2, cwd=tmp_path, home=home)
+    ev2 = _strict_json_last_line(_cli("evaluate", tmp_path / "m.pt", s2, cwd=tmp_path, home=home))
+    assert ev1["n"] == ev2["n"] > 0
+    for key in ("mae_mean", "r2_mean", "hand_model_mpjpe_wrist_rel_mm"):
+        assert ev2[key] == pytest.approx(ev1[key], rel=1e-4, abs=1e-6), key
+    for name, v in ev1["mae_per_target"].items():
+        assert ev2["mae_per_target"][name] == pytest.approx(v, rel=1e-4, abs=1e-6)
+    report = json.loads(_cli("check", s2, "--json", cwd=tmp_path, home=home), parse_constant=_no_constants)
+    assert report[0]["finalized"] and report[0]["n_emg"] == ev2_samples(s2)

@@ -202,7 +202,7 @@ def export_emg2pose(
     stage: str = "asha",
     side: str | None = None,
     angles_in_radians: bool = True,
-    max_label_gap_s: float = 0.1,
+    max_label_gap_s: float = 0.25,
     block: int = 100_000,
     progress: ProgressCallback | None = None,
 ) -> dict:
@@ -219,7 +219,8 @@ def export_emg2pose(
         emg2pose stores joint angles in radians; Asha stores degrees.  The
         unit written is also recorded in the extra attribute ``joint_angles_units``.
     max_label_gap_s : float
-        See :func:`labels_at`.
+        See :func:`labels_at`; the default equals training's ``max_label_gap_ms`` (250 ms), so a model
+        evaluated on the export and on the session sees the same labelled windows.
 
     Returns
     -------
@@ -228,6 +229,11 @@ def export_emg2pose(
 
     Notes
     -----
+    A recording without joint angles but with imported targets (e.g. the 5 finger flexions
+    of the paired Myo set, degrees, 180 = straight) is written with its targets in the
+    ``joint_angles`` field, unconverted (``joint_angles_units = "deg"``), and the extra
+    attribute ``asha_target_kind = "targets"``, so Asha reads them back as targets.
+
     ``time`` is Unix seconds when the session's clock origin is known
     (``session_t0_unix``), session seconds otherwise.  The DOFs are Asha's
     hand-model DOFs, named in the extra attribute ``joint_angle_names``; they
@@ -236,13 +242,20 @@ def export_emg2pose(
     """
     rec = _load(source)
     n, c = rec.emg.shape
-    if rec.joint_angles is None:
-        raise RecordingFileError(f"{rec.meta.get('file', 'recording')}: has no joint-angle labels; emg2pose files need them.")
-    d = rec.joint_angles.shape[1]
+    if rec.joint_angles is not None:  # the canonical pose: hand-model joint angles
+        kind, names, d = "joint_angles", list(rec.angle_names), rec.joint_angles.shape[1]
+    elif rec.targets is not None:  # imported targets (e.g. 5 finger flexions), kept as they are
+        kind, names, d = "targets", list(rec.target_names), rec.targets.shape[1]
+        angles_in_radians = False
+    else:
+        raise RecordingFileError(f"{rec.meta.get('file', 'recording')}: has no pose labels (joint angles or imported "
+                                 "targets); emg2pose files need them.")
     dtype = np.dtype([(EMG2POSE_TIME, "<f8"), (EMG2POSE_EMG, "<f4", (c,)), (EMG2POSE_JOINT_ANGLES, "<f4", (d,))])
     t0 = rec.meta.get("session_t0_unix")
     t0 = float(t0) if t0 is not None and np.isfinite(float(t0)) else 0.0
     participant = rec.meta.get("participant") or {}
+    if not isinstance(participant, dict):  # imports may give a bare pseudonym
+        participant = {"pseudonym": str(participant)}
     n_valid = 0
     with h5py.File(out_path, "w") as f:
         g = f.create_group(EMG2POSE_GROUP)
@@ -271,8 +284,9 @@ def export_emg2pose(
         a["num_channels"] = c
         a["dataset"] = "asha"
         a["sample_rate"] = float(rec.fs)
-        a["joint_angle_names"] = list(rec.angle_names)
+        a["joint_angle_names"] = names
         a["joint_angles_units"] = "rad" if angles_in_radians else "deg"
+        a["asha_target_kind"] = kind  # Asha's own: "targets" are not joint angles, read them back as targets
         a["emg_units"] = rec.emg_units
     return {"samples": n, "valid_share": n_valid / n if n else 0.0, "path": str(out_path)}
 

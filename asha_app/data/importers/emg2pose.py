@@ -94,8 +94,12 @@ def read_emg2pose(path: str | Path, *, label_rate_hz: float | None = 50.0, block
     t0 = float(time[0])
     meta.update({"source_format": "emg2pose", "source_file": str(path), "session_t0_unix": t0,
                  "participant": {"pseudonym": str(meta.get("user", "")), "hand": str(meta.get("side", ""))}})
+    names = [str(x) for x in names]
+    labels = {"joint_angles": angles_deg.astype(np.float32), "angle_names": names}
+    if meta.get("asha_target_kind") == "targets":  # Asha's export of imported targets (not joint angles)
+        labels = {"targets": angles_deg.astype(np.float32), "target_names": names}
     return Recording(
-        emg=emg, emg_t=time - t0, fs=fs, label_t=time[label_idx] - t0, joint_angles=angles_deg.astype(np.float32),
-        valid=valid, angle_names=[str(x) for x in names], channel_names=[f"ch{i + 1}" for i in range(c)],
-        emg_units=str(meta.get("emg_units", "emg2pose (high-pass filtered, as published)")), meta=meta,
+        emg=emg, emg_t=time - t0, fs=fs, label_t=time[label_idx] - t0, valid=valid,
+        channel_names=[f"ch{i + 1}" for i in range(c)],
+        emg_units=str(meta.get("emg_units", "emg2pose (high-pass filtered, as published)")), meta=meta, **labels,
     )
