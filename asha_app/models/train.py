@@ -361,14 +361,26 @@ def evaluate_job(job: Job, model: EmgModel | None = None, set_name: str = "test"
 
 
 def builtin_hand_for(ws: WindowSet, side: str = "right"):
-    """The built-in hand model when the targets are the 5 finger flexion angles and the pose package exists, else None."""
-    if ws.target_kind != "targets" or [n.lower() for n in ws.target_names] != ["thumb", "index", "middle", "ring", "little"]:
+    """The built-in hand model when it can turn the targets into 21 joints, else None.
+
+    That is when the targets are the 5 finger flexion angles (thumb..little)
+    or the hand model's own joint angles (``joint_angles`` named like its
+    ``dof_names``); the metrics then include the MPJPE of the driven hand.
+    """
+    names = [n.lower() for n in ws.target_names]
+    if ws.target_kind not in ("targets", "joint_angles"):
         return None
     try:
         from asha_app.pose.hand_model import HandModel
     except ImportError:
         return None
-    return HandModel.builtin(side)
+    if ws.target_kind == "targets" and names == ["thumb", "index", "middle", "ring", "little"]:
+        return HandModel.builtin(side)
+    if ws.target_kind == "joint_angles":
+        hand = HandModel.builtin(side)
+        if list(ws.target_names) == list(hand.dof_names):
+            return hand
+    return None
 
 
 def hand_model_info(hand_model) -> dict | None:
@@ -388,7 +400,7 @@ def make_checkpoint(job: Job, cfg: TrainConfig, result: dict, metrics: dict) -> 
     return Checkpoint.from_model(
         job.model, normalizer=job.norm, channel_names=job.ws.channel_names, fs=job.ws.fs, window=job.ws.spec,
         filter_spec=job.ws.filter_spec, target_names=job.ws.target_names, target_kind=job.ws.target_kind,
-        device=job.ws.device, hand_model=hand_model_info(job.hand_model) or job.ws.hand_model_meta,
+        device=job.ws.device, hand_model=job.ws.hand_model_meta or hand_model_info(job.hand_model),
         data={**job.ws.summary(), "split": job.split.to_dict()}, metrics=metrics,
         training={"config": cfg.to_dict(), **{k: v for k, v in result.items() if k != "closed_form"}})
 
