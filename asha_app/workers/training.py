@@ -497,19 +497,26 @@ def headline(metrics: dict) -> dict:
     dict
         Keys present when computed: ``mpjpe_mm`` (hand frame, wrist-relative;
         of the hand-model-driven skeleton for finger-flexion targets),
-        ``pck10``, ``pck20`` (fractions), ``angle_err_deg``, ``r2_mean``, ``n``.
+        ``pck10``, ``pck20`` (fractions), ``angle_err_deg``, ``r2_mean`` (over the
+        targets that vary; absent when none does), ``n``.  Values that are
+        None or not finite are left out.
     """
     out = {}
+
+    def num(key: str):  # a report read back from strict JSON has null where the value is undefined
+        v = metrics.get(key)
+        return None if v is None else float(v)
+
     for key, name in (("mpjpe_wrist_rel_mm", "mpjpe_mm"), ("pck10_wrist_rel", "pck10"), ("pck20_wrist_rel", "pck20")):
         for prefix in ("", "hand_model_"):
-            if prefix + key in metrics:
-                out[name] = float(metrics[prefix + key])
+            if num(prefix + key) is not None:
+                out[name] = num(prefix + key)
                 break
-    if "mean_angle_error_deg" in metrics:
-        out["angle_err_deg"] = float(metrics["mean_angle_error_deg"])
-    if "r2_mean" in metrics:
-        out["r2_mean"] = float(metrics["r2_mean"])
-    if "n" in metrics:
+    if num("mean_angle_error_deg") is not None:
+        out["angle_err_deg"] = num("mean_angle_error_deg")
+    if num("r2_mean") is not None:
+        out["r2_mean"] = num("r2_mean")
+    if metrics.get("n") is not None:
         out["n"] = int(metrics["n"])
     if "mpjpe_mm" in out and "hand_model_mpjpe_wrist_rel_mm" in metrics and "mpjpe_wrist_rel_mm" not in metrics:
         out["mpjpe_via_hand_model"] = True
