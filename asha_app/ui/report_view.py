@@ -416,7 +416,7 @@ class ReportView(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ckpt_path.parent)))
 
 
-def _fit_screen(widget: QWidget, width: int, height: int) -> QSize:
+def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
     """``width`` x ``height``, shrunk to the available area of the widget's screen (a 1366x768 laptop)."""
     screen = widget.screen() or QGuiApplication.primaryScreen()
     if screen is None:
@@ -431,7 +431,7 @@ class ReportDialog(QDialog):
     def __init__(self, ckpt_path: str | Path | None = None, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model report")
-        self.resize(_fit_screen(self, 1100, 800))
+        self.resize(fit_to_screen(self, 1100, 800))
         lay = QVBoxLayout(self)
         self.view = ReportView()
         lay.addWidget(self.view, 1)
