@@ -47,8 +47,13 @@ def default_threads() -> int:
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
-def target_units(target_kind: str) -> str:
-    """Units of a target kind for axis labels (``joints_mm`` -> mm, angles and flexion -> deg)."""
+def target_units(target_kind: str, target_names: list[str] | None = None) -> str:
+    """Units of a target set for axis labels: ``joints_mm`` -> mm, angles and flexion -> deg, glove channels ->
+    glove units (:func:`asha_app.models.fingers.units_of` when the names are given)."""
+    if target_names:
+        from asha_app.models.fingers import units_of
+
+        return units_of(target_names, target_kind)
     return "mm" if target_kind == "joints_mm" else "deg"
 
 
@@ -477,7 +482,7 @@ class TrainingWorker(Worker):
             what = (f"{ckpt.model_name} calibrated ({plan.finetune_mode})" if plan.is_finetune else ckpt.model_name)
             title = f"{what} on {', '.join(plan.sources) or 'sessions'}: {prep.eval_set} set"
             report = write_report(self.out_path, metrics, job.ws.label_time[idx], y_true, y_pred,
-                                  job.ws.target_names, title=title, units=target_units(job.ws.target_kind))
+                                  job.ws.target_names, title=title, units=target_units(job.ws.target_kind, job.ws.target_names))
         res = last.result or {}
         self.result = {"checkpoint": str(self.out_path), "report": report, "metrics": metrics,
                        "eval_set": prep.eval_set, "cancelled": bool(res.get("cancelled")),
