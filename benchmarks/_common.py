@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from asha_app.core.jsonout import print_line  # noqa: E402  (strict JSON: NaN/Infinity as null)
 
 
 def ensure_display(argv: list[str]) -> None:
@@ -25,5 +28,5 @@ def ensure_display(argv: list[str]) -> None:
 
 
 def emit(result: dict) -> None:
-    """Print the figures as one JSON object on the last line of stdout."""
-    print(json.dumps(result, sort_keys=True))
+    """Print the figures as one line of strict JSON (non-finite numbers as null), the last line of stdout."""
+    print_line(result, sort_keys=True)

@@ -35,7 +35,6 @@ The last line of stdout is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -46,6 +45,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from asha_app.core.jsonout import print_line  # noqa: E402
 
 VIDEOS = ["hand_landmarker_test_video.mp4", "gesture_test_video.mp4"]
 PHOTOS = ["gesture_hand_thumb_up.jpg", "hand_landmarker_test_image.jpg", "ios_thumbs-up.png"]
@@ -274,7 +275,7 @@ def main(argv=None) -> int:
     missing = [v for v in VIDEOS if not (media / v).is_file()]
     if missing:
         print(f"hand media not found: {media} (missing {missing}); this benchmark needs ../shared/data", file=sys.stderr)
-        print(json.dumps({"error": f"missing {media}", "missing": missing}))
+        print_line({"error": f"missing {media}", "missing": missing})
         return 2
     import torch
 
@@ -319,7 +320,7 @@ def main(argv=None) -> int:
         "seconds": round(time.perf_counter() - t_start, 1),
         "load_average_1min_start_end": [load_start, round(os.getloadavg()[0], 2)],
     }
-    print(json.dumps(summary))
+    print_line(summary)
     return 0
 
 

@@ -27,7 +27,6 @@ is reported with the figures.  Prints ONE JSON object on its last line.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import resource
@@ -38,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asha_app.core.jsonout import print_line  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -70,7 +71,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     data = (ROOT / ".." / "shared" / "data" / "paired_myo_mediapipe").resolve()
     if not data.is_dir():
-        print(json.dumps({"error": f"real data folder missing: {data}"}))
+        print_line({"error": f"real data folder missing: {data}"})
         return 2
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
     from asha_app.data.windows import Normalizer, WindowDataset, WindowSpec, build_windows, split_time_blocks
@@ -90,7 +91,7 @@ def main() -> int:
     n_train = 3000 if args.quick else 24000
     tr_idx = split.indices("train")
     if len(tr_idx) < n_train:
-        print(json.dumps({"error": f"only {len(tr_idx)} training windows in the real data, need {n_train}"}))
+        print_line({"error": f"only {len(tr_idx)} training windows in the real data, need {n_train}"})
         return 2
     rng = np.random.default_rng(0)
     tr_idx = np.sort(rng.choice(tr_idx, n_train, replace=False)) if len(tr_idx) > n_train else tr_idx
@@ -125,11 +126,11 @@ def main() -> int:
         seed_lat = _lat(lambda: seed(xs), n_lat // 3)
 
     if args.latency_only:
-        print(json.dumps({"benchmark": "model_speed", "latency_only": True, "model": "envtcn",
-                          "window_shape": [1, 8, model.history], "one_window_eager_1thread": eager,
-                          "one_window_frozen_torchscript_1thread": frozen, "streaming_step_1thread": stream,
-                          "seed_one_window_eager_1thread": seed_lat, "load_avg_1min": os.getloadavg()[0],
-                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+        print_line({"benchmark": "model_speed", "latency_only": True, "model": "envtcn",
+                   "window_shape": [1, 8, model.history], "one_window_eager_1thread": eager,
+                   "one_window_frozen_torchscript_1thread": frozen, "streaming_step_1thread": stream,
+                   "seed_one_window_eager_1thread": seed_lat, "load_avg_1min": os.getloadavg()[0],
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0})
         return 0
 
     # ---- training
@@ -174,7 +175,7 @@ def main() -> int:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "load_avg_1min": os.getloadavg()[0],
     }
-    print(json.dumps(out, default=float))
+    print_line(out)
     return 0
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from asha_app.core.jsonout import print_line  # noqa: E402
+
 import torch  # noqa: E402
 
 
@@ -54,7 +56,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     data = (ROOT / ".." / "shared" / "data" / "paired_myo_mediapipe").resolve()
     if not data.is_dir():
-        print(json.dumps({"error": f"real data folder missing: {data}"}))
+        print_line({"error": f"real data folder missing: {data}"})
         return 2
 
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
@@ -125,7 +127,7 @@ def main() -> int:
         "mpjpe_note": None if hand is not None else "asha_app.pose.hand_model not available: MPJPE not computed",
         "models": results, "ratios": ratios, "wall_s": time.perf_counter() - t_all,
     }
-    print(json.dumps(out, default=float))
+    print_line(out)
     return 0
 
 

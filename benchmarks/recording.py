@@ -16,7 +16,6 @@ Usage: python benchmarks/recording.py [--quick]      (last line of output: one J
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -29,6 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asha_app.core.jsonout import print_line  # noqa: E402
 
 from asha_app.core.errors import RecordingFileError  # noqa: E402
 from asha_app.data.reader import SessionFile  # noqa: E402
@@ -124,7 +125,7 @@ def main() -> int:
         "kill_swmr_max_lost_s": max(k.get("lost_s", float("nan")) for k in swmr),
         "kill_noswmr_opens": sum(k["opens"] for k in noswmr), "kill_noswmr_total": len(noswmr),
     }
-    print(json.dumps(result))
+    print_line(result)
     return 0
 
 

@@ -47,6 +47,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from asha_app.core.jsonout import print_line  # noqa: E402
+
 LABEL_FPS = 30.0
 
 
@@ -239,7 +241,7 @@ def main() -> int:
         "kill_max_lost_s": max((k.get("lost_s", float("inf")) for k in kill), default=None),
         "kill_max_lost_samples": max((k.get("lost_samples", 0) for k in kill), default=None),
     }
-    print(json.dumps(result))
+    print_line(result)
     return 0
 
 

@@ -41,6 +41,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from asha_app.core.jsonout import print_line  # noqa: E402
+
 from asha_app.calibration.live_demo import (  # noqa: E402
     DECIMATION, EMG_SCALE, FILE_FS, MODEL_FS, write_wifi_playback)
 from asha_app.data.importers.paired_myo_mediapipe import filter_spec_hint, load_paired  # noqa: E402
@@ -147,7 +149,7 @@ def main(argv=None) -> int:
         shutil.copyfile(lic, out / "LICENSE.upstream")
     log.info("wrote %s: model %d bytes, %d file samples, test MAE %.1f deg, R2 %s", out, size, n_file,
              meta["metrics_test"]["mae_mean"], {k: round(v, 2) for k, v in meta["metrics_test"]["r2_per_target"].items()})
-    print(json.dumps({"ok": True, **{k: meta[k] for k in ("model", "metrics_test", "file_samples")}}))
+    print_line({"ok": True, **{k: meta[k] for k in ("model", "metrics_test", "file_samples")}})
     return 0
 
 

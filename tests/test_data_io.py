@@ -1,13 +1,13 @@
 """Importers (BrainFlow/MindRove CSV, NinaPro .mat, emg2pose HDF5), exporters (npz, emg2pose, CSV) and the CLI."""
 
 import csv
-import json
 
 import h5py
 import numpy as np
 import pytest
 
 from asha_app.core.errors import RecordingFileError
+from asha_app.core.jsonout import loads_strict
 from asha_app.cli import main as cli_main
 from asha_app.data.exporters import export_csv, export_emg2pose, export_windows_npz, labels_at
 from asha_app.data.importers import detect_format, import_file, import_to_session
@@ -192,7 +192,7 @@ def test_csv_export(tmp_path):
 def test_cli_check_import_export(tmp_path, capsys):
     path, _ = _session_with_labels(tmp_path)
     assert cli_main(["check", str(path), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])  # one strict JSON line
     assert out[0]["n_emg"] == 2000 and out[0]["finalized"]
     bad = tmp_path / "bad.h5"
     bad.write_text("nope")

@@ -118,8 +118,11 @@ def test_metrics_definitions():
     y = rng.normal(size=(100, 2))
     assert np.allclose(M.r2_per_target(y, y), 1.0)
     assert np.allclose(M.r2_per_target(np.zeros_like(y) + y.mean(0), y), 0.0)
-    e = M.evaluate(y + [1.0, -2.0], y, ["a", "b"], "targets")
-    assert e["mae_per_target"] == pytest.approx({"a": 1.0, "b": 2.0}) and e["mean_angle_error_deg"] == pytest.approx(1.5)
+    e = M.evaluate(y + [1.0, -2.0], y, ["thumb", "index"], "targets")  # finger flexions: degrees
+    assert e["mae_per_target"] == pytest.approx({"thumb": 1.0, "index": 2.0}) and e["mean_angle_error_deg"] == pytest.approx(1.5)
+    assert e["units"] == "deg" and e["mae_per_finger"] == pytest.approx({"thumb": 1.0, "index": 2.0})
+    g = M.evaluate(y + [1.0, -2.0], y, ["glove_1", "glove_2"], "targets")  # glove channels are not angles
+    assert g["units"] == "glove units" and "mean_angle_error_deg" not in g and g["mae_mean"] == pytest.approx(1.5)
 
 
 def test_report_files(tmp_path):

@@ -1,13 +1,13 @@
 """``asha train`` / ``asha evaluate`` (argparse sub-commands) end to end on the real slice."""
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from asha_app.core.jsonout import loads_strict
 from asha_app.models.commands import register
 from asha_app.models.recordings_io import load_npz, save_npz
 from asha_app.data.importers.paired_myo_mediapipe import load_paired
@@ -31,19 +31,29 @@ def test_help_lists_both_commands(capsys):
     assert "JSON" in capsys.readouterr().out
 
 
-def test_train_then_evaluate_prints_one_json_line(tmp_path, capsys):
+def test_train_then_evaluate_prints_one_strict_json_line(tmp_path, capsys):
     npz = save_npz(load_paired(SLICE), tmp_path / "slice.npz")
     assert load_npz(npz).emg.shape == load_paired(SLICE).emg.shape
     out = tmp_path / "m.pt"
     a = parser().parse_args(["train", str(npz), "--model", "ridge", "--out", str(out), "--blocks", "5",
                              "--stride-ms", "40", "--threads", "1"])
     assert a.func(a) == 0
-    train_out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    train_out = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])  # no NaN / Infinity: null
     assert Path(train_out["report"]["bars"]).exists() and train_out["split"]["test"] > 0
+    test = train_out["test"]
+    # the slice's test blocks hold some fingers nearly still: those get no R^2, and say why
+    assert set(test["r2_excluded"]) == {n for n, v in test["r2_per_target"].items() if v is None}
+    assert all("near-constant" in why for why in test["r2_excluded"].values())
+    assert (test["r2_mean"] is None) == (len(test["r2_excluded"]) == 5)
+    assert loads_strict(Path(train_out["report"]["json"]).read_text())["n"] == test["n"]
     a = parser().parse_args(["evaluate", str(out), str(SLICE)])
     assert a.func(a) == 0
-    m = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    m = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(m["r2_per_target"]) == {"thumb", "index", "middle", "ring", "little"} and m["n"] > 1000
+    # over the whole slice every finger moves (std > 2 deg): all five scored, figures per finger in degrees
+    assert m["r2_excluded"] == {} and np.isfinite(m["r2_mean"]) and m["units"] == "deg"
+    assert list(m["mae_per_finger"]) == ["thumb", "index", "middle", "ring", "little"]
+    assert list(m["hand_model_per_finger_mpjpe_wrist_rel_mm"]) == list(m["mae_per_finger"])
     assert m["hand_model_mpjpe_wrist_rel_mm"] > 0 and 0 <= m["hand_model_pck20_wrist_rel"] <= 1
     assert np.isfinite(m["mae_mean"])
 
@@ -72,7 +82,7 @@ def test_train_on_a_session_file(tmp_path, capsys):
     a = parser().parse_args(["train", str(path), "--model", "ridge", "--out", str(out), "--blocks", "5",
                              "--filter", "none", "--threads", "1"])
     assert a.func(a) == 0, capsys.readouterr().err
-    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    res = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["test"]["n"] > 100 and set(res["test"]["r2_per_target"]) == set(rec.target_names)
     from asha_app.models.checkpoint import load
 

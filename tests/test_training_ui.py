@@ -125,8 +125,17 @@ def test_wizard_trains_ridge_and_shows_the_report(qtbot, window):
     texts = wiz.report_page.view.metric_texts()
     mpjpe = next(v for k, v in texts.items() if k.startswith("MPJPE, wrist-relative"))
     assert mpjpe.endswith(" mm") and 0 < float(mpjpe.split()[0]) < 100
-    assert {"PCK@10 mm", "PCK@20 mm", "Mean joint-angle error", "R² (mean over targets)"} <= set(texts)
-    assert {f"R² {f}" for f in ("thumb", "index", "middle", "ring", "little")} <= set(texts)
+    assert {"PCK@10 mm", "PCK@20 mm", "Mean joint-angle error", "R² (mean over targets that vary)"} <= set(texts)
+    # figures per finger in named units; R² only where the finger moves in the test blocks, else n/a and why
+    fingers = wiz.report_page.view.finger_texts()
+    assert list(fingers) == ["thumb", "index", "middle", "ring", "little"]
+    m = res["metrics"]
+    for f, row in fingers.items():
+        assert row["Error (deg)"] == f"{m['mae_per_finger'][f]:.2f}" and row["MPJPE (mm)"].replace(".", "").isdigit()
+        assert row["R²"] == ("n/a" if f in m["r2_excluded"] else f"{m['r2_per_finger'][f]:.2f}")
+    if m["r2_excluded"]:
+        assert texts["Left out of R²"] == f"{len(m['r2_excluded'])} near-constant target(s)"
+        assert "near-constant" in wiz.report_page.view.r2_note.text()
     # what the page shows is what the evaluation computed
     assert texts["Mean joint-angle error"] == f"{res['metrics']['mean_angle_error_deg']:.2f} deg"
     assert wiz.report_page.view.bars_label.image is not None and wiz.report_page.view.traces_label.image is not None

@@ -372,11 +372,39 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     yield CalibrationEvent("done", 1.0, summary(before, after), result=res)
 
 
+_KIND_WORDS = {"joint_angles": "joint angles", "joints_mm": "joint coordinates"}
+
+
 def summary(before: dict, after: dict) -> str:
-    """One line: held-out mean absolute error before -> after (and a warning when calibration made it worse)."""
-    line = (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} (mean abs., target units); "
-            f"R² {before['r2_mean']:.2f} → {after['r2_mean']:.2f}")
+    """One line: held-out error before -> after in named units, R² over the targets that vary, and a warning
+    when calibration made it worse."""
+    from asha_app.models.fingers import units_of
+
+    names = list(after.get("mae_per_target") or [])
+    kind = after.get("target_kind", "targets")
+    units = after.get("units") or units_of(names, kind)
+    what = _KIND_WORDS.get(kind, "finger flexions" if units == "deg" else "targets")
+    line = (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} {units} "
+            f"(mean absolute error over {len(names)} {what})")
+    rb, ra = before.get("r2_mean"), after.get("r2_mean")
+    if rb is not None and ra is not None and np.isfinite(rb) and np.isfinite(ra):
+        n_scored = len(names) - len(after.get("r2_excluded") or {})
+        line += f"; R² {rb:.2f} → {ra:.2f} (mean over the {n_scored} that vary)"
+    else:
+        line += "; R² n/a (no target varies enough in the held-out block)"
     if after["mae_mean"] > before["mae_mean"]:
         line += (". The calibrated model is NOT better than the base model on the held-out block: record again "
                  "with more varied movements, or keep using the base model")
     return line
+
+
+def finger_summary(before: dict, after: dict) -> str:
+    """One line: held-out error per finger, base -> calibrated, e.g. ``thumb 9.1 → 3.0, index 9.3 → 3.3 (deg)``.
+
+    Empty when the targets have no finger (glove channels).
+    """
+    from asha_app.models.fingers import FINGERS
+
+    mb, ma = before.get("mae_per_finger") or {}, after.get("mae_per_finger") or {}
+    parts = [f"{f} {mb[f]:.1f} → {ma[f]:.1f}" for f in FINGERS if f in mb and f in ma]
+    return f"Per finger: {', '.join(parts)} {after.get('units') or ''}".rstrip() if parts else ""

@@ -16,12 +16,12 @@ written (the message goes to stderr).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
 from asha_app.core.errors import AshaError
+from asha_app.core.jsonout import print_line
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.strict and not rep.ok and status == 0:
             status = 1
     if args.json:
-        sys.stdout.write(json.dumps(reports, indent=1) + "\n")
+        print_line(reports)  # one line of strict JSON (NaN as null), the command's last line
     return status
 
 

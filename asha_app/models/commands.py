@@ -7,7 +7,9 @@ The lead wires :func:`register` into :mod:`asha_app.cli`::
     ...
     if getattr(args, "func", None): return args.func(args)
 
-``asha evaluate`` prints its metrics as ONE JSON object on its last line.
+``asha train`` and ``asha evaluate`` print their results as ONE line of strict
+JSON (non-finite numbers as ``null``; :func:`asha_app.core.jsonout.print_line`)
+as their last line.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.core.errors import AshaError
+from asha_app.core.jsonout import print_line
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     m, yt, yp = T.evaluate_job(job, set_name="test")
     files = write_report(out, m, job.ws.label_time[job.split.indices("test")], yt, yp, job.ws.target_names,
                          title=f"{args.model} on {', '.join(Path(p).name for p in args.inputs)}")
-    print(json.dumps({"checkpoint": str(out), "split": job.split.counts(), "best_epoch": ev.result["best_epoch"],
-                      "test": m, "report": files}, default=float))
+    print_line({"checkpoint": str(out), "split": job.split.counts(), "best_epoch": ev.result["best_epoch"],
+                "test": m, "report": files})
     return 0
 
 
@@ -105,7 +108,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from asha_app.models.report import write_report
 
         m["report"] = write_report(args.report, m, ws.label_time, ws.y, pred, ws.target_names)
-    print(json.dumps(m, default=float))
+    print_line(m)
     return 0
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    from asha_app.core.jsonout import print_line
     from asha_app.data.windows import WindowSpec
     from asha_app.models import checkpoint as C
     from asha_app.models import train as T
@@ -89,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             m, _, _ = T.evaluate_job(job, set_name="test")
             C.save(T.make_checkpoint(job, cfg, ev.result, {"test": m}), args.out)
-            print(json.dumps({"world_size": dist.get_world_size() if distributed else 1,
-                              "best_epoch": ev.result["best_epoch"], "best_val_loss": ev.result["best_val_loss"],
-                              "history": ev.result["history"], "test_r2_mean": m["r2_mean"]}, default=float))
+            print_line({"world_size": dist.get_world_size() if distributed else 1,
+                        "best_epoch": ev.result["best_epoch"], "best_val_loss": ev.result["best_val_loss"],
+                        "history": ev.result["history"], "test_r2_mean": m["r2_mean"]})
     finally:
         if distributed:
             dist.destroy_process_group()

@@ -395,7 +395,7 @@ def make_checkpoint(job: Job, cfg: TrainConfig, result: dict, metrics: dict) -> 
     return Checkpoint.from_model(
         job.model, normalizer=job.norm, channel_names=job.ws.channel_names, fs=job.ws.fs, window=job.ws.spec,
         filter_spec=job.ws.filter_spec, target_names=job.ws.target_names, target_kind=job.ws.target_kind,
-        device=job.ws.device, hand_model=hand_model_info(job.hand_model) or job.ws.hand_model_meta,
+        device=job.ws.device, hand_model=job.ws.hand_model_meta or hand_model_info(job.hand_model),
         data={**job.ws.summary(), "split": job.split.to_dict()}, metrics=metrics,
         training={"config": cfg.to_dict(), **{k: v for k, v in result.items() if k != "closed_form"}})
 

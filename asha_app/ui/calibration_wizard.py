@@ -16,10 +16,10 @@ import datetime as _dt
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWizard, QWizardPage)
+                               QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWizard, QWizardPage)
 
 from asha_app.calibration import strategies as S
 from asha_app.calibration.procedure import CalibrationError, CalibrationSettings, calibration_protocol, check_quality
@@ -272,6 +272,38 @@ class RecordPage(QWizardPage):
             self.finish_recording()
 
 
+class CardImage(QLabel):
+    """The report card, scaled down (never up) to fit inside the label, aspect kept: no scrolling, no fixed size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.card: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(240, 150)
+
+    def set_card(self, pix: QPixmap | None) -> None:
+        """Show ``pix`` (None clears)."""
+        self.card = pix
+        if pix is None:
+            self.clear()
+        self._rescale()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt name
+        return self.card.size() if self.card is not None else QSize(480, 300)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self.card is None:
+            return
+        size = self.card.size().boundedTo(self.size())
+        self.setPixmap(self.card.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                                        Qt.TransformationMode.SmoothTransformation))
+
+
 class TrainPage(QWizardPage):
     """Fine-tune in a worker thread; show progress, then the report card."""
 
@@ -285,14 +317,15 @@ class TrainPage(QWizardPage):
         self.progress = QProgressBar()
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.image = QLabel()
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        scroll = QScrollArea()
-        scroll.setWidget(self.image)
-        scroll.setWidgetResizable(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingers = QLabel("")  # per-finger error before -> after, in words (the card shows it as bars)
+        self.fingers.setWordWrap(True)
+        self.fingers.hide()
+        self.image = CardImage()
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
-        lay.addWidget(scroll, 1)
+        lay.addWidget(self.fingers)
+        lay.addWidget(self.image, 1)
         self.worker = None
         self.result = None
 
@@ -324,12 +357,32 @@ class TrainPage(QWizardPage):
             return
         self.result = wk.result
         self.progress.setValue(100)
-        from asha_app.calibration.procedure import summary
+        from asha_app.calibration.procedure import finger_summary, summary
 
         self.status.setText(f"✓ {summary(self.result.before, self.result.after)}. Profile: {self.result.profile_path}")
+        per_finger = finger_summary(self.result.before, self.result.after)
+        self.fingers.setText(per_finger)
+        self.fingers.setVisible(bool(per_finger))
         if self.result.report_png:
-            self.image.setPixmap(QPixmap(str(self.result.report_png)))
+            pix = QPixmap(str(self.result.report_png))
+            self.image.set_card(None if pix.isNull() else pix)
+            self._room_for_the_card()
         self.completeChanged.emit()
+
+    def _room_for_the_card(self) -> None:
+        """Grow the wizard so the card shows at its own size when the screen has room (never beyond the screen)."""
+        wiz = self.wizard()
+        card = self.image.card
+        if wiz is None or card is None:
+            return
+        screen = wiz.screen() or QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        extra_w = wiz.width() - self.image.width()
+        extra_h = wiz.height() - self.image.height()
+        w, h = card.width() + extra_w, card.height() + extra_h
+        if avail is not None:
+            w, h = min(w, avail.width() - 20), min(h, avail.height() - 40)
+        wiz.resize(max(wiz.width(), w), max(wiz.height(), h))
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt naming
         return self.result is not None

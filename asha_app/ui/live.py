@@ -304,9 +304,11 @@ class LiveController:
         self.assets = None
         self.mode = "profile"
         after = prof.metrics.get("after", {})
+        err = after.get("mae_mean")
+        err_text = (f"held-out error after calibration {err:.1f} {after.get('units') or ''}".rstrip()
+                    if isinstance(err, (int, float)) and np.isfinite(err) else "no held-out error recorded")
         self.dock.what.setText(f"Profile of {prof.participant} ({prof.created[:10]}, {self.ckpt.model_name}); "
-                               f"held-out error after calibration {after.get('mae_mean', float('nan')):.1f}. "
-                               + ("" if wk else "Start the armband to see the hand."))
+                               f"{err_text}. " + ("" if wk else "Start the armband to see the hand."))
         if wk is not None:
             return self._start_worker()
         return True

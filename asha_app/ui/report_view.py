@@ -2,9 +2,10 @@
 
 * :class:`ReportView`: a checkpoint's evaluation report (written beside it
   by :func:`asha_app.models.report.write_report`): headline metrics (MPJPE in
-  mm, hand frame, wrist-relative; PCK@10/20 mm; mean joint-angle error; R^2),
-  per-target R^2 and errors, the per-finger bars and predicted-vs-true traces
-  (PNG), and how the model was trained (data, split, best epoch).
+  mm, hand frame, wrist-relative; PCK@10/20 mm; mean joint-angle error; R^2
+  over the targets that vary, and which were left out), a per-finger table
+  (error in the targets' unit, R^2, MPJPE), the per-finger plots (PNG) and
+  how the model was trained (data, split, best epoch).
 * :class:`ReportDialog`: the view in a dialog (menu Model -> Open report…).
 * :class:`ModelsDialog`: checkpoints in ``data_dir()/"models"`` with their
   headline metrics (menu Model -> Models…).
@@ -14,15 +15,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from asha_app.core.errors import AshaError
+from asha_app.models.fingers import has_fingers, target_unit
+from asha_app.models.report import exclusion_text, finger_table
 from asha_app.workers.training import headline
 
 log = logging.getLogger(__name__)
@@ -92,9 +96,14 @@ def _fmt(v, digits: int = 3) -> str:
 
 
 def metric_rows(metrics: dict) -> list[tuple[str, str]]:
-    """(name, value) rows of the metrics table, headline first, then per target."""
+    """(name, value) rows of the metrics table: headline figures with their units.
+
+    Per-finger figures are :func:`finger_rows`; per-target rows are added only
+    when the targets have no finger (e.g. NinaPro glove channels).
+    """
     h = headline(metrics)
     rows = []
+    units = metrics.get("units") or ("mm" if metrics.get("target_kind") == "joints_mm" else "deg")
     via = " (via hand model)" if h.get("mpjpe_via_hand_model") else ""
     if "mpjpe_mm" in h:
         rows.append((f"MPJPE, wrist-relative{via}", f"{h['mpjpe_mm']:.1f} mm"))
@@ -104,25 +113,46 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
         rows.append(("PCK@20 mm", f"{100 * h['pck20']:.1f} %"))
     if "angle_err_deg" in h:
         rows.append(("Mean joint-angle error", f"{h['angle_err_deg']:.2f} deg"))
+    elif isinstance(metrics.get("mae_mean"), (int, float)) and math.isfinite(metrics["mae_mean"]):
+        rows.append(("Mean absolute error", f"{metrics['mae_mean']:.2f} {units}"))
+    r2 = metrics.get("r2_per_target", {})
+    excluded = metrics.get("r2_excluded") or {}
+    scored = len(r2) - len(excluded)
     if "r2_mean" in h:
-        rows.append(("R² (mean over targets)", f"{h['r2_mean']:.3f}"))
+        rows.append(("R² (mean over targets that vary)", f"{h['r2_mean']:.3f}" + (f" ({scored} of {len(r2)})"
+                                                                                   if excluded else "")))
+    elif r2:
+        rows.append(("R² (mean over targets that vary)", "n/a (no target varies enough)"))
+    if excluded:
+        rows.append(("Left out of R²", f"{len(excluded)} near-constant target(s)"))
     if "n" in h:
         rows.append(("Evaluated windows", str(h["n"])))
-    fingers = (metrics.get("hand_model_per_finger_mpjpe_wrist_rel_mm")
-               or metrics.get("per_finger_mpjpe_wrist_rel_mm") or {})
-    for f, v in fingers.items():
-        rows.append((f"MPJPE {f}", f"{float(v):.1f} mm"))
-    r2 = metrics.get("r2_per_target", {})
-    mae = metrics.get("mae_per_target", {})
-    unit = "mm" if metrics.get("target_kind") == "joints_mm" else "deg"
-    names = list(r2)
-    if len(names) > 24:  # 63 joint coordinates: the per-finger rows and the bars say enough
-        names = names[:0]
-    for n in names:
-        rows.append((f"R² {n}", _fmt(float(r2[n]))))
-        if n in mae:
-            rows.append((f"Mean abs error {n}", f"{float(mae[n]):.2f} {unit}"))
+    if not has_fingers(list(r2)):
+        mae = metrics.get("mae_per_target", {})
+        for n in r2:
+            rows.append((f"R² {n}", "n/a" if n in excluded or r2[n] is None else _fmt(float(r2[n]))))
+            if n in mae:
+                rows.append((f"Mean abs error {n}", f"{float(mae[n]):.2f} {target_unit(n, metrics.get('target_kind', ''))}"))
     return rows
+
+
+def finger_rows(metrics: dict) -> tuple[list[str], list[list[str]]]:
+    """The per-finger table: header and one row per finger (thumb..little, then wrist / other).
+
+    Columns: finger, mean absolute error (target units), R² over the finger's
+    targets that vary ("n/a" when none), MPJPE wrist-relative (mm) when known.
+    """
+    groups, rows, units = finger_table(metrics)
+    if not has_fingers(groups):
+        return [], []
+    with_mpjpe = any(math.isfinite(r[2]) for r in rows)
+    header = ["Finger", f"Error ({units})", "R²"] + (["MPJPE (mm)"] if with_mpjpe else [])
+
+    def cell(v: float, digits: int) -> str:
+        return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
+
+    out = [[g, cell(r[0], 2), cell(r[1], 2)] + ([cell(r[2], 1)] if with_mpjpe else []) for g, r in zip(groups, rows)]
+    return header, out
 
 
 def training_rows(ck) -> list[tuple[str, str]]:
@@ -167,6 +197,15 @@ def _table(rows: list[tuple[str, str]]) -> QTableWidget:
         t.setItem(i, 0, QTableWidgetItem(k))
         t.setItem(i, 1, QTableWidgetItem(v))
     return t
+
+
+def _fit_rows(table: QTableWidget, header: bool = False, most: int = 12) -> None:
+    """Make a table exactly as tall as its rows (at most ``most``), so short tables leave no blank space."""
+    n = min(table.rowCount(), most)
+    h = sum(table.rowHeight(i) for i in range(n)) + 2 * table.frameWidth()
+    if header:
+        h += table.horizontalHeader().sizeHint().height()
+    table.setFixedHeight(h)
 
 
 class FitImage(QLabel):
@@ -248,10 +287,23 @@ class ReportView(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(QLabel("<b>Metrics</b>"))
         self.metrics_table = _table([])
-        ll.addWidget(self.metrics_table, 3)
+        ll.addWidget(self.metrics_table)
+        self.fingers_title = QLabel("<b>Per finger</b>")
+        ll.addWidget(self.fingers_title)
+        self.fingers_table = QTableWidget(0, 0)
+        self.fingers_table.verticalHeader().hide()
+        self.fingers_table.verticalHeader().setDefaultSectionSize(22)
+        self.fingers_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.fingers_table.horizontalHeader().setStretchLastSection(True)
+        ll.addWidget(self.fingers_table)
+        self.r2_note = QLabel()
+        self.r2_note.setWordWrap(True)
+        self.r2_note.setStyleSheet("color: #555;")
+        self.r2_note.hide()
+        ll.addWidget(self.r2_note)
         ll.addWidget(QLabel("<b>Training</b>"))
         self.training_table = _table([])
-        ll.addWidget(self.training_table, 2)
+        ll.addWidget(self.training_table, 1)
         split.addWidget(left)
         body = QWidget()
         bl = QVBoxLayout(body)
@@ -275,8 +327,11 @@ class ReportView(QWidget):
         self.ckpt_path = None
         self.info = None
         self.title.setText("No report loaded.")
-        for t in (self.metrics_table, self.training_table):
+        for t in (self.metrics_table, self.training_table, self.fingers_table):
             t.setRowCount(0)
+        self.fingers_title.hide()
+        self.fingers_table.hide()
+        self.r2_note.hide()
         for lab in (self.bars_label, self.traces_label):
             lab.set_image(None)
         self.path_label.setText("")
@@ -313,6 +368,28 @@ class ReportView(QWidget):
                 table.setItem(i, 0, QTableWidgetItem(k))
                 table.setItem(i, 1, QTableWidgetItem(v))
             table.resizeColumnsToContents()
+        _fit_rows(self.metrics_table)
+        header, frows = finger_rows(info["metrics"])
+        if frows:
+            ft = self.fingers_table
+            ft.setColumnCount(len(header))
+            ft.setHorizontalHeaderLabels(header)
+            ft.setRowCount(len(frows))
+            for i, row in enumerate(frows):
+                for j, v in enumerate(row):
+                    item = QTableWidgetItem(v)
+                    if j:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    ft.setItem(i, j, item)
+            ft.resizeColumnsToContents()
+            _fit_rows(ft, header=True)
+            self.fingers_title.show()
+            ft.show()
+        excluded = info["metrics"].get("r2_excluded") or {}
+        if excluded:
+            self.r2_note.setText(exclusion_text(excluded, limit=6))
+            self.r2_note.setToolTip("\n".join(f"{k}: {v}" for k, v in excluded.items()))
+            self.r2_note.show()
         for key, lab in (("bars", self.bars_label), ("traces", self.traces_label)):
             if key in info["files"]:
                 pix = QPixmap(str(info["files"][key]))
@@ -327,9 +404,25 @@ class ReportView(QWidget):
         t = self.metrics_table
         return {t.item(i, 0).text(): t.item(i, 1).text() for i in range(t.rowCount())}
 
+    def finger_texts(self) -> dict[str, dict[str, str]]:
+        """The per-finger table as {finger: {column: value}} (empty when the targets have no finger)."""
+        t = self.fingers_table
+        cols = [t.horizontalHeaderItem(j).text() for j in range(t.columnCount())]
+        return {t.item(i, 0).text(): {cols[j]: t.item(i, j).text() for j in range(1, len(cols))}
+                for i in range(t.rowCount())}
+
     def _open_folder(self) -> None:
         if self.ckpt_path is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ckpt_path.parent)))
+
+
+def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
+    """``width`` x ``height``, shrunk to the available area of the widget's screen (a 1366x768 laptop)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(width, height)
+    avail = screen.availableGeometry()
+    return QSize(min(width, avail.width() - 40), min(height, avail.height() - 60))
 
 
 class ReportDialog(QDialog):
@@ -338,7 +431,7 @@ class ReportDialog(QDialog):
     def __init__(self, ckpt_path: str | Path | None = None, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model report")
-        self.resize(1100, 800)
+        self.resize(fit_to_screen(self, 1100, 800))
         lay = QVBoxLayout(self)
         self.view = ReportView()
         lay.addWidget(self.view, 1)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
                                QWizardPage)
 
 from asha_app.core.errors import AshaError
-from asha_app.ui.report_view import ReportView, models_dir
+from asha_app.ui.report_view import ReportView, fit_to_screen, models_dir
 from asha_app.workers.training import (TrainingPlan, TrainingWorker, WarmUpWorker, default_group_assignment,
                                        group_names, prepare_plan, repetitions_of)
 
@@ -979,7 +979,7 @@ class TrainingWizard(QWizard):
         self.setWindowTitle("Train or fine-tune a model")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        self.resize(1120, 800)
+        self.resize(fit_to_screen(self, 1120, 800))  # 1120 x 800, shrunk to a 1366 x 768 laptop screen
         self.app_settings = settings
         self.sessions_dir = Path(sessions_dir) if sessions_dir is not None else data_dir() / "sessions"
         self.threads = threads

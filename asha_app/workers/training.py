@@ -47,8 +47,13 @@ def default_threads() -> int:
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
-def target_units(target_kind: str) -> str:
-    """Units of a target kind for axis labels (``joints_mm`` -> mm, angles and flexion -> deg)."""
+def target_units(target_kind: str, target_names: list[str] | None = None) -> str:
+    """Units of a target set for axis labels: ``joints_mm`` -> mm, angles and flexion -> deg, glove channels ->
+    glove units (:func:`asha_app.models.fingers.units_of` when the names are given)."""
+    if target_names:
+        from asha_app.models.fingers import units_of
+
+        return units_of(target_names, target_kind)
     return "mm" if target_kind == "joints_mm" else "deg"
 
 
@@ -477,7 +482,7 @@ class TrainingWorker(Worker):
             what = (f"{ckpt.model_name} calibrated ({plan.finetune_mode})" if plan.is_finetune else ckpt.model_name)
             title = f"{what} on {', '.join(plan.sources) or 'sessions'}: {prep.eval_set} set"
             report = write_report(self.out_path, metrics, job.ws.label_time[idx], y_true, y_pred,
-                                  job.ws.target_names, title=title, units=target_units(job.ws.target_kind))
+                                  job.ws.target_names, title=title, units=target_units(job.ws.target_kind, job.ws.target_names))
         res = last.result or {}
         self.result = {"checkpoint": str(self.out_path), "report": report, "metrics": metrics,
                        "eval_set": prep.eval_set, "cancelled": bool(res.get("cancelled")),
@@ -497,19 +502,26 @@ def headline(metrics: dict) -> dict:
     dict
         Keys present when computed: ``mpjpe_mm`` (hand frame, wrist-relative;
         of the hand-model-driven skeleton for finger-flexion targets),
-        ``pck10``, ``pck20`` (fractions), ``angle_err_deg``, ``r2_mean``, ``n``.
+        ``pck10``, ``pck20`` (fractions), ``angle_err_deg``, ``r2_mean`` (over the
+        targets that vary; absent when none does), ``n``.  Values that are
+        None or not finite are left out.
     """
     out = {}
+
+    def num(key: str):  # a report read back from strict JSON has null where the value is undefined
+        v = metrics.get(key)
+        return None if v is None else float(v)
+
     for key, name in (("mpjpe_wrist_rel_mm", "mpjpe_mm"), ("pck10_wrist_rel", "pck10"), ("pck20_wrist_rel", "pck20")):
         for prefix in ("", "hand_model_"):
-            if prefix + key in metrics:
-                out[name] = float(metrics[prefix + key])
+            if num(prefix + key) is not None:
+                out[name] = num(prefix + key)
                 break
-    if "mean_angle_error_deg" in metrics:
-        out["angle_err_deg"] = float(metrics["mean_angle_error_deg"])
-    if "r2_mean" in metrics:
-        out["r2_mean"] = float(metrics["r2_mean"])
-    if "n" in metrics:
+    if num("mean_angle_error_deg") is not None:
+        out["angle_err_deg"] = num("mean_angle_error_deg")
+    if num("r2_mean") is not None:
+        out["r2_mean"] = num("r2_mean")
+    if metrics.get("n") is not None:
         out["n"] = int(metrics["n"])
     if "mpjpe_mm" in out and "hand_model_mpjpe_wrist_rel_mm" in metrics and "mpjpe_wrist_rel_mm" not in metrics:
         out["mpjpe_via_hand_model"] = True
