@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the GUI or a sub-command; returns the exit status."""
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen (PyInstaller) app starts its training child processes through here
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "command", None):

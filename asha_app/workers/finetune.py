@@ -1,4 +1,8 @@
-"""Calibration worker: runs :func:`asha_app.calibration.procedure.calibrate` off the GUI thread.
+"""Calibration worker: runs :func:`asha_app.calibration.procedure.calibrate` in a child process.
+
+The thread starts :func:`asha_app.calibration.jobs.run_calibration` in a
+:class:`~asha_app.core.child.ChildJob` (the GUI never shares an interpreter with
+the fine-tuning loop) and relays its events.
 
 Progress goes out as ``status`` dicts at most 5 times a second
 (``{"stage", "fraction", "message", "epoch", "val_loss"}``; the final one has
@@ -15,7 +19,6 @@ import time
 
 from PySide6.QtCore import Signal
 
-from asha_app.core.errors import AshaError
 from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,12 @@ class CalibrationWorker(Worker):
     status = Signal(dict)
     error = Signal(str)
 
-    def __init__(self, recording, settings, profile_path=None, parent=None, **kwargs) -> None:
+    def __init__(self, recording, settings, profile_path=None, parent=None, threads: int | None = None,
+                 **kwargs) -> None:
         super().__init__(parent)
+        from asha_app.models.plan import default_threads
+
+        self.threads = threads or default_threads()
         self.setObjectName("CalibrationWorker")
         self.recording = recording
         self.settings = settings
@@ -51,34 +58,46 @@ class CalibrationWorker(Worker):
         self._cancel = threading.Event()
 
     def stop(self, timeout_ms: int = 5000) -> bool:
-        """Cancel (best weights so far are discarded, nothing saved) and wait."""
+        """Cancel (best weights so far are discarded, nothing saved) and wait; the child is ended with the thread."""
         self._cancel.set()
         return super().stop(timeout_ms)
 
     def run(self) -> None:
-        import torch
+        from asha_app.core.child import ChildJob
 
-        from asha_app.calibration.procedure import calibrate
-
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-        last = 0.0
+        child = ChildJob("asha_app.calibration.jobs:run_calibration",
+                         {"recording": self.recording, "settings": self.settings, "profile_path": self.profile_path,
+                          "kwargs": self.kwargs}, threads=self.threads, name="asha-calibration")
         try:
-            for ev in calibrate(self.recording, self.settings, cancel=self._cancel.is_set,
-                                profile_path=self.profile_path, **self.kwargs):
-                now = time.perf_counter()
-                self.stage_times.append((now, ev.stage))
-                if ev.stage == "done":
-                    self.result = ev.result
-                elif now - last < 0.2:
-                    continue
-                last = now
-                p = ev.progress
-                self.status.emit({"stage": ev.stage, "fraction": ev.fraction, "message": ev.message,
-                                  "epoch": p.epoch if p else None, "val_loss": p.val_loss if p else None})
-        except AshaError as exc:
-            self.failed = str(exc)
-            self.error.emit(str(exc))
-        except (RuntimeError, ValueError, OSError) as exc:
-            log.exception("calibration failed")
-            self.failed = f"calibration failed: {exc}"
-            self.error.emit(self.failed)
+            child.start()
+        except Exception as exc:  # noqa: BLE001 - spawning can fail in many ways (no memory, no fork)
+            log.exception("calibration process did not start")
+            self._fail(f"the calibration process could not start ({type(exc).__name__}: {exc})")
+            return
+        cancelled_sent = False
+        try:
+            while child.pending:
+                if (self._cancel.is_set() or self.isInterruptionRequested()) and not cancelled_sent:
+                    child.cancel()
+                    cancelled_sent = True
+                for kind, payload in child.poll(0.1):
+                    if kind == "event":
+                        _what, ev = payload
+                        self.stage_times.append((time.perf_counter(), ev.stage))
+                        p = ev.progress
+                        self.status.emit({"stage": ev.stage, "fraction": ev.fraction, "message": ev.message,
+                                          "epoch": p.epoch if p else None, "val_loss": p.val_loss if p else None})
+                    elif kind == "result":
+                        self.result = payload
+                    elif kind == "error":
+                        msg, tb = payload
+                        if tb:
+                            log.error("calibration failed in the child process:\n%s", tb)
+                            msg = f"calibration failed unexpectedly ({msg}); see the log"
+                        self._fail(msg)
+        finally:
+            child.terminate(grace_s=5.0)
+
+    def _fail(self, message: str) -> None:
+        self.failed = message
+        self.error.emit(message)
