@@ -130,6 +130,16 @@ def check_output(source, out_path: str | Path, *, overwrite: bool = False, folde
     return out
 
 
+def estimate_npz_bytes(path: str | Path, window: int, stride: int) -> int:
+    """Upper bound of the size of :func:`export_windows_npz`'s output for a session file (bytes, EMG windows only)."""
+    from asha_app.data.reader import SessionFile  # noqa: PLC0415
+
+    with SessionFile(path) as sf:
+        n, c = sf.n_emg, sf.n_channels
+    n_windows = (n - window) // max(int(stride), 1) + 1 if n >= window else 0
+    return int(n_windows) * int(window) * int(c) * 4
+
+
 def _check_room(out: Path, estimated: int, allow_large: bool, what: str) -> None:
     probe = out.parent
     while not probe.exists() and probe != probe.parent:
