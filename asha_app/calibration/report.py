@@ -69,7 +69,8 @@ def write_report_card(path: str | Path, participant: str, names: list[str], befo
             a.legend(fontsize=7, ncol=3, loc="upper right")
     fig.axes[-1].set_xlabel("session time, s")
     fig.tight_layout()
-    tmp = path.with_name("." + path.name + ".tmp")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    from asha_app.core.atomic import atomic_write
+
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png")
     return path

@@ -30,6 +30,7 @@ import numpy as np
 from mindrove.board_shim import BoardIds, BoardShim, MindRoveError, MindRoveInputParams
 from mindrove.data_filter import DataFilter
 
+from asha_app.core.atomic import atomic_write
 from asha_app.core import paths
 from asha_app.core.errors import DeviceError, DeviceNotFoundError, RecordingFileError
 
@@ -459,10 +460,8 @@ def unpack_demo_recording() -> Path:
     src = paths.resource("demo", DemoSource.RESOURCE + ".tsv.gz")
     dst = paths.cache_dir() / (DemoSource.RESOURCE + ".tsv")
     if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-        tmp = dst.with_suffix(".tmp")
-        with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with atomic_write(dst) as tmp, gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)
-        tmp.replace(dst)
     return dst
 
 

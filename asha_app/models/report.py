@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asha_app.core.atomic import atomic_write, atomic_write_text
+
 
 def _fig():
     import matplotlib
@@ -56,7 +58,7 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
     stem = p.with_suffix("")
     out = {"json": Path(f"{stem}.report.json"), "bars": Path(f"{stem}.report_bars.png"),
            "traces": Path(f"{stem}.report_traces.png"), "html": Path(f"{stem}.report.html")}
-    out["json"].write_text(json.dumps(metrics, indent=2, default=float))
+    atomic_write_text(out["json"], json.dumps(metrics, indent=2, default=float))
 
     names = list(target_names)
     show = names if len(names) <= 12 else names[:12]
@@ -77,7 +79,8 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
         a.tick_params(axis="x", rotation=45)
     fig.suptitle(title or "test-set metrics")
     fig.tight_layout()
-    fig.savefig(out["bars"], dpi=90)
+    with atomic_write(out["bars"]) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
 
     t = np.asarray(t)
@@ -98,13 +101,15 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
     axes[-1, 0].set_xlabel("session time (s)")
     fig.suptitle("predicted vs true, first test stretch")
     fig.tight_layout()
-    fig.savefig(out["traces"], dpi=90)
+    with atomic_write(out["traces"]) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
 
     head = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}
     rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td></tr>"
                    for k, v in head.items())
-    out["html"].write_text(
+    atomic_write_text(
+        out["html"],
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or p.name)}</title></head><body>"
         f"<h1>{html.escape(title or p.name)}</h1><table border=1 cellpadding=3>{rows}</table>"
         f"<p><img src='{out['bars'].name}'></p><p><img src='{out['traces'].name}'></p>"
