@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
+import zlib
 from pathlib import Path
 
 import h5py
@@ -49,7 +51,7 @@ def _load_mat(path: Path) -> dict:
     try:
         return scipy.io.loadmat(path)
     except (OSError, ValueError, NotImplementedError, IndexError, TypeError, EOFError, MatReadError, KeyError,
-            AttributeError) as exc:
+            AttributeError, MemoryError, OverflowError, zlib.error, struct.error) as exc:
         raise RecordingFileError(
             f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' variable."
         ) from exc
