@@ -682,3 +682,29 @@ def test_unwritten_rows_read_as_nan_and_recovery_drops_them(tmp_path):
     out = recover_session(p)
     with SessionFile(out) as sf:
         assert sf.n_emg == 100 and sf.summary["unwritten_rows_removed"] == {f"{S.Emg.GROUP}/{S.Emg.T}": 50}
+
+
+@POSIX_ONLY
+def test_recover_opens_a_file_left_by_a_killed_plain_writer(tmp_path, capsys):
+    """Older versions wrote the summary through h5py.File(path, "r+"); a kill then left a file HDF5 refuses."""
+    from asha_app.data.h5flags import open_flags
+
+    p = write_session(tmp_path / "legacy.h5", seconds=2.0)
+    code = ("import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\nprint('OPEN', flush=True)\n"
+            "while True:\n    f.attrs['summary'] = '{}'\n    f.flush()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(p)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "OPEN"
+    time.sleep(0.3)
+    proc.kill()
+    proc.wait(10)
+    proc.stdout.close()
+    assert open_flags(p) == 1
+    before = p.read_bytes()
+    status, _, err = _cli(["check", p], capsys)
+    assert status == 2 and "--recover" in err
+    status, out, _ = _cli(["check", p, "--recover"], capsys)
+    assert status == 0 and "recovered into" in out
+    assert p.read_bytes() == before  # the original is never modified
+    with SessionFile(tmp_path / "legacy.recovered.h5") as sf:
+        assert sf.finalized and sf.n_emg == 1000
+    _no_tmp_left(tmp_path)

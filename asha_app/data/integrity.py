@@ -401,7 +401,9 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
     """Copy an interrupted session (writer killed) into a new, closed and finalized file.
 
     An interrupted file opens read-only (HDF5 keeps it flagged as open for
-    writing); this copies every group, dataset and attribute with
+    writing; a file left by a killed non-SWMR writer, which HDF5 refuses to
+    open, is read from a copy whose flags are cleared, see
+    :mod:`asha_app.data.h5flags`); this copies every group, dataset and attribute with
     :meth:`h5py.Group.copy` into ``out_path`` (default ``<name>.recovered.h5``),
     leaves out rows at the end of a stream that were never written (NaN
     times), then writes the integrity summary and ``finalized = True``.  The
@@ -427,9 +429,17 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
         raise RecordingFileError(f"{out}: already exists; remove it or choose another name.")
     if out.resolve() == path.resolve():
         raise RecordingFileError(f"{out}: the recovered copy cannot replace the file it is made from; choose another name.")
-    with SessionFile(path):  # validates format and version
-        pass
-    src, _ = open_h5_readonly(path)
+    unflagged = None
+    try:
+        with SessionFile(path):  # validates format and version
+            pass
+    except RecordingFileError:
+        unflagged = _copy_without_open_flags(path, out)
+        if unflagged is None:
+            raise
+        with SessionFile(unflagged):
+            pass
+    src, _ = open_h5_readonly(unflagged or path)
     try:
         with atomic_write(out, overwrite=overwrite) as tmp:
             with h5py.File(tmp, "w", libver="latest") as dst:
@@ -456,4 +466,38 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
                                  "free disk space or choose another folder.") from exc
     finally:
         src.close()
+        if unflagged is not None:
+            unflagged.unlink(missing_ok=True)
     return out
+
+
+def _copy_without_open_flags(path: Path, out: Path) -> Path | None:
+    """A copy of ``path`` beside ``out`` with HDF5's "open for writing" flags cleared, or None if that does not apply.
+
+    Only for the state a plain (non-SWMR) writer leaves when it is killed: flag
+    "write access" set without "SWMR write access" (older Asha versions wrote
+    the summary that way).  The original is never modified.
+    """
+    import shutil  # noqa: PLC0415
+
+    from asha_app.core.atomic import temp_path_for  # noqa: PLC0415
+    from asha_app.data.h5flags import SWMR_WRITE_ACCESS, WRITE_ACCESS, clear_open_flags, open_flags  # noqa: PLC0415
+
+    try:
+        flags = open_flags(path)
+    except OSError:
+        return None
+    if flags is None or not flags & WRITE_ACCESS or flags & SWMR_WRITE_ACCESS:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(out)
+    try:
+        shutil.copyfile(path, tmp)
+        if clear_open_flags(tmp):
+            log.warning("%s: left open by a killed writer without crash protection; reading a copy with the "
+                        "open-for-writing flags cleared", path)
+            return tmp
+    except OSError as exc:
+        log.warning("could not copy %s to clear its flags: %s", path, exc)
+    tmp.unlink(missing_ok=True)
+    return None
