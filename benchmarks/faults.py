@@ -5,8 +5,9 @@ EMG through the :class:`AcquisitionWorker`, demo-video labels through the :class
 :class:`RecorderWorker` writing the session):
 
 * ``N`` children are SIGKILLed at a random moment 3-9 s into the recording;
-* ``N`` children stop after 4 s and are SIGKILLed at a random moment of the recorder's stop (last drain,
-  final flush, summary, close: ``finalize``).
+* ``N`` children stop after 4 s and are SIGKILLed at a random moment 0-0.12 s after the recorder is told to
+  stop (last drain, final flush, summary, close: ``finalize``); ``finalize_kills_inside`` counts the kills
+  that landed before the stop returned.
 
 For each file: does it open (:class:`SessionFile`), seconds lost (newest sample the child reported as delivered
 minus the newest sample in the file), fabricated rows (rows whose time is NaN, or zero-filled rows: time 0,
@@ -133,7 +134,7 @@ def kill_case(folder: Path, i: int, during_finalize: bool, rng: random.Random) -
         args += ["--record-s", "4"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     kill_after = rng.uniform(3.0, 9.0)
-    delay = rng.uniform(0.0, 0.25)
+    delay = rng.uniform(0.0, 0.12)  # the stop of a 4 s recording takes ~0.05-0.15 s here
     reported_n, reported_t = 0, float("nan")
     for line in proc.stdout:
         if line.startswith("DELIVERED"):
@@ -146,8 +147,11 @@ def kill_case(folder: Path, i: int, during_finalize: bool, rng: random.Random) -
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    rest = proc.stdout.read()  # what the child printed before the kill landed
     proc.stdout.close()
     out = {"during_finalize": during_finalize, "kill_delay_s": round(delay, 3) if during_finalize else round(kill_after, 2)}
+    if during_finalize:
+        out["killed_before_stop_returned"] = "DONE" not in rest
     try:
         with SessionFile(path) as sf:
             t = sf.emg_t[()]
@@ -369,6 +373,7 @@ def main() -> int:
         "recovered_same_samples": sum(bool(k.get("recovered_same_samples")) for k in kills),
         "needed_recovery": sum("recovered_same_samples" in k for k in kills),
         "finalize_kills_finalized": sum(bool(k.get("finalized")) for k in kills if k["during_finalize"]),
+        "finalize_kills_inside": sum(bool(k.get("killed_before_stop_returned")) for k in kills),
         **fz,
     }
     print(json.dumps(result))

@@ -708,3 +708,37 @@ def test_recover_opens_a_file_left_by_a_killed_plain_writer(tmp_path, capsys):
     with SessionFile(tmp_path / "legacy.recovered.h5") as sf:
         assert sf.finalized and sf.n_emg == 1000
     _no_tmp_left(tmp_path)
+
+
+def test_gui_excepthook_logs_and_shows_one_sentence(monkeypatch):
+    import threading
+
+    from asha_app.app import install_excepthook
+    from asha_app.core.crashlog import error_log_path
+
+    shown = []
+
+    class Window:
+        def show_error(self, message):
+            shown.append(message)
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    install_excepthook(lambda: Window())
+    try:
+        raise KeyError("slot failed")
+    except KeyError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert len(shown) == 1 and str(error_log_path()) in shown[0] and "\n" not in shown[0]
+    assert "KeyError" in error_log_path().read_text() and "slot failed" in error_log_path().read_text()
+
+
+@POSIX_ONLY
+def test_train_warns_about_a_session_still_being_recorded(tmp_path, capsys):
+    from asha_app.models.commands import _load
+
+    path = tmp_path / "live.h5"
+    _kill_at(_child([path, "finalize", "before_summary"]), "PAUSE")
+    recs = _load([str(path)])
+    err = capsys.readouterr().err
+    assert recs[0].emg.shape[0] == 1500 and "still being recorded" in err and str(path) in err
