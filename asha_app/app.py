@@ -48,6 +48,42 @@ def create_window(demo: bool = False, settings: AppSettings | None = None):
     return window
 
 
+def install_excepthook(get_window=lambda: None) -> None:
+    """Catch every exception no slot or thread handled: traceback to the error log, one sentence in the window.
+
+    PySide6 hands exceptions raised in slots and timers to ``sys.excepthook``;
+    Python threads use ``threading.excepthook``.  Both log the traceback to
+    the user's log folder (:mod:`asha_app.core.crashlog`) and show the
+    sentence naming the log file in the main window's banner (stderr when
+    there is no window yet).  The app keeps running.
+    """
+    import threading
+
+    from asha_app.core.crashlog import report_unexpected
+
+    def show(exc: BaseException, context: str) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            return
+        message = report_unexpected(exc, context)
+        print(message, file=sys.stderr)
+        window = get_window()
+        if window is not None and threading.current_thread() is threading.main_thread():
+            try:
+                window.show_error(message)
+            except Exception:  # noqa: BLE001 - never raise from the hook itself
+                log.error("could not show the error in the window")
+
+    def hook(exc_type, exc, tb):
+        show(exc if exc is not None else exc_type(), "Asha")
+
+    def thread_hook(args):
+        if args.exc_value is not None:
+            show(args.exc_value, f"Asha thread {getattr(args.thread, 'name', '?')}")
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+
+
 def run_gui(demo: bool = False) -> int:
     """Run the desktop app until its window closes; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -72,7 +108,10 @@ def run_gui(demo: bool = False) -> int:
     # garbage is collected on a GUI-thread timer only, and full collections freeze their survivors
     # (a worker-thread collection freeing a Qt object deadlocks PySide; a full one took ~230 ms)
     app._asha_gc = GuiThreadCollector(interval_s=1.0)
+    holder: dict = {}
+    install_excepthook(lambda: holder.get("window"))
     window = create_window(demo=demo)
+    holder["window"] = window
     screen = app.primaryScreen()
     if screen is not None:  # never open wider or taller than the screen (docks added by features grow the hint)
         window.resize(window.size().boundedTo(screen.availableGeometry().size()))

@@ -31,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run the GUI or a sub-command; returns the exit status."""
+    """Parse arguments and run the GUI or a sub-command; returns the exit status.
+
+    Exit status 2 for any error: an :class:`~asha_app.core.errors.AshaError`
+    prints its message; any other exception is written with its traceback to
+    the error log (:mod:`asha_app.core.crashlog`) and printed as one sentence
+    naming that file (no traceback reaches the terminal).  130 after Ctrl+C.
+    """
     import multiprocessing
 
     multiprocessing.freeze_support()  # a frozen (PyInstaller) app starts its training child processes through here
@@ -39,12 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "command", None):
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        from asha_app.core.crashlog import report_unexpected
         from asha_app.core.errors import AshaError
 
         try:
             return int(args.func(args) or 0)
         except AshaError as exc:
             print(f"asha {args.command}: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"asha {args.command}: interrupted.", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - the boundary: log the traceback, show one sentence
+            print(report_unexpected(exc, f"asha {args.command}"), file=sys.stderr)
             return 2
     from asha_app.app import run_gui
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asha_app.core.atomic import atomic_write
 from asha_app.core import paths
 from asha_app.core.errors import RecordingFileError
 
@@ -76,10 +77,8 @@ def write_wifi_playback(emg: np.ndarray, path: str | Path, factor: int = DECIMAT
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if path.suffix == ".gz" else open
-    tmp = path.with_name(path.name + ".tmp")
-    with opener(tmp, "wt") as f:
+    with atomic_write(path) as tmp, opener(tmp, "wt") as f:
         np.savetxt(f, rows.T, fmt="%.6f", delimiter="\t")
-    tmp.replace(path)
     return n
 
 
@@ -154,10 +153,8 @@ def demo_assets(folder: str | Path | None = None) -> DemoAssets:
     dst = paths.cache_dir() / EMG_FILE.removesuffix(".gz")
     if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(dst.name + ".tmp")
-        with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with atomic_write(dst) as tmp, gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)
-        tmp.replace(dst)
     s, a = load_reference(folder / "reference_angles.csv")
     return DemoAssets(folder, folder / "model.pt", dst, meta, s, a)
 

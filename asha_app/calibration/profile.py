@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,22 +129,15 @@ def save_profile(profile: UserProfile, path: str | Path) -> Path:
     ProfileError
         The folder cannot be written (the message names it); no partial file is left.
     """
+    from asha_app.core.atomic import atomic_write
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        with atomic_write(path) as tmp, open(tmp, "wb") as f:
             torch.save(profile.to_dict(), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ProfileError(f"could not write the profile {path} ({exc.strerror or exc}); "
                            "choose a folder you can write to and free some disk space") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("profile written: %s", path)
     return path
 

@@ -131,7 +131,8 @@ def write_report_card(path: str | Path, participant: str, names: list[str], befo
             a.set_xlabel("session time, s", fontsize=7.5)
     if quantity and len(quantity) >= 12:
         fig.text(0.5, 0.005, f"traces: {quantity} ({tunit}) per finger", ha="center", fontsize=7.5, color="0.3")
-    tmp = path.with_name("." + path.name + ".tmp")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    from asha_app.core.atomic import atomic_write
+
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png")
     return path

@@ -64,6 +64,14 @@ def data_dir() -> Path:
     return path
 
 
+def log_dir() -> Path:
+    """Per-user log folder: tracebacks of unexpected errors (created on demand)."""
+    home = _home()
+    path = home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cache_dir() -> Path:
     """Per-user cache folder: unpacked demo recordings and the like (created on demand)."""
     home = _home()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -91,21 +92,44 @@ class AppSettings(BaseModel):
 
     @classmethod
     def load(cls, path: Path | None = None) -> tuple[AppSettings, str | None]:
-        """Load settings; returns ``(settings, problem)`` where ``problem`` says why defaults were used."""
+        """Load settings; returns ``(settings, problem)`` where ``problem`` says why defaults were used.
+
+        Never raises: a file that cannot be read, is not JSON, is not a JSON
+        object, has no usable ``version`` or holds invalid values is moved
+        aside to ``settings.json.bad`` (kept for the user to look at) and the
+        defaults are used; ``problem`` says so in one sentence.
+        """
         path = path or cls.path()
         if not path.exists():
             return cls(), None
         try:
-            data = json.loads(path.read_text())
-            if int(data.get("version", 0)) > SETTINGS_VERSION:
-                return cls(), f"{path} was written by a newer Asha (settings version {data['version']}); using defaults."
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"the file holds a JSON {type(data).__name__}, not an object of settings")
+            version = data.get("version", SETTINGS_VERSION)
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise ValueError(f"'version' is {version!r}, not a whole number")
+            if version > SETTINGS_VERSION:
+                return cls(), f"{path} was written by a newer Asha (settings version {version}); using defaults."
             return cls.model_validate(data), None
-        except (OSError, ValueError, ValidationError) as exc:
-            return cls(), f"Settings file {path} is invalid ({exc.__class__.__name__}: {str(exc).splitlines()[0]}); using defaults."
+        except (OSError, ValueError, ValidationError, UnicodeDecodeError) as exc:
+            reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            backup = cls._back_up(path)
+            kept = f" The old file is kept as {backup}." if backup else ""
+            return cls(), f"Settings file {path} is invalid ({reason}); using defaults.{kept}"
+
+    @staticmethod
+    def _back_up(path: Path) -> Path | None:
+        backup = path.with_name(path.name + ".bad")
+        try:
+            os.replace(path, backup)
+            return backup
+        except OSError as exc:
+            log.warning("could not move the invalid settings file %s aside: %s", path, exc)
+            return None
 
     def save(self, path: Path | None = None) -> None:
-        """Write atomically (temporary file, then rename)."""
-        path = path or self.path()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.model_dump_json(indent=2))
-        tmp.replace(path)
+        """Write atomically (temporary file in the same folder, then rename)."""
+        from asha_app.core.atomic import atomic_write_text
+
+        atomic_write_text(path or self.path(), self.model_dump_json(indent=2))

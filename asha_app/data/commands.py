@@ -20,6 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
+from asha_app.core.cli_args import FRACTION, POSITIVE_FLOAT, POSITIVE_INT, int_range
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
 
@@ -53,13 +54,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             rep = check_session(path, emg_gap_s=args.emg_gap, camera_gap_s=args.camera_gap, min_valid_share=args.min_valid)
         except AshaError as exc:
+            if args.recover and "--recover" in str(exc):  # a file HDF5 will not open, which recovery can repair
+                from asha_app.data.integrity import recover_session  # noqa: PLC0415
+
+                try:
+                    sys.stdout.write(f"{path}: could not be opened as it is; recovered into {recover_session(path)}\n")
+                    continue
+                except AshaError as rexc:
+                    exc = rexc
             sys.stderr.write(f"{exc}\n")
             status = 2
             continue
         reports.append(rep.to_dict())
         if not args.json:
             sys.stdout.write(rep.format_text() + "\n")
-        if args.recover and rep.crashed:
+        if args.recover and (rep.crashed or not rep.finalized):
             from asha_app.data.integrity import recover_session  # noqa: PLC0415
 
             try:
@@ -83,6 +92,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     src = Path(args.file)
     out = Path(args.output) if args.output else (src.parent / (src.name + ".asha.h5") if src.is_dir()
                                                  else src.with_suffix(".asha.h5"))
+    problem = _output_problem(out, args.overwrite, src)
+    if problem:
+        sys.stderr.write(f"{problem}\n")
+        return 2
     options = {}
     if args.fs is not None:
         options["fs"] = args.fs
@@ -106,6 +119,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         if args.format == "npz":
             out = Path(args.output or src.with_suffix(".windows.npz"))
+            if out.suffix != ".npz":
+                out = out.with_name(out.name + ".npz")  # numpy's rule; the path printed is the one written
+            exporters.check_output(src, out, overwrite=args.overwrite)
             spec = None
             if args.filtered:
                 from asha_app.data.reader import SessionFile  # noqa: PLC0415
@@ -114,18 +130,42 @@ def cmd_export(args: argparse.Namespace) -> int:
                 with SessionFile(src) as sf:
                     fdict = sf.attrs.get("filter") or {}
                     spec = FilterSpec.from_dict(fdict) if fdict else FilterSpec(sf.fs)
-            exporters.export_windows_npz(src, out, window=args.window, stride=args.stride, filter_spec=spec, progress=progress)
+            info = exporters.export_windows_npz(src, out, window=args.window, stride=args.stride, filter_spec=spec,
+                                                progress=progress, overwrite=args.overwrite, allow_large=args.allow_large)
+            out = Path(info["path"])
         elif args.format == "emg2pose":
             out = Path(args.output or src.with_suffix(".emg2pose.hdf5"))
-            exporters.export_emg2pose(src, out, progress=progress)
+            exporters.export_emg2pose(src, out, progress=progress, overwrite=args.overwrite)
         else:
             out = Path(args.output or src.with_suffix(""))
-            exporters.export_csv(src, out, progress=progress)
+            exporters.export_csv(src, out, progress=progress, overwrite=args.overwrite)
     except AshaError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
     sys.stdout.write(f"{out}\n")
     return 0
+
+
+def _output_problem(out: Path, overwrite: bool, src: Path | None = None) -> str | None:
+    """Why ``out`` cannot be written (checked before any work), or None."""
+    if src is not None and out.exists() and src.exists():
+        try:
+            if out.samefile(src):
+                return f"{out}: is the input file; choose another output name."
+        except OSError:
+            pass
+    if out.is_dir():
+        return f"{out}: is a folder; give a file name for the output."
+    if out.exists() and not overwrite:
+        return f"{out}: already exists; choose another name or pass --overwrite to replace it."
+    probe = out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    import os  # noqa: PLC0415
+
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        return f"{out}: the folder {probe} is not writable; choose another output folder."
+    return None
 
 
 def register(subparsers) -> None:
@@ -135,12 +175,12 @@ def register(subparsers) -> None:
     """
     p = subparsers.add_parser("check", help="check session files: duration, dropped samples, EMG rate, valid labels, gaps")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--emg-gap", type=float, default=0.1, help="report EMG time gaps longer than this (s)")
-    p.add_argument("--camera-gap", type=float, default=0.5, help="report camera time gaps longer than this (s)")
-    p.add_argument("--min-valid", type=float, default=0.7, help="warn for prompts with a smaller share of valid labels")
+    p.add_argument("--emg-gap", type=POSITIVE_FLOAT, default=0.1, help="report EMG time gaps longer than this (s)")
+    p.add_argument("--camera-gap", type=POSITIVE_FLOAT, default=0.5, help="report camera time gaps longer than this (s)")
+    p.add_argument("--min-valid", type=FRACTION, default=0.7, help="warn for prompts with a smaller share of valid labels (0-1)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when any report has warnings")
-    p.add_argument("--recover", action="store_true", help="copy interrupted sessions into finalized FILE.recovered.h5 files")
+    p.add_argument("--recover", action="store_true", help="copy interrupted (or never finalized) sessions into finalized FILE.recovered.h5 files")
     p.set_defaults(func=cmd_check)
 
     p = subparsers.add_parser("import", help="import emg2pose HDF5, NinaPro .mat or MindRove/BrainFlow files as a session file")
@@ -148,9 +188,9 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", help="session file to write (default FILE.asha.h5)")
     p.add_argument("--format", choices=("emg2pose", "ninapro", "brainflow", "paired"),
                    help="input format (guessed when omitted; a folder is the paired Myo+MediaPipe CSV pair)")
-    p.add_argument("--fs", type=float, help="EMG sampling rate in Hz (NinaPro files without 'frequency')")
-    p.add_argument("--board-id", type=int, help="MindRove/BrainFlow board id (default: MindRove WiFi)")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--fs", type=POSITIVE_FLOAT, help="EMG sampling rate in Hz (NinaPro files without 'frequency')")
+    p.add_argument("--board-id", type=int_range(-100, 10_000), help="MindRove/BrainFlow board id (default: MindRove WiFi)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_import)
 
@@ -158,8 +198,10 @@ def register(subparsers) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", choices=("npz", "emg2pose", "csv"), default="npz")
     p.add_argument("-o", "--output", help="output file (folder for csv)")
-    p.add_argument("--window", type=int, default=100, help="window length in EMG samples (npz)")
-    p.add_argument("--stride", type=int, default=25, help="window hop in EMG samples (npz)")
+    p.add_argument("--window", type=int_range(1, 1_000_000), default=100, help="window length in EMG samples (npz)")
+    p.add_argument("--stride", type=POSITIVE_INT, default=25, help="window hop in EMG samples (npz)")
     p.add_argument("--filtered", action="store_true", help="filter EMG with the session's filter first (npz)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the session itself)")
+    p.add_argument("--allow-large", action="store_true", help="write an npz export larger than 2 GB")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_export)

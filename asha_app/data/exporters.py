@@ -13,20 +13,30 @@
 * :func:`export_csv`: three plain CSV files (EMG, labels, prompts).
 
 Every exporter takes ``progress(done, total)``, called as work proceeds.
+
+Safety: every exporter writes under a temporary name in the output's folder
+and renames when complete (:mod:`asha_app.core.atomic`), so a kill or a full
+disk never leaves a partial file under the output name; it refuses to
+replace an existing output unless ``overwrite=True``, and never writes over
+the session it reads, whatever ``overwrite`` says.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from asha_app.core.errors import RecordingFileError
+from asha_app.core.atomic import OutputExistsError, atomic_folder, atomic_write
+from asha_app.core.errors import AshaError, RecordingFileError
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Recording
 
@@ -43,8 +53,118 @@ EMG2POSE_JOINT_ANGLES = "joint_angles"
 EMG2POSE_META = ("session", "side", "stage", "start", "end", "num_channels", "dataset", "user", "sample_rate")
 
 
+#: an export larger than this asks first (``allow_large``): window 20000 / stride 1 once made 4.6 GB of a 1.2 MB session
+SANE_EXPORT_BYTES = 2 * 1024**3
+
+
+class ExportError(AshaError):
+    """An export cannot be written: the output exists, is the input, or is not writable."""
+
+
+class ExportTooLargeError(ExportError):
+    """The export would be larger than :data:`SANE_EXPORT_BYTES`; repeat with ``allow_large=True`` to write it.
+
+    Attributes
+    ----------
+    estimated_bytes : int
+    """
+
+    def __init__(self, message: str, estimated_bytes: int) -> None:
+        super().__init__(message)
+        self.estimated_bytes = int(estimated_bytes)
+
+
 def _load(source: str | Path | Recording) -> Recording:
     return source if isinstance(source, Recording) else read_recording(source)
+
+
+def _source_path(source) -> Path | None:
+    if isinstance(source, Recording):
+        f = source.meta.get("file")
+        return Path(f) if f else None
+    return Path(source)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_output(source, out_path: str | Path, *, overwrite: bool = False, folder: bool = False) -> Path:
+    """Refuse an output path before any work: the input itself, an existing file (without ``overwrite``), a folder
+    where a file goes (or the reverse), or a folder that cannot be written.
+
+    Returns
+    -------
+    Path
+        ``out_path`` as a Path.
+
+    Raises
+    ------
+    ExportError
+        With a message naming the path and what to do.
+    """
+    out = Path(out_path)
+    src = _source_path(source)
+    if src is not None and (_same_file(out, src) or (folder and src.resolve().is_relative_to(out.resolve()))):
+        raise ExportError(f"{out}: is the session being exported; choose another output name (the session is never "
+                          "overwritten, even with --overwrite).")
+    if out.exists():
+        if folder and not out.is_dir():
+            raise ExportError(f"{out}: exists and is a file; CSV exports go into a folder. Choose another name.")
+        if not folder and out.is_dir():
+            raise ExportError(f"{out}: is a folder; give a file name for the export.")
+        if not overwrite:
+            raise ExportError(f"{out}: already exists; choose another name, or replace it explicitly "
+                              "(--overwrite on the command line).")
+    parent = out.parent
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ExportError(f"{out}: the folder {probe} is not writable; choose another output folder.")
+    return out
+
+
+def estimate_npz_bytes(path: str | Path, window: int, stride: int) -> int:
+    """Upper bound of the size of :func:`export_windows_npz`'s output for a session file (bytes, EMG windows only)."""
+    from asha_app.data.reader import SessionFile  # noqa: PLC0415
+
+    with SessionFile(path) as sf:
+        n, c = sf.n_emg, sf.n_channels
+    n_windows = (n - window) // max(int(stride), 1) + 1 if n >= window else 0
+    return int(n_windows) * int(window) * int(c) * 4
+
+
+def _check_room(out: Path, estimated: int, allow_large: bool, what: str) -> None:
+    probe = out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        free = None
+    if free is not None and estimated > free:
+        raise ExportError(f"{out}: the {what} would take about {estimated / 1e9:.2f} GB, more than the "
+                          f"{free / 1e9:.2f} GB free on that disk; use a larger stride or shorter windows, or free space.")
+    if estimated > SANE_EXPORT_BYTES and not allow_large:
+        raise ExportTooLargeError(
+            f"{out}: the {what} would take about {estimated / 1e9:.2f} GB on disk and in memory; check the window "
+            "and stride (a stride of a few samples repeats every sample many times), or confirm to write it anyway "
+            "(--allow-large on the command line).", estimated)
+
+
+def _wrap_os_error(out: Path, exc: BaseException) -> ExportError:
+    if isinstance(exc, OutputExistsError):
+        return ExportError(f"{out}: appeared while the export was written; the export was not saved. Choose another name.")
+    code = getattr(exc, "errno", None)
+    reason = {errno.ENOSPC: "the disk is full", errno.EACCES: "the folder is not writable",
+              errno.EROFS: "the disk is read-only", errno.EDQUOT: "the disk quota is exceeded"}.get(code, str(exc))
+    return ExportError(f"could not write {out}: {reason}. Nothing was left under that name.")
 
 
 def labels_at(rec: Recording, t: np.ndarray, max_label_gap_s: float = 0.1, interpolate: bool = True):
@@ -125,6 +245,8 @@ def export_windows_npz(
     max_label_gap_s: float = 0.1,
     only_valid: bool = True,
     progress: ProgressCallback | None = None,
+    overwrite: bool = False,
+    allow_large: bool = False,
 ) -> dict:
     """Cut the session into EMG windows labelled at their last sample and save an ``.npz``.
 
@@ -133,9 +255,10 @@ def export_windows_npz(
     source : path or Recording
         Session file (or an already loaded recording).
     out_path : path
-        ``.npz`` to write.
+        ``.npz`` to write (``.npz`` is appended when the name lacks it, as
+        numpy does; the returned ``path`` is the name written).
     window, stride : int
-        Window length and hop in EMG samples (default 200 ms / 50 ms at 500 Hz).
+        Window length and hop in EMG samples (default 200 ms / 50 ms at 500 Hz), both >= 1.
     filter_spec : FilterSpec, optional
         Filter the EMG causally first (:func:`asha_app.dsp.filters.filter_offline`),
         the same chain as live; ``None`` keeps raw EMG.
@@ -143,11 +266,23 @@ def export_windows_npz(
         See :func:`labels_at`.
     only_valid : bool
         Keep only windows whose end has a valid label.
+    overwrite : bool
+        Replace an existing output (never the session being read).
+    allow_large : bool
+        Write even when the output would pass :data:`SANE_EXPORT_BYTES`.
 
     Returns
     -------
     dict
         ``{"windows": N, "path": str}``.
+
+    Raises
+    ------
+    ExportError
+        Output exists, is the input, or cannot be written; window or stride
+        below 1; the output would not fit on the disk.
+    ExportTooLargeError
+        The output would pass :data:`SANE_EXPORT_BYTES` (without ``allow_large``).
 
     Notes
     -----
@@ -158,16 +293,24 @@ def export_windows_npz(
     ``meta`` (JSON).  Windows overlap: split by ``repetition`` or by time
     blocks of ``t_end``, never at random.
     """
+    window, stride = int(window), int(stride)
+    if window < 1 or stride < 1:
+        raise ExportError(f"window ({window}) and stride ({stride}) must be at least 1 sample.")
+    out_path = Path(out_path)
+    if out_path.suffix != ".npz":
+        out_path = out_path.with_name(out_path.name + ".npz")
+    check_output(source, out_path, overwrite=overwrite)
     rec = _load(source)
+    n = rec.emg.shape[0]
+    if n < window:
+        raise RecordingFileError(f"{rec.meta.get('file', 'recording')}: only {n} EMG samples, fewer than one window of {window}.")
+    ends = np.arange(window - 1, n, stride)
+    _check_room(out_path, int(ends.size) * window * rec.n_channels * 4, allow_large, "windowed export")
     emg = rec.emg.astype(np.float32)
     if filter_spec is not None:
         from asha_app.dsp.filters import filter_offline  # noqa: PLC0415
 
         emg = filter_offline(emg, filter_spec).astype(np.float32)
-    n = emg.shape[0]
-    if n < window:
-        raise RecordingFileError(f"{rec.meta.get('file', 'recording')}: only {n} EMG samples, fewer than one window of {window}.")
-    ends = np.arange(window - 1, n, stride)
     t_end = rec.emg_t[ends]
     y, valid = labels_at(rec, t_end, max_label_gap_s)
     keep = np.flatnonzero(valid) if only_valid else np.arange(ends.size)
@@ -181,13 +324,17 @@ def export_windows_npz(
             progress(j, total)
     label_id, rep, labels = _prompt_index(rec, t_end[keep])
     names = rec.angle_names if rec.joint_angles is not None else rec.target_names
-    np.savez(
-        out_path, emg=out, y=y[keep], valid=valid[keep], t_end=t_end[keep], prompt=label_id, repetition=rep,
-        prompt_labels=np.array(labels, dtype=str), y_names=np.array(names, dtype=str),
-        channel_names=np.array(rec.channel_names, dtype=str), fs=np.float64(rec.fs),
-        meta=json.dumps({"window": window, "stride": stride, "filtered": filter_spec is not None,
-                         "source": str(rec.meta.get("file", "")), "emg_units": rec.emg_units}, default=str),
-    )
+    try:
+        with atomic_write(out_path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh, emg=out, y=y[keep], valid=valid[keep], t_end=t_end[keep], prompt=label_id, repetition=rep,
+                prompt_labels=np.array(labels, dtype=str), y_names=np.array(names, dtype=str),
+                channel_names=np.array(rec.channel_names, dtype=str), fs=np.float64(rec.fs),
+                meta=json.dumps({"window": window, "stride": stride, "filtered": filter_spec is not None,
+                                 "source": str(rec.meta.get("file", "")), "emg_units": rec.emg_units}, default=str),
+            )
+    except OSError as exc:
+        raise _wrap_os_error(out_path, exc) from exc
     if progress is not None:
         progress(total, total)
     return {"windows": total, "path": str(out_path)}
@@ -205,6 +352,7 @@ def export_emg2pose(
     max_label_gap_s: float = 0.25,
     block: int = 100_000,
     progress: ProgressCallback | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Write the session in the emg2pose HDF5 layout.
 
@@ -212,7 +360,7 @@ def export_emg2pose(
     ----------
     source : path or Recording
     out_path : path
-        ``.hdf5`` to create (overwritten).
+        ``.hdf5`` to create (an existing file only with ``overwrite``; never the session read).
     user, session, stage, side : str, optional
         Metadata attributes (defaults from the participant attributes and file name).
     angles_in_radians : bool
@@ -240,6 +388,7 @@ def export_emg2pose(
     are not emg2pose's 20 UmeTrack angles, so emg2pose's forward kinematics
     does not apply to them.
     """
+    out_path = check_output(source, out_path, overwrite=overwrite)
     rec = _load(source)
     n, c = rec.emg.shape
     if rec.joint_angles is not None:  # the canonical pose: hand-model joint angles
@@ -256,8 +405,20 @@ def export_emg2pose(
     participant = rec.meta.get("participant") or {}
     if not isinstance(participant, dict):  # imports may give a bare pseudonym
         participant = {"pseudonym": str(participant)}
+    _check_room(out_path, n * (8 + 4 * c + 4 * d), True, "emg2pose export")
+    try:
+        with atomic_write(out_path, overwrite=overwrite) as tmp:
+            n_valid = _write_emg2pose(tmp, rec, dtype, t0, participant, n, c, block, max_label_gap_s, angles_in_radians,
+                                      user, session, stage, side, progress, kind, names)
+    except OSError as exc:
+        raise _wrap_os_error(out_path, exc) from exc
+    return {"samples": n, "valid_share": n_valid / n if n else 0.0, "path": str(out_path)}
+
+
+def _write_emg2pose(tmp, rec, dtype, t0, participant, n, c, block, max_label_gap_s, angles_in_radians, user, session,
+                    stage, side, progress, kind, names) -> int:
     n_valid = 0
-    with h5py.File(out_path, "w") as f:
+    with h5py.File(tmp, "w") as f:
         g = f.create_group(EMG2POSE_GROUP)
         ds = g.create_dataset(EMG2POSE_TIMESERIES, shape=(n,), dtype=dtype, chunks=(min(max(n, 1), 10_000),))
         for s in range(0, n, block):
@@ -288,23 +449,42 @@ def export_emg2pose(
         a["joint_angles_units"] = "rad" if angles_in_radians else "deg"
         a["asha_target_kind"] = kind  # Asha's own: "targets" are not joint angles, read them back as targets
         a["emg_units"] = rec.emg_units
-    return {"samples": n, "valid_share": n_valid / n if n else 0.0, "path": str(out_path)}
+    return n_valid
 
 
 def export_csv(source: str | Path | Recording, out_dir: str | Path, *, progress: ProgressCallback | None = None,
-               block: int = 50_000) -> dict:
+               block: int = 50_000, overwrite: bool = False) -> dict:
     """Write ``emg.csv`` (t, channels), ``labels.csv`` (t, valid, angles) and ``prompts.csv`` into ``out_dir``.
+
+    The folder is filled under a temporary name and renamed when complete; an
+    existing ``out_dir`` is replaced only with ``overwrite`` (and only once
+    the new one is complete).
 
     Returns
     -------
     dict
         Paths of the three files.
+
+    Raises
+    ------
+    ExportError
+        ``out_dir`` exists (without ``overwrite``), is a file, holds the
+        session being read, or cannot be written.
     """
+    out = check_output(source, out_dir, overwrite=overwrite, folder=True)
     rec = _load(source)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_room(out, int(rec.emg.size * 14 + rec.emg.shape[0] * 12), True, "CSV export")
+    names_ = {"emg": "emg.csv", "labels": "labels.csv", "prompts": "prompts.csv"}
+    try:
+        with atomic_folder(out, overwrite=overwrite) as tmp:
+            _write_csv(rec, {k: tmp / v for k, v in names_.items()}, progress, block)
+    except OSError as exc:
+        raise _wrap_os_error(out, exc) from exc
+    return {k: str(out / v) for k, v in names_.items()}
+
+
+def _write_csv(rec: Recording, paths: dict[str, Path], progress, block: int) -> None:
     n = rec.emg.shape[0]
-    paths = {"emg": out / "emg.csv", "labels": out / "labels.csv", "prompts": out / "prompts.csv"}
     with open(paths["emg"], "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["t_s", *[f"{c}_{rec.emg_units}" for c in (rec.channel_names or [f"ch{i + 1}" for i in range(rec.n_channels)])]])
@@ -329,4 +509,3 @@ def export_csv(source: str | Path | Recording, out_dir: str | Path, *, progress:
             w.writerow([p.label, f"{p.start:.6f}", f"{p.end:.6f}", p.repetition])
     if progress is not None and n == 0:
         progress(0, 0)
-    return {k: str(v) for k, v in paths.items()}

@@ -147,6 +147,11 @@ class SessionReport:
         Time gaps longer than the thresholds.
     warnings : list of str
         Sentences for the user (empty when all is well).
+    nonfinite_emg : int
+        EMG samples (rows) with a NaN or infinite value in any channel.
+    nonfinite_t, zero_t, backward_t : int
+        EMG time stamps that are NaN/infinite, exactly 0 after the first
+        sample, or not after the previous one (non-monotonic).
     """
 
     file: str
@@ -165,6 +170,10 @@ class SessionReport:
     emg_gaps: list[tuple[float, float]] = field(default_factory=list)
     camera_gaps: list[tuple[float, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    nonfinite_emg: int = 0
+    nonfinite_t: int = 0
+    zero_t: int = 0
+    backward_t: int = 0
 
     @property
     def ok(self) -> bool:
@@ -245,21 +254,70 @@ def check_session(
         If the file cannot be opened as a session file.
     """
     with SessionFile(path) as sf:
+        return check_open_session(sf, emg_gap_s=emg_gap_s, camera_gap_s=camera_gap_s, min_valid_share=min_valid_share,
+                                  package_modulus=package_modulus)
+
+
+def _count_nonfinite_rows(ds, block: int = 262_144) -> int:
+    """Rows of a 2-D dataset with any NaN or infinite value, read block by block (bounded memory)."""
+    n = 0
+    for s in range(0, ds.shape[0], block):
+        part = ds[s:s + block]
+        n += int(np.count_nonzero(~np.all(np.isfinite(part), axis=1)))
+    return n
+
+
+def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s: float = 0.5,
+                       min_valid_share: float = 0.7, package_modulus: int | None = None) -> SessionReport:
+    """:func:`check_session` on an open :class:`SessionFile` (the writer's own, at finalize).
+
+    Raises
+    ------
+    RecordingFileError
+        A data block cannot be read (damaged chunk), naming the file and the dataset.
+    """
+    path = sf.path
+    key = ""
+    try:
+        key = f"{S.Emg.GROUP}/{S.Emg.T}"
         t = sf.emg_t[()]
-        package = sf.dataset(f"{S.Emg.GROUP}/{S.Emg.PACKAGE}")[()] if sf.has(f"{S.Emg.GROUP}/{S.Emg.PACKAGE}") else np.zeros(0)
-        n_imu = int(sf.dataset(f"{S.Imu.GROUP}/{S.Imu.T}").shape[0]) if sf.has(f"{S.Imu.GROUP}/{S.Imu.T}") else 0
-        cam_t = sf.dataset(f"{S.Camera.GROUP}/{S.Camera.T}")[()] if sf.n_frames else np.zeros(0)
-        valid = sf.dataset(f"{S.Labels.GROUP}/{S.Labels.VALID}")[()].astype(bool) if sf.n_frames else np.zeros(0, bool)
+        key = f"{S.Emg.GROUP}/{S.Emg.PACKAGE}"
+        package = sf.dataset(key)[()] if sf.has(key) else np.zeros(0)
+        key = f"{S.Imu.GROUP}/{S.Imu.T}"
+        n_imu = int(sf.dataset(key).shape[0]) if sf.has(key) else 0
+        key = f"{S.Camera.GROUP}/{S.Camera.T}"
+        cam_t = sf.dataset(key)[()] if sf.n_frames else np.zeros(0)
+        key = f"{S.Labels.GROUP}/{S.Labels.VALID}"
+        valid = sf.dataset(key)[()].astype(bool) if sf.n_frames and sf.has(key) else np.zeros(0, bool)
+        key = f"{S.Emg.GROUP}/{S.Emg.RAW}"
+        nonfinite_emg = _count_nonfinite_rows(sf.emg_raw)
+        key = S.Prompts.DATASET
         prompts = sf.prompts()
+        key = S.Dropped.DATASET
         dropped = sf.dropped()
         nominal = sf.fs
         finalized, crashed = sf.finalized, sf.crashed
+        emg_attrs = sf.dataset(S.Emg.GROUP).attrs
         if package_modulus is None:
-            stored = int(sf.dataset(S.Emg.GROUP).attrs.get(S.Emg.PACKAGE_MODULUS, 0))
+            stored = int(emg_attrs.get(S.Emg.PACKAGE_MODULUS, 0))
             package_modulus = stored or None
-    duration = float(t[-1] - t[0]) if t.size > 1 else 0.0
-    measured = (t.size - 1) / duration if duration > 0 else None
-    _, _, n_missing = package_gaps(package, package_modulus)
+        restart = float(emg_attrs.get(S.Emg.PACKAGE_RESTART, np.nan))
+    except RecordingFileError:
+        raise
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise RecordingFileError(
+            f"{path}: the data in /{key} cannot be read ({type(exc).__name__}: {exc}); the file is damaged "
+            "(a disk or copy error). Restore it from a backup if you have one."
+        ) from exc
+    t = np.asarray(t, np.float64)
+    finite = np.isfinite(t)
+    nonfinite_t = int(t.size - finite.sum())
+    tf = t[finite]
+    zero_t = int(np.count_nonzero(tf[1:] == 0.0)) if tf.size > 1 else 0
+    backward_t = int(np.count_nonzero(np.diff(tf) <= 0)) if tf.size > 1 else 0
+    duration = float(tf[-1] - tf[0]) if tf.size > 1 else 0.0
+    measured = (tf.size - 1) / duration if duration > 0 else None
+    _, _, n_missing = package_gaps(package, package_modulus, restart if np.isfinite(restart) else None)
     host = int(dropped[S.Dropped.N_MISSING][dropped[S.Dropped.SOURCE] == S.Dropped.SOURCE_HOST].sum()) if dropped.size else 0
     per_prompt = valid_share_per_prompt(prompts, cam_t, valid) if cam_t.size else [
         {"label": p.label, "repetition": p.repetition, "start": p.start, "end": p.end, "frames": 0, "valid_share": None}
@@ -269,7 +327,8 @@ def check_session(
         file=str(path), finalized=finalized, crashed=crashed, duration_s=duration, n_emg=int(t.size), n_imu=n_imu,
         n_frames=int(cam_t.size), nominal_fs=nominal, measured_fs=measured, dropped_samples=int(n_missing.sum()),
         dropped_host=host, valid_label_share=float(valid.mean()) if valid.size else None, prompts=per_prompt,
-        emg_gaps=find_time_gaps(t, emg_gap_s), camera_gaps=find_time_gaps(cam_t, camera_gap_s),
+        emg_gaps=find_time_gaps(tf, emg_gap_s), camera_gaps=find_time_gaps(cam_t[np.isfinite(cam_t)], camera_gap_s),
+        nonfinite_emg=nonfinite_emg, nonfinite_t=nonfinite_t, zero_t=zero_t, backward_t=backward_t,
     )
     w = report.warnings
     if crashed:
@@ -277,6 +336,17 @@ def check_session(
                  "at most about 1 s, is missing) or is still running. 'asha check --recover' makes a closed copy.")
     if t.size == 0:
         w.append("the file holds no EMG samples.")
+    if nonfinite_emg:
+        w.append(f"{nonfinite_emg} EMG samples hold NaN or infinite values (invalid samples from the device, or damage).")
+    if nonfinite_t:
+        w.append(f"{nonfinite_t} EMG time stamps are NaN or infinite (rows never written, or damage); "
+                 "readers leave trailing ones out.")
+    if zero_t:
+        w.append(f"{zero_t} EMG time stamps are exactly 0 after the first sample: rows that were never written "
+                 "or a device without a clock.")
+    if backward_t:
+        w.append(f"{backward_t} EMG time stamps do not increase (non-monotonic time axis); windows and gaps "
+                 "around them are unreliable.")
     if measured is not None and abs(measured - nominal) > 0.02 * nominal:
         w.append(f"measured EMG rate {measured:.1f} Hz differs from the nominal {nominal:g} Hz by more than 2 %.")
     total = report.dropped_samples + report.dropped_host
@@ -293,14 +363,52 @@ def check_session(
     return report
 
 
+#: groups whose datasets grow together, and the time dataset that says how far they were written
+_STREAMS = (
+    ((S.Emg.GROUP,), f"{S.Emg.GROUP}/{S.Emg.T}"),
+    ((S.Imu.GROUP,), f"{S.Imu.GROUP}/{S.Imu.T}"),
+    ((S.Camera.GROUP, S.Labels.GROUP), f"{S.Camera.GROUP}/{S.Camera.T}"),
+    ((S.Targets.GROUP,), f"{S.Targets.GROUP}/{S.Targets.T}"),
+    ((S.Video.GROUP,), f"{S.Video.GROUP}/{S.Video.T}"),
+)
+
+
+def _trim_unwritten(f: h5py.File) -> dict[str, int]:
+    """Shrink each stream to its last row with a finite time (rows a killed writer never filled read as NaN).
+
+    Returns the rows removed per stream (only streams that lost any).
+    """
+    removed = {}
+    for groups, tkey in _STREAMS:
+        if tkey not in f:
+            continue
+        t = f[tkey][()]
+        ok = np.flatnonzero(np.isfinite(t))
+        n_keep = int(ok[-1]) + 1 if ok.size else 0
+        if n_keep == t.shape[0]:
+            continue
+        for g in groups:
+            if g not in f:
+                continue
+            for ds in f[g].values():
+                if isinstance(ds, h5py.Dataset) and ds.ndim and ds.shape[0] == t.shape[0] and ds.maxshape[0] is None:
+                    ds.resize(n_keep, axis=0)
+        removed[tkey] = int(t.shape[0] - n_keep)
+    return removed
+
+
 def recover_session(path: str | Path, out_path: str | Path | None = None, *, overwrite: bool = False) -> Path:
     """Copy an interrupted session (writer killed) into a new, closed and finalized file.
 
     An interrupted file opens read-only (HDF5 keeps it flagged as open for
-    writing); this copies every group, dataset and attribute with
+    writing; a file left by a killed non-SWMR writer, which HDF5 refuses to
+    open, is read from a copy whose flags are cleared, see
+    :mod:`asha_app.data.h5flags`); this copies every group, dataset and attribute with
     :meth:`h5py.Group.copy` into ``out_path`` (default ``<name>.recovered.h5``),
-    then writes the integrity summary and ``finalized = True``.  The original
-    is left untouched.
+    leaves out rows at the end of a stream that were never written (NaN
+    times), then writes the integrity summary and ``finalized = True``.  The
+    copy is written under a temporary name and renamed when complete; the
+    original is left untouched.
 
     Returns
     -------
@@ -312,31 +420,84 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
     RecordingFileError
         If ``path`` is not a readable session file or ``out_path`` exists.
     """
+    from asha_app.core.atomic import OutputExistsError, atomic_write  # noqa: PLC0415
     from asha_app.data.writer import to_json  # noqa: PLC0415
 
     path = Path(path)
     out = Path(out_path) if out_path is not None else path.with_name(path.stem + ".recovered.h5")
     if out.exists() and not overwrite:
         raise RecordingFileError(f"{out}: already exists; remove it or choose another name.")
-    with SessionFile(path):  # validates format and version
-        pass
-    src, _ = open_h5_readonly(path)
+    if out.resolve() == path.resolve():
+        raise RecordingFileError(f"{out}: the recovered copy cannot replace the file it is made from; choose another name.")
+    unflagged = None
     try:
-        with h5py.File(out, "w", libver="latest") as dst:
-            for key, value in src.attrs.items():
-                dst.attrs[key] = value
-            for name in src:
-                src.copy(src[name], dst, name=name)
-            dst.attrs[S.Root.FINALIZED] = False
-    except OSError as exc:
-        raise RecordingFileError(f"cannot write the recovered file {out}: {exc}") from exc
+        with SessionFile(path):  # validates format and version
+            pass
+    except RecordingFileError:
+        unflagged = _copy_without_open_flags(path, out)
+        if unflagged is None:
+            raise
+        with SessionFile(unflagged):
+            pass
+    src, _ = open_h5_readonly(unflagged or path)
+    try:
+        with atomic_write(out, overwrite=overwrite) as tmp:
+            with h5py.File(tmp, "w", libver="latest") as dst:
+                for key, value in src.attrs.items():
+                    dst.attrs[key] = value
+                for name in src:
+                    src.copy(src[name], dst, name=name)
+                dst.attrs[S.Root.FINALIZED] = False
+                removed = _trim_unwritten(dst)
+            report = check_session(tmp)
+            summary = report.to_dict()
+            summary["file"] = str(out)
+            summary["finalized"] = True
+            summary["recovered_from"] = str(path)
+            if removed:
+                summary["unwritten_rows_removed"] = removed
+            with h5py.File(tmp, "r+") as f:
+                f.attrs[S.Root.SUMMARY] = to_json(summary)
+                f.attrs[S.Root.FINALIZED] = True
+    except OutputExistsError as exc:
+        raise RecordingFileError(f"{out}: already exists; remove it or choose another name.") from exc
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        raise RecordingFileError(f"cannot write the recovered file {out}: {exc}. Nothing was left under that name; "
+                                 "free disk space or choose another folder.") from exc
     finally:
         src.close()
-    report = check_session(out)
-    summary = report.to_dict()
-    summary["finalized"] = True
-    summary["recovered_from"] = str(path)
-    with h5py.File(out, "r+") as f:
-        f.attrs[S.Root.SUMMARY] = to_json(summary)
-        f.attrs[S.Root.FINALIZED] = True
+        if unflagged is not None:
+            unflagged.unlink(missing_ok=True)
     return out
+
+
+def _copy_without_open_flags(path: Path, out: Path) -> Path | None:
+    """A copy of ``path`` beside ``out`` with HDF5's "open for writing" flags cleared, or None if that does not apply.
+
+    Only for the state a plain (non-SWMR) writer leaves when it is killed: flag
+    "write access" set without "SWMR write access" (older Asha versions wrote
+    the summary that way).  The original is never modified.
+    """
+    import shutil  # noqa: PLC0415
+
+    from asha_app.core.atomic import temp_path_for  # noqa: PLC0415
+    from asha_app.data.h5flags import SWMR_WRITE_ACCESS, WRITE_ACCESS, clear_open_flags, open_flags  # noqa: PLC0415
+
+    try:
+        flags = open_flags(path)
+    except OSError:
+        return None
+    if flags is None or not flags & WRITE_ACCESS or flags & SWMR_WRITE_ACCESS:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(out)
+    try:
+        shutil.copyfile(path, tmp)
+        if clear_open_flags(tmp):
+            log.warning("%s: left open by a killed writer without crash protection; reading a copy with the "
+                        "open-for-writing flags cleared", path)
+            return tmp
+    except OSError as exc:
+        log.warning("could not copy %s to clear its flags: %s", path, exc)
+    tmp.unlink(missing_ok=True)
+    return None

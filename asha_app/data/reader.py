@@ -70,14 +70,29 @@ def open_h5_readonly(path: Path) -> tuple[h5py.File, bool]:
         return h5py.File(path, "r"), False
     except OSError as exc:
         text = str(exc)
+        if _locked(text):
+            raise RecordingFileError(_LOCKED.format(path=path)) from exc
         if "already open for write" in text or "consistency flags" in text:
             try:
                 return h5py.File(path, "r", swmr=True), True
             except OSError as exc2:
+                if _locked(str(exc2)):
+                    raise RecordingFileError(_LOCKED.format(path=path)) from exc2
                 raise RecordingFileError(
-                    f"{path}: the recording was interrupted and the file cannot be recovered ({exc2})."
+                    f"{path}: the recording was interrupted while the file was open without crash protection "
+                    f"(written by an older Asha or another program), and HDF5 cannot open it ({exc2}). "
+                    "'asha check --recover' tries to repair it."
                 ) from exc2
         raise RecordingFileError(f"{path}: the HDF5 file is truncated or corrupt and cannot be opened ({text}).") from exc
+
+
+_LOCKED = ("{path}: the file is locked by another program that is writing it (a recording still running, or "
+           "another Asha); wait until it is closed, or open a copy.")
+
+
+def _locked(text: str) -> bool:
+    """True when HDF5's message says another process holds the file's lock."""
+    return "unable to lock file" in text or "Resource temporarily unavailable" in text or "errno = 11" in text
 
 
 class SessionFile:
@@ -112,16 +127,20 @@ class SessionFile:
     of EMG).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, h5file: h5py.File | None = None) -> None:
         self.path = Path(path)
-        self._f, self.crashed = open_h5_readonly(self.path)
+        self._owned = h5file is None
+        if h5file is None:
+            self._f, self.crashed = open_h5_readonly(self.path)
+        else:  # the writer's own open file (finalize): read through it, never close it here
+            self._f, self.crashed = h5file, False
         try:
             self._validate()
         except RecordingFileError:
-            self._f.close()
+            self.close()
             raise
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:
-            self._f.close()
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
+            self.close()
             raise RecordingFileError(f"{self.path}: the session file is damaged ({exc}).") from exc
 
     def _validate(self) -> None:
@@ -143,16 +162,49 @@ class SessionFile:
         for key in _REQUIRED:
             if key not in self._f:
                 raise RecordingFileError(f"{self.path}: the session file lacks the dataset /{key}; it is damaged or incomplete.")
-        n_raw, n_t = self._f[_REQUIRED[0]].shape[0], self._f[_REQUIRED[1]].shape[0]
+        for key in _REQUIRED:
+            if not isinstance(self._f[key], h5py.Dataset):
+                raise RecordingFileError(f"{self.path}: /{key} is a group, not a dataset; the file is damaged or foreign.")
+        raw, t = self._f[_REQUIRED[0]], self._f[_REQUIRED[1]]
+        if raw.ndim != 2 or t.ndim != 1:
+            raise RecordingFileError(f"{self.path}: /emg/raw has shape {raw.shape} and /emg/t {t.shape}; expected "
+                                     "(samples, channels) and (samples,). The file is damaged or foreign.")
+        n_raw, n_t = raw.shape[0], t.shape[0]
         if n_raw != n_t:
             raise RecordingFileError(f"{self.path}: /emg/raw has {n_raw} rows but /emg/t has {n_t}; the file is damaged.")
+        fs = _decode_attr(a.get(S.Root.FS))
+        try:
+            fs_value = float(fs)
+        except (TypeError, ValueError):
+            fs_value = float("nan")
+        if not np.isfinite(fs_value) or fs_value <= 0:
+            raise RecordingFileError(
+                f"{self.path}: the sampling rate (root attribute 'fs') is {'missing' if fs is None else repr(fs)}; "
+                "it must be a positive number of Hz. The file is damaged; re-import or re-record it.")
+        self._fs = fs_value
+        cam_t = f"{S.Camera.GROUP}/{S.Camera.T}"
+        if cam_t in self._f:
+            n_frames = self._f[cam_t].shape[0]
+            for key in (S.Labels.JOINT_ANGLES, S.Labels.JOINTS_MM, S.Labels.VALID):
+                full = f"{S.Labels.GROUP}/{key}"
+                if full in self._f and self._f[full].shape[0] != n_frames:
+                    raise RecordingFileError(
+                        f"{self.path}: /{full} has {self._f[full].shape[0]} rows but /{cam_t} has {n_frames}; "
+                        "the labels do not match their time axis. The file is damaged.")
+        targets = S.Targets.GROUP
+        if f"{targets}/{S.Targets.T}" in self._f and f"{targets}/{S.Targets.VALUES}" in self._f:
+            nt, nv = self._f[f"{targets}/{S.Targets.T}"].shape[0], self._f[f"{targets}/{S.Targets.VALUES}"].shape[0]
+            if nt != nv:
+                raise RecordingFileError(f"{self.path}: /{targets}/values has {nv} rows but /{targets}/t has {nt}; "
+                                         "the file is damaged.")
         self.finalized = bool(_decode_attr(a.get(S.Root.FINALIZED, False)))
         self.schema_version = version
 
     # ------------------------------------------------------------------ context
     def close(self) -> None:
-        """Close the file."""
-        self._f.close()
+        """Close the file (unless it is a writer's file handed in with ``h5file``)."""
+        if self._owned:
+            self._f.close()
 
     def __enter__(self) -> SessionFile:
         return self
@@ -177,13 +229,21 @@ class SessionFile:
 
     @property
     def summary(self) -> dict:
-        """The end-of-session summary written by ``finalize()`` (empty when the session was interrupted)."""
-        return self.attrs.get(S.Root.SUMMARY) or {}
+        """The end-of-session summary written by ``finalize()`` (empty when the session was interrupted).
+
+        A summary that is not a JSON object (damaged or written by another
+        tool) is ignored with a warning: the caller recomputes it.
+        """
+        value = self.attrs.get(S.Root.SUMMARY) or {}
+        if not isinstance(value, dict):
+            log.warning("%s: the 'summary' attribute is not a JSON object (%s); ignored", self.path, type(value).__name__)
+            return {}
+        return value
 
     @property
     def fs(self) -> float:
-        """Nominal EMG sampling rate (Hz)."""
-        return float(self._f.attrs[S.Root.FS])
+        """Nominal EMG sampling rate (Hz; checked positive and finite when the file was opened)."""
+        return self._fs
 
     @property
     def channel_names(self) -> list[str]:
@@ -286,6 +346,28 @@ class SessionFile:
 
     # ------------------------------------------------------------------ whole file
     def to_recording(self, apply_video_offset: bool = True) -> Recording:
+        """Load the session into a :class:`Recording` (see :meth:`_to_recording`).
+
+        Raises
+        ------
+        RecordingFileError
+            A data block cannot be read (a damaged chunk: disk or copy error),
+            or the EMG time axis holds NaN or infinite values inside the
+            recording (trailing NaN rows, space a crashed writer never filled,
+            are dropped with a warning in ``meta["warnings"]``).
+        """
+        try:
+            rec = self._to_recording(apply_video_offset)
+        except RecordingFileError:
+            raise
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise RecordingFileError(
+                f"{self.path}: part of the data cannot be read ({type(exc).__name__}: {exc}); the file is damaged "
+                "(a disk or copy error). 'asha check' tells which part; restore the file from a backup if you have one."
+            ) from exc
+        return _clean_time_axes(rec, self.path)
+
+    def _to_recording(self, apply_video_offset: bool = True) -> Recording:
         """Load the session into a :class:`Recording` (raw EMG, labels, prompts, meta).
 
         ``joint_angles``, ``joints_mm`` and ``valid`` come from ``/labels``,
@@ -355,6 +437,48 @@ class SessionFile:
             target_names=target_names, channel_names=self.channel_names,
             emg_units=str(_decode_attr(emg.attrs.get(S.Emg.UNITS, "uV"))), prompts=self.prompts(), meta=meta, extras=extras,
         )
+
+
+def _clean_time_axes(rec: Recording, path: Path) -> Recording:
+    """Drop trailing rows whose time is NaN (never written), refuse NaN times elsewhere, warn about NaN EMG."""
+    warnings = list(rec.meta.get("warnings") or [])
+    t = np.asarray(rec.emg_t, np.float64)
+    bad = ~np.isfinite(t)
+    if bad.any():
+        good_idx = np.flatnonzero(~bad)
+        n_keep = int(good_idx[-1]) + 1 if good_idx.size else 0
+        if bad[:n_keep].any():
+            raise RecordingFileError(
+                f"{path}: {int(bad[:n_keep].sum())} EMG samples have a NaN or infinite time stamp inside the "
+                "recording; the file is damaged and cannot be used for training as it is.")
+        warnings.append(f"{t.size - n_keep} EMG rows at the end were never written (the writer was interrupted) "
+                        "and are left out.")
+        rec.emg, rec.emg_t = rec.emg[:n_keep], t[:n_keep]
+        for key in [k for k in rec.extras if k.startswith("emg/")]:
+            if len(rec.extras[key]) == t.size:
+                rec.extras[key] = rec.extras[key][:n_keep]
+    if len(rec.label_t):
+        lt = np.asarray(rec.label_t, np.float64)
+        ok = np.isfinite(lt)
+        if not ok.all():
+            warnings.append(f"{int((~ok).sum())} label frames without a valid time are left out.")
+            rec.label_t = lt[ok]
+            for name in ("joint_angles", "joints_mm", "targets"):
+                v = getattr(rec, name)
+                if v is not None and len(v) == lt.size:
+                    setattr(rec, name, v[ok])
+            if len(rec.valid) == lt.size:
+                rec.valid = rec.valid[ok]
+            for key in [k for k in rec.extras if k.startswith("labels/")]:
+                if len(rec.extras[key]) == lt.size:
+                    rec.extras[key] = rec.extras[key][ok]
+    n_nan = int(np.count_nonzero(~np.isfinite(rec.emg))) if rec.emg.size else 0
+    if n_nan:
+        warnings.append(f"{n_nan} EMG values are NaN or infinite (invalid samples from the device).")
+        log.warning("%s: %d EMG values are NaN or infinite", path, n_nan)
+    if warnings:
+        rec.meta["warnings"] = warnings
+    return rec
 
 
 def read_recording(path: str | Path) -> Recording:

@@ -20,7 +20,7 @@ clock, see :mod:`asha_app.core.clock`)::
     |                                          emg_to_video_offset_s, offset_source,
     |                                          summary (JSON, written by finalize()),
     |                                          source (JSON: origin of imported data)
-    |-- emg/                            attrs: channel_names, units="uV", package_modulus (0 = unknown)
+    |-- emg/                            attrs: channel_names, units="uV", package_modulus (0 = unknown), package_restart
     |   |-- raw        (n, C) float32   raw sEMG, microvolts
     |   |-- t          (n,)   float64   session seconds (from board timestamps)
     |   |-- board_t    (n,)   float64   board timestamps as received (NaN if unknown)
@@ -130,6 +130,8 @@ class Emg:
     UNITS = "units"
     #: value at which the board's package counter wraps (0 = unknown)
     PACKAGE_MODULUS = "package_modulus"
+    #: package number a looping source starts again from (a playback file's first; NaN = unknown)
+    PACKAGE_RESTART = "package_restart"
 
 
 class Imu:

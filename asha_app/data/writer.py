@@ -22,6 +22,22 @@ Any failure to create or write the file (disk full, folder not writable,
 file removed) raises :class:`~asha_app.core.errors.RecordingFileError` naming
 the file; the writer then closes the file and refuses further appends, and
 the file stays valid up to the last successful flush.
+
+Disk full is caught before HDF5 sees it when possible (free space and the
+file-size limit are checked before each flush).  When a write fails inside
+HDF5 all the same (another program filled the disk between the check and the
+write, a quota), the writer frees a small reserve file it keeps beside the
+session (``.NAME.reserve``), shrinks every dataset back to the rows of the last
+good flush, and closes the file cleanly: no row that never reached the disk
+is left in the file.  Unwritten space reads as NaN (the time, board-time,
+package and raw datasets are created with a NaN fill value), never as
+plausible zeros.
+
+Finalizing
+----------
+:meth:`SessionWriter.finalize` writes the summary attributes while the file
+is still open in SWMR mode, then closes it: a kill at any moment leaves a file
+that opens (at worst flagged as interrupted, with all its data).
 """
 
 from __future__ import annotations
@@ -45,6 +61,7 @@ try:  # POSIX only: the process's file-size limit
 except ImportError:  # Windows
     resource = None
 
+from asha_app.core.atomic import OutputExistsError, atomic_write
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
 from asha_app.data.recording import Prompt, Recording
@@ -53,10 +70,15 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 
-#: Files whose HDF5 write failed inside the library.  Closing (or garbage-collecting) such a
-#: file makes HDF5 2.0 / h5py 3.16 crash the process (measured: SIGSEGV at close after EFBIG), so
-#: they are kept open here until the process ends; what was flushed before stays readable.
+#: Files whose HDF5 write failed and which could not be closed even after shrinking back and freeing
+#: the reserve.  Garbage-collecting such a file makes HDF5 2.0 / h5py 3.16 crash the process
+#: (measured: SIGSEGV at close after EFBIG), so they are kept here until the process ends.
 _FAILED_FILES: list = []
+
+#: Bytes of the reserve file kept beside a session being written (freed when a write fails inside
+#: HDF5 so that the shrunk file can be flushed and closed): HDF5's dirty chunk caches (64 KiB per
+#: dataset, about 25 datasets) plus metadata.
+RESERVE_BYTES = 4 * 1024 * 1024
 
 #: Rows per chunk along time for each stream (EMG: 2 s at 500 Hz).
 EMG_CHUNK = 1024
@@ -114,6 +136,15 @@ class _Stream:
                 raise ValueError(f"{key}: {arr.shape[0]} rows, expected {n} like the other fields")
             self.pending[key].append(arr)
         self.n_pending += int(n or 0)
+
+    def rollback(self, n: int) -> None:
+        """Shrink every dataset back to ``n`` rows (after a failed write) and forget what is pending."""
+        for ds in self.datasets.values():
+            if ds.chunks is not None and ds.shape[0] != n:
+                ds.resize(n, axis=0)
+        self.n_written = n
+        self.pending = {k: [] for k in self.datasets}
+        self.n_pending = 0
 
     def write(self) -> None:
         if self.n_pending == 0:
@@ -179,6 +210,11 @@ class SessionWriter:
         Value at which the board's package counter wraps (the EMG source's
         ``package_modulus``); ``None``: see
         :func:`asha_app.data.integrity.package_gaps`.
+    package_restart : float, optional
+        Package number a looping source starts again from (the EMG source's
+        ``package_restart``: a playback file's first package); a jump back to
+        it is a restart, not a wrap with lost samples.  Default: the first
+        package number the writer sees.
     emg_units : str
         Units of ``raw`` (``"uV"`` for the armband; imported data keeps its own).
     min_free_bytes : int
@@ -188,6 +224,9 @@ class SessionWriter:
         after one it cannot close the file without crashing.
     overwrite : bool
         Replace an existing file (default: refuse).
+    reserve_bytes : int
+        Size of the reserve file kept beside the session while it is written
+        (see "Errors" above); 0: none.
 
     Raises
     ------
@@ -219,9 +258,11 @@ class SessionWriter:
         flush_interval_s: float = 1.0,
         swmr: bool = True,
         package_modulus: int | None = None,
+        package_restart: float | None = None,
         emg_units: str = "uV",
         min_free_bytes: int = 20 * 1024 * 1024,
         overwrite: bool = False,
+        reserve_bytes: int = RESERVE_BYTES,
     ) -> None:
         self.path = Path(path)
         self.n_channels = int(n_channels)
@@ -242,7 +283,9 @@ class SessionWriter:
         self.video_shape = tuple(video_shape) if video_shape is not None else None
         self._last_package: float | None = None
         self._pending_t0: float | None = None  # session time of the oldest EMG sample not yet on disk
-        self._first_package: float | None = None
+        self._first_package: float | None = (
+            float(package_restart) if package_restart is not None and math.isfinite(float(package_restart)) else None)
+        self.package_restart = self._first_package
         self._last_flush = time.monotonic()
         self._broken: RecordingFileError | None = None
         self._closed = False
@@ -262,6 +305,7 @@ class SessionWriter:
             raise RecordingFileError(
                 f"cannot create session file {self.path}: {_describe_os_error(exc)}. Choose a writable folder with free space."
             ) from exc
+        self._reserve = self._make_reserve(int(reserve_bytes))
         try:
             self._create_layout(
                 participant=participant, device=device, filter_spec=filter_spec, camera=camera, hand_model=hand_model,
@@ -323,16 +367,18 @@ class SessionWriter:
         g.attrs[S.Emg.CHANNEL_NAMES] = self.channel_names
         g.attrs[S.Emg.UNITS] = self.emg_units
         g.attrs[S.Emg.PACKAGE_MODULUS] = int(self.package_modulus or 0)
+        g.attrs[S.Emg.PACKAGE_RESTART] = self.package_restart if self.package_restart is not None else float("nan")
+        nan = np.nan  # unwritten space reads as NaN, never as plausible zeros
         emg = {
-            S.Emg.RAW: grow(g, S.Emg.RAW, (C,), "<f4", EMG_CHUNK, True),
-            S.Emg.T: grow(g, S.Emg.T, (), "<f8", EMG_CHUNK, True),
-            S.Emg.BOARD_T: grow(g, S.Emg.BOARD_T, (), "<f8", EMG_CHUNK, True),
-            S.Emg.PACKAGE: grow(g, S.Emg.PACKAGE, (), "<f8", EMG_CHUNK, True),
+            S.Emg.RAW: grow(g, S.Emg.RAW, (C,), "<f4", EMG_CHUNK, True, nan),
+            S.Emg.T: grow(g, S.Emg.T, (), "<f8", EMG_CHUNK, True, nan),
+            S.Emg.BOARD_T: grow(g, S.Emg.BOARD_T, (), "<f8", EMG_CHUNK, True, nan),
+            S.Emg.PACKAGE: grow(g, S.Emg.PACKAGE, (), "<f8", EMG_CHUNK, True, nan),
             S.Emg.MARKER: grow(g, S.Emg.MARKER, (), "<f8", EMG_CHUNK, True),
         }
         g = f.create_group(S.Imu.GROUP)
         imu = {
-            S.Imu.T: grow(g, S.Imu.T, (), "<f8", IMU_CHUNK),
+            S.Imu.T: grow(g, S.Imu.T, (), "<f8", IMU_CHUNK, False, nan),
             S.Imu.ACCEL: grow(g, S.Imu.ACCEL, (3,), "<f4", IMU_CHUNK),
             S.Imu.GYRO: grow(g, S.Imu.GYRO, (3,), "<f4", IMU_CHUNK),
         }
@@ -344,7 +390,7 @@ class SessionWriter:
                     g.attrs[k] = v
         hb = f"S{S.HANDEDNESS_BYTES}"
         cam = {
-            S.Camera.T: grow(g, S.Camera.T, (), "<f8", FRAME_CHUNK),
+            S.Camera.T: grow(g, S.Camera.T, (), "<f8", FRAME_CHUNK, False, nan),
             S.Camera.IMAGE_LANDMARKS: grow(g, S.Camera.IMAGE_LANDMARKS, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
             S.Camera.WORLD_LANDMARKS: grow(g, S.Camera.WORLD_LANDMARKS, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
             S.Camera.HANDEDNESS: grow(g, S.Camera.HANDEDNESS, (), hb, FRAME_CHUNK),
@@ -372,14 +418,14 @@ class SessionWriter:
             g = f.create_group(S.Targets.GROUP)
             g.attrs[S.Targets.NAMES] = self.target_names
             self._streams["targets"] = _Stream({
-                S.Targets.T: grow(g, S.Targets.T, (), "<f8", FRAME_CHUNK * 16),
+                S.Targets.T: grow(g, S.Targets.T, (), "<f8", FRAME_CHUNK * 16, False, nan),
                 S.Targets.VALUES: grow(g, S.Targets.VALUES, (len(self.target_names),), "<f4", FRAME_CHUNK * 16, True),
             })
         if self.video_shape is not None:
             h, w = self.video_shape
             g = f.create_group(S.Video.GROUP)
             self._streams["video"] = _Stream({
-                S.Video.T: grow(g, S.Video.T, (), "<f8", 16),
+                S.Video.T: grow(g, S.Video.T, (), "<f8", 16, False, nan),
                 S.Video.FRAMES: g.create_dataset(S.Video.FRAMES, shape=(0, h, w, 3), maxshape=(None, h, w, 3), chunks=(1, h, w, 3), dtype="u1"),
             })
 
@@ -390,6 +436,55 @@ class SessionWriter:
         if self._closed:
             raise RecordingFileError(f"{self.path}: the session file is already closed; start a new recording.")
 
+    def _make_reserve(self, n_bytes: int) -> Path | None:
+        """Create the reserve file beside the session (freed when a write fails inside HDF5)."""
+        if n_bytes <= 0:
+            return None
+        path = self.path.with_name(f".{self.path.name}.reserve")
+        try:
+            with open(path, "wb") as fh:
+                if hasattr(os, "posix_fallocate"):
+                    os.posix_fallocate(fh.fileno(), 0, n_bytes)
+                else:  # pragma: no cover - Windows, macOS
+                    block = b"\0" * (1 << 20)
+                    for _ in range(0, n_bytes, len(block)):
+                        fh.write(block)
+        except OSError as exc:
+            log.warning("%s: no room for the %d-byte reserve file (%s)", self.path, n_bytes, exc)
+            path.unlink(missing_ok=True)
+            return None
+        return path
+
+    def _release_reserve(self) -> None:
+        if self._reserve is not None:
+            try:
+                self._reserve.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("could not remove the reserve file %s: %s", self._reserve, exc)
+            self._reserve = None
+
+    def _roll_back_and_close(self) -> bool:
+        """After a failed HDF5 write: free the reserve, shrink every dataset to the last good flush, close.
+
+        Returns True when the file was closed cleanly (it then holds exactly the
+        rows of the last good flush); False when even that failed (the file is
+        then kept open until the process ends, see ``_FAILED_FILES``).
+        """
+        self._release_reserve()
+        try:
+            good = getattr(self, "_good_counts", None)
+            if good is not None:
+                for key, stream in self._streams.items():
+                    stream.rollback(good[key])
+            self._f.flush()
+            self._f.close()
+            return True
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.error("%s: the file could not be closed after a failed write (%s); it is left open "
+                      "(closing it would crash HDF5)", self.path, exc)
+            _FAILED_FILES.append((self._f, getattr(self, "_streams", None)))
+            return False
+
     def _fail(self, exc: BaseException | str, doing: str, *, hdf5_failed: bool = True) -> None:
         reason = exc if isinstance(exc, str) else _describe_os_error(exc)
         err = RecordingFileError(
@@ -399,13 +494,13 @@ class SessionWriter:
         )
         self._broken = err
         if hdf5_failed:
-            _FAILED_FILES.append((self._f, self._streams if hasattr(self, "_streams") else None))
-            log.error("%s: HDF5 write failed; the file is left open (closing it would crash HDF5)", self.path)
+            self._roll_back_and_close()
         else:
             try:
                 self._f.close()
             except (OSError, RuntimeError, ValueError) as close_exc:
                 log.warning("closing %s after a write error failed too: %s", self.path, close_exc)
+            self._release_reserve()
         self._closed = True
         if isinstance(exc, BaseException):
             raise err from exc
@@ -679,12 +774,15 @@ class SessionWriter:
         """
         self._check_open()
         self._check_space()
+        # rows on disk before this flush: a failed write shrinks every dataset back to them
+        self._good_counts = {k: s.n_written for k, s in self._streams.items()}
         try:
             for stream in self._streams.values():
                 stream.write()
             self._f.flush()
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RuntimeError, ValueError) as exc:
             self._fail(exc, "saving")
+        self._good_counts = {k: s.n_written for k, s in self._streams.items()}
         self._last_flush = time.monotonic()
         self._pending_t0 = None
 
@@ -712,34 +810,49 @@ class SessionWriter:
         except (OSError, RuntimeError) as exc:
             self._fail(exc, "closing")
         self._closed = True
+        self._release_reserve()
 
     def finalize(self, extra_summary: dict | None = None) -> dict:
-        """Flush, close, and write the end-of-session summary attributes.
+        """Flush, write the end-of-session summary attributes, and close.
 
-        Computes :func:`asha_app.data.integrity.check_session` on the closed
-        file, stores it as the root attribute ``summary`` (JSON) and sets
-        ``finalized = True``.
+        Computes :func:`asha_app.data.integrity.check_session` on the file,
+        stores it as the root attribute ``summary`` (JSON), sets
+        ``finalized = True`` and closes the file.  The attributes are written
+        while the file is still in SWMR mode (never through a second,
+        non-SWMR opening), so a kill or power cut at any moment leaves a file
+        that opens with all its data: at worst flagged as interrupted and
+        without the summary, which ``asha check --recover`` then writes.
 
         Returns
         -------
         dict
             The summary (see :class:`asha_app.data.integrity.SessionReport`).
-        """
-        from asha_app.data.integrity import check_session  # noqa: PLC0415
 
-        self.close()
-        report = check_session(self.path)
+        Raises
+        ------
+        RecordingFileError
+            The last flush or the summary could not be written (the message
+            says what of the data is saved).
+        """
+        from asha_app.data.integrity import check_open_session  # noqa: PLC0415
+        from asha_app.data.reader import SessionFile  # noqa: PLC0415
+
+        self.flush()
+        report = check_open_session(SessionFile(self.path, h5file=self._f))
         summary = report.to_dict()
         summary["finalized"] = True
+        summary["crashed"] = False
         summary["warnings"] = [w for w in summary["warnings"] if "interrupted" not in w]
         if extra_summary:
             summary.update(extra_summary)
+        self._good_counts = {k: s.n_written for k, s in self._streams.items()}
         try:
-            with h5py.File(self.path, "r+") as f:
-                f.attrs[S.Root.SUMMARY] = to_json(summary)
-                f.attrs[S.Root.FINALIZED] = True
-        except OSError as exc:
-            raise RecordingFileError(f"could not write the summary into {self.path}: {_describe_os_error(exc)}; the data itself is saved.") from exc
+            self._f.attrs.modify(S.Root.SUMMARY, to_json(summary))
+            self._f.attrs.modify(S.Root.FINALIZED, True)
+            self._f.flush()
+        except (OSError, RuntimeError, ValueError) as exc:
+            self._fail(exc, "writing the end-of-session summary (the recorded data itself is saved)")
+        self.close()
         self.finalized = True
         return summary
 
@@ -787,7 +900,14 @@ def write_recording(
     Returns
     -------
     Path
-        The written file.
+        The written file.  It is written under a temporary name in the same
+        folder and renamed when complete: a kill or a full disk never leaves a
+        partial file under ``path``.
+
+    Raises
+    ------
+    RecordingFileError
+        ``path`` exists (without ``overwrite``), or cannot be written.
     """
     rec = recording
     meta = dict(rec.meta)
@@ -809,9 +929,26 @@ def write_recording(
     if isinstance(source, dict):
         meta = {**source, **meta}
     extras = getattr(rec, "extras", {}) or {}
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise RecordingFileError(f"{path}: a file with this name already exists; choose another name or delete it first.")
+    try:
+        with atomic_write(path, overwrite=overwrite) as tmp:
+            _write_recording_into(rec, tmp, extras, meta, attrs, applied, progress, block, writer_kwargs)
+    except OutputExistsError as exc:
+        raise RecordingFileError(f"{path}: a file with this name appeared while it was written; the new file was "
+                                 "not saved. Choose another name.") from exc
+    except OSError as exc:
+        raise RecordingFileError(f"cannot write {path}: {_describe_os_error(exc)}. Choose a writable folder with "
+                                 "free space; nothing was left under that name.") from exc
+    return path
+
+
+def _write_recording_into(rec: Recording, tmp: Path, extras: dict, meta: dict, attrs: dict, applied: float,
+                          progress, block: int, writer_kwargs: dict) -> None:
     writer = SessionWriter(
-        path, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
-        channel_names=rec.channel_names or None, overwrite=overwrite, emg_units=rec.emg_units,
+        tmp, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
+        channel_names=rec.channel_names or None, overwrite=True, emg_units=rec.emg_units,
         target_names=rec.target_names or ([f"target{i}" for i in range(rec.targets.shape[1])] if rec.targets is not None else None),
         source=meta, swmr=writer_kwargs.pop("swmr", False), **attrs, **writer_kwargs,
     )
@@ -849,6 +986,8 @@ def write_recording(
         writer.finalize()
     except BaseException:
         if writer.is_open:
-            writer.close()
+            try:
+                writer.close()
+            except RecordingFileError as exc:  # the original error matters; the temporary file is removed anyway
+                log.warning("%s", exc)
         raise
-    return Path(path)

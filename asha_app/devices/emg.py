@@ -30,6 +30,7 @@ import numpy as np
 from mindrove.board_shim import BoardIds, BoardShim, MindRoveError, MindRoveInputParams
 from mindrove.data_filter import DataFilter
 
+from asha_app.core.atomic import atomic_write
 from asha_app.core import paths
 from asha_app.core.errors import DeviceError, DeviceNotFoundError, RecordingFileError
 
@@ -158,6 +159,8 @@ class EmgSource(ABC):
     no_data_timeout_s: float = 3.0
     #: package numbers wrap at this value (None: unknown, guessed from the jump)
     package_modulus: int | None = None
+    #: package number a looping source starts again from (a playback file's first; None: not looping)
+    package_restart: float | None = None
     #: non-fatal problems found when opening (shown to the user)
     warnings: list[str]
 
@@ -323,7 +326,7 @@ class SyntheticSource(MindRoveSource):
         return True
 
 
-def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[int, float], list[str]]:
+def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[int, float], list[str], float | None]:
     """Check a ``DataFilter.write_file`` recording before the SDK replays it.
 
     Parameters
@@ -341,6 +344,8 @@ def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[in
         Package number -> marker code for every sample with a marker.
     warnings : list of str
         Non-fatal problems (e.g. a truncated last line).
+    first_package : float or None
+        Package number of the first sample (where a looping replay starts again).
 
     Raises
     ------
@@ -376,7 +381,8 @@ def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[in
     if layout.marker_row is not None and layout.package_row is not None:
         idx = np.flatnonzero(data[layout.marker_row])
         markers = {int(data[layout.package_row, i]): float(data[layout.marker_row, i]) for i in idx}
-    return int(data.shape[1]), markers, warnings
+    first = float(data[layout.package_row, 0]) if layout.package_row is not None else None
+    return int(data.shape[1]), markers, warnings, first
 
 
 class PlaybackSource(MindRoveSource):
@@ -410,8 +416,10 @@ class PlaybackSource(MindRoveSource):
         super().__init__(BoardIds.PLAYBACK_FILE_BOARD, params, layout_board=master_board)
         self.loop = loop
         self.keep_timestamps = keep_timestamps
-        self.n_samples, self.markers, self.warnings = inspect_playback_file(self.path, self.layout)
+        self.n_samples, self.markers, self.warnings, first = inspect_playback_file(self.path, self.layout)
         self.package_modulus = None
+        # a looping replay starts again at the file's first package: a restart, not lost samples
+        self.package_restart = first if loop else None
         self.description = f"Recording {self.path.name}"
         self._first_package = None
 
@@ -452,10 +460,8 @@ def unpack_demo_recording() -> Path:
     src = paths.resource("demo", DemoSource.RESOURCE + ".tsv.gz")
     dst = paths.cache_dir() / (DemoSource.RESOURCE + ".tsv")
     if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-        tmp = dst.with_suffix(".tmp")
-        with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with atomic_write(dst) as tmp, gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)
-        tmp.replace(dst)
     return dst
 
 

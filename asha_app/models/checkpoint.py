@@ -26,6 +26,7 @@ versions           asha, torch, numpy, python
 from __future__ import annotations
 
 import logging
+import math
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,11 +146,15 @@ class Checkpoint:
 
 def save(ckpt: Checkpoint, path: str | Path) -> Path:
     """Write a checkpoint (atomically: temp file then rename)."""
+    from asha_app.core.atomic import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(ckpt.to_dict(), tmp)
-    tmp.replace(path)
+    try:
+        with atomic_write(path) as tmp:
+            torch.save(ckpt.to_dict(), tmp)
+    except OSError as exc:
+        raise CheckpointError(f"could not write the checkpoint {path} ({exc.strerror or exc}); choose a writable "
+                              "folder with free space. Nothing was left under that name.") from exc
     log.info("checkpoint written: %s", path)
     return path
 
@@ -205,7 +210,16 @@ def load(path: str | Path, *, n_channels: int | None = None, fs: float | None = 
             "Use the Asha version that wrote it or retrain.")
     try:
         ckpt = from_dict(d)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"{path} is damaged: missing or bad entry {exc}") from exc
+    if not (math.isfinite(ckpt.fs) and ckpt.fs > 0):
+        raise CheckpointError(f"{path} is damaged: its sampling rate is {ckpt.fs!r} Hz, not a positive number. "
+                              "Retrain the model.")
+    try:
+        ckpt.build_model()  # the weights must fit the declared architecture: refuse now, not at the first window
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} is damaged: its weights do not fit the declared model "
+                              f"{ckpt.model_name!r} ({first}). Retrain the model or pick another file.") from exc
     ckpt.check_compatible(n_channels=n_channels, fs=fs, device=device, target_names=target_names)
     return ckpt

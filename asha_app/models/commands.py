@@ -15,13 +15,14 @@ as their last line.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from asha_app.core.cli_args import (NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, float_range,
+                                    int_range, json_object)
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
 
@@ -42,7 +43,29 @@ def _filter_spec(args, fs: float, rec_meta: dict):
 def _load(paths: list[str]):
     from asha_app.models.recordings_io import load_any
 
-    return [load_any(p) for p in paths]
+    recs = [load_any(p) for p in paths]
+    for p, rec in zip(paths, recs, strict=True):
+        if rec.meta.get("crashed"):
+            sys.stderr.write(f"warning: {p} is still being recorded, or its recording was interrupted: only the part "
+                             "saved so far is used ('asha check --recover' closes an interrupted one).\n")
+        for w in rec.meta.get("warnings") or []:
+            sys.stderr.write(f"warning: {p}: {w}\n")
+    return recs
+
+
+def _check_out(path: str, what: str) -> Path:
+    """Refuse an output path that cannot be written, before minutes of training."""
+    import os
+
+    out = Path(path)
+    if out.is_dir():
+        raise AshaError(f"{out}: is a folder; give a file name for the {what} (e.g. {out / 'model.pt'}).")
+    probe = out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise AshaError(f"{out}: the folder {probe} is not writable; choose another place for the {what}.")
+    return out
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -54,11 +77,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from asha_app.models import train as T
     from asha_app.models.report import write_report
 
+    _check_out(args.out, "checkpoint")
+    if args.band and not args.band[0] < args.band[1]:
+        raise AshaError(f"--band {args.band[0]:g} {args.band[1]:g}: the low edge must be below the high edge.")
     if args.threads:
         torch.set_num_threads(args.threads)
     recs = _load(args.inputs)
+    if args.band and args.band[1] >= recs[0].fs / 2:
+        raise AshaError(f"--band: the high edge {args.band[1]:g} Hz must be below half the sampling rate "
+                        f"({recs[0].fs / 2:g} Hz).")
     fspec = _filter_spec(args, recs[0].fs, recs[0].meta)
-    cfg = json.loads(args.config) if args.config else {}
+    cfg = args.config or {}
     window = WindowSpec(args.window_ms, args.stride_ms, args.label_lag_ms)
     job = T.prepare(recs, model_name=args.model, model_config=cfg, window=window, filter_spec=fspec,
                     target_kind=args.target, split_args={"n_blocks": args.blocks}, seed=args.seed)
@@ -90,6 +119,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from asha_app.models import metrics as M
     from asha_app.models.train import predict
 
+    if args.report:
+        _check_out(args.report, "report")
     torch.set_num_threads(args.threads or 1)
     recs = _load(args.inputs)
     _, names, _ = select_targets(recs[0], "auto")
@@ -132,26 +163,26 @@ def register(subparsers) -> None:
                                           "paired Myo/MediaPipe folder; writes the checkpoint and its report.")
     p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
     p.add_argument("--model", default="envtcn", choices=available())
-    p.add_argument("--config", help="model settings as JSON, e.g. '{\"hidden\": 48}'")
+    p.add_argument("--config", type=json_object, help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
                    help="what the model predicts; auto: hand-model joint angles (deg, the pose the live hand is "
                         "drawn from) when the data has them, else the imported targets, else joints (mm)")
-    p.add_argument("--window-ms", type=float, default=0.0, help="window length, ms (default: the model's history)")
-    p.add_argument("--stride-ms", type=float, default=20.0, help="stride between windows, ms")
-    p.add_argument("--label-lag-ms", type=float, default=0.0, help="label taken this long after the window end")
+    p.add_argument("--window-ms", type=float_range(0.0, 60_000.0), default=0.0, help="window length, ms (default: the model's history)")
+    p.add_argument("--stride-ms", type=float_range(0.0, 60_000.0, lo_open=True), default=20.0, help="stride between windows, ms")
+    p.add_argument("--label-lag-ms", type=float_range(0.0, 10_000.0), default=0.0, help="label taken this long after the window end")
     p.add_argument("--filter", choices=["auto", "default", "none"], default="auto",
                    help="auto: the data set's own spec if it has one, else the live default chain")
-    p.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="band-pass edges, Hz")
-    p.add_argument("--notch", type=float, default=50.0, help="mains notch, Hz (0: off)")
-    p.add_argument("--blocks", type=int, default=10, help="contiguous time blocks for train/val/test (60/20/20)")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--patience", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-time-s", type=float, default=None)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    p.add_argument("--band", type=POSITIVE_FLOAT, nargs=2, metavar=("LOW", "HIGH"), help="band-pass edges, Hz")
+    p.add_argument("--notch", type=NONNEGATIVE_FLOAT, default=50.0, help="mains notch, Hz (0: off)")
+    p.add_argument("--blocks", type=int_range(3, 10_000), default=10, help="contiguous time blocks for train/val/test (60/20/20)")
+    p.add_argument("--epochs", type=int_range(1, 100_000), default=60)
+    p.add_argument("--batch-size", type=int_range(1, 1_000_000), default=64)
+    p.add_argument("--lr", type=float_range(0.0, 10.0, lo_open=True), default=1e-3)
+    p.add_argument("--patience", type=NONNEGATIVE_INT, default=8)
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
+    p.add_argument("--max-time-s", type=POSITIVE_FLOAT, default=None)
+    p.add_argument("--threads", type=int_range(0, 1024), default=0, help="torch CPU threads (0: torch default)")
     p.set_defaults(func=_wrap(cmd_train))
 
     e = subparsers.add_parser("evaluate", help="evaluate a checkpoint on held-out recordings",
@@ -160,5 +191,5 @@ def register(subparsers) -> None:
     e.add_argument("checkpoint")
     e.add_argument("inputs", nargs="+")
     e.add_argument("--report", help="write report files beside this path")
-    e.add_argument("--threads", type=int, default=1)
+    e.add_argument("--threads", type=int_range(1, 1024), default=1)
     e.set_defaults(func=_wrap(cmd_evaluate))

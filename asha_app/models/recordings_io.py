@@ -10,11 +10,13 @@ is imported with :mod:`asha_app.data.importers.paired_myo_mediapipe`.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from asha_app.core.atomic import atomic_write
 from asha_app.core.errors import RecordingFileError
 from asha_app.data.recording import Prompt, Recording
 
@@ -28,7 +30,10 @@ def save_npz(rec: Recording, path: str | Path) -> Path:
     header = {"fs": rec.fs, "angle_names": rec.angle_names, "target_names": rec.target_names,
               "channel_names": rec.channel_names, "emg_units": rec.emg_units, "meta": rec.meta,
               "prompts": [asdict(p) for p in rec.prompts], "format": "asha-recording-npz", "version": 1}
-    np.savez_compressed(path, header=np.array(json.dumps(header, default=str)), **arrays)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")  # numpy's rule, made explicit: the returned path is the file written
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, header=np.array(json.dumps(header, default=str)), **arrays)
     return path
 
 
@@ -45,7 +50,7 @@ def load_npz(path: str | Path) -> Recording:
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(str(z["header"]))
             arrays = {k: z[k] for k in _ARRAYS if k in z.files}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise RecordingFileError(f"{path} is not a readable Asha recording (.npz): {exc}") from exc
     if header.get("format") != "asha-recording-npz":
         raise RecordingFileError(f"{path} is not an Asha recording archive")

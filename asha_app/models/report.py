@@ -16,6 +16,7 @@ import numpy as np
 
 from asha_app.core.jsonout import dumps
 from asha_app.models.fingers import finger_traces, has_fingers, units_of
+from asha_app.core.atomic import atomic_write, atomic_write_text
 
 
 def _fig():
@@ -109,7 +110,7 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
     stem = p.with_suffix("")
     out = {"json": Path(f"{stem}.report.json"), "bars": Path(f"{stem}.report_bars.png"),
            "traces": Path(f"{stem}.report_traces.png"), "html": Path(f"{stem}.report.html")}
-    out["json"].write_text(dumps(metrics, indent=2))
+    atomic_write_text(out["json"], dumps(metrics, indent=2))
     names = list(target_names)
     kind = metrics.get("target_kind", "targets")
     units = units or metrics.get("units") or units_of(names, kind)
@@ -143,7 +144,8 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
                     transform=ax.transAxes)
     fig.suptitle(title or "test-set metrics", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out["bars"], dpi=100)
+    with atomic_write(out["bars"]) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
     # -- traces: one per finger ---------------------------------------------------------------------------------
@@ -170,7 +172,8 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
     axes[-1, 0].set_xlabel("session time (s)", fontsize=9)
     fig.suptitle(f"predicted vs true {quantity}, first test stretch", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out["traces"], dpi=100)
+    with atomic_write(out["traces"]) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
     head = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}
@@ -185,7 +188,8 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
                         f"({html.escape(units)})</th><th>R<sup>2</sup></th><th>MPJPE (mm)</th></tr>{cells}</table>")
     excl = metrics.get("r2_excluded") or {}
     excl_html = f"<p>{html.escape(exclusion_text(excl))}</p>" if excl else ""
-    out["html"].write_text(
+    atomic_write_text(
+        out["html"],
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or p.name)}</title></head><body>"
         f"<h1>{html.escape(title or p.name)}</h1><table border=1 cellpadding=3>{rows_html}</table>{fingers_html}"
         f"{excl_html}<p><img src='{out['bars'].name}'></p><p><img src='{out['traces'].name}'></p>"

@@ -163,8 +163,11 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
 def convert_to_npz(pkl_path: str | Path, npz_path: str | Path) -> Path:
     """Convert an official MANO pickle to a chumpy-free ``.npz`` (for the user's own machine only)."""
     data = load_mano_arrays(pkl_path)
+    from asha_app.core.atomic import atomic_write  # noqa: PLC0415
+
     npz_path = Path(npz_path)
-    np.savez(npz_path, **{k: np.asarray(v) for k, v in data.items() if isinstance(v, np.ndarray) and v.dtype != object})
+    with atomic_write(npz_path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **{k: np.asarray(v) for k, v in data.items() if isinstance(v, np.ndarray) and v.dtype != object})
     return npz_path
 
 

@@ -245,20 +245,27 @@ def _format_loc(loc: tuple) -> str:
     return out
 
 
-def parse_protocol(text: str, source: str = "<text>") -> Protocol:
+def parse_protocol(text: str, source: str = "<text>", dof_names=None) -> Protocol:
     """Parse and validate protocol TOML text.
+
+    Parameters
+    ----------
+    dof_names : list of str, optional
+        Degrees of freedom a target pose may name (default: the built-in hand
+        model's, :data:`asha_app.pose.hand_model.DEFAULT_LIMITS_DEG`).
 
     Raises
     ------
     ConfigError
-        Naming ``source`` and the line / key of each problem.
+        Naming ``source`` and the line / key of each problem, and every
+        unknown degree-of-freedom name.
     """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}. Fix the file or restore the original.") from exc
     try:
-        return Protocol.model_validate(data)
+        proto = Protocol.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -272,6 +279,27 @@ def parse_protocol(text: str, source: str = "<text>") -> Protocol:
             where = (f"line {line}, " if line else "") + (f"key '{_format_loc(loc)}'" if loc else "protocol")
             problems.append(f"{where}: {msg}")
         raise ConfigError(f"{source}: invalid protocol: " + "; ".join(problems)) from exc
+    _check_dof_names(proto, text, source, dof_names)
+    return proto
+
+
+def _check_dof_names(proto: Protocol, text: str, source: str, dof_names) -> None:
+    """Refuse target poses that name a degree of freedom the hand model does not have (a typo draws nothing)."""
+    if dof_names is None:
+        from asha_app.pose.hand_model import DEFAULT_LIMITS_DEG  # noqa: PLC0415 - torch; only when parsing
+
+        dof_names = list(DEFAULT_LIMITS_DEG)
+    unknown = proto.unknown_dofs(list(dof_names))
+    if not unknown:
+        return
+    problems = []
+    for name in sorted(unknown):
+        m = re.search(rf"^\s*{re.escape(name)}\s*=", text, re.MULTILINE) or re.search(rf"\b{re.escape(name)}\s*=", text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        problems.append((f"line {line}: " if line else "") + repr(name))
+    raise ConfigError(
+        f"{source}: invalid protocol: unknown degree(s) of freedom in a target pose: {', '.join(problems)}. "
+        f"The hand model's are: {', '.join(dof_names)}.")
 
 
 def load_protocol(path: str | Path) -> Protocol:

@@ -200,7 +200,8 @@ class RecordPage(QWizardPage):
             writer = SessionWriter(self._path, w.worker.n_channels, w.worker.fs, HandModel.builtin("right").dof_names,
                                    participant={"id": part}, device={"name": w.worker.source.description},
                                    filter_spec=w.worker.filter_spec.to_dict(),
-                                   package_modulus=getattr(w.worker.source, "package_modulus", None))
+                                   package_modulus=getattr(w.worker.source, "package_modulus", None),
+                                   package_restart=getattr(w.worker.source, "package_restart", None))
         except (AshaError, OSError) as exc:
             self.message.setText(f"⚠ cannot create the calibration file: {exc}")
             return

@@ -38,17 +38,44 @@ IMPORT_FORMATS = [
 ]
 
 
+def export_outputs(files: list[Path], fmt: str, out_dir: Path) -> list[Path]:
+    """The output path of each session in ``files``: ``<stem>.windows.npz``, ``<stem>.emg2pose.hdf5`` or ``<stem>/``.
+
+    Two sessions with the same file name (from different folders) get
+    different outputs (``<stem>_2...``): an export never writes one session's
+    output over another's.
+    """
+    suffix = {"npz": ".windows.npz", "emg2pose": ".emg2pose.hdf5", "csv": ""}
+    if fmt not in suffix:
+        raise ValueError(f"unknown export format {fmt!r}")
+    outs: list[Path] = []
+    used: set[str] = set()
+    for src in files:
+        stem, k = Path(src).stem, 2
+        name = stem + suffix[fmt]
+        while name in used:
+            name = f"{stem}_{k}{suffix[fmt]}"
+            k += 1
+        used.add(name)
+        outs.append(out_dir / name)
+    return outs
+
+
 def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100, stride: int = 25,
-                filtered: bool = False) -> list[tuple[str, object]]:
-    """Jobs ``(description, f(progress))`` exporting each session in ``files`` to ``out_dir`` as ``fmt``."""
+                filtered: bool = False, outputs: list[Path] | None = None, overwrite: bool = False,
+                allow_large: bool = False) -> list[tuple[str, object]]:
+    """Jobs ``(description, f(progress))`` exporting each session in ``files`` to ``out_dir`` as ``fmt``.
+
+    ``outputs`` (default :func:`export_outputs`) names each output; an
+    existing one is replaced only with ``overwrite``.
+    """
     from asha_app.data import exporters  # noqa: PLC0415
 
+    outputs = outputs if outputs is not None else export_outputs(files, fmt, out_dir)
     jobs = []
-    for src in files:
+    for src, out in zip(files, outputs, strict=True):
         src = Path(src)
         if fmt == "npz":
-            out = out_dir / f"{src.stem}.windows.npz"
-
             def job(progress, src=src, out=out):
                 spec = None
                 if filtered:
@@ -58,19 +85,16 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
                     with SessionFile(src) as sf:
                         fdict = sf.attrs.get("filter") or {}
                         spec = FilterSpec.from_dict(fdict) if fdict else FilterSpec(sf.fs)
-                exporters.export_windows_npz(src, out, window=window, stride=stride, filter_spec=spec, progress=progress)
-                return out
+                info = exporters.export_windows_npz(src, out, window=window, stride=stride, filter_spec=spec,
+                                                    progress=progress, overwrite=overwrite, allow_large=allow_large)
+                return Path(info["path"])
         elif fmt == "emg2pose":
-            out = out_dir / f"{src.stem}.emg2pose.hdf5"
-
             def job(progress, src=src, out=out):
-                exporters.export_emg2pose(src, out, progress=progress)
+                exporters.export_emg2pose(src, out, progress=progress, overwrite=overwrite)
                 return out
         elif fmt == "csv":
-            out = out_dir / src.stem
-
             def job(progress, src=src, out=out):
-                exporters.export_csv(src, out, progress=progress)
+                exporters.export_csv(src, out, progress=progress, overwrite=overwrite)
                 return out
         else:
             raise ValueError(f"unknown export format {fmt!r}")
@@ -229,17 +253,88 @@ class ExportDialog(QDialog, _JobRunner):
         if d:
             self.out_dir.setText(d)
 
-    def start_export(self) -> JobWorker | None:
-        """Start exporting in a worker thread (progress dialog)."""
+    def start_export(self, existing: str | None = None, large: bool | None = None) -> JobWorker | None:
+        """Start exporting in a worker thread (progress dialog).
+
+        Parameters
+        ----------
+        existing : {"replace", "rename", "cancel"}, optional
+            What to do when outputs already exist; None asks the user.
+        large : bool, optional
+            Write an npz export larger than 2 GB; None asks the user.
+        """
+        from asha_app.data import exporters  # noqa: PLC0415
+
         out = Path(self.out_dir.text()).expanduser()
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             self.status.setText(f"cannot create the output folder {out}: {exc}")
             return None
-        jobs = export_jobs(self.files, self.format.currentData(), out, window=self.window_spin.value(),
-                           stride=self.stride_spin.value(), filtered=self.filtered.isChecked())
+        fmt = self.format.currentData()
+        outputs = export_outputs(self.files, fmt, out)
+        present = [o for o in outputs if o.exists()]
+        overwrite = False
+        if present:
+            choice = existing or self._ask_existing(present)
+            if choice == "cancel":
+                self.status.setText("Export cancelled: nothing was written.")
+                return None
+            if choice == "replace":
+                overwrite = True
+            else:
+                taken: set[Path] = set()
+                renamed = []
+                for o in outputs:
+                    new, k = o, 2
+                    while new.exists() or new in taken:  # never an existing file, never another session's output
+                        new = o.with_name(f"{o.stem}_{k}{o.suffix}")
+                        k += 1
+                    renamed.append(new)
+                    taken.add(new)
+                outputs = renamed
+        allow_large = False
+        if fmt == "npz":
+            try:
+                biggest = max(exporters.estimate_npz_bytes(f, self.window_spin.value(), self.stride_spin.value())
+                              for f in self.files)
+            except Exception as exc:  # noqa: BLE001 - the job itself reports the file's problem
+                log.debug("size estimate failed: %s", exc)
+                biggest = 0
+            if biggest > exporters.SANE_EXPORT_BYTES:
+                allow_large = large if large is not None else self._ask_large(biggest)
+                if not allow_large:
+                    self.status.setText("Export cancelled: choose a larger stride or shorter windows.")
+                    return None
+        jobs = export_jobs(self.files, fmt, out, window=self.window_spin.value(), stride=self.stride_spin.value(),
+                           filtered=self.filtered.isChecked(), outputs=outputs, overwrite=overwrite,
+                           allow_large=allow_large)
         return self._run_jobs(jobs, "Exporting")
+
+    def _ask_existing(self, present: list[Path]) -> str:
+        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415
+
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Outputs exist")
+        names = "\n".join(p.name for p in present[:8]) + ("\n…" if len(present) > 8 else "")
+        box.setText(f"{len(present)} output(s) already exist in {present[0].parent}:\n{names}")
+        replace = box.addButton("Replace them", QMessageBox.ButtonRole.DestructiveRole)
+        rename = box.addButton("Keep both (new names)", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(rename)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace else ("rename" if clicked is rename else "cancel")
+
+    def _ask_large(self, n_bytes: int) -> bool:
+        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415
+
+        answer = QMessageBox.question(
+            self, "Large export",
+            f"With window {self.window_spin.value()} and stride {self.stride_spin.value()} the export takes about "
+            f"{n_bytes / 1e9:.1f} GB on disk and in memory. Write it anyway?")
+        return answer == QMessageBox.StandardButton.Yes
 
     def _finished(self, result: dict) -> None:
         self.finished_export.emit(result)

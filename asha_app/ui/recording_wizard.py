@@ -512,6 +512,7 @@ class SessionPage(QWizardPage):
         try:
             self.writer = SessionWriter(self.path, worker.n_channels, worker.fs, self._dof_names,
                                         package_modulus=getattr(worker.source, "package_modulus", None),
+                                        package_restart=getattr(worker.source, "package_restart", None),
                                         **self._metadata(worker))
         except (RecordingFileError, ValueError) as exc:
             self.error.setText(str(exc))

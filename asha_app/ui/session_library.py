@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
                                QWidget)
 
 from asha_app.core import paths
+from asha_app.core.atomic import atomic_write_text
+from asha_app.core.crashlog import report_unexpected
 from asha_app.core.errors import AshaError
 from asha_app.data.integrity import check_session
 from asha_app.data.reader import SessionFile
@@ -66,9 +68,7 @@ def load_extra_files() -> list[Path]:
 
 def save_extra_files(files: list[Path]) -> None:
     """Remember added files (atomic write)."""
-    tmp = _library_file().with_suffix(".tmp")
-    tmp.write_text(json.dumps({"files": [str(p) for p in files]}, indent=1))
-    tmp.replace(_library_file())
+    atomic_write_text(_library_file(), json.dumps({"files": [str(p) for p in files]}, indent=1))
 
 
 def summarize_file(path: str | Path) -> dict:
@@ -98,6 +98,19 @@ def summarize_file(path: str | Path) -> dict:
         row["error"] = f"{path}: cannot read the file ({type(exc).__name__}: {exc})."
         row["status"] = "error"
         return row
+    except Exception as exc:  # noqa: BLE001 - one bad file must never empty the library
+        row["error"] = report_unexpected(exc, f"reading {path}")
+        row["status"] = "error"
+        return row
+    try:
+        _fill_row(row, attrs, summary, crashed, finalized)
+    except (TypeError, ValueError, AttributeError) as exc:  # a summary of the wrong shape: say so in its own row
+        row["error"] = f"{path}: the file's summary is malformed ({type(exc).__name__}: {exc}); 'asha check' recomputes it."
+        row["status"] = "error"
+    return row
+
+
+def _fill_row(row: dict, attrs: dict, summary: dict, crashed: bool, finalized: bool) -> None:
     part = attrs.get("participant")
     row["participant"] = str(part.get("pseudonym", "")) if isinstance(part, dict) else str(part or "")
     created = attrs.get("created_unix")
@@ -111,7 +124,6 @@ def summarize_file(path: str | Path) -> dict:
     row["status"] = "finalized" if finalized else ("interrupted" if crashed else "not finalized")
     if summary.get("warnings"):
         row["status"] += f", {len(summary['warnings'])} warning(s)"
-    return row
 
 
 def details_text(path: str | Path) -> str:
@@ -184,6 +196,8 @@ class DetailsDialog(QDialog):
             self.text.setPlainText(details_text(path))
         except AshaError as exc:
             self.text.setPlainText(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a damaged file shows why instead of failing silently
+            self.text.setPlainText(report_unexpected(exc, f"showing the details of {path}"))
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         box.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -386,6 +400,9 @@ class SessionLibrary(QWidget):
             source = SessionReplaySource(path, speed=speed)
         except AshaError as exc:
             self.message.setText(str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a damaged file shows why instead of failing silently
+            self.message.setText(report_unexpected(exc, f"replaying {path}"))
             return False
         self.message.setText("")
         self.replay = source

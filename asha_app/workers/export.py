@@ -8,7 +8,8 @@ exporters and importers take exactly such a callback).  The GUI polls
 
 Cancelling (:meth:`JobWorker.stop`) takes effect at the job's next progress
 call: the job raises :class:`JobCancelled` inside the data layer's function,
-which leaves its partial output behind (the dialog says so).
+whose temporary output is then removed (exports and imports write under a
+temporary name and rename when complete), so nothing partial is left.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 
+from asha_app.core.crashlog import report_unexpected
 from asha_app.core.errors import AshaError
 from asha_app.workers.base import Worker
 
@@ -85,7 +87,7 @@ class JobWorker(Worker):
 
             def report(done: int, total: int, _i=i) -> None:
                 if self.isInterruptionRequested():
-                    raise JobCancelled("cancelled by the user; the partly written output was left in place")
+                    raise JobCancelled("cancelled by the user; nothing was written for this item")
                 with self._lock:
                     self._progress = (_i, int(done), int(total))
 
@@ -100,9 +102,8 @@ class JobWorker(Worker):
                 self.failed[i] = str(exc)
                 self.job_failed.emit(i, str(exc))
                 continue
-            except (OSError, ValueError, KeyError) as exc:  # unexpected file content: name the job, go on
-                log.exception("job %s failed", desc)
-                self.failed[i] = f"{desc}: {type(exc).__name__}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - unexpected: traceback to the error log, one sentence, go on
+                self.failed[i] = report_unexpected(exc, desc)
                 self.job_failed.emit(i, self.failed[i])
                 continue
             self.results[i] = result

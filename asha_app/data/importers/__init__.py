@@ -44,17 +44,20 @@ def detect_format(path: str | Path) -> str:
         return "paired"  # a folder holding the paired Myo EMG + MediaPipe CSV pair
     if not path.is_file():
         raise RecordingFileError(f"{path}: no such file.")
-    if h5py.is_hdf5(path):
-        with h5py.File(path, "r") as f:
-            if "emg2pose" in f:
-                return "emg2pose"
-            if f.attrs.get("format") in ("asha-session", b"asha-session"):
-                raise RecordingFileError(f"{path}: already an Asha session file; open it directly.")
-        raise RecordingFileError(f"{path}: HDF5 file of an unknown layout (no 'emg2pose' group).")
     with open(path, "rb") as fh:
         head = fh.read(128)
     if path.suffix.lower() == ".mat" or head.startswith(b"MATLAB"):
-        return "ninapro"
+        return "ninapro"  # MATLAB v5, or v7.3 (HDF5 behind a MATLAB header)
+    if h5py.is_hdf5(path):
+        try:
+            with h5py.File(path, "r") as f:
+                if "emg2pose" in f:
+                    return "emg2pose"
+                if f.attrs.get("format") in ("asha-session", b"asha-session"):
+                    raise RecordingFileError(f"{path}: already an Asha session file; open it directly.")
+        except OSError as exc:
+            raise RecordingFileError(f"{path}: an HDF5 file that cannot be opened ({exc}); it is truncated or corrupt.") from exc
+        raise RecordingFileError(f"{path}: HDF5 file of an unknown layout (no 'emg2pose' group).")
     if path.suffix.lower() in (".csv", ".txt", ".tsv") or b"\t" in head:
         return "brainflow"
     raise RecordingFileError(f"{path}: unknown file format; give it explicitly (one of {', '.join(FORMATS)}).")
@@ -104,5 +107,10 @@ def import_to_session(path: str | Path, out_path: str | Path, fmt: str | None = 
     """Import ``path`` and write it as an Asha session file ``out_path``; returns ``out_path``."""
     from asha_app.data.writer import write_recording  # noqa: PLC0415
 
+    src, out = Path(path), Path(out_path)
+    if out.exists() and (not overwrite or (src.exists() and out.resolve() == src.resolve())):
+        raise RecordingFileError(f"{out}: already exists{' (it is the input)' if out.resolve() == src.resolve() else ''}; "
+                                 "choose another name" + ("" if out.resolve() == src.resolve() else " or allow replacing it")
+                                 + ". Nothing was imported.")
     rec = import_file(path, fmt, **options)
     return write_recording(rec, out_path, overwrite=overwrite, progress=progress)

@@ -11,14 +11,62 @@ are preferred over ``stimulus`` / ``repetition`` when present.
 
 from __future__ import annotations
 
+import logging
+import math
+import struct
+import zlib
 from pathlib import Path
 
+import h5py
 import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data.recording import Prompt, Recording
+
+
+log = logging.getLogger(__name__)
+
+
+def _load_mat73(path: Path) -> dict:
+    """Variables of a MATLAB v7.3 file (HDF5 inside); MATLAB stores arrays column-major, so each is transposed."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for key, obj in f.items():
+            if key.startswith("#") or not isinstance(obj, h5py.Dataset):
+                continue
+            arr = obj[()]
+            out[key] = arr.T if isinstance(arr, np.ndarray) and arr.ndim >= 2 else arr
+    return out
+
+
+def _load_mat(path: Path) -> dict:
+    if h5py.is_hdf5(path):  # MATLAB v7.3 (-v7.3 files are HDF5)
+        try:
+            return _load_mat73(path)
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise RecordingFileError(f"{path}: a MATLAB v7.3 (HDF5) file that cannot be read ({exc}); it may be "
+                                     "truncated. Re-save it in MATLAB, or with -v7 for a smaller file.") from exc
+    try:
+        return scipy.io.loadmat(path)
+    except (OSError, ValueError, NotImplementedError, IndexError, TypeError, EOFError, MatReadError, KeyError,
+            AttributeError, MemoryError, OverflowError, zlib.error, struct.error) as exc:
+        raise RecordingFileError(
+            f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' variable."
+        ) from exc
+
+
+def _numeric(path: Path, name: str, value) -> np.ndarray:
+    """``value`` as a real float array, or a clear error (strings, cell arrays, structs, complex numbers)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "c":
+        raise RecordingFileError(f"{path}: '{name}' holds complex numbers; NinaPro data is real-valued. "
+                                 "The file is not a NinaPro recording, or it is damaged.")
+    if arr.dtype.kind not in "biuf":
+        raise RecordingFileError(f"{path}: '{name}' holds {arr.dtype.kind!r}-type data ({arr.dtype}), not numbers; "
+                                 "the file is not a NinaPro recording, or it is damaged.")
+    return arr.astype(np.float64 if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 else np.float32)
 
 
 def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
@@ -54,42 +102,74 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         If the file is not a readable MATLAB file or lacks ``emg``, or no rate is known.
     """
     path = Path(path)
-    try:
-        m = scipy.io.loadmat(path)
-    except (OSError, ValueError, NotImplementedError, IndexError, TypeError, EOFError, MatReadError) as exc:
-        raise RecordingFileError(
-            f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' variable."
-        ) from exc
+    if not path.is_file():
+        raise RecordingFileError(f"{path}: no such file.")
+    m = _load_mat(path)
     if "emg" not in m:
         raise RecordingFileError(f"{path}: no 'emg' variable; not a NinaPro file (variables: {sorted(k for k in m if not k.startswith('__'))}).")
-    emg = np.asarray(m["emg"], np.float32)
+    warnings: list[str] = []
+    emg = _numeric(path, "emg", m["emg"]).astype(np.float32)
     if emg.ndim != 2:
         raise RecordingFileError(f"{path}: 'emg' has shape {emg.shape}, expected (samples, channels).")
+    if emg.shape[0] < emg.shape[1]:
+        warnings.append(f"'emg' is stored as {emg.shape[0]} x {emg.shape[1]}; read as {emg.shape[1]} samples of "
+                        f"{emg.shape[0]} channel(s) (transposed).")
+        emg = np.ascontiguousarray(emg.T)
+    if emg.shape[0] == 0 or emg.shape[1] == 0:
+        raise RecordingFileError(f"{path}: 'emg' is empty ({emg.shape}).")
+    if not np.isfinite(emg).any():
+        raise RecordingFileError(f"{path}: every 'emg' value is NaN or infinite; there is no signal to import.")
     if fs is None and "frequency" in m:
-        fs = float(np.asarray(m["frequency"]).reshape(-1)[0])
-    if fs is None or fs <= 0:
+        try:
+            fs = float(_numeric(path, "frequency", m["frequency"]).reshape(-1)[0])
+        except IndexError:
+            fs = None
+    if fs is None:
         raise RecordingFileError(f"{path}: the sampling rate is not in the file; give it (e.g. --fs 2000 for NinaPro DB2).")
+    if not math.isfinite(float(fs)) or fs <= 0:
+        raise RecordingFileError(f"{path}: the sampling rate {fs!r} Hz is not a positive number; give the right one "
+                                 "(e.g. --fs 2000 for NinaPro DB2).")
     n = emg.shape[0]
     t = np.arange(n) / float(fs)
     targets = None
     names: list[str] = []
     if "glove" in m:
-        targets = np.asarray(m["glove"], np.float32)
+        targets = _numeric(path, "glove", m["glove"]).astype(np.float32)
+        if targets.ndim == 1:
+            targets = targets[:, None]
+        if targets.ndim != 2:
+            raise RecordingFileError(f"{path}: 'glove' has shape {targets.shape}, expected (samples, sensors).")
+        if targets.shape[0] != n and targets.shape[1] == n:
+            targets = np.ascontiguousarray(targets.T)
         if targets.shape[0] != n:
-            raise RecordingFileError(f"{path}: 'glove' has {targets.shape[0]} rows, 'emg' {n}.")
+            raise RecordingFileError(f"{path}: 'glove' has {targets.shape[0]} rows, 'emg' {n}; they must be sampled together.")
         names = [f"glove_{i + 1}" for i in range(targets.shape[1])]
     stim_key = "restimulus" if "restimulus" in m else ("stimulus" if "stimulus" in m else None)
     rep_key = "rerepetition" if "rerepetition" in m else ("repetition" if "repetition" in m else None)
     prompts = []
     if stim_key is not None:
-        stim = np.asarray(m[stim_key]).reshape(-1)
-        reps = np.asarray(m[rep_key]).reshape(-1) if rep_key is not None else np.zeros_like(stim)
+        stim = _numeric(path, stim_key, m[stim_key]).reshape(-1)
+        reps = _numeric(path, rep_key, m[rep_key]).reshape(-1) if rep_key is not None else np.zeros_like(stim)
+        if stim.size > n:
+            raise RecordingFileError(f"{path}: '{stim_key}' has {stim.size} entries, more than the {n} EMG samples.")
+        if stim.size < n:
+            warnings.append(f"'{stim_key}' covers only the first {stim.size} of {n} EMG samples; the rest has no "
+                            "movement labels.")
+        if reps.size != stim.size:
+            warnings.append(f"'{rep_key}' has {reps.size} entries, '{stim_key}' {stim.size}; repetitions are left out.")
+            rep_key, reps = None, np.zeros_like(stim)
+        stim = np.where(np.isfinite(stim), stim, 0).astype(np.int64)
+        reps = np.where(np.isfinite(reps), reps, 0).astype(np.int64)
         for value, s, e in _runs(stim):
             rep = int(reps[s]) - 1 if rep_key is not None else -1
             prompts.append(Prompt(f"movement {value}", float(t[s]), float(t[e - 1] + 1.0 / fs), rep))
     meta = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key}
+    for w in warnings:
+        log.warning("%s: %s", path, w)
+    if warnings:
+        meta["warnings"] = warnings
     for key in ("subject", "exercise"):
-        if key in m:
+        if key in m and np.asarray(m[key]).dtype.kind in "biuf":
             meta[key] = np.asarray(m[key]).reshape(-1).tolist()
     return Recording(
         emg=emg, emg_t=t, fs=float(fs), label_t=t.copy() if targets is not None else np.zeros(0), targets=targets,

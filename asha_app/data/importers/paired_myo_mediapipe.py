@@ -83,7 +83,17 @@ def _mmss_seconds(clock: list[str], path: Path) -> np.ndarray:
 def _read_csv(path: Path, n_values: int) -> tuple[list[str], np.ndarray, list[str]]:
     if not path.is_file():
         raise RecordingFileError(f"{path} does not exist: give the folder holding the paired EMG and MediaPipe CSV files")
-    with path.open(newline="") as f:
+    try:
+        return _read_csv_rows(path, n_values)
+    except UnicodeDecodeError as exc:
+        raise RecordingFileError(f"{path}: not a text CSV file (byte {exc.start} is not UTF-8); it is damaged or "
+                                 "not a paired EMG/MediaPipe export.") from exc
+    except csv.Error as exc:
+        raise RecordingFileError(f"{path}: not a readable CSV file ({exc}).") from exc
+
+
+def _read_csv_rows(path: Path, n_values: int) -> tuple[list[str], np.ndarray, list[str]]:
+    with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         try:
             header = next(reader)
