@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from asha_app.core.clock import SessionClock
 from asha_app.core.settings import AppSettings
@@ -207,3 +208,77 @@ def test_gui_thread_collector_collects_cycles_and_keeps_full_collections_short(q
         col.stop()
         gc.unfreeze()
         gc.disable()  # the test session's own policy (conftest): collect between tests only
+
+
+@pytest.fixture
+def full_window(qtbot):
+    """The main window with every UI feature installed (as the app builds it), streaming the demo EMG."""
+    from asha_app.app import create_window
+
+    settings = AppSettings()
+    settings.device.kind = "demo"
+    win = create_window(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.shutdown()
+
+
+def _inside(rect, area):
+    return area.contains(rect.topLeft()) and area.contains(rect.bottomRight())
+
+
+def test_window_fits_a_1366x768_screen_whatever_the_counters_say(qtbot, full_window):
+    """Long counters and messages elide or wrap: the window's minimum stays within a 1366 x 768 screen, and the
+    window fitted to such a screen stays inside it (they used to push the minimum width from 1566 to 1713 px)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QApplication
+
+    win = full_window
+    screen = QRect(0, 0, 1366, 768)
+    win.resize(1560, 960)
+    win.fit_to_screen(screen)
+    qtbot.waitUntil(lambda: win.scopes.frames_drawn >= 3, timeout=8000)
+    win.status_timer.stop()  # the texts below stay as set
+    big = "123456789 labelled, 98765432 invalid, 4321987 no hand, 99999999 skipped"
+    win.camera_panel.frames_label.setText(big)
+    win.camera_panel.fit_label.setText("123456.7 mm (invalid) " * 3)
+    win.live_dock.rate.setText("52 /s from the model, 0 /s drawn, 123456789 samples lost")
+    win.live_dock.error_mm.setText("12345.6 mm (median 12345.6 mm over 10 s)")
+    win.live_dock.latency.setText("p50 123456.7 ms, p95 1234567.8 ms")
+    quality = "quality: " + ", ".join(f"{i}:railed" for i in range(1, 9))
+    win.status_quality.setText(quality)
+    win.status_marker.setText("last marker: " + "a gesture with a very long name " * 3)
+    win.source_label.setText("Replay of a_session_file_with_a_very_long_name_recorded_by_someone.h5 " * 3)
+    for shown_sessions in (False, True):
+        win.panels["sessions"].setVisible(shown_sessions)
+        QApplication.processEvents()
+        hint = win.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 768 - 40, (shown_sessions, hint)
+        assert win.width() <= 1366 and _inside(win.frameGeometry(), screen), win.frameGeometry()
+    if win.status_quality.elided_text() != quality:  # cut: the whole text is in the tooltip
+        assert win.status_quality.toolTip() == quality and win.status_quality.elided_text().endswith("…")
+
+
+def test_reset_layout_puts_every_panel_back(qtbot, full_window):
+    from PySide6.QtCore import QRect
+
+    win = full_window
+    area = win.dockWidgetArea
+    default = {k: (area(d), d.isHidden()) for k, d in win.panels.items()}
+    assert default["sessions"][1] and not default["hand3d"][1]
+    win.panels["camera"].setFloating(True)
+    win.panels["hand3d"].hide()
+    win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, win.panels["live"])
+    win.panels["sessions"].show()
+    win.resize(2400, 1400)
+    assert win.reset_layout_action in win.view_menu.actions()
+    win.reset_layout_action.trigger()
+    assert not any(d.isFloating() for d in win.panels.values())
+    assert {k: (area(d), d.isHidden()) for k, d in win.panels.items()} == default
+    win.panels["camera"].setFloating(True)
+    win.resize(2400, 1400)
+    screen = QRect(0, 0, 1366, 768)
+    win.reset_layout(screen)
+    assert not win.panels["camera"].isFloating() and win.width() <= 1366 and _inside(win.frameGeometry(), screen)

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
 from asha_app.calibration.live_demo import demo_assets
@@ -64,11 +64,23 @@ class LiveDock(QWidget):
         super().__init__(parent)
         self.last_pose: np.ndarray | None = None
         self.last_angles: np.ndarray | None = None
-        lay = QVBoxLayout(self)
+        # the content scrolls when the dock is short (a small screen) instead of clipping its wrapped lines
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(body)
         self.what = QLabel("Nothing running. Try Live → Live demo, or load a profile.")
         self.what.setWordWrap(True)
         lay.addWidget(self.what)
         form = QFormLayout()
+        # long labels go above their values and the values wrap, so growing figures never widen the window
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.rate = QLabel("—")
         self.latency = QLabel("—")
         self.error_mm = QLabel("—")
@@ -77,6 +89,8 @@ class LiveDock(QWidget):
         self.confidence.setRange(0, 100)
         self.confidence.setFormat("%p %")
         self.ood = QLabel("")
+        for lab in (self.rate, self.latency, self.error_mm, self.pose_text, self.ood):
+            lab.setWordWrap(True)
         form.addRow("Pose updates:", self.rate)
         form.addRow("Latency (ring → screen):", self.latency)
         form.addRow("Input like calibration:", self.confidence)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
@@ -27,9 +27,15 @@ from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
+from asha_app.ui.widgets import ElidedLabel
 from asha_app.workers.acquisition import AcquisitionWorker
 
 log = logging.getLogger(__name__)
+
+NO_SOURCE_TEXT = "No device running. Pick a device and press Start."
+NO_RATE_TEXT = "rate: —"
+#: the main window's first size; :meth:`MainWindow.fit_to_screen` shrinks it to a smaller screen
+DEFAULT_SIZE = (1560, 960)
 
 DEVICE_CHOICES = [
     ("armband", "MindRove WiFi armband"),
@@ -136,7 +142,8 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, QDockWidget] = {}
         self._shutdown_hooks: list = []
         self.setWindowTitle(f"Asha {__version__}")
-        self.resize(1560, 960)
+        self.resize(*DEFAULT_SIZE)
+        self._default_state = None  # the dock layout before any saved one is restored (View > Reset layout)
         self._setup_central()
         self._setup_docks()
         self._setup_toolbar()
@@ -152,7 +159,8 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(4, 4, 4, 4)
         self.banner = Banner()
         lay.addWidget(self.banner)
-        self.source_label = QLabel("No device running. Pick a device and press Start.")
+        self.source_label = QLabel(NO_SOURCE_TEXT)
+        self.source_label.setWordWrap(True)  # a long description or warning wraps instead of widening the window
         self.source_label.setObjectName("sourceLabel")
         self.source_label.setStyleSheet("#sourceLabel { font-weight: bold; padding: 2px; }")
         lay.addWidget(self.source_label)
@@ -224,18 +232,24 @@ class MainWindow(QMainWindow):
         self.menus = {key: self.menuBar().addMenu(title) for key, title in
                       (("session", "&Session"), ("model", "&Model"), ("live", "&Live"), ("view", "&View"))}
         self.view_menu = self.menus["view"]
+        self.reset_layout_action = QAction("Reset layout", self)
+        self.reset_layout_action.setToolTip("Put every panel back where it was at the first start and fit the window "
+                                            "to the screen")
+        self.view_menu.addAction(self.reset_layout_action)
+        self.view_menu.addSeparator()
         for dock in self.panels.values():
             self.view_menu.addAction(dock.toggleViewAction())
 
     def _setup_statusbar(self) -> None:
         sb = self.statusBar()
-        self.status_device = QLabel("—")
-        self.status_rate = QLabel("rate: —")
-        self.status_dropped = QLabel("dropped: 0")
-        self.status_battery = QLabel("battery: —")
-        self.status_quality = QLabel("")
-        self.status_state = QLabel("idle")
-        self.status_marker = QLabel("")
+        # every part elides: device names, marker names and quality lists must never widen the window
+        self.status_device = ElidedLabel("—", min_chars=8)
+        self.status_rate = ElidedLabel(NO_RATE_TEXT, min_chars=10)
+        self.status_dropped = ElidedLabel("dropped: 0", min_chars=10)
+        self.status_battery = ElidedLabel("battery: —", min_chars=6)
+        self.status_quality = ElidedLabel("", min_chars=8)
+        self.status_state = ElidedLabel("idle", min_chars=6)
+        self.status_marker = ElidedLabel("", min_chars=6)
         for w in (self.status_marker, self.status_device, self.status_state, self.status_rate, self.status_dropped, self.status_battery,
                   self.status_quality):
             sb.addPermanentWidget(w)
@@ -250,6 +264,7 @@ class MainWindow(QMainWindow):
         self.range_spin.valueChanged.connect(self._scope_controls_changed)
         self.settings_action.triggered.connect(self.open_settings)
         self.marker_action.triggered.connect(self.add_marker)
+        self.reset_layout_action.triggered.connect(lambda: self.reset_layout())
         self.draw_timer = QTimer(self)
         self.draw_timer.setInterval(25)
         self.draw_timer.timeout.connect(self.refresh_scopes)
@@ -452,13 +467,73 @@ class MainWindow(QMainWindow):
         return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
     def _restore_geometry(self) -> None:
-        qs = self._qsettings()
-        geo = qs.value("geometry")
-        state = qs.value("state")
+        geo = self._qsettings().value("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
-        if state is not None:
-            self.restoreState(state)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        if self._default_state is None:
+            self._balance_right_column()
+            # the first show: every feature has added its docks by now, so the layout seen here is the default
+            # (View > Reset layout), and the saved one can be restored for all of them (restoreState ignores
+            # docks that do not exist yet)
+            self._default_state = self.saveState()
+            state = self._qsettings().value("state")
+            if state is not None:
+                self.restoreState(state)
+            self.fit_to_screen()
+        super().showEvent(event)
+
+    def _balance_right_column(self) -> None:
+        """The RMS bars need less height than a panel a feature adds below them (the Live hand's figures)."""
+        levels = self.panels["levels"]
+        below = [d for k, d in self.panels.items() if k not in ("levels", "imu") and not d.isHidden()
+                 and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+        if below:
+            self.resizeDocks([levels, *below], [2] + [3] * len(below), Qt.Orientation.Vertical)
+
+    def reset_layout(self, available: QRect | None = None) -> None:
+        """View > Reset layout: every dock back to its first-start place and visibility, the window fitted to the
+        screen (or to ``available``, see :meth:`fit_to_screen`)."""
+        if self._default_state is not None:
+            for dock in self.panels.values():
+                dock.setFloating(False)
+            self.restoreState(self._default_state)
+        self.resize(*DEFAULT_SIZE)
+        self.fit_to_screen(available)
+
+    def fit_to_screen(self, available: QRect | None = None) -> QRect:
+        """Shrink and move the window so that it lies inside ``available`` (default: its screen's available area).
+
+        Returns
+        -------
+        QRect
+            The area used.  The window frame is counted where the window system
+            reports it (else 40 px for a title bar is assumed).
+        """
+        if available is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return QRect()
+            available = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width() if self.isVisible() and frame.width() > self.width() else 0
+        extra_h = frame.height() - self.height() if self.isVisible() and frame.height() > self.height() else 40
+        w = min(self.width(), available.width() - extra_w)
+        h = min(self.height(), available.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            # the side docks give up width in proportion, so that the scopes keep their share of a smaller window
+            side = [d for d in self.panels.values() if not d.isHidden() and not d.isFloating() and self.dockWidgetArea(d)
+                    in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)]
+            widths = [max(1, round(d.width() * w / self.width())) for d in side]
+            self.resize(w, h)
+            if side:
+                self.resizeDocks(side, widths, Qt.Orientation.Horizontal)
+        x = min(max(self.x(), available.left()), available.left() + max(0, available.width() - w - extra_w))
+        y = min(max(self.y(), available.top()), available.top() + max(0, available.height() - h - extra_h))
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
+        return available
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
         self.shutdown()

@@ -25,6 +25,8 @@ from asha_app.core.ringbuffer import RingBuffer
 from asha_app.dsp.quality import ADVICE, Flag
 
 CHANNEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+#: the narrowest the scopes get (the side docks shrink first)
+MIN_WIDTH_PX = 360
 FLAG_COLOURS = {Flag.OK: "#2ca02c", Flag.NAN: "#d62728", Flag.FLAT: "#7f7f7f", Flag.RAILED: "#d62728",
                 Flag.MAINS: "#ff7f0e", Flag.NOISY: "#ff7f0e"}
 
@@ -52,6 +54,7 @@ class EmgScopes(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
+        self.glw.setMinimumWidth(MIN_WIDTH_PX)  # the docks beside give way first: a scope narrower than this is unreadable
         lay.addWidget(self.glw)
         self.plots, self.curves, self.flag_labels = [], [], []
         self.flag_widgets: list[QLabel] = []
