@@ -63,6 +63,8 @@ class SessionReplaySource(EmgSource):
     angle_names : list of str
     participant : dict
         The file's participant attribute.
+    units : str
+        The file's EMG unit (``/emg`` attribute ``units``: ``"uV"`` for Asha's own recordings).
 
     Raises
     ------
@@ -88,6 +90,7 @@ class SessionReplaySource(EmgSource):
             self._accel = np.asarray(rec.extras["imu/accel"], np.float64)
             self._gyro = np.asarray(rec.extras["imu/gyro"], np.float64)
         self._fs = float(rec.fs)
+        self.units = str(rec.emg_units or "uV")  # imported sessions keep their source's unit
         self._channel_names = list(rec.channel_names)
         self.label_t = np.asarray(rec.label_t, np.float64)
         self.joint_angles = rec.joint_angles
