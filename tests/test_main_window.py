@@ -282,3 +282,69 @@ def test_reset_layout_puts_every_panel_back(qtbot, full_window):
     screen = QRect(0, 0, 1366, 768)
     win.reset_layout(screen)
     assert not win.panels["camera"].isFloating() and win.width() <= 1366 and _inside(win.frameGeometry(), screen)
+
+
+def _feed(scopes, amp_uv, seconds=1.0, fs=500.0):
+    from asha_app.core.ringbuffer import RingBuffer
+
+    ring = RingBuffer(int(10 * fs), {"t": 1, "raw": 8, "filtered": 8, "marker": 1})
+    n = int(seconds * fs)
+    t = np.arange(n)[:, None] / fs
+    y = np.sin(2 * np.pi * 80 * t) * np.asarray(amp_uv, float)[None, :]
+    ring.write(t=t, raw=y, filtered=y, marker=np.zeros((n, 1)))
+    return ring
+
+
+def test_scope_axes_give_voltages_a_proper_prefix_and_other_units_none(qtbot):
+    """±5 mV reads "(mV)", ±50 µV "(µV)": never "kµV" or "mµV" (an SI prefix stacked on µV); a unit that is not a
+    voltage gets no prefix and is named above the scopes."""
+    from asha_app.ui.scopes import EmgScopes
+
+    sc = EmgScopes(8)
+    qtbot.addWidget(sc)
+    sc.resize(900, 900)
+    sc.show()
+    qtbot.waitExposed(sc)
+    amps = [50.0, 5000.0, 400.0, 2000.0, 50.0, 50.0, 50.0, 50.0]
+    sc.attach(_feed(sc, amps), 500.0, "uV")
+    sc.refresh()
+    qtbot.waitUntil(lambda: all(t is not None and t[0].startswith("EMG") for t in sc._titles), timeout=3000)
+    labels = [p.getAxis("left").labelString() for p in sc.plots]
+    assert "(mV)" in labels[1] and "(mV)" in labels[3] and "(µV)" in labels[0] and "(µV)" in labels[2], labels
+    assert not any(bad in s for s in labels for bad in ("kµV", "mµV", "µµV")), labels
+    assert sc.unit_label.isHidden()
+    # the tick labels follow the prefix: ±5000 µV is drawn as about ±5 mV
+    ax = sc.plots[1].getAxis("left")
+    assert ax.scale * ax.autoSIPrefixScale == pytest.approx(1e-3)
+    sc.attach(_feed(sc, [0.02] * 8), 50.0, "MiniVIE normalised")
+    sc.refresh()
+    labels = [p.getAxis("left").labelString() for p in sc.plots]
+    assert not any("V)" in s or "(x" in s for s in labels), labels
+    assert not sc.unit_label.isHidden() and "MiniVIE normalised" in sc.unit_label.text()
+
+
+@pytest.mark.parametrize("height", [900, 420, 300])
+def test_scopes_keep_a_legible_height_and_titles_never_overlap(qtbot, height):
+    """Short of height (the Sessions dock open on a small screen) the scopes switch to two columns, each scope stays
+    at least LEGIBLE_PX - 10 px tall, and no axis title overlaps another or runs past its scope."""
+    from asha_app.ui.scopes import LEGIBLE_PX, EmgScopes
+
+    sc = EmgScopes(8)
+    qtbot.addWidget(sc)
+    sc.resize(1000, height)
+    sc.show()
+    qtbot.waitExposed(sc)
+    sc.attach(_feed(sc, [100.0] * 8), 500.0, "uV")
+    sc.refresh()
+    qtbot.waitUntil(lambda: sc.columns == (1 if height >= 900 else 2), timeout=2000)
+    sc.fit_layout()
+    assert min(sc.plot_heights()) >= LEGIBLE_PX - 10, sc.plot_heights()
+    rects = sc.title_rects()
+    for i, a in enumerate(rects):
+        axis = sc.plots[i].getAxis("left")
+        box = axis.mapRectToScene(axis.boundingRect())
+        assert a.top() >= box.top() - 1 and a.bottom() <= box.bottom() + 1, (i, a, box)
+        for b in rects[i + 1:]:
+            assert not a.intersects(b), (a, b)
+    # the time axis is labelled under each column
+    assert sum(p.getAxis("bottom").label.isVisible() for p in sc.plots) == sc.columns

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.core.errors import RecordingFileError
+from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.data.reader import SessionFile
 from asha_app.devices.emg import EmgPacket, EmgSource
 
@@ -115,7 +116,8 @@ class SessionReplaySource(EmgSource):
         self.warnings = []
         self.no_data_timeout_s = 1e9  # pauses are not lost connections
         self.package_modulus = None
-        self.description = f"Replay of {self.path.name} ({self._fs:g} Hz, {self.duration:.1f} s)"
+        unit = "" if emg_unit_to_uv(self.units) is not None else f", EMG in {emg_unit_label(self.units)}"
+        self.description = f"Replay of {self.path.name} ({self._fs:g} Hz, {self.duration:.1f} s{unit})"
         self._lock = threading.Lock()
         self._index = 0  # next sample to deliver
         self._playing = False

@@ -120,6 +120,15 @@ class LiveDock(QWidget):
             row.addWidget(b, i // 2, i % 2)
         lay.addLayout(row)
         lay.addStretch(1)
+        # scrolls vertically only: as wide as its widest row (buttons, check boxes) needs
+        scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+
+    def clear_figures(self) -> None:
+        """Nothing runs: the figures of the last run are not shown as if current."""
+        for lab in (self.rate, self.latency, self.error_mm, self.pose_text):
+            lab.setText("—")
+        self.confidence.reset()
+        self.ood.setText("")
 
 
 class _GuiReceiver(QObject):
@@ -258,6 +267,7 @@ class LiveController:
         if not ok or w.worker is None:
             self.mode = "idle"
             return False
+        w.set_emg_units(assets.meta.get("emg_units", "uV"))  # MiniVIE units x 100, not microvolts
         self.assets = assets
         self.ckpt = ckpt
         self.profile = None
@@ -366,28 +376,36 @@ class LiveController:
         wk, self.worker = self.worker, None
         if wk is not None:
             wk.stop(3000)
+            self.dock.clear_figures()  # what the stopped run drew goes with it
+            view = self._view()
+            if view is not None:
+                view.clear("emg")
+                view.clear("reference")
         self._pending.clear()
         self._lock_scopes_to_frames(False)
 
     def stop(self) -> None:
-        """Stop live inference (and the demo's playback)."""
+        """Stop live inference (and the demo's playback); a profile does not start again by itself."""
         was_demo = self.mode == "demo"
         self._stop_worker()
         self.dock.stop_button.setEnabled(False)
+        if self.mode == "profile":
+            self.mode = "idle"
         if was_demo:
             self.mode = "idle"
             self.window.stop_acquisition()
             self._restore_device_picker()
-            view = self._view()
-            if view is not None:
-                view.clear("reference")
 
     def _on_acquisition_started(self, _worker) -> None:
         if self.mode == "profile" and self.worker is None:
             self._start_worker()
 
     def _restore_device_picker(self) -> None:
-        """After the live demo, the toolbar's device picker shows the user's own device again."""
+        """After the live demo, the toolbar's device picker shows the user's own device again, and the 3D view
+        its own layout (the demo put the hands side by side)."""
+        view = self._view()
+        if view is not None:
+            view.set_layout("overlay")
         combo = self.window.device_combo
         i = combo.findData(self.window.settings.device.kind)
         if i >= 0:

@@ -21,6 +21,7 @@ from asha_app.core import paths
 from asha_app.core.clock import SessionClock
 from asha_app.core.errors import AshaError
 from asha_app.core.settings import AppSettings
+from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
 from asha_app.dsp.quality import Flag
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 NO_SOURCE_TEXT = "No device running. Pick a device and press Start."
 NO_RATE_TEXT = "rate: —"
+#: 3D hand slots drawn from the EMG stream (live model, live-demo reference, replayed labels): Stop clears them
+STREAM_HAND_SLOTS = ("emg", "reference", "replay")
 #: the main window's first size; :meth:`MainWindow.fit_to_screen` shrinks it to a smaller screen
 DEFAULT_SIZE = (1560, 960)
 
@@ -334,26 +337,48 @@ class MainWindow(QMainWindow):
                                    mains_hz=float(self.settings.filter.mains_hz))
         worker.error.connect(self._on_worker_error)
         worker.unreachable.connect(self._on_unreachable)
-        worker.finished.connect(self._on_worker_finished)
-        self.worker = worker
-        self.scopes.attach(worker.emg_ring, source.fs)
-        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
-        self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
         text = source.description
         if kind == "demo":
             text += " — markers are the recording's gesture labels"
         if source.warnings:
             text += "  ⚠ " + " ".join(source.warnings)
-        self.source_label.setText(text)
+        self.run_worker(worker, source, text)
+        return True
+
+    def run_worker(self, worker: AcquisitionWorker, source: EmgSource, text: str | None = None) -> None:
+        """Show ``source`` streaming through ``worker`` (scopes, IMU, unit, status) and start the worker.
+
+        The one way a stream starts: the device picker (:meth:`start_acquisition`)
+        and a session replay both come here, and :meth:`stop_acquisition` undoes it.
+        """
+        worker.finished.connect(self._on_worker_finished)
+        self.worker = worker
+        self.scopes.attach(worker.emg_ring, source.fs, getattr(source, "units", "uV"))
+        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
+        self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
+        self.set_emg_units(getattr(source, "units", "uV"))
+        self.source_label.setText(text or source.description)
         self.status_device.setText(source.description.split(" (")[0])
         self.start_action.setEnabled(False)
         self.stop_action.setEnabled(True)
         worker.start()
         self.acquisition_started.emit(worker)
-        return True
+
+    def set_emg_units(self, units: str | None) -> None:
+        """The running stream's EMG unit as stored ("uV" for live boards; :mod:`asha_app.core.units`): labels the
+        scopes, the RMS bars and the fixed range, and sets the unit the quality check assumes."""
+        units = str(units or "uV")
+        self.scopes.set_units(units)
+        self.rms.set_units(units)
+        label = emg_unit_label(units)
+        self.range_spin.setSuffix(f" {label}" if emg_unit_to_uv(units) is not None else "")
+        self.range_spin.setToolTip(f"Fixed range of every scope, in {label}")
+        if self.worker is not None:
+            self.worker.units = units
 
     def stop_acquisition(self) -> None:
-        """Stop the running worker (waits up to 5 s)."""
+        """Stop the running worker (waits up to 5 s) and clear what it showed: source line, rate, quality,
+        last marker, levels, and the 3D hands drawn from the stream."""
         worker, self.worker = self.worker, None
         if worker is None:
             return
@@ -362,7 +387,24 @@ class MainWindow(QMainWindow):
             self._old_workers.append(worker)
         self.start_action.setEnabled(True)
         self.stop_action.setEnabled(False)
+        self._clear_stream_state()
         self.acquisition_stopped.emit()
+
+    def _clear_stream_state(self) -> None:
+        self.source_label.setText(NO_SOURCE_TEXT)
+        self.status_device.setText("—")
+        self.status_state.setText("stopped")
+        self.status_rate.setText(NO_RATE_TEXT)
+        self.status_dropped.setText("dropped: 0")
+        self.status_dropped.setStyleSheet("")
+        self.status_battery.setText("battery: —")
+        self.status_quality.setText("")
+        self.status_marker.setText("")
+        self.scopes.clear_flags()
+        self.rms.clear()
+        if isinstance(self.hand_view, HandView):
+            for slot in STREAM_HAND_SLOTS:
+                self.hand_view.clear(slot)
 
     def _on_worker_finished(self) -> None:
         if self.worker is not None and self.worker.isFinished():
