@@ -348,3 +348,21 @@ def test_scopes_keep_a_legible_height_and_titles_never_overlap(qtbot, height):
             assert not a.intersects(b), (a, b)
     # the time axis is labelled under each column
     assert sum(p.getAxis("bottom").label.isVisible() for p in sc.plots) == sc.columns
+
+
+def test_toolbar_stop_clears_source_line_rate_quality_and_last_marker(qtbot, full_window):
+    from asha_app.ui.main_window import NO_RATE_TEXT, NO_SOURCE_TEXT
+
+    win = full_window
+    win.start_demo()
+    win.add_marker()
+    qtbot.waitUntil(lambda: "user marker" in win.status_marker.text() and "quality" in win.status_quality.text()
+                    and "Hz" in win.status_rate.text() and float(np.max(win.rms.bars.opts["height"])) > 0, timeout=8000)
+    assert "Myo" in win.source_label.text() and any(f.isVisible() for f in win.scopes.flag_labels)
+    win.stop_action.trigger()
+    qtbot.wait(600)  # two status-timer ticks: nothing comes back
+    assert win.worker is None and win.status_state.text() == "stopped"
+    assert win.source_label.text() == NO_SOURCE_TEXT and win.status_rate.text() == NO_RATE_TEXT
+    assert win.status_quality.text() == "" and win.status_marker.text() == "" and win.status_device.text() == "—"
+    assert not any(f.isVisible() for f in win.scopes.flag_labels)
+    assert float(np.max(win.rms.bars.opts["height"])) == 0.0
