@@ -73,6 +73,8 @@ _EXTRA = [(0.85, 0.40, 0.80, 1.0), (0.90, 0.85, 0.30, 1.0), (0.40, 0.85, 0.85, 1
 SIDE_BY_SIDE_GAP_MM = 220.0
 #: spacing of hands stacked on top of each other (a tall, narrow view): a hand is about 212 mm tall
 STACKED_GAP_MM = 250.0
+#: hands are stacked only when that shows them this much larger (distance ratio): side by side reads better
+STACK_GAIN = 0.85
 #: the camera's depth range factor: clip planes at distance / 10 and distance * 10
 DEPTH_VALUE = 10.0
 #: the sphere (hand frame, mm) that holds a built-in hand in any pose: the rest-pose mesh spans x -61..87 (little
@@ -347,11 +349,11 @@ class _HandScene:
         return ([main] if main else []) + [[name] for name in drawn if name in BESIDE_SLOTS]
 
     def apply_layout(self) -> None:
-        # places only the hands that are drawn, so an empty slot leaves no hole; the places run along the
-        # view's longer side (a tall, narrow dock stacks them), whichever shows the hands larger
+        # places only the hands that are drawn, so an empty slot leaves no hole; the places run side by side,
+        # or stacked when the view is so tall and narrow that this shows the hands clearly larger
         groups = self.groups()
         n = max(1, len(groups))
-        self.stacked = n > 1 and self.fit_distance(n, True) < self.fit_distance(n, False)
+        self.stacked = n > 1 and self.fit_distance(n, True) < STACK_GAIN * self.fit_distance(n, False)
         for h in self.hands.values():
             h.node.transform.translate = (0, 0, 0, 0)
         for i, group in enumerate(groups):

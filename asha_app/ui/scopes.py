@@ -188,8 +188,9 @@ class EmgScopes(QWidget):
             self.unit_label.setText("")
             self.unit_label.hide()
         else:
-            note = "" if si else " (not microvolts: the unit of the source)"
-            self.unit_label.setText(f"EMG in {emg_unit_label(self.units)}{note}")
+            label = emg_unit_label(self.units)
+            note = "" if si or "microvolt" in label.lower() else " (the source's unit, not microvolts)"
+            self.unit_label.setText(f"EMG in {label}{note}")
             self.unit_label.show()
 
     def _schedule_fit_titles(self) -> None:
