@@ -235,6 +235,8 @@ def test_window_fits_a_1366x768_screen_whatever_the_counters_say(qtbot, full_win
     from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QApplication
 
+    from asha_app.ui.scopes import LEGIBLE_PX
+
     win = full_window
     screen = QRect(0, 0, 1366, 768)
     win.resize(1560, 960)
@@ -257,6 +259,11 @@ def test_window_fits_a_1366x768_screen_whatever_the_counters_say(qtbot, full_win
         hint = win.minimumSizeHint()
         assert hint.width() <= 1366 and hint.height() <= 768 - 40, (shown_sessions, hint)
         assert win.width() <= 1366 and _inside(win.frameGeometry(), screen), win.frameGeometry()
+        win.scopes.fit_layout()
+        # each scope keeps a legible height (two columns once the Sessions dock takes its share), titles apart
+        assert min(win.scopes.plot_heights()) >= LEGIBLE_PX - 10, (shown_sessions, win.scopes.plot_heights())
+        rects = win.scopes.title_rects()
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
     if win.status_quality.elided_text() != quality:  # cut: the whole text is in the tooltip
         assert win.status_quality.toolTip() == quality and win.status_quality.elided_text().endswith("…")
 
