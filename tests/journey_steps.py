@@ -235,16 +235,26 @@ class ClinicianJourney:
             check(changed > 0.001, "the 3D hand's pixels did not change while the live hand ran")
 
     def _stop(self, st: Step) -> None:
+        from asha_app.ui.hand_view import HandView
+        from asha_app.ui.main_window import NO_RATE_TEXT, NO_SOURCE_TEXT, STREAM_HAND_SLOTS
+
         w = self.w
         w.stop_action.trigger()
         wait_until(lambda: w.worker is None, 10, "the stream to stop")
         pump(0.3)
-        live = w.live
-        seen = {"live_worker": live.worker is not None, "source": w.source_label.text(),
-                "rate": w.status_rate.text() if hasattr(w, "status_rate") else "",
-                "dock_rate": live.dock.rate.text()}
-        st.detail = seen
+        live, view = w.live, w.hand_view
+        hands = ({s: view._hands[s].has_data for s in STREAM_HAND_SLOTS if s in view.slots}
+                 if isinstance(view, HandView) else {})
+        st.detail = {"live_worker": live.worker is not None, "source": w.source_label.text(),
+                     "rate": w.status_rate.text(), "quality": w.status_quality.text(), "marker": w.status_marker.text(),
+                     "dock_rate": live.dock.rate.text(), "hands_drawn": hands}
         check(live.worker is None, "the live model still runs after Stop")
+        check(st.detail["source"] == NO_SOURCE_TEXT, f"the source line still says {st.detail['source']!r}")
+        check(st.detail["rate"] == NO_RATE_TEXT, f"the rate still says {st.detail['rate']!r}")
+        check(not st.detail["quality"] and not st.detail["marker"],
+              f"quality {st.detail['quality']!r} / last marker {st.detail['marker']!r} left after Stop")
+        check(st.detail["dock_rate"] == "—", f"the Live dock still says {st.detail['dock_rate']!r}")
+        check(not any(hands.values()), f"hands still drawn after Stop: {hands}")
 
 
 def new_window(settings=None):

@@ -1,11 +1,15 @@
 """Streaming filters: chunked output must equal whole-signal output; the filter must do its job."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import signal
 
 from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter, design_sos, filter_offline
 from asha_app.dsp.quality import Flag, assess_channels
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _chunks(x, sizes):
@@ -128,3 +132,46 @@ def test_one_euro_smooths_jitter_but_follows_motion():
     out_slow = np.array([f_slow(x, ti) for x, ti in zip(ramp, t)])
     lag_slow = np.mean(ramp[100:] - out_slow[100:]) / 100.0
     assert lag < 0.5 * lag_slow  # the speed term removes most of the lag a plain low-pass has
+
+
+def test_a_channel_stuck_at_the_rail_is_railed_not_flat():
+    fs, n = 500.0, 500
+    rng = np.random.default_rng(5)
+    raw = np.stack([rng.normal(0, 40, n), np.full(n, 400_000.0), np.full(n, -399_500.0), np.full(n, 12.0)], axis=1)
+    filt = filter_offline(raw, FilterSpec(fs=fs))
+    assert assess_channels(raw, filt, fs) == [Flag.OK, Flag.RAILED, Flag.RAILED, Flag.FLAT]
+    # the same signals in millivolts are judged the same way (converted to microvolts first)
+    assert assess_channels(raw / 1000.0, filt / 1000.0, fs, units="mV") == [Flag.OK, Flag.RAILED, Flag.RAILED, Flag.FLAT]
+
+
+def test_quality_of_a_50_hz_session_in_minivie_units_is_not_flat():
+    """The real paired Myo + MediaPipe slice (50 Hz, MiniVIE normalised units, values around 0.01): judged in
+    microvolts every channel read as flat; judged in its own unit, live-like 1 s windows are fine, and a channel
+    that really stops is still flat."""
+    from asha_app.core.settings import FilterSettings
+    from asha_app.data.importers.paired_myo_mediapipe import load_paired
+
+    rec = load_paired(REPO / "tests" / "assets" / "paired_slice")
+    assert rec.fs == 50.0 and "MiniVIE" in rec.emg_units
+    spec = FilterSettings().spec(rec.fs)
+    win = int(rec.fs)
+    flags = []
+    for i in range(0, len(rec.emg) - win, win):
+        x = rec.emg[i:i + win].astype(float)
+        flags += assess_channels(x, filter_offline(x, spec), rec.fs, units=rec.emg_units)
+    share_ok = np.mean([f == Flag.OK for f in flags])
+    assert share_ok > 0.95, share_ok
+    x = rec.emg[:win].astype(float)
+    assert set(assess_channels(x, filter_offline(x, spec), rec.fs, units="uV")) == {Flag.FLAT}  # the old mistake
+    x[:, 2] = 0.01  # an electrode that stopped
+    assert assess_channels(x, filter_offline(x, spec), rec.fs, units=rec.emg_units)[2] == Flag.FLAT
+
+
+def test_noisy_needs_a_sampling_rate_that_separates_semg_from_movement():
+    """At 50 Hz (envelopes, band under 20 Hz) the motion check is not made; at 500 Hz the same large signal is noisy."""
+    rng = np.random.default_rng(6)
+    for fs, expected in ((50.0, Flag.OK), (500.0, Flag.NOISY)):
+        n = int(fs)
+        raw = rng.normal(0, 5000, (n, 2))
+        filt = rng.normal(0, 5000, (n, 2))
+        assert assess_channels(raw, filt, fs, mains_hz=60.0) == [expected, expected]

@@ -242,3 +242,102 @@ def test_no_opengl_at_all_gives_a_placeholder_that_says_why(qtbot, monkeypatch):
     view = MW.create_hand_view()
     qtbot.addWidget(view)
     assert isinstance(view, QLabel) and "3D view unavailable" in view.text() and "libEGL" in view.text()
+
+
+def _bbox(img):
+    """Bounding box (x0, x1, y0, y1) of the pixels that differ from the background (the corner pixel)."""
+    bg = img[1, 1, :3].astype(int)
+    ys, xs = np.nonzero(np.any(np.abs(img[..., :3].astype(int) - bg) > 12, axis=-1))
+    assert xs.size > 500, "no hand drawn"
+    return xs.min(), xs.max(), ys.min(), ys.max()
+
+
+@pytest.mark.parametrize("backend", ["offscreen", pytest.param("widget", marks=pytest.mark.opengl)])
+def test_the_hands_are_whole_and_centred_at_every_dock_size(qtbot, backend):
+    """The 3D view renders at the size of its dock: at three dock shapes (square, wide, tall and narrow) every hand
+    shown (one; two side by side; the camera hand with a target beside it) lies inside the picture, centred, and
+    large enough to read. (The vispy view used to stay 480 x 480 inside a resized canvas: the hand sat off-centre
+    with its thumb clipped, and a second hand was cut off.)"""
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+
+    from asha_app.pose.hand_model import HandModel
+    from asha_app.ui.hand_view import HandView, offscreen_gl_app
+
+    if backend == "widget" and not os.environ.get("DISPLAY"):
+        pytest.skip("the QOpenGLWidget backend needs a display: run under xvfb-run -a")
+    if backend == "offscreen" and offscreen_gl_app() is None:
+        pytest.skip("no EGL here")
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    win.setCentralWidget(QLabel("scopes"))
+    dock = QDockWidget("3D hand", win)
+    view = HandView(backend=backend)
+    dock.setWidget(view)
+    win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    win.show()
+    qtbot.waitExposed(win)
+    m = HandModel.builtin("right")
+    cases = [({"emg"}, "overlay"), ({"emg", "reference"}, "side_by_side"), ({"camera", "target"}, "overlay")]
+    sizes = []
+    try:
+        for w, h in [(420, 420), (700, 380), (300, 640)]:
+            win.resize(w + 200, h + 40)
+            win.resizeDocks([dock], [w], Qt.Orientation.Horizontal)
+            qtbot.waitUntil(lambda w=w: abs(view.width() - w) < 40, timeout=3000)
+            sizes.append((view.width(), view.height()))
+            for slots, layout in cases:
+                for s in ("camera", "emg", "reference", "target"):
+                    view.clear(s)
+                view.set_layout(layout)
+                for s in sorted(slots):
+                    view.set_pose(s, angles_deg=m.rest_deg)
+                img = view.render()
+                H, W = img.shape[:2]
+                assert (W, H) == (round(view.width() * view.devicePixelRatioF()),
+                                  round(view.height() * view.devicePixelRatioF()))
+                x0, x1, y0, y1 = _bbox(img)
+                where = f"{slots} {layout} at {W}x{H}: box x {x0}-{x1}, y {y0}-{y1}"
+                assert x0 >= 3 and y0 >= 3 and x1 <= W - 4 and y1 <= H - 4, "cut off: " + where
+                assert abs((x0 + x1) / 2 / W - 0.5) < 0.05 and abs((y0 + y1) / 2 / H - 0.5) < 0.05, "off-centre: " + where
+                assert max((x1 - x0) / W, (y1 - y0) / H) > 0.45, "too small to read: " + where
+        assert len({s for s in sizes}) == 3 and sizes[1][0] > sizes[1][1] and sizes[2][1] > sizes[2][0]
+    finally:
+        view.close_canvas()
+
+
+def test_legend_names_each_hand_drawn_in_its_own_colour_and_the_target_stands_beside(view):
+    """The camera hand, the EMG hand, the reference and the target pose each have a distinct colour and a legend
+    entry while drawn; a recording prompt's target never overlays the camera hand, even in the overlay layout."""
+    from asha_app.pose.hand_model import HandModel
+    from asha_app.ui.hand_view import BESIDE_SLOTS, DEFAULT_COLOURS, SIDE_BY_SIDE_GAP_MM
+    from asha_app.ui.recording_wizard import TARGET_SLOT
+
+    assert TARGET_SLOT in BESIDE_SLOTS  # the slot the recording wizard draws its prompt's target pose into
+    m = HandModel.builtin("right")
+    cols = [tuple(DEFAULT_COLOURS[s]) for s in ("camera", "emg", "reference", "target", "replay")]
+    assert len(set(cols)) == len(cols)
+    assert not view.legend.isVisible() and view.legend_entries() == []
+    view.set_layout("overlay")
+    view.set_pose("camera", angles_deg=m.rest_deg)
+    view.set_pose("emg", angles_deg=m.rest_deg)
+    view.set_pose("target", angles_deg=m.angles_from_finger_flexion([100, 90, 90, 90, 90]))
+    entries = view.legend_entries()
+    assert [e[0] for e in entries] == ["camera", "emg", "target"]
+    assert len({e[2] for e in entries}) == 3
+    assert view.legend.isVisible()
+    for label in ("camera", "EMG", "target"):
+        assert label in view.legend.text()
+    x = {s: float(view._hands[s].node.transform.translate[0]) for s in ("camera", "emg", "target")}
+    assert x["camera"] == x["emg"] and x["target"] - x["camera"] == pytest.approx(SIDE_BY_SIDE_GAP_MM)
+    img = view.render()  # the target (violet) is drawn right of the camera hand (orange), not inside it
+    rgb = img[..., :3].astype(int)
+    violet = (rgb[..., 0] > 150) & (rgb[..., 2] > 150) & (rgb[..., 1] < rgb[..., 2] - 40)
+    orange = (rgb[..., 0] > rgb[..., 2] + 60) & (rgb[..., 0] > 90) & (rgb[..., 1] > rgb[..., 2])
+    assert violet.sum() > 300 and orange.sum() > 300
+    assert np.nonzero(violet)[1].min() > np.nonzero(orange)[1].max() - 5
+    view.set_slot_label("reference", "recorded finger angles")
+    view.set_pose("reference", angles_deg=m.rest_deg)
+    assert ("reference", "recorded finger angles") in [e[:2] for e in view.legend_entries()]
+    for s in ("camera", "emg", "target", "reference"):
+        view.clear(s)
+    assert not view.legend.isVisible() and view.legend_entries() == []

@@ -81,7 +81,8 @@ def test_clinician_records_trains_calibrates_and_sees_the_live_hand(clinician):
     assert "drawn" in live["dock_rate"] and not live["dock_rate"].startswith("0 /s")
     assert live["fingers"] not in ("", "—")
     assert live.get("pixels_changed", 1.0) > 0.001
-    assert not steps["stop"].detail["live_worker"]
+    stop = steps["stop"].detail
+    assert not stop["live_worker"] and not any(stop["hands_drawn"].values()) and stop["dock_rate"] == "—"
 
 
 def test_replay_drives_the_scopes_the_3d_view_and_a_profile(clinician, qtbot):

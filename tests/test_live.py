@@ -191,3 +191,51 @@ def test_live_demo_renders_changing_pixels(qtbot):
         assert np.mean(np.any(img1 != img2, axis=-1)) > 0.001
     finally:
         w.shutdown()
+
+
+@pytest.mark.gui
+def test_stop_live_clears_the_hands_and_figures_and_nothing_restarts_by_itself(qtbot, tmp_path):
+    """Stop (live demo): the EMG and reference hands, the dock's figures, the source line and the side-by-side
+    layout go; the demo's EMG is labelled in its own unit while it runs. Stop (profile): the profile's hand goes,
+    the device keeps streaming, and the next start of a device does not bring the profile back silently."""
+    from asha_app.calibration import profile as P
+    from asha_app.ui.hand_view import HandView
+    from asha_app.ui.main_window import NO_SOURCE_TEXT
+
+    w = _window(qtbot)
+    w.show()
+    try:
+        hv = w.hand_view
+        has_view = isinstance(hv, HandView)
+        assert w.live.start_demo()
+        assert "MiniVIE" in w.scopes.unit_label.text() and "µV" not in w.range_spin.suffix()
+        qtbot.waitUntil(lambda: w.live_dock.last_pose is not None and w.live_dock.rate.text() != "—", timeout=15000)
+        if has_view:
+            qtbot.waitUntil(lambda: hv._hands["emg"].has_data and hv._hands["reference"].has_data, timeout=5000)
+            assert {"emg", "reference"} <= {e[0] for e in hv.legend_entries()}
+        w.live_dock.stop_button.click()
+        assert w.worker is None and w.live.worker is None and w.source_label.text() == NO_SOURCE_TEXT
+        d = w.live_dock
+        assert [d.rate.text(), d.latency.text(), d.error_mm.text(), d.pose_text.text()] == ["—"] * 4
+        if has_view:
+            assert not hv._hands["emg"].has_data and not hv._hands["reference"].has_data
+            assert hv.legend_entries() == [] and hv._scene.layout == "overlay"
+
+        ck = C.load(demo_assets().model_path)
+        prof = P.save_profile(P.UserProfile("ann", ck, {"name": "demo", "fs": 500.0, "n_channels": 8, "decimation": 10}),
+                              tmp_path / "ann.ashaprofile")
+        w.start_demo()
+        assert w.live.load_profile(prof)
+        qtbot.waitUntil(lambda: w.live.handed > 5, timeout=15000)
+        if has_view:
+            qtbot.waitUntil(lambda: hv._hands["emg"].has_data, timeout=5000)
+        w.live.stop()
+        assert w.live.worker is None and w.worker is not None  # the device goes on streaming
+        if has_view:
+            assert not hv._hands["emg"].has_data
+        w.stop_acquisition()
+        w.start_demo()
+        qtbot.wait(800)
+        assert w.live.worker is None and w.live.mode == "idle"  # stopped means stopped
+    finally:
+        w.shutdown()

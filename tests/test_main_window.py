@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from asha_app.core.clock import SessionClock
 from asha_app.core.settings import AppSettings
@@ -207,3 +208,168 @@ def test_gui_thread_collector_collects_cycles_and_keeps_full_collections_short(q
         col.stop()
         gc.unfreeze()
         gc.disable()  # the test session's own policy (conftest): collect between tests only
+
+
+@pytest.fixture
+def full_window(qtbot):
+    """The main window with every UI feature installed (as the app builds it), streaming the demo EMG."""
+    from asha_app.app import create_window
+
+    settings = AppSettings()
+    settings.device.kind = "demo"
+    win = create_window(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.shutdown()
+
+
+def _inside(rect, area):
+    return area.contains(rect.topLeft()) and area.contains(rect.bottomRight())
+
+
+def test_window_fits_a_1366x768_screen_whatever_the_counters_say(qtbot, full_window):
+    """Long counters and messages elide or wrap: the window's minimum stays within a 1366 x 768 screen, and the
+    window fitted to such a screen stays inside it (they used to push the minimum width from 1566 to 1713 px)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QApplication
+
+    from asha_app.ui.scopes import LEGIBLE_PX
+
+    win = full_window
+    screen = QRect(0, 0, 1366, 768)
+    win.resize(1560, 960)
+    win.fit_to_screen(screen)
+    qtbot.waitUntil(lambda: win.scopes.frames_drawn >= 3, timeout=8000)
+    win.status_timer.stop()  # the texts below stay as set
+    big = "123456789 labelled, 98765432 invalid, 4321987 no hand, 99999999 skipped"
+    win.camera_panel.frames_label.setText(big)
+    win.camera_panel.fit_label.setText("123456.7 mm (invalid) " * 3)
+    win.live_dock.rate.setText("52 /s from the model, 0 /s drawn, 123456789 samples lost")
+    win.live_dock.error_mm.setText("12345.6 mm (median 12345.6 mm over 10 s)")
+    win.live_dock.latency.setText("p50 123456.7 ms, p95 1234567.8 ms")
+    quality = "quality: " + ", ".join(f"{i}:railed" for i in range(1, 9))
+    win.status_quality.setText(quality)
+    win.status_marker.setText("last marker: " + "a gesture with a very long name " * 3)
+    win.source_label.setText("Replay of a_session_file_with_a_very_long_name_recorded_by_someone.h5 " * 3)
+    for shown_sessions in (False, True):
+        win.panels["sessions"].setVisible(shown_sessions)
+        QApplication.processEvents()
+        hint = win.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 768 - 40, (shown_sessions, hint)
+        assert win.width() <= 1366 and _inside(win.frameGeometry(), screen), win.frameGeometry()
+        win.scopes.fit_layout()
+        # each scope keeps a legible height (two columns once the Sessions dock takes its share), titles apart
+        assert min(win.scopes.plot_heights()) >= LEGIBLE_PX - 10, (shown_sessions, win.scopes.plot_heights())
+        rects = win.scopes.title_rects()
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    if win.status_quality.elided_text() != quality:  # cut: the whole text is in the tooltip
+        assert win.status_quality.toolTip() == quality and win.status_quality.elided_text().endswith("…")
+
+
+def test_reset_layout_puts_every_panel_back(qtbot, full_window):
+    from PySide6.QtCore import QRect
+
+    win = full_window
+    area = win.dockWidgetArea
+    default = {k: (area(d), d.isHidden()) for k, d in win.panels.items()}
+    assert default["sessions"][1] and not default["hand3d"][1]
+    win.panels["camera"].setFloating(True)
+    win.panels["hand3d"].hide()
+    win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, win.panels["live"])
+    win.panels["sessions"].show()
+    win.resize(2400, 1400)
+    assert win.reset_layout_action in win.view_menu.actions()
+    win.reset_layout_action.trigger()
+    assert not any(d.isFloating() for d in win.panels.values())
+    assert {k: (area(d), d.isHidden()) for k, d in win.panels.items()} == default
+    win.panels["camera"].setFloating(True)
+    win.resize(2400, 1400)
+    screen = QRect(0, 0, 1366, 768)
+    win.reset_layout(screen)
+    assert not win.panels["camera"].isFloating() and win.width() <= 1366 and _inside(win.frameGeometry(), screen)
+
+
+def _feed(scopes, amp_uv, seconds=1.0, fs=500.0):
+    from asha_app.core.ringbuffer import RingBuffer
+
+    ring = RingBuffer(int(10 * fs), {"t": 1, "raw": 8, "filtered": 8, "marker": 1})
+    n = int(seconds * fs)
+    t = np.arange(n)[:, None] / fs
+    y = np.sin(2 * np.pi * 80 * t) * np.asarray(amp_uv, float)[None, :]
+    ring.write(t=t, raw=y, filtered=y, marker=np.zeros((n, 1)))
+    return ring
+
+
+def test_scope_axes_give_voltages_a_proper_prefix_and_other_units_none(qtbot):
+    """±5 mV reads "(mV)", ±50 µV "(µV)": never "kµV" or "mµV" (an SI prefix stacked on µV); a unit that is not a
+    voltage gets no prefix and is named above the scopes."""
+    from asha_app.ui.scopes import EmgScopes
+
+    sc = EmgScopes(8)
+    qtbot.addWidget(sc)
+    sc.resize(900, 900)
+    sc.show()
+    qtbot.waitExposed(sc)
+    amps = [50.0, 5000.0, 400.0, 2000.0, 50.0, 50.0, 50.0, 50.0]
+    sc.attach(_feed(sc, amps), 500.0, "uV")
+    sc.refresh()
+    qtbot.waitUntil(lambda: all(t is not None and t[0].startswith("EMG") for t in sc._titles), timeout=3000)
+    labels = [p.getAxis("left").labelString() for p in sc.plots]
+    assert "(mV)" in labels[1] and "(mV)" in labels[3] and "(µV)" in labels[0] and "(µV)" in labels[2], labels
+    assert not any(bad in s for s in labels for bad in ("kµV", "mµV", "µµV")), labels
+    assert sc.unit_label.isHidden()
+    # the tick labels follow the prefix: ±5000 µV is drawn as about ±5 mV
+    ax = sc.plots[1].getAxis("left")
+    assert ax.scale * ax.autoSIPrefixScale == pytest.approx(1e-3)
+    sc.attach(_feed(sc, [0.02] * 8), 50.0, "MiniVIE normalised")
+    sc.refresh()
+    labels = [p.getAxis("left").labelString() for p in sc.plots]
+    assert not any("V)" in s or "(x" in s for s in labels), labels
+    assert not sc.unit_label.isHidden() and "MiniVIE normalised" in sc.unit_label.text()
+
+
+@pytest.mark.parametrize("height", [900, 420, 300])
+def test_scopes_keep_a_legible_height_and_titles_never_overlap(qtbot, height):
+    """Short of height (the Sessions dock open on a small screen) the scopes switch to two columns, each scope stays
+    at least LEGIBLE_PX - 10 px tall, and no axis title overlaps another or runs past its scope."""
+    from asha_app.ui.scopes import LEGIBLE_PX, EmgScopes
+
+    sc = EmgScopes(8)
+    qtbot.addWidget(sc)
+    sc.resize(1000, height)
+    sc.show()
+    qtbot.waitExposed(sc)
+    sc.attach(_feed(sc, [100.0] * 8), 500.0, "uV")
+    sc.refresh()
+    qtbot.waitUntil(lambda: sc.columns == (1 if height >= 900 else 2), timeout=2000)
+    sc.fit_layout()
+    assert min(sc.plot_heights()) >= LEGIBLE_PX - 10, sc.plot_heights()
+    rects = sc.title_rects()
+    for i, a in enumerate(rects):
+        axis = sc.plots[i].getAxis("left")
+        box = axis.mapRectToScene(axis.boundingRect())
+        assert a.top() >= box.top() - 1 and a.bottom() <= box.bottom() + 1, (i, a, box)
+        for b in rects[i + 1:]:
+            assert not a.intersects(b), (a, b)
+    # the time axis is labelled under each column
+    assert sum(p.getAxis("bottom").label.isVisible() for p in sc.plots) == sc.columns
+
+
+def test_toolbar_stop_clears_source_line_rate_quality_and_last_marker(qtbot, full_window):
+    from asha_app.ui.main_window import NO_RATE_TEXT, NO_SOURCE_TEXT
+
+    win = full_window
+    win.start_demo()
+    win.add_marker()
+    qtbot.waitUntil(lambda: "user marker" in win.status_marker.text() and "quality" in win.status_quality.text()
+                    and "Hz" in win.status_rate.text() and float(np.max(win.rms.bars.opts["height"])) > 0, timeout=8000)
+    assert "Myo" in win.source_label.text() and any(f.isVisible() for f in win.scopes.flag_labels)
+    win.stop_action.trigger()
+    qtbot.wait(600)  # two status-timer ticks: nothing comes back
+    assert win.worker is None and win.status_state.text() == "stopped"
+    assert win.source_label.text() == NO_SOURCE_TEXT and win.status_rate.text() == NO_RATE_TEXT
+    assert win.status_quality.text() == "" and win.status_marker.text() == "" and win.status_device.text() == "—"
+    assert not any(f.isVisible() for f in win.scopes.flag_labels)
+    assert float(np.max(win.rms.bars.opts["height"])) == 0.0

@@ -14,7 +14,7 @@ from asha_app.data.reader import SessionFile
 from asha_app.protocols.procedure import State
 from asha_app.ui.main_window import MainWindow
 from asha_app.ui.recording import install, open_wizard
-from asha_app.ui.session_library import sessions_dir
+from asha_app.ui.session_library import COLUMNS, sessions_dir
 from tests.recording_helpers import FS, emg_signal, short_protocol, write_session
 
 pytestmark = pytest.mark.gui
@@ -212,10 +212,13 @@ def test_library_lists_good_corrupt_and_foreign_files(qtbot, window, tmp_path):
     assert "not an HDF5 file" in lib.entry(sessions_dir() / "broken.h5")["error"]
     assert "not an Asha session file" in lib.entry(foreign)["error"]
     row = [r for r, x in enumerate(lib.entries) if x["path"] == foreign][0]
-    assert "not an Asha session file" in lib.table.item(row, 7).text()
+    assert "not an Asha session file" in lib.table.item(row, COLUMNS.index("Status")).text()
+    good_row = [r for r, x in enumerate(lib.entries) if x["path"] == good][0]
+    assert lib.table.item(good_row, COLUMNS.index("EMG")).text() == "500 Hz, µV"  # the unit a person reads
     lib.select_path(good)
     dlg = lib.show_details()
     assert "duration 4.0 s" in dlg.text.toPlainText() and "P01" in dlg.text.toPlainText()
+    assert "8 channels at 500 Hz, in µV" in dlg.text.toPlainText()
     dlg.close()
 
 
@@ -332,3 +335,79 @@ def test_camera_label_adapter_keeps_capture_time_joints_and_validity():
     assert fr.ik.joints_mm[0, 0] != 999.0
     none = camera_label_to_frame(CameraLabel(13.0, 8, None, None, None, 0.0, IKResult.no_hand(22, "right")))
     assert not none.valid and none.image_landmarks is None and none.handedness == "" and np.isnan(none.ik.angles_deg).all()
+
+
+def test_stop_replay_clears_what_it_showed_and_resumes_nothing(qtbot, window):
+    """A replay started over the running demo: Stop replay stops the stream, clears the source line, rate, quality,
+    last marker and the replayed hand, and the demo that ran before does not come back by itself."""
+    from asha_app.ui.main_window import NO_RATE_TEXT, NO_SOURCE_TEXT
+
+    window.start_demo()
+    qtbot.waitUntil(lambda: window.worker.stats().state == "streaming", timeout=8000)
+    path = write_session(sessions_dir() / "P03_stop.h5", seconds=6.0)
+    lib = window.session_library
+    lib.refresh()
+    assert lib.start_replay(path)
+    replay_worker = window.worker
+    window.add_marker()
+    qtbot.waitUntil(lambda: "user marker" in window.status_marker.text() and "quality" in window.status_quality.text()
+                    and "Hz" in window.status_rate.text(), timeout=8000)
+    assert "Replay of P03_stop.h5" in window.source_label.text()
+    lib.stop_button.click()
+    assert window.worker is None and replay_worker.isFinished()
+    for _ in range(4):  # a second later nothing has started again
+        qtbot.wait(250)
+        assert window.worker is None
+        assert window.source_label.text() == NO_SOURCE_TEXT and window.status_rate.text() == NO_RATE_TEXT
+        assert window.status_quality.text() == "" and window.status_marker.text() == ""
+        assert window.status_state.text() == "stopped" and window.status_device.text() == "—"
+    assert not any(f.isVisible() for f in window.scopes.flag_labels)
+    assert float(np.max(window.rms.bars.opts["height"])) == 0.0
+    assert window.start_action.isEnabled() and not window.stop_action.isEnabled() and not lib.stop_button.isEnabled()
+    assert window.device_kind == "demo"  # the picker still shows the user's device, not started
+
+
+def test_a_session_in_other_units_is_labelled_with_them_and_not_flagged_flat(qtbot, window, tmp_path):
+    """The paired Myo slice (50 Hz, MiniVIE normalised units) replayed: scopes, levels, range and library say its
+    unit, no axis reads µV (let alone kµV), the quality check judges it in its own unit (not "flat"), and the
+    export dialog names the unit."""
+    from asha_app.data.importers.paired_myo_mediapipe import load_paired
+    from asha_app.data.writer import write_recording
+    from tests.conftest import REPO
+
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    rec = load_paired(REPO / "tests" / "assets" / "paired_slice")
+    path = write_recording(rec, sessions_dir() / "paired.h5")
+    lib = window.session_library
+    lib.refresh()
+    row = [r for r, x in enumerate(lib.entries) if x["path"] == path][0]
+    assert lib.table.item(row, COLUMNS.index("EMG")).text() == "50 Hz, MiniVIE normalised"
+    assert lib.start_replay(path)
+    assert "MiniVIE normalised" in window.source_label.text()
+    sc = window.scopes
+    assert sc.units == "MiniVIE normalised" and not sc.unit_label.isHidden() and "MiniVIE" in sc.unit_label.text()
+    titles = [p.getAxis("left").labelString() for p in sc.plots]
+    assert all("V)" not in t for t in titles), titles
+    assert "MiniVIE" in window.rms.unit_label.text() and "µV" not in window.range_spin.suffix()
+    qtbot.waitUntil(lambda: "quality" in window.status_quality.text(), timeout=8000)
+    qtbot.wait(1200)  # a few quality passes over a full second of the session
+    assert "flat" not in window.status_quality.text(), window.status_quality.text()
+    assert window.worker.units == "MiniVIE normalised"
+    lib.select_path(path)
+    dlg = lib.open_export()
+    qtbot.addWidget(dlg)
+    assert "EMG in MiniVIE normalised" in dlg.list.item(0).text() and "50 Hz" in dlg.list.item(0).text()
+    dlg.close()
+    lib.stop_replay()
+    # a live source in microvolts afterwards: the axes speak volts again, with a prefix that fits the range
+    n0 = sc.frames_drawn
+    window.start_demo()
+    assert sc.units == "uV"
+    qtbot.waitUntil(lambda: sc.frames_drawn > n0 + 10, timeout=8000)
+    assert sc.unit_label.isHidden() or "µV" in sc.unit_label.text()
+    for p in sc.plots:
+        s = p.getAxis("left").labelString()
+        assert "kµV" not in s and "mµV" not in s, s
+        assert "(µV)" in s or "(mV)" in s, s

@@ -246,6 +246,12 @@ class SessionFile:
         return self._fs
 
     @property
+    def emg_units(self) -> str:
+        """Unit of ``/emg/raw``: ``"uV"`` for Asha's recordings; imported files keep their source's
+        (:mod:`asha_app.core.units`)."""
+        return str(_decode_attr(self._f[S.Emg.GROUP].attrs.get(S.Emg.UNITS, "uV")))
+
+    @property
     def channel_names(self) -> list[str]:
         """EMG channel names."""
         names = _decode_attr(self._f[S.Emg.GROUP].attrs.get(S.Emg.CHANNEL_NAMES, []))
@@ -271,7 +277,7 @@ class SessionFile:
     # ------------------------------------------------------------------ lazy datasets
     @property
     def emg_raw(self) -> h5py.Dataset:
-        """(n, C) float32 raw sEMG in microvolts."""
+        """(n, C) float32 raw sEMG in :attr:`emg_units` (microvolts for Asha's recordings)."""
         return self._f[S.Emg.GROUP][S.Emg.RAW]
 
     @property
@@ -435,7 +441,7 @@ class SessionFile:
             emg=emg[S.Emg.RAW][()], emg_t=emg[S.Emg.T][()], fs=self.fs, label_t=label_t, joint_angles=joint_angles,
             joints_mm=joints_mm, targets=targets, valid=valid, angle_names=angle_names if joint_angles is not None else [],
             target_names=target_names, channel_names=self.channel_names,
-            emg_units=str(_decode_attr(emg.attrs.get(S.Emg.UNITS, "uV"))), prompts=self.prompts(), meta=meta, extras=extras,
+            emg_units=self.emg_units, prompts=self.prompts(), meta=meta, extras=extras,
         )
 
 

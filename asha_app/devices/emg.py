@@ -139,6 +139,9 @@ class EmgSource(ABC):
     kind: str = ""
     #: text for the status bar and the device picker
     description: str = ""
+    #: unit of the EMG values (:mod:`asha_app.core.units`): microvolts for every live board; a replayed
+    #: session gives the unit stored in its file
+    units: str = "uV"
 
     @property
     @abstractmethod

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.core.errors import RecordingFileError
+from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.data.reader import SessionFile
 from asha_app.devices.emg import EmgPacket, EmgSource
 
@@ -63,6 +64,8 @@ class SessionReplaySource(EmgSource):
     angle_names : list of str
     participant : dict
         The file's participant attribute.
+    units : str
+        The file's EMG unit (``/emg`` attribute ``units``: ``"uV"`` for Asha's own recordings).
 
     Raises
     ------
@@ -88,6 +91,7 @@ class SessionReplaySource(EmgSource):
             self._accel = np.asarray(rec.extras["imu/accel"], np.float64)
             self._gyro = np.asarray(rec.extras["imu/gyro"], np.float64)
         self._fs = float(rec.fs)
+        self.units = str(rec.emg_units or "uV")  # imported sessions keep their source's unit
         self._channel_names = list(rec.channel_names)
         self.label_t = np.asarray(rec.label_t, np.float64)
         self.joint_angles = rec.joint_angles
@@ -112,7 +116,8 @@ class SessionReplaySource(EmgSource):
         self.warnings = []
         self.no_data_timeout_s = 1e9  # pauses are not lost connections
         self.package_modulus = None
-        self.description = f"Replay of {self.path.name} ({self._fs:g} Hz, {self.duration:.1f} s)"
+        unit = "" if emg_unit_to_uv(self.units) is not None else f", EMG in {emg_unit_label(self.units)}"
+        self.description = f"Replay of {self.path.name} ({self._fs:g} Hz, {self.duration:.1f} s{unit})"
         self._lock = threading.Lock()
         self._index = 0  # next sample to deliver
         self._playing = False

@@ -146,17 +146,22 @@ class CameraPanel(QWidget):
         self._mano_vertices = None  # newest MANO mesh (MANO fits run slower than labels)
 
         self.picker = QComboBox()
+        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.picker.setMinimumContentsLength(8)
         self.refresh_button = QPushButton("Find cameras")
         self.start_button = QPushButton("Start")
         self.start_button.setCheckable(True)
         self.preview = QLabel("no camera running")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(320, 240)
+        self.preview.setMinimumSize(192, 144)  # grows with the dock; a small minimum keeps the window on a small screen
         self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.confidence_label = QLabel("-")
         self.fit_label = QLabel("-")
         self.frames_label = QLabel("-")
+        self.frames_label.setWordWrap(True)  # the counters grow: they wrap instead of widening the dock and the window
         self.fps_label = QLabel("-")
+        for lab in (self.confidence_label, self.fit_label, self.fps_label):
+            lab.setWordWrap(True)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #d55;")
@@ -169,8 +174,9 @@ class CameraPanel(QWidget):
         for row, (name, lab) in enumerate(
             [("Confidence", self.confidence_label), ("Fit error", self.fit_label), ("Frames", self.frames_label), ("Rate", self.fps_label)]
         ):
-            grid.addWidget(QLabel(name), row, 0)
+            grid.addWidget(QLabel(name), row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(lab, row, 1)
+        grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.preview, 1)

@@ -61,6 +61,20 @@ def export_outputs(files: list[Path], fmt: str, out_dir: Path) -> list[Path]:
     return outs
 
 
+def session_emg_text(path: Path) -> str:
+    """ "8 channels at 500 Hz, EMG in µV": what an exported file's EMG holds, in its real unit (imported sessions
+    keep their source's, e.g. MiniVIE normalised units; exports write that unit with the data)."""
+    from asha_app.core.errors import AshaError  # noqa: PLC0415
+    from asha_app.core.units import emg_unit_label  # noqa: PLC0415
+    from asha_app.data.reader import SessionFile  # noqa: PLC0415
+
+    try:
+        with SessionFile(path) as sf:
+            return f"{sf.n_channels} channels at {sf.fs:g} Hz, EMG in {emg_unit_label(sf.emg_units)}"
+    except (AshaError, OSError, KeyError) as exc:
+        return f"unreadable: {exc}"
+
+
 def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100, stride: int = 25,
                 filtered: bool = False, outputs: list[Path] | None = None, overwrite: bool = False,
                 allow_large: bool = False) -> list[tuple[str, object]]:
@@ -203,7 +217,7 @@ class ExportDialog(QDialog, _JobRunner):
         self.last_result: dict | None = None
         self.list = QListWidget()
         for f in self.files:
-            self.list.addItem(str(f))
+            self.list.addItem(f"{f}  ({session_emg_text(f)})")
         self.format = QComboBox()
         for key, label in EXPORT_FORMATS:
             self.format.addItem(label, key)

@@ -2,8 +2,13 @@
 
 Each *slot* (``"camera"``, ``"emg"``, ...) is one hand drawn as a shaded skinned
 mesh, a skeleton (21 landmarks joined by MediaPipe's connections) and joint
-markers, in its own colour.  Two hands can be shown overlaid (same place, e.g.
-the camera label and the EMG prediction) or side by side.
+markers, in its own colour (:data:`DEFAULT_COLOURS`), named in a legend at the
+top left while drawn.  Hands can be shown overlaid (same place, e.g. the camera
+label and the EMG prediction) or side by side; a recording prompt's target pose
+(slot ``"target"``) always stands beside the others.  The places run along the
+longer side of the view, and the camera distance follows the view's size and
+aspect so that every hand shown is whole and centred whatever the dock's shape
+(:meth:`_HandScene.fit_distance`); the mouse wheel zooms on top of that.
 
 The view mirrors a model: callers push what to draw with :meth:`HandView.set_pose`;
 the view stores nothing but its visuals.
@@ -39,7 +44,7 @@ from collections import deque
 import numpy as np
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from vispy import scene
 from vispy.visuals.transforms import STTransform
 
@@ -51,11 +56,32 @@ DEFAULT_COLOURS = {
     "camera": (0.95, 0.55, 0.25, 1.0),  # orange: camera label
     "emg": (0.30, 0.60, 0.95, 1.0),  # blue: EMG prediction
     "reference": (0.40, 0.80, 0.40, 1.0),  # green: recorded reference pose (live demo)
+    "target": (0.80, 0.45, 0.90, 1.0),  # violet: the pose a recording prompt asks for
+    "replay": (0.90, 0.82, 0.30, 1.0),  # yellow: a recorded camera label (session replay)
 }
-_EXTRA = [(0.40, 0.80, 0.40, 1.0), (0.85, 0.40, 0.80, 1.0), (0.90, 0.85, 0.30, 1.0)]
+#: what the legend calls each slot (others are shown by their slot name)
+SLOT_LABELS = {
+    "camera": "camera (IK fit)",
+    "emg": "EMG model",
+    "reference": "recorded reference",
+    "target": "target pose",
+    "replay": "recorded label (replay)",
+}
+#: slots that stand beside the others even in the overlay layout: a prompt's goal, not a measurement to compare
+BESIDE_SLOTS = frozenset({"target"})
+_EXTRA = [(0.85, 0.40, 0.80, 1.0), (0.90, 0.85, 0.30, 1.0), (0.40, 0.85, 0.85, 1.0)]
 SIDE_BY_SIDE_GAP_MM = 220.0
+#: spacing of hands stacked on top of each other (a tall, narrow view): a hand is about 212 mm tall
+STACKED_GAP_MM = 250.0
+#: hands are stacked only when that shows them this much larger (distance ratio): side by side reads better
+STACK_GAIN = 0.85
 #: the camera's depth range factor: clip planes at distance / 10 and distance * 10
 DEPTH_VALUE = 10.0
+#: the sphere (hand frame, mm) that holds a built-in hand in any pose: the rest-pose mesh spans x -61..87 (little
+#: finger to thumb), y -22..190 (forearm stub to middle fingertip), z -54..54 (both sides); radius with a margin
+FRAME_CENTRE_MM = (13.0, 84.0, 0.0)
+FRAME_RADIUS_MM = 145.0
+FOV_DEG = 35.0
 _EDGES = np.array(HAND_CONNECTIONS, dtype=np.int32)
 
 
@@ -184,6 +210,20 @@ def _release_qt_gl() -> None:
         ctx.doneCurrent()
 
 
+def _release_egl() -> None:
+    """Release an EGL context that off-screen rendering left current in this thread: Qt's own OpenGL contexts
+    (the widget canvas) then fail to become current ("QOpenGLWidget: Failed to make context current")."""
+    if _EGL.get("app") is None:
+        return
+    try:
+        from vispy.app.backends import _egl
+        from vispy.ext import egl
+
+        egl.eglMakeCurrent(_egl._EGL_DISPLAY, egl.EGL_NO_SURFACE, egl.EGL_NO_SURFACE, egl.EGL_NO_CONTEXT)
+    except Exception as exc:  # never fatal: at worst the widget canvas reports its own error
+        log.debug("could not release the EGL context: %s", exc)
+
+
 def _widget_gl_possible() -> bool:
     from PySide6.QtGui import QGuiApplication
 
@@ -224,14 +264,22 @@ class _HandScene:
         self.egl = app != "pyside6"
         if self.egl:
             _release_qt_gl()
+        else:
+            _release_egl()
         self.canvas = scene.SceneCanvas(app=app, keys=None, bgcolor=(0.12, 0.12, 0.14, 1.0), show=False, size=(480, 480))
         self.view = self.canvas.central_widget.add_view()
-        self.view.camera = scene.TurntableCamera(fov=35.0, elevation=10.0, azimuth=90.0, distance=520.0,
-                                                 center=(0, 90, 0), up="+y")
+        self.view.camera = scene.TurntableCamera(fov=FOV_DEG, elevation=10.0, azimuth=90.0, distance=520.0,
+                                                 center=FRAME_CENTRE_MM, up="+y")
         # near/far clip = distance / and * sqrt(10 * depth_value); vispy's default (1e6: 0.16 mm to 1.6 km at
         # 520 mm) leaves a 16-bit depth buffer too coarse, and the back of the fingers bled through the front
         self.view.camera.depth_value = DEPTH_VALUE
         self.layout = "overlay"
+        #: the places run along y (a tall, narrow view) instead of x
+        self.stacked = False
+        #: the user's zoom (wheel) on top of the distance that frames the hands
+        self.zoom_factor = 1.0
+        # vispy's canvas resizes its view on this event; the camera distance then follows the new aspect
+        self.canvas.events.resize.connect(self._on_resize, position="last")
         #: skip the back faces of the built-in skinned meshes
         self.cull_back_faces = True
         self.hands: dict[str, _HandVisual] = {}
@@ -292,14 +340,60 @@ class _HandScene:
         self.layout = layout
         self.apply_layout()
 
+    def groups(self) -> list[list[str]]:
+        """The drawn slots, grouped by place from left to right (each group shares one place)."""
+        drawn = [name for name, h in self.hands.items() if h.shown and h.has_data]
+        if self.layout == "side_by_side":
+            return [[name] for name in drawn]
+        main = [name for name in drawn if name not in BESIDE_SLOTS]
+        return ([main] if main else []) + [[name] for name in drawn if name in BESIDE_SLOTS]
+
     def apply_layout(self) -> None:
-        # side by side places only the hands that are drawn, so an empty slot leaves no hole
-        drawn = [h for h in self.hands.values() if h.shown and h.has_data]
-        n = max(1, len(drawn))
-        for i, h in enumerate(drawn):
-            dx = (i - (n - 1) / 2) * SIDE_BY_SIDE_GAP_MM if self.layout == "side_by_side" else 0.0
-            h.node.transform.translate = (dx, 0, 0, 0)
-        self.view.camera.distance = 520.0 + (SIDE_BY_SIDE_GAP_MM * 0.55 * (n - 1) if self.layout == "side_by_side" else 0.0)
+        # places only the hands that are drawn, so an empty slot leaves no hole; the places run side by side,
+        # or stacked when the view is so tall and narrow that this shows the hands clearly larger
+        groups = self.groups()
+        n = max(1, len(groups))
+        self.stacked = n > 1 and self.fit_distance(n, True) < STACK_GAIN * self.fit_distance(n, False)
+        for h in self.hands.values():
+            h.node.transform.translate = (0, 0, 0, 0)
+        for i, group in enumerate(groups):
+            if self.stacked:  # first place on top
+                d = (0.0, ((n - 1) / 2 - i) * STACKED_GAP_MM, 0, 0)
+            else:
+                d = ((i - (n - 1) / 2) * SIDE_BY_SIDE_GAP_MM, 0.0, 0, 0)
+            for name in group:
+                self.hands[name].node.transform.translate = d
+        self.frame()
+
+    def fit_distance(self, n: int | None = None, stacked: bool | None = None) -> float:
+        """Camera distance (mm) at which ``n`` places (default: those in use) show whole, at zoom 1.
+
+        Each place holds a hand inside a sphere of :data:`FRAME_RADIUS_MM`; the
+        outermost sphere must lie inside the view frustum, whose horizontal
+        half-angle follows the view's aspect ratio.  ``stacked``: places along y
+        (default: the current arrangement).
+        """
+        if n is None:
+            n = max(1, len(self.groups()))
+        if stacked is None:
+            stacked = self.stacked
+        w, h = self.view.size
+        aspect = float(w) / float(h) if w > 0 and h > 0 else 1.0
+        tv = np.tan(np.radians(FOV_DEG) / 2.0)
+        half_v, half_h = np.arctan(tv), np.arctan(tv * aspect)
+        r = FRAME_RADIUS_MM
+        lat_x = 0.0 if stacked else (n - 1) / 2.0 * SIDE_BY_SIDE_GAP_MM
+        lat_y = (n - 1) / 2.0 * STACKED_GAP_MM if stacked else 0.0
+        d_v = (r + lat_y * np.cos(half_v)) / np.sin(half_v)
+        d_h = (r + lat_x * np.cos(half_h)) / np.sin(half_h)
+        return float(max(d_v, d_h))
+
+    def frame(self) -> None:
+        """Put the camera at the distance that frames the hands, times the user's zoom."""
+        self.view.camera.distance = self.fit_distance() * self.zoom_factor
+
+    def _on_resize(self, _event=None) -> None:
+        self.apply_layout()
 
     def orbit(self, d_azimuth: float, d_elevation: float) -> None:
         cam = self.view.camera
@@ -307,12 +401,13 @@ class _HandScene:
         cam.elevation = float(np.clip(cam.elevation + d_elevation, -90.0, 90.0))
 
     def zoom(self, factor: float) -> None:
-        cam = self.view.camera
-        cam.distance = float(np.clip(cam.distance * factor, 150.0, 3000.0))
+        self.zoom_factor = float(np.clip(self.zoom_factor * factor, 0.3, 6.0))
+        self.frame()
 
     def reset_camera(self) -> None:
         cam = self.view.camera
         cam.elevation, cam.azimuth = 10.0, 90.0
+        self.zoom_factor = 1.0
         self.apply_layout()
 
     def render_array(self, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -324,6 +419,9 @@ class _HandScene:
         c = self.canvas
         if size is not None and tuple(c.size) != tuple(size):
             c.size = size
+            # vispy's EGL backend emits no resize event: without one the view inside the canvas kept its first
+            # size (480 x 480) and the hand sat off-centre and clipped in a larger or narrower dock
+            c.events.resize(size=c.size, physical_size=c.physical_size)
         w, h = c.size
         if self._fbo is None or self._fbo[1] != (w, h):
             self._fbo = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w))), (w, h))
@@ -407,6 +505,17 @@ class HandView(QWidget):
             layout.setContentsMargins(0, 0, 0, 0)
             layout.addWidget(self._scene.canvas.native)
             self._scene.canvas.events.draw.connect(self._on_widget_drawn, position="last")
+        #: what the legend calls each slot (:data:`SLOT_LABELS`, changed with :meth:`set_slot_label`)
+        self.slot_labels = dict(SLOT_LABELS)
+        self.legend = QLabel(self)
+        self.legend.setObjectName("handLegend")
+        self.legend.setStyleSheet("#handLegend { background: rgba(0, 0, 0, 150); color: white; padding: 3px 6px;"
+                                  " border-radius: 3px; }")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.legend.move(6, 6)
+        self.legend.hide()
+        self._legend_key = None
 
     def sizeHint(self):  # noqa: N802 - Qt naming
         from PySide6.QtCore import QSize
@@ -419,6 +528,8 @@ class HandView(QWidget):
             return self._gen
         getattr(self._scene, name)(*args)
         self._gen += 1
+        if name not in ("orbit", "zoom"):
+            self._update_legend()
         if self.backend == "offscreen":
             self.update()  # rendered in the next paint: poses set in one event-loop pass share a frame
         else:
@@ -484,6 +595,38 @@ class HandView(QWidget):
         if layout not in ("overlay", "side_by_side"):
             raise ValueError(f"layout must be 'overlay' or 'side_by_side', got {layout!r}")
         self._submit("set_layout", layout)
+
+    def set_slot_label(self, slot: str, label: str) -> None:
+        """Name a slot in the legend (e.g. ``"reference"`` -> "recorded finger angles")."""
+        self.slot_labels[slot] = str(label)
+        self._legend_key = None
+        self._update_legend()
+
+    def legend_entries(self) -> list[tuple[str, str, str]]:
+        """``(slot, label, colour "#rrggbb")`` of each hand drawn now, left to right (what the legend shows)."""
+        if self._scene is None:
+            return []
+        out = []
+        for group in self._scene.groups():
+            for name in group:
+                rgb = np.clip(np.asarray(self._scene.hands[name].colour[:3]) * 255, 0, 255).round().astype(int)
+                out.append((name, self.slot_labels.get(name, name), "#{:02x}{:02x}{:02x}".format(*rgb)))
+        return out
+
+    def _update_legend(self) -> None:
+        entries = self.legend_entries()
+        key = tuple(entries)
+        if key == self._legend_key:
+            return
+        self._legend_key = key
+        if not entries:
+            self.legend.hide()
+            return
+        self.legend.setText("<br>".join(f'<span style="color:{col}">&#9632;</span>&nbsp;{label}'
+                                        for _slot, label, col in entries))
+        self.legend.adjustSize()
+        self.legend.show()
+        self.legend.raise_()
 
     def draw_now(self) -> None:
         """Paint the poses set so far at once (offscreen: a synchronous repaint of this widget only),

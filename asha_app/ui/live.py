@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
 from asha_app.calibration.live_demo import demo_assets
@@ -65,11 +65,23 @@ class LiveDock(QWidget):
         super().__init__(parent)
         self.last_pose: np.ndarray | None = None
         self.last_angles: np.ndarray | None = None
-        lay = QVBoxLayout(self)
+        # the content scrolls when the dock is short (a small screen) instead of clipping its wrapped lines
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(body)
         self.what = QLabel("Nothing running. Try Live → Live demo, or load a profile.")
         self.what.setWordWrap(True)
         lay.addWidget(self.what)
         form = QFormLayout()
+        # long labels go above their values and the values wrap, so growing figures never widen the window
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.rate = QLabel("—")
         self.latency = QLabel("—")
         self.error_mm = QLabel("—")
@@ -78,6 +90,8 @@ class LiveDock(QWidget):
         self.confidence.setRange(0, 100)
         self.confidence.setFormat("%p %")
         self.ood = QLabel("")
+        for lab in (self.rate, self.latency, self.error_mm, self.pose_text, self.ood):
+            lab.setWordWrap(True)
         form.addRow("Pose updates:", self.rate)
         form.addRow("Latency (ring → screen):", self.latency)
         form.addRow("Input like calibration:", self.confidence)
@@ -107,6 +121,15 @@ class LiveDock(QWidget):
             row.addWidget(b, i // 2, i % 2)
         lay.addLayout(row)
         lay.addStretch(1)
+        # scrolls vertically only: as wide as its widest row (buttons, check boxes) needs
+        scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+
+    def clear_figures(self) -> None:
+        """Nothing runs: the figures of the last run are not shown as if current."""
+        for lab in (self.rate, self.latency, self.error_mm, self.pose_text):
+            lab.setText("—")
+        self.confidence.reset()
+        self.ood.setText("")
 
 
 class _GuiReceiver(QObject):
@@ -242,6 +265,7 @@ class LiveController:
         if not ok or w.worker is None:
             self.mode = "idle"
             return False
+        w.set_emg_units(assets.meta.get("emg_units", "uV"))  # MiniVIE units x 100, not microvolts
         self.assets = assets
         self.ckpt = ckpt
         self.profile = None
@@ -359,28 +383,36 @@ class LiveController:
         wk, self.worker = self.worker, None
         if wk is not None:
             wk.stop(3000)
+            self.dock.clear_figures()  # what the stopped run drew goes with it
+            view = self._view()
+            if view is not None:
+                view.clear("emg")
+                view.clear("reference")
         self._pending.clear()
         self._lock_scopes_to_frames(False)
 
     def stop(self) -> None:
-        """Stop live inference (and the demo's playback)."""
+        """Stop live inference (and the demo's playback); a profile does not start again by itself."""
         was_demo = self.mode == "demo"
         self._stop_worker()
         self.dock.stop_button.setEnabled(False)
+        if self.mode == "profile":
+            self.mode = "idle"
         if was_demo:
             self.mode = "idle"
             self.window.stop_acquisition()
             self._restore_device_picker()
-            view = self._view()
-            if view is not None:
-                view.clear("reference")
 
     def _on_acquisition_started(self, _worker) -> None:
         if self.mode == "profile" and self.worker is None:
             self._start_worker()
 
     def _restore_device_picker(self) -> None:
-        """After the live demo, the toolbar's device picker shows the user's own device again."""
+        """After the live demo, the toolbar's device picker shows the user's own device again, and the 3D view
+        its own layout (the demo put the hands side by side)."""
+        view = self._view()
+        if view is not None:
+            view.set_layout("overlay")
         combo = self.window.device_combo
         i = combo.findData(self.window.settings.device.kind)
         if i >= 0:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
@@ -21,15 +21,24 @@ from asha_app.core import paths
 from asha_app.core.clock import SessionClock
 from asha_app.core.errors import AshaError
 from asha_app.core.settings import AppSettings
+from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
 from asha_app.dsp.quality import Flag
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
+from asha_app.ui.widgets import ElidedLabel
 from asha_app.workers.acquisition import AcquisitionWorker
 
 log = logging.getLogger(__name__)
+
+NO_SOURCE_TEXT = "No device running. Pick a device and press Start."
+NO_RATE_TEXT = "rate: —"
+#: 3D hand slots drawn from the EMG stream (live model, live-demo reference, replayed labels): Stop clears them
+STREAM_HAND_SLOTS = ("emg", "reference", "replay")
+#: the main window's first size; :meth:`MainWindow.fit_to_screen` shrinks it to a smaller screen
+DEFAULT_SIZE = (1560, 960)
 
 DEVICE_CHOICES = [
     ("armband", "MindRove WiFi armband"),
@@ -136,7 +145,8 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, QDockWidget] = {}
         self._shutdown_hooks: list = []
         self.setWindowTitle(f"Asha {__version__}")
-        self.resize(1560, 960)
+        self.resize(*DEFAULT_SIZE)
+        self._default_state = None  # the dock layout before any saved one is restored (View > Reset layout)
         self._setup_central()
         self._setup_docks()
         self._setup_toolbar()
@@ -152,7 +162,8 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(4, 4, 4, 4)
         self.banner = Banner()
         lay.addWidget(self.banner)
-        self.source_label = QLabel("No device running. Pick a device and press Start.")
+        self.source_label = QLabel(NO_SOURCE_TEXT)
+        self.source_label.setWordWrap(True)  # a long description or warning wraps instead of widening the window
         self.source_label.setObjectName("sourceLabel")
         self.source_label.setStyleSheet("#sourceLabel { font-weight: bold; padding: 2px; }")
         lay.addWidget(self.source_label)
@@ -224,18 +235,24 @@ class MainWindow(QMainWindow):
         self.menus = {key: self.menuBar().addMenu(title) for key, title in
                       (("session", "&Session"), ("model", "&Model"), ("live", "&Live"), ("view", "&View"))}
         self.view_menu = self.menus["view"]
+        self.reset_layout_action = QAction("Reset layout", self)
+        self.reset_layout_action.setToolTip("Put every panel back where it was at the first start and fit the window "
+                                            "to the screen")
+        self.view_menu.addAction(self.reset_layout_action)
+        self.view_menu.addSeparator()
         for dock in self.panels.values():
             self.view_menu.addAction(dock.toggleViewAction())
 
     def _setup_statusbar(self) -> None:
         sb = self.statusBar()
-        self.status_device = QLabel("—")
-        self.status_rate = QLabel("rate: —")
-        self.status_dropped = QLabel("dropped: 0")
-        self.status_battery = QLabel("battery: —")
-        self.status_quality = QLabel("")
-        self.status_state = QLabel("idle")
-        self.status_marker = QLabel("")
+        # every part elides: device names, marker names and quality lists must never widen the window
+        self.status_device = ElidedLabel("—", min_chars=8)
+        self.status_rate = ElidedLabel(NO_RATE_TEXT, min_chars=10)
+        self.status_dropped = ElidedLabel("dropped: 0", min_chars=10)
+        self.status_battery = ElidedLabel("battery: —", min_chars=6)
+        self.status_quality = ElidedLabel("", min_chars=8)
+        self.status_state = ElidedLabel("idle", min_chars=6)
+        self.status_marker = ElidedLabel("", min_chars=6)
         for w in (self.status_marker, self.status_device, self.status_state, self.status_rate, self.status_dropped, self.status_battery,
                   self.status_quality):
             sb.addPermanentWidget(w)
@@ -250,6 +267,7 @@ class MainWindow(QMainWindow):
         self.range_spin.valueChanged.connect(self._scope_controls_changed)
         self.settings_action.triggered.connect(self.open_settings)
         self.marker_action.triggered.connect(self.add_marker)
+        self.reset_layout_action.triggered.connect(lambda: self.reset_layout())
         self.draw_timer = QTimer(self)
         self.draw_timer.setInterval(25)
         self.draw_timer.timeout.connect(self.refresh_scopes)
@@ -319,26 +337,48 @@ class MainWindow(QMainWindow):
                                    mains_hz=float(self.settings.filter.mains_hz))
         worker.error.connect(self._on_worker_error)
         worker.unreachable.connect(self._on_unreachable)
-        worker.finished.connect(self._on_worker_finished)
-        self.worker = worker
-        self.scopes.attach(worker.emg_ring, source.fs)
-        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
-        self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
         text = source.description
         if kind == "demo":
             text += " — markers are the recording's gesture labels"
         if source.warnings:
             text += "  ⚠ " + " ".join(source.warnings)
-        self.source_label.setText(text)
+        self.run_worker(worker, source, text)
+        return True
+
+    def run_worker(self, worker: AcquisitionWorker, source: EmgSource, text: str | None = None) -> None:
+        """Show ``source`` streaming through ``worker`` (scopes, IMU, unit, status) and start the worker.
+
+        The one way a stream starts: the device picker (:meth:`start_acquisition`)
+        and a session replay both come here, and :meth:`stop_acquisition` undoes it.
+        """
+        worker.finished.connect(self._on_worker_finished)
+        self.worker = worker
+        self.scopes.attach(worker.emg_ring, source.fs, getattr(source, "units", "uV"))
+        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
+        self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
+        self.set_emg_units(getattr(source, "units", "uV"))
+        self.source_label.setText(text or source.description)
         self.status_device.setText(source.description.split(" (")[0])
         self.start_action.setEnabled(False)
         self.stop_action.setEnabled(True)
         worker.start()
         self.acquisition_started.emit(worker)
-        return True
+
+    def set_emg_units(self, units: str | None) -> None:
+        """The running stream's EMG unit as stored ("uV" for live boards; :mod:`asha_app.core.units`): labels the
+        scopes, the RMS bars and the fixed range, and sets the unit the quality check assumes."""
+        units = str(units or "uV")
+        self.scopes.set_units(units)
+        self.rms.set_units(units)
+        label = emg_unit_label(units)
+        self.range_spin.setSuffix(f" {label}" if emg_unit_to_uv(units) is not None else "")
+        self.range_spin.setToolTip(f"Fixed range of every scope, in {label}")
+        if self.worker is not None:
+            self.worker.units = units
 
     def stop_acquisition(self) -> None:
-        """Stop the running worker (waits up to 5 s)."""
+        """Stop the running worker (waits up to 5 s) and clear what it showed: source line, rate, quality,
+        last marker, levels, and the 3D hands drawn from the stream."""
         worker, self.worker = self.worker, None
         if worker is None:
             return
@@ -347,7 +387,24 @@ class MainWindow(QMainWindow):
             self._old_workers.append(worker)
         self.start_action.setEnabled(True)
         self.stop_action.setEnabled(False)
+        self._clear_stream_state()
         self.acquisition_stopped.emit()
+
+    def _clear_stream_state(self) -> None:
+        self.source_label.setText(NO_SOURCE_TEXT)
+        self.status_device.setText("—")
+        self.status_state.setText("stopped")
+        self.status_rate.setText(NO_RATE_TEXT)
+        self.status_dropped.setText("dropped: 0")
+        self.status_dropped.setStyleSheet("")
+        self.status_battery.setText("battery: —")
+        self.status_quality.setText("")
+        self.status_marker.setText("")
+        self.scopes.clear_flags()
+        self.rms.clear()
+        if isinstance(self.hand_view, HandView):
+            for slot in STREAM_HAND_SLOTS:
+                self.hand_view.clear(slot)
 
     def _on_worker_finished(self) -> None:
         if self.worker is not None and self.worker.isFinished():
@@ -452,13 +509,73 @@ class MainWindow(QMainWindow):
         return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
     def _restore_geometry(self) -> None:
-        qs = self._qsettings()
-        geo = qs.value("geometry")
-        state = qs.value("state")
+        geo = self._qsettings().value("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
-        if state is not None:
-            self.restoreState(state)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        if self._default_state is None:
+            self._balance_right_column()
+            # the first show: every feature has added its docks by now, so the layout seen here is the default
+            # (View > Reset layout), and the saved one can be restored for all of them (restoreState ignores
+            # docks that do not exist yet)
+            self._default_state = self.saveState()
+            state = self._qsettings().value("state")
+            if state is not None:
+                self.restoreState(state)
+            self.fit_to_screen()
+        super().showEvent(event)
+
+    def _balance_right_column(self) -> None:
+        """The RMS bars need less height than a panel a feature adds below them (the Live hand's figures)."""
+        levels = self.panels["levels"]
+        below = [d for k, d in self.panels.items() if k not in ("levels", "imu") and not d.isHidden()
+                 and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+        if below:
+            self.resizeDocks([levels, *below], [2] + [3] * len(below), Qt.Orientation.Vertical)
+
+    def reset_layout(self, available: QRect | None = None) -> None:
+        """View > Reset layout: every dock back to its first-start place and visibility, the window fitted to the
+        screen (or to ``available``, see :meth:`fit_to_screen`)."""
+        if self._default_state is not None:
+            for dock in self.panels.values():
+                dock.setFloating(False)
+            self.restoreState(self._default_state)
+        self.resize(*DEFAULT_SIZE)
+        self.fit_to_screen(available)
+
+    def fit_to_screen(self, available: QRect | None = None) -> QRect:
+        """Shrink and move the window so that it lies inside ``available`` (default: its screen's available area).
+
+        Returns
+        -------
+        QRect
+            The area used.  The window frame is counted where the window system
+            reports it (else 40 px for a title bar is assumed).
+        """
+        if available is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return QRect()
+            available = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width() if self.isVisible() and frame.width() > self.width() else 0
+        extra_h = frame.height() - self.height() if self.isVisible() and frame.height() > self.height() else 40
+        w = min(self.width(), available.width() - extra_w)
+        h = min(self.height(), available.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            # the side docks give up width in proportion, so that the scopes keep their share of a smaller window
+            side = [d for d in self.panels.values() if not d.isHidden() and not d.isFloating() and self.dockWidgetArea(d)
+                    in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)]
+            widths = [max(1, round(d.width() * w / self.width())) for d in side]
+            self.resize(w, h)
+            if side:
+                self.resizeDocks(side, widths, Qt.Orientation.Horizontal)
+        x = min(max(self.x(), available.left()), available.left() + max(0, available.width() - w - extra_w))
+        y = min(max(self.y(), available.top()), available.top() + max(0, available.height() - h - extra_h))
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
+        return available
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
         self.shutdown()

@@ -6,6 +6,16 @@ ScopeFoundry's ``display_update_period`` and pyqtgraph's MultiPlotSpeedTest),
 with peak downsampling, clip-to-view and no finite check on the hot path.
 NaN samples break the trace (``connect="finite"``) instead of crashing it.
 
+Units: each scope's axis names its unit.  Voltages are given to pyqtgraph in
+volts (the axis scale turns microvolts into volts), so its SI prefix reads µV or
+mV and never "kµV"; data in another unit (imported MiniVIE units, NinaPro
+envelopes) has no prefix, and the unit is written above the scopes.
+
+Height: a scope shorter than :data:`LEGIBLE_PX` switches the layout to two
+columns of four (the Sessions dock open on a small screen), and an axis title
+longer than its scope is shortened ("EMG 3 (µV)" -> "3 (µV)" -> "3"), so titles
+never overlap.
+
 Axes cost more to paint than the traces (tick text), so they are cached as
 pixmaps (``DeviceCoordinateCache``) and the y autoscale has hysteresis, like a
 bench oscilloscope: a channel's range grows at once when the signal leaves it
@@ -18,24 +28,65 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from asha_app.core.ringbuffer import RingBuffer
+from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.dsp.quality import ADVICE, Flag
+from asha_app.ui.widgets import ElidedLabel
 
 CHANNEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+#: the narrowest the scopes get (the side docks shrink first)
+MIN_WIDTH_PX = 360
+#: a scope's plot area at least this tall stays in one column; shorter ones switch the layout to two columns
+LEGIBLE_PX = 56
+#: two columns need at least this width (px) for the scopes
+TWO_COLUMNS_MIN_WIDTH_PX = 640
+#: height of the time axis under the bottom scope (px, with its title)
+_TIME_AXIS_PX = 45
+
+
+def set_axis_unit(axis: pg.AxisItem, text: str, units: str | None) -> None:
+    """Title ``axis`` with ``text`` and the EMG unit ``units`` (as stored: "uV", "mV", "MiniVIE normalised" ...).
+
+    Voltages: the axis shows volts with pyqtgraph's SI prefix (µV, mV), the data
+    staying in their own unit (axis scale).  Any other unit: no prefix and no
+    scaling, and the unit is left out of the title (too long for an axis; the
+    caller shows it elsewhere); ``units=""``: the same, values as they are.
+    """
+    to_uv = emg_unit_to_uv(units) if units else None
+    if to_uv is not None:
+        axis.setScale(to_uv * 1e-6)
+        axis.enableAutoSIPrefix(True)
+        axis.setLabel(text, units="V")
+        axis.updateAutoSIPrefix()
+    else:
+        axis.setScale(1.0)
+        axis.enableAutoSIPrefix(False)
+        axis.setLabel(text)
+    axis.resizeEvent()  # pyqtgraph centres the title only on a resize: centre the new text now
 FLAG_COLOURS = {Flag.OK: "#2ca02c", Flag.NAN: "#d62728", Flag.FLAT: "#7f7f7f", Flag.RAILED: "#d62728",
                 Flag.MAINS: "#ff7f0e", Flag.NOISY: "#ff7f0e"}
 
 
 class EmgScopes(QWidget):
-    """Eight stacked scrolling scopes of raw or filtered sEMG (microvolts).
+    """Eight stacked scrolling scopes of raw or filtered sEMG, in the source's unit (microvolts when live).
 
     Parameters
     ----------
     n_channels : int
         Channels to draw.
+
+    Attributes
+    ----------
+    units : str
+        The EMG unit as stored (:meth:`set_units`).
+    columns : int
+        1, or 2 when the scopes are too short for one column.
+    unit_label : ElidedLabel
+        The line above the scopes that names the unit.
     """
 
     def __init__(self, n_channels: int = 8, parent=None) -> None:
@@ -48,10 +99,17 @@ class EmgScopes(QWidget):
         self.frames_drawn = 0
         self.ring: RingBuffer | None = None
         self.fs = 500.0
+        self.units = "uV"
+        self.columns = 1
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.unit_label = ElidedLabel("", min_chars=12)
+        self.unit_label.setStyleSheet("color: #555; padding: 0 4px;")
+        lay.addWidget(self.unit_label)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
+        self.glw.setMinimumWidth(MIN_WIDTH_PX)  # the docks beside give way first: a scope narrower than this is unreadable
         lay.addWidget(self.glw)
         self.plots, self.curves, self.flag_labels = [], [], []
         self.flag_widgets: list[QLabel] = []
@@ -61,7 +119,6 @@ class EmgScopes(QWidget):
             p.setMouseEnabled(x=False, y=False)
             p.hideButtons()
             p.showGrid(x=True, y=False, alpha=0.2)
-            p.setLabel("left", f"EMG {ch + 1}", units="µV" if ch == 0 else None)
             p.getAxis("left").setWidth(70)
             for ax in ("left", "bottom"):
                 p.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -69,10 +126,6 @@ class EmgScopes(QWidget):
             p.setYRange(-100.0, 100.0, padding=0.06)  # centred on zero until the first data set the scale
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
-            if ch < n_channels - 1:
-                p.getAxis("bottom").setStyle(showValues=False)
-            else:
-                p.setLabel("bottom", "time", units="s")
             if self.plots:
                 p.setXLink(self.plots[0])
             c = p.plot(pen=pg.mkPen(CHANNEL_COLOURS[ch % len(CHANNEL_COLOURS)], width=1), connect="finite",
@@ -96,11 +149,112 @@ class EmgScopes(QWidget):
             line.hide()
             self.plots[0].addItem(line, ignoreBounds=True)
             self._marker_lines.append(line)
+        self._titles: list[tuple[str, bool] | None] = [None] * n_channels
+        self._fit_pending = False
+        for p in self.plots:  # a scope that changes height re-fits its title
+            p.getAxis("left").geometryChanged.connect(self._schedule_fit_titles)
+        self._set_time_axes()
+        self.set_units("uV")
 
-    def attach(self, ring: RingBuffer | None, fs: float) -> None:
-        """Draw from ``ring`` (an acquisition ``emg`` ring) sampled at ``fs`` Hz; None detaches."""
+    # ------------------------------------------------------------------ units, titles, layout
+    def set_units(self, units: str | None) -> None:
+        """Label every scope with the EMG unit ``units`` as stored ("uV" for live sources, an imported file's own)."""
+        self.units = str(units or "uV")
+        self._titles = [None] * self.n_channels
+        self.fit_titles()
+
+    def fit_titles(self) -> None:
+        """Title each scope "EMG n (unit)", or "n (unit)" when that is longer than the scope is tall, or "n" alone
+        (the unit then written above the scopes), so titles never overlap their neighbours."""
+        si = emg_unit_to_uv(self.units) is not None
+        for ch, p in enumerate(self.plots):
+            ax = p.getAxis("left")
+            room = ax.geometry().height()
+            fm = QFontMetricsF(ax.label.font())
+            margin = 2 * ax.label.document().documentMargin() + 4
+            unit = f" ({ax.labelUnitPrefix or 'µ'}V)" if si else ""
+            if room <= 0:
+                chosen = (f"EMG {ch + 1}", si)
+            elif fm.horizontalAdvance(f"EMG {ch + 1}{unit}") + margin <= room:
+                chosen = (f"EMG {ch + 1}", si)
+            elif fm.horizontalAdvance(f"{ch + 1}{unit}") + margin <= room:
+                chosen = (f"{ch + 1}", si)
+            else:
+                chosen = (f"{ch + 1}", False)
+            if self._titles[ch] != chosen:
+                self._titles[ch] = chosen
+                set_axis_unit(ax, chosen[0], self.units if chosen[1] else "")
+        if si and all(t is None or t[1] for t in self._titles):
+            self.unit_label.setText("")
+            self.unit_label.hide()
+        else:
+            label = emg_unit_label(self.units)
+            note = "" if si or "microvolt" in label.lower() else " (the source's unit, not microvolts)"
+            self.unit_label.setText(f"EMG in {label}{note}")
+            self.unit_label.show()
+
+    def _schedule_fit_titles(self) -> None:
+        if not self._fit_pending:
+            self._fit_pending = True
+            QTimer.singleShot(0, self._fit_titles_now)
+
+    def _fit_titles_now(self) -> None:
+        self._fit_pending = False
+        self.fit_titles()
+
+    def title_rects(self) -> list:
+        """Scene rectangles of the axis titles (tests: they must not overlap)."""
+        return [p.getAxis("left").label.mapRectToScene(p.getAxis("left").label.boundingRect()) for p in self.plots]
+
+    def plot_heights(self) -> list[float]:
+        """Height (px) of each scope's plot area."""
+        return [float(p.getViewBox().height()) for p in self.plots]
+
+    def set_columns(self, columns: int) -> None:
+        """Lay the scopes out in 1 column, or 2 columns of ``ceil(n / 2)``."""
+        columns = 2 if columns >= 2 and self.n_channels > 1 else 1
+        if columns == self.columns:
+            return
+        ci = self.glw.ci
+        for p in self.plots:
+            ci.removeItem(p)
+        rows = -(-self.n_channels // columns)
+        for ch, p in enumerate(self.plots):
+            ci.addItem(p, row=ch % rows, col=ch // rows)
+        self.columns = columns
+        self._set_time_axes()
+        self._titles = [None] * self.n_channels
+
+    def _set_time_axes(self) -> None:
+        rows = -(-self.n_channels // self.columns)
+        for ch, p in enumerate(self.plots):
+            bottom = ch % rows == rows - 1 or ch == self.n_channels - 1
+            p.getAxis("bottom").setStyle(showValues=bottom)
+            p.setLabel("bottom", "time" if bottom else None, units="s" if bottom else None)
+            p.getAxis("bottom").showLabel(bottom)
+
+    def fit_layout(self) -> None:
+        """Two columns when one column leaves a scope less than :data:`LEGIBLE_PX` tall (and there is the width)."""
+        h, w = self.glw.height(), self.glw.width()
+        one_col = (h - _TIME_AXIS_PX) / self.n_channels
+        if self.columns == 1 and one_col < LEGIBLE_PX and w >= TWO_COLUMNS_MIN_WIDTH_PX:
+            self.set_columns(2)
+        elif self.columns == 2 and (one_col >= LEGIBLE_PX + 8 or w < TWO_COLUMNS_MIN_WIDTH_PX - 40):
+            self.set_columns(1)
+        self.glw.ci.layout.activate()
+        self.fit_titles()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.fit_layout)  # after the graphics view has taken its new size
+
+    def attach(self, ring: RingBuffer | None, fs: float, units: str | None = None) -> None:
+        """Draw from ``ring`` (an acquisition ``emg`` ring) sampled at ``fs`` Hz in ``units`` (default
+        microvolts); None detaches."""
         self.ring = ring
         self.fs = fs
+        if ring is not None and str(units or "uV") != self.units:
+            self.set_units(units)
         self._range = [None] * self.n_channels  # a new source: autoscale starts afresh
         if ring is None:
             for c in self.curves:
@@ -146,14 +300,23 @@ class EmgScopes(QWidget):
     def set_flags(self, flags: list[Flag]) -> None:
         """Show the per-channel quality flags (colour dot + tooltip with what to do)."""
         for ch, flag in enumerate(flags[: self.n_channels]):
+            item = self.flag_labels[ch]
+            if not item.isVisible():
+                item.show()
             if flag == self.current_flags[ch]:
                 continue
             self.current_flags[ch] = flag
-            item = self.flag_labels[ch]
             item.setColor(FLAG_COLOURS[flag])
             item.setText("●" if flag == Flag.OK else f"● {flag.value}")
             item.setToolTip(ADVICE[flag])
             self.plots[ch].setToolTip(f"EMG {ch + 1}: {flag.value}. {ADVICE[flag]}")
+
+    def clear_flags(self) -> None:
+        """No quality to show (the source stopped): the flags are hidden until the next :meth:`set_flags`."""
+        for ch, (item, p) in enumerate(zip(self.flag_labels, self.plots)):
+            item.hide()
+            self.current_flags[ch] = None
+            p.setToolTip("")
 
     def refresh(self) -> bool:
         """Redraw from the ring; returns True when a frame was drawn."""
@@ -198,16 +361,22 @@ def _nice(x: float) -> float:
 
 
 class RmsBars(QWidget):
-    """Per-channel RMS of the filtered sEMG over the last 200 ms, microvolts."""
+    """Per-channel RMS of the filtered sEMG over the last 200 ms, in the source's unit (microvolts when live)."""
 
     def __init__(self, n_channels: int = 8, parent=None) -> None:
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.unit_label = QLabel("")
+        self.unit_label.setWordWrap(True)
+        self.unit_label.setStyleSheet("color: #555; padding: 0 4px;")
+        self.unit_label.hide()
+        lay.addWidget(self.unit_label)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.setLabel("left", "RMS", units="µV")
+        self.units = "uV"
+        set_axis_unit(self.plot.getAxis("left"), "RMS", self.units)
         self.plot.getAxis("bottom").setTicks([[(i, str(i + 1)) for i in range(n_channels)]])
         self.bars = pg.BarGraphItem(x=np.arange(n_channels), height=np.zeros(n_channels), width=0.7,
                                     brushes=[pg.mkBrush(c) for c in CHANNEL_COLOURS[:n_channels]])
@@ -216,13 +385,27 @@ class RmsBars(QWidget):
         lay.addWidget(self.plot)
         self._peak = 100.0
 
+    def set_units(self, units: str | None) -> None:
+        """The EMG unit as stored ("uV" for live sources); another unit than a voltage is named above the bars."""
+        self.units = str(units or "uV")
+        set_axis_unit(self.plot.getAxis("left"), "RMS", self.units)
+        si = emg_unit_to_uv(self.units) is not None
+        self.unit_label.setText("" if si else f"RMS in {emg_unit_label(self.units)}")
+        self.unit_label.setVisible(not si)
+        self._peak = 0.0  # the next values set the scale
+
+    def clear(self) -> None:
+        """No values (the source stopped)."""
+        self.bars.setOpts(height=np.zeros(len(self.bars.opts["height"])))
+
     def set_values(self, rms: np.ndarray) -> None:
         """Update the bars (NaN shown as 0)."""
         if rms is None or len(rms) == 0:
             return
         vals = np.nan_to_num(np.asarray(rms, dtype=float))
         self.bars.setOpts(height=vals)
-        top = max(50.0, float(vals.max()) * 1.2)
+        to_uv = emg_unit_to_uv(self.units)
+        top = max(50.0 / to_uv if to_uv else 1e-9, float(vals.max()) * 1.2)  # at least 50 µV
         # rise fast, fall slowly, so the scale does not flicker
         self._peak = top if top > self._peak else 0.85 * self._peak + 0.15 * top
         self.plot.setYRange(0, self._peak, padding=0)
@@ -245,6 +428,8 @@ class ImuPlot(QWidget):
         self.acc.setLabel("left", "accel", units="g")
         self.gyr = self.glw.addPlot(row=1, col=0)
         self.gyr.setLabel("left", "gyro", units="°/s")
+        for p in (self.acc, self.gyr):  # no SI prefix on g or °/s ("kg", "k°/s")
+            p.getAxis("left").enableAutoSIPrefix(False)
         self.gyr.setLabel("bottom", "time", units="s")
         colours = ["#d62728", "#2ca02c", "#1f77b4"]
         self.acc_curves = [self.acc.plot(pen=pg.mkPen(c), name=a, connect="finite") for c, a in zip(colours, "xyz")]

@@ -33,13 +33,14 @@ from asha_app.core import paths
 from asha_app.core.atomic import atomic_write_text
 from asha_app.core.crashlog import report_unexpected
 from asha_app.core.errors import AshaError
+from asha_app.core.units import emg_unit_label
 from asha_app.data.integrity import check_session
 from asha_app.data.reader import SessionFile
 
 log = logging.getLogger(__name__)
 
 REPLAY_SLOT = "replay"
-COLUMNS = ["File", "Participant", "Date", "Duration", "EMG samples", "Dropped", "Valid labels", "Status"]
+COLUMNS = ["File", "Participant", "Date", "Duration", "EMG", "EMG samples", "Dropped", "Valid labels", "Status"]
 
 
 # ---------------------------------------------------------------------- Qt-free helpers
@@ -77,15 +78,16 @@ def summarize_file(path: str | Path) -> dict:
     Returns
     -------
     dict
-        ``path, participant, date, duration_s, n_emg, n_frames, dropped, valid_share, status, error``
-        (``error`` None for a readable session file, else the reader's message).
+        ``path, participant, date, duration_s, fs, units, n_emg, n_frames, dropped, valid_share, status, error``
+        (``error`` None for a readable session file, else the reader's message; ``units`` the EMG unit as stored).
     """
     path = Path(path)
-    row = {"path": path, "participant": "", "date": "", "duration_s": None, "n_emg": None, "n_frames": None,
-           "dropped": None, "valid_share": None, "status": "", "error": None}
+    row = {"path": path, "participant": "", "date": "", "duration_s": None, "fs": None, "units": "", "n_emg": None,
+           "n_frames": None, "dropped": None, "valid_share": None, "status": "", "error": None}
     try:
         with SessionFile(path) as sf:
             attrs = sf.attrs
+            row["fs"], row["units"] = sf.fs, sf.emg_units
             summary = sf.summary if sf.finalized else {}
             crashed, finalized = sf.crashed, sf.finalized
         if not summary:
@@ -126,12 +128,20 @@ def _fill_row(row: dict, attrs: dict, summary: dict, crashed: bool, finalized: b
         row["status"] += f", {len(summary['warnings'])} warning(s)"
 
 
+def emg_text(row: dict) -> str:
+    """ "500 Hz, µV" for a library row: the sampling rate and the EMG unit a person reads."""
+    if row.get("fs") is None:
+        return ""
+    return f"{row['fs']:g} Hz, {emg_unit_label(row.get('units') or 'uV')}"
+
+
 def details_text(path: str | Path) -> str:
     """Integrity report plus the participant, device, filter, camera and hand-model attributes."""
     rep = check_session(path)
     lines = [rep.format_text(), ""]
     with SessionFile(path) as sf:
         a = sf.attrs
+        lines.append(f"EMG: {sf.n_channels} channels at {sf.fs:g} Hz, in {emg_unit_label(sf.emg_units)}")
         for key in ("participant", "device", "filter", "camera", "hand_model", "source"):
             v = a.get(key)
             if v:
@@ -154,8 +164,8 @@ def start_source(window, source):
     Does what ``MainWindow.start_acquisition`` does after building its source
     from the device picker: stops the running worker, builds an
     :class:`~asha_app.workers.acquisition.AcquisitionWorker` with the window's
-    clock and filter settings, attaches the scopes and IMU plot, starts it and
-    emits ``acquisition_started``.
+    clock and filter settings, and hands it to ``MainWindow.run_worker`` (scopes,
+    IMU plot, EMG unit, status; emits ``acquisition_started``).
 
     Returns
     -------
@@ -168,19 +178,10 @@ def start_source(window, source):
     window.banner.show_message("")
     worker = AcquisitionWorker(lambda: source, window.clock, source.fs, source.n_channels,
                                filter_spec=window.settings.filter.spec(source.fs),
-                               mains_hz=float(window.settings.filter.mains_hz))
+                               mains_hz=float(window.settings.filter.mains_hz),
+                               units=getattr(source, "units", "uV"))
     worker.error.connect(window.show_error)
-    worker.finished.connect(window._on_worker_finished)  # noqa: SLF001 - same behaviour as the window's own start
-    window.worker = worker
-    window.scopes.attach(worker.emg_ring, source.fs)
-    window.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
-    window.imu.attach(worker.imu_ring, source.fs, source.has_imu)
-    window.source_label.setText(source.description)
-    window.status_device.setText(source.description.split(" (")[0])
-    window.start_action.setEnabled(False)
-    window.stop_action.setEnabled(True)
-    worker.start()
-    window.acquisition_started.emit(worker)
+    window.run_worker(worker, source)
     return worker
 
 
@@ -296,7 +297,8 @@ class SessionLibrary(QWidget):
         self.entries = []
         for p in self.files():
             if busy is not None and p == busy:
-                self.entries.append({"path": p, "participant": "", "date": "", "duration_s": 0.0, "n_emg": 0,
+                self.entries.append({"path": p, "participant": "", "date": "", "duration_s": 0.0, "fs": None,
+                                     "units": "", "n_emg": 0,
                                      "n_frames": 0, "dropped": 0, "valid_share": None,
                                      "status": "recording now", "error": None, "busy": True})
             else:
@@ -304,11 +306,11 @@ class SessionLibrary(QWidget):
         self.table.setRowCount(len(self.entries))
         for r, e in enumerate(self.entries):
             if e["error"]:
-                vals = [e["path"].name, "", "", "", "", "", "", e["error"]]
+                vals = [e["path"].name, "", "", "", "", "", "", "", e["error"]]
             else:
                 vs = e["valid_share"]
-                vals = [e["path"].name, e["participant"], e["date"], f"{e['duration_s']:.1f} s", str(e["n_emg"]),
-                        str(e["dropped"]), "—" if vs is None else f"{100 * vs:.0f} %", e["status"]]
+                vals = [e["path"].name, e["participant"], e["date"], f"{e['duration_s']:.1f} s", emg_text(e),
+                        str(e["n_emg"]), str(e["dropped"]), "—" if vs is None else f"{100 * vs:.0f} %", e["status"]]
             for c, v in enumerate(vals):
                 item = QTableWidgetItem(v)
                 item.setToolTip(str(e["path"]) + ("\n" + e["error"] if e["error"] else ""))

@@ -88,6 +88,10 @@ class AcquisitionWorker(Worker):
         Drain period (the SDK is drained every 10-20 ms).
     mains_hz : float
         Mains frequency for the quality check.
+    units : str, optional
+        Unit of the source's EMG (:mod:`asha_app.core.units`) for the quality
+        check; default the source's ``units`` (microvolts for live sources).
+        May be changed while running (attribute ``units``).
 
     Signals
     -------
@@ -105,7 +109,7 @@ class AcquisitionWorker(Worker):
 
     def __init__(self, source_factory: Callable[[], EmgSource], clock: SessionClock, fs: float, n_channels: int,
                  filter_spec: FilterSpec | None = None, buffer_s: float = 60.0, period_s: float = 0.015,
-                 mains_hz: float = 50.0, parent=None) -> None:
+                 mains_hz: float = 50.0, units: str | None = None, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("AcquisitionWorker")
         self._factory = source_factory
@@ -114,6 +118,7 @@ class AcquisitionWorker(Worker):
         self.n_channels = int(n_channels)
         self.period_s = period_s
         self.mains_hz = mains_hz
+        self.units = units
         self._spec = filter_spec or FilterSpec(fs=self.fs, notch_hz=mains_hz)
         self._pending_spec: FilterSpec | None = None
         cap = int(buffer_s * self.fs)
@@ -156,6 +161,8 @@ class AcquisitionWorker(Worker):
         try:
             source = self._factory()
             self.source = source
+            if self.units is None:
+                self.units = getattr(source, "units", "uV")
             self._set(device=source.description)
             source.start()
         except AshaError as exc:
@@ -240,7 +247,8 @@ class AcquisitionWorker(Worker):
                     if now - last_quality > 0.25:
                         last_quality = now
                         window = self.emg_ring.latest(int(self.fs))
-                        flags = assess_channels(window.data["raw"], window.data["filtered"], self.fs, self.mains_hz)
+                        flags = assess_channels(window.data["raw"], window.data["filtered"], self.fs, self.mains_hz,
+                                                units=self.units)
                         self._set(quality=flags)
                 else:
                     timeout = source.no_data_timeout_s
