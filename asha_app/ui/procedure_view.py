@@ -199,6 +199,7 @@ class ProcedureView(QWidget):
             self.instruction.setText(text)
         elif st == State.PAUSED:
             self.instruction.setText("Press Resume (or Space) to go on.")
+            self.valid_label.setText("")
         tl = p.time_left(now) if not p.finished else 0.0
         self.countdown.setText(f"{tl:4.1f} s" if st in (State.COUNTDOWN, State.PROMPT, State.REST) else "")
         self.progress.setValue(int(1000 * p.progress(now)))
