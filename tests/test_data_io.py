@@ -186,7 +186,10 @@ def test_csv_export(tmp_path):
     assert rows[0] == ["t_s", "valid", "index_mcp_flex", "wrist_flex"] and len(rows) == len(rec.label_t) + 1
     assert rows[31][1] == "0" and rows[31][2] == ""
     with open(paths["prompts"]) as fh:
-        assert len(list(csv.reader(fh))) == 4
+        rows = list(csv.reader(fh))
+    # repetitions numbered from 1 for people (stored 0, 1, 0)
+    assert rows == [["label", "start_s", "end_s", "repetition"], ["fist", "0.500000", "1.500000", "1"],
+                    ["fist", "2.000000", "3.000000", "2"], ["rest", "3.000000", "3.900000", "1"]]
 
 
 def test_cli_check_import_export(tmp_path, capsys):
@@ -194,6 +197,8 @@ def test_cli_check_import_export(tmp_path, capsys):
     assert cli_main(["check", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out[0]["n_emg"] == 2000 and out[0]["finalized"]
+    # repetitions numbered from 1, as a person counts them (the file stores 0, 1, 0)
+    assert [(p["label"], p["repetition"]) for p in out[0]["prompts"]] == [("fist", 1), ("fist", 2), ("rest", 1)]
     bad = tmp_path / "bad.h5"
     bad.write_text("nope")
     assert cli_main(["check", str(bad)]) == 2

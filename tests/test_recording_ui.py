@@ -84,12 +84,13 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     assert page.running
     qtbot.waitUntil(lambda: page.procedure.state == State.PROMPT, timeout=5000)
-    assert page.prompt_label.text() in ("fist", "open")
+    assert page.prompt_label.text() == "fist" and "repetition 1 of 2" in page.instruction.text()  # counted from 1
     qtbot.waitUntil(lambda: "%" in page.valid_label.text(), timeout=5000)  # live valid-label share of this prompt
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30_000)
     assert page.failed is None and page.recorder.isFinished()
     assert "duration" in wiz.summary_page.text.toPlainText()
     assert wiz.summary_page.table.rowCount() == 4
+    assert [wiz.summary_page.table.item(r, 1).text() for r in range(4)] == ["1", "1", "2", "2"]
 
     path = page.path
     assert path.parent == sessions_dir() and path.name.startswith("P07_")

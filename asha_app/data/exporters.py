@@ -281,6 +281,10 @@ def export_csv(source: str | Path | Recording, out_dir: str | Path, *, progress:
                block: int = 50_000) -> dict:
     """Write ``emg.csv`` (t, channels), ``labels.csv`` (t, valid, angles) and ``prompts.csv`` into ``out_dir``.
 
+    ``prompts.csv`` has ``label, start_s, end_s, repetition`` with repetitions
+    numbered from 1 (empty for free markers), as people count them; the session
+    file stores them from 0.
+
     Returns
     -------
     dict
@@ -311,8 +315,8 @@ def export_csv(source: str | Path | Recording, out_dir: str | Path, *, progress:
     with open(paths["prompts"], "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["label", "start_s", "end_s", "repetition"])
-        for p in rec.prompts:
-            w.writerow([p.label, f"{p.start:.6f}", f"{p.end:.6f}", p.repetition])
+        for p in rec.prompts:  # repetitions numbered from 1 for people (the session file stores them from 0)
+            w.writerow([p.label, f"{p.start:.6f}", f"{p.end:.6f}", p.repetition + 1 if p.repetition >= 0 else ""])
     if progress is not None and n == 0:
         progress(0, 0)
     return {k: str(v) for k, v in paths.items()}
