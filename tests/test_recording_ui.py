@@ -89,6 +89,7 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30_000)
     assert page.failed is None and page.recorder.isFinished()
     assert "duration" in wiz.summary_page.text.toPlainText()
+    assert "no IMU," in wiz.summary_page.text.toPlainText()  # the demo has no IMU: the summary claims none
     assert wiz.summary_page.table.rowCount() == 4
     assert [wiz.summary_page.table.item(r, 1).text() for r in range(4)] == ["1", "1", "2", "2"]
 
@@ -105,6 +106,7 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
         valid = sf.dataset("labels/valid")[()]
         assert sf.n_emg > 0.8 * FS * (prompts[-1].end - prompts[0].start)
         assert sf.n_frames > 10 and valid.mean() > 0.3
+        assert not sf.has("imu/t") or sf.dataset("imu/t").shape[0] == 0
         # one clock: prompts, camera frames and EMG overlap in session time
         assert emg_t[0] <= prompts[0].start and prompts[-1].end <= emg_t[-1] + 0.2
         assert emg_t[0] - 0.5 < cam_t[0] and cam_t[-1] < emg_t[-1] + 0.5

@@ -453,6 +453,7 @@ class SessionPage(QWizardPage):
                     "fs": worker.fs, "n_channels": worker.n_channels,
                     "channel_names": src.channel_names() if src is not None else [],
                     "package_modulus": getattr(src, "package_modulus", None),
+                    "has_imu": bool(getattr(src, "has_imu", False)),
                     # names of the board's marker codes (the demo's gesture labels), so a replay can show them
                     "marker_names": {f"{k:g}": v for k, v in getattr(src, "marker_names", {}).items()}},
             camera=camera,
@@ -486,7 +487,8 @@ class SessionPage(QWizardPage):
         cam = _camera_worker(w)
         if cam is not None:
             cam.labels.drain()  # frames from before the start do not belong to the session
-        self.recorder = RecorderWorker(self.writer, worker.emg_ring, worker.imu_ring, self.frames, poll_ms=50)
+        imu = worker.imu_ring if getattr(worker.source, "has_imu", False) else None  # no IMU: no all-zero IMU rows
+        self.recorder = RecorderWorker(self.writer, worker.emg_ring, imu, self.frames, poll_ms=50)
         self.recorder.setObjectName("RecorderWorker")
         self.recorder.error.connect(self._on_recorder_error)
         self.recorder.status.connect(self._on_recorder_status)
