@@ -144,3 +144,12 @@ def test_delete_moves_a_session_to_the_trash_after_asking(qtbot, window):
     lib.select_path(keep)
     assert lib.delete_selected(confirm=False) == [] and "stop the replay" in lib.message.text() and keep.exists()
     lib.stop_replay()
+
+
+def test_recording_date_falls_back_to_the_file_date_when_the_source_has_none():
+    from asha_app.ui.session_library import recording_start_unix
+
+    assert recording_start_unix({"session_t0_unix": 1.7e9, "created_unix": 1.8e9}, 2.5) == (1.7e9 + 2.5, "recorded")
+    for t0 in (float("nan"), 0.0, None):  # NinaPro (NaN), a board counting from 0, an old file without it
+        assert recording_start_unix({"session_t0_unix": t0, "created_unix": 1.8e9}, 0.0) == (1.8e9, "file written")
+    assert recording_start_unix({}, None) == (None, "")

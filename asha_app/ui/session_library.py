@@ -76,13 +76,16 @@ def recording_start_unix(attrs: dict, first_t: float | None) -> tuple[float | No
     """When the recording started (Unix s) and where that comes from.
 
     ``session_t0_unix`` (the session clock's origin; an importer sets it from the source's own timestamps)
-    plus the first EMG sample's session time, when both are known: ``(t, "recorded")``.  Otherwise the time
+    plus the first EMG sample's session time, when both are known and make a date after 2001:
+    ``(t, "recorded")``.  Otherwise the time
     the file was written, ``created_unix``: ``(t, "file written")`` -- an import of a source without a
     date (NinaPro) shows its import date.  ``(None, "")`` when neither is known.
     """
     t0 = attrs.get("session_t0_unix")
     if isinstance(t0, float | int) and np.isfinite(t0) and first_t is not None and np.isfinite(first_t):
-        return float(t0) + float(first_t), "recorded"
+        start = float(t0) + float(first_t)
+        if start > 1e9:  # after 2001: a real date (a board without a real-time clock counts from 0)
+            return start, "recorded"
     created = attrs.get("created_unix")
     if isinstance(created, float | int) and np.isfinite(created):
         return float(created), "file written"
