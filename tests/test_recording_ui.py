@@ -131,7 +131,8 @@ def test_pause_redo_marker_abort_through_the_ui(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.worker is not None and window.worker.emg_ring.total > 300, timeout=15_000)
     wiz = _to_session_page(qtbot, window, None, pseudonym="P08")
     _pass_check(qtbot, wiz)  # no camera: a warning to acknowledge
-    assert wiz.protocol_page.load_file(short_protocol(tmp_path / "p.toml", duration=1.0, reps=3, rest=0.2))
+    # rests of 1 s: Redo below is clicked during the rest after the first repetition, not at its edge
+    assert wiz.protocol_page.load_file(short_protocol(tmp_path / "p.toml", duration=1.0, reps=3, rest=1.0))
     wiz.next()
     page = wiz.session_page
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
@@ -141,7 +142,7 @@ def test_pause_redo_marker_abort_through_the_ui(qtbot, window, tmp_path):
     assert proc.state == State.PAUSED and page.pause_button.text() == "Resume"
     qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
     assert proc.state != State.PAUSED
-    qtbot.waitUntil(lambda: len(proc.prompts) == 1, timeout=6000)
+    qtbot.waitUntil(lambda: len(proc.prompts) == 1 and proc.state == State.REST, timeout=6000)
     lib = window.session_library
     lib.refresh()  # the file being written is listed but not opened, and cannot be replayed
     assert lib.entry(page.path)["status"] == "recording now"

@@ -420,8 +420,12 @@ class CalibrationWizard(QWizard):
         self.resize(820, 640)
         self.finished.connect(self._done)
 
-    def _done(self, code: int) -> None:
+    def shutdown(self) -> None:
+        """Stop a recording in progress (its file is closed) and the fine-tuning thread; idempotent."""
         self.record.cleanupPage()
         self.train.stop()
+
+    def _done(self, code: int) -> None:
+        self.shutdown()
         if code == QWizard.DialogCode.Accepted and self.train.result and self.on_profile:
             self.on_profile(self.train.result.profile_path)
