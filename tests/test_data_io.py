@@ -186,7 +186,10 @@ def test_csv_export(tmp_path):
     assert rows[0] == ["t_s", "valid", "index_mcp_flex", "wrist_flex"] and len(rows) == len(rec.label_t) + 1
     assert rows[31][1] == "0" and rows[31][2] == ""
     with open(paths["prompts"]) as fh:
-        assert len(list(csv.reader(fh))) == 4
+        rows = list(csv.reader(fh))
+    # repetitions numbered from 1 for people (stored 0, 1, 0)
+    assert rows == [["label", "start_s", "end_s", "repetition"], ["fist", "0.500000", "1.500000", "1"],
+                    ["fist", "2.000000", "3.000000", "2"], ["rest", "3.000000", "3.900000", "1"]]
 
 
 def test_cli_check_import_export(tmp_path, capsys):
@@ -194,6 +197,8 @@ def test_cli_check_import_export(tmp_path, capsys):
     assert cli_main(["check", str(path), "--json"]) == 0
     out = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])  # one strict JSON line
     assert out[0]["n_emg"] == 2000 and out[0]["finalized"]
+    # repetitions numbered from 1, as a person counts them (the file stores 0, 1, 0)
+    assert [(p["label"], p["repetition"]) for p in out[0]["prompts"]] == [("fist", 1), ("fist", 2), ("rest", 1)]
     bad = tmp_path / "bad.h5"
     bad.write_text("nope")
     assert cli_main(["check", str(bad)]) == 2
@@ -205,3 +210,24 @@ def test_cli_check_import_export(tmp_path, capsys):
     assert cli_main(["export", str(path), "--format", "emg2pose", "-o", str(tmp_path / "e.hdf5"), "-q"]) == 0
     assert cli_main(["export", str(path), "--format", "npz", "--filtered", "-o", str(tmp_path / "w.npz"), "-q"]) == 0
     assert np.load(tmp_path / "w.npz")["emg"].shape[1:] == (100, 8)
+
+
+def test_summary_claims_imu_samples_only_for_a_source_with_imu(tmp_path):
+    from asha_app.data.integrity import check_session
+    from asha_app.data.writer import SessionWriter
+
+    def session(name, imu):
+        w = SessionWriter(tmp_path / name, 8, 500.0, [])
+        t = np.arange(1000) / 500.0
+        w.append_emg(t, np.ones((1000, 8), np.float32))
+        if imu is not None:
+            w.append_imu(t, imu[0], imu[1])
+        w.finalize()
+        return check_session(tmp_path / name).format_text()
+
+    moving = np.random.default_rng(0).normal(size=(1000, 3)).astype(np.float32)
+    zeros = np.zeros((1000, 3), np.float32)
+    assert "1000 EMG samples, no IMU," in session("none.h5", None)
+    # written by the demo before the recorder stopped storing a source's empty IMU rows
+    assert "no IMU (the source has none" in session("zeros.h5", (zeros, zeros))
+    assert "1000 IMU samples" in session("armband.h5", (moving, moving))

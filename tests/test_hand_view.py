@@ -310,9 +310,9 @@ def test_legend_names_each_hand_drawn_in_its_own_colour_and_the_target_stands_be
     entry while drawn; a recording prompt's target never overlays the camera hand, even in the overlay layout."""
     from asha_app.pose.hand_model import HandModel
     from asha_app.ui.hand_view import BESIDE_SLOTS, DEFAULT_COLOURS, SIDE_BY_SIDE_GAP_MM
-    from asha_app.ui.recording_wizard import TARGET_SLOT
+    from asha_app.ui.procedure_view import TARGET_SLOT
 
-    assert TARGET_SLOT in BESIDE_SLOTS  # the slot the recording wizard draws its prompt's target pose into
+    assert TARGET_SLOT in BESIDE_SLOTS  # the slot the recording and calibration pages draw their prompt's target pose into
     m = HandModel.builtin("right")
     cols = [tuple(DEFAULT_COLOURS[s]) for s in ("camera", "emg", "reference", "target", "replay")]
     assert len(set(cols)) == len(cols)

@@ -84,12 +84,14 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     assert page.running
     qtbot.waitUntil(lambda: page.procedure.state == State.PROMPT, timeout=5000)
-    assert page.prompt_label.text() in ("fist", "open")
+    assert page.prompt_label.text() == "fist" and "repetition 1 of 2" in page.instruction.text()  # counted from 1
     qtbot.waitUntil(lambda: "%" in page.valid_label.text(), timeout=5000)  # live valid-label share of this prompt
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30_000)
     assert page.failed is None and page.recorder.isFinished()
     assert "duration" in wiz.summary_page.text.toPlainText()
+    assert "no IMU," in wiz.summary_page.text.toPlainText()  # the demo has no IMU: the summary claims none
     assert wiz.summary_page.table.rowCount() == 4
+    assert [wiz.summary_page.table.item(r, 1).text() for r in range(4)] == ["1", "1", "2", "2"]
 
     path = page.path
     assert path.parent == sessions_dir() and path.name.startswith("P07_")
@@ -104,6 +106,7 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
         valid = sf.dataset("labels/valid")[()]
         assert sf.n_emg > 0.8 * FS * (prompts[-1].end - prompts[0].start)
         assert sf.n_frames > 10 and valid.mean() > 0.3
+        assert not sf.has("imu/t") or sf.dataset("imu/t").shape[0] == 0
         # one clock: prompts, camera frames and EMG overlap in session time
         assert emg_t[0] <= prompts[0].start and prompts[-1].end <= emg_t[-1] + 0.2
         assert emg_t[0] - 0.5 < cam_t[0] and cam_t[-1] < emg_t[-1] + 0.5
@@ -128,7 +131,8 @@ def test_pause_redo_marker_abort_through_the_ui(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.worker is not None and window.worker.emg_ring.total > 300, timeout=15_000)
     wiz = _to_session_page(qtbot, window, None, pseudonym="P08")
     _pass_check(qtbot, wiz)  # no camera: a warning to acknowledge
-    assert wiz.protocol_page.load_file(short_protocol(tmp_path / "p.toml", duration=1.0, reps=3, rest=0.2))
+    # rests of 1 s: Redo below is clicked during the rest after the first repetition, not at its edge
+    assert wiz.protocol_page.load_file(short_protocol(tmp_path / "p.toml", duration=1.0, reps=3, rest=1.0))
     wiz.next()
     page = wiz.session_page
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
@@ -138,7 +142,7 @@ def test_pause_redo_marker_abort_through_the_ui(qtbot, window, tmp_path):
     assert proc.state == State.PAUSED and page.pause_button.text() == "Resume"
     qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
     assert proc.state != State.PAUSED
-    qtbot.waitUntil(lambda: len(proc.prompts) == 1, timeout=6000)
+    qtbot.waitUntil(lambda: len(proc.prompts) == 1 and proc.state == State.REST, timeout=6000)
     lib = window.session_library
     lib.refresh()  # the file being written is listed but not opened, and cannot be replayed
     assert lib.entry(page.path)["status"] == "recording now"

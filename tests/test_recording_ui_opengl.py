@@ -34,20 +34,18 @@ def test_target_pose_and_replay_pose_in_the_hand_view(qtbot, tmp_path):
             pytest.skip(f"no OpenGL 3D view here: {win.hand_view.text()}")
         model = HandModel.builtin("right")
         wiz = open_wizard(win)
-        page = wiz.session_page
-        page._dof_names = list(model.dof_names)
-        page._rest_deg = model.rest_deg
+        view = wiz.session_page.view  # the prompt view shared with the calibration wizard
+        view.attach(None, list(model.dof_names), model.rest_deg, "right")
         proto = load_protocol(short_protocol(tmp_path / "p.toml"))
         step = proto.expand()[0]
-        page.procedure = None
-        page._show_target(step)
+        view.show_target(step)
         hv = win.hand_view
         assert "target" in hv.slots and hv._hands["target"].drawn
         # the target's fist: index MCP flexed 85 deg -> the index tip is much nearer the palm than in the rest pose
         fist = hv._hands["target"].joints
         open_joints = model.forward(__import__("torch").zeros(1, len(model.dof_names), dtype=__import__("torch").float64))[0].numpy()
         assert np.linalg.norm(fist[8] - fist[0]) < 0.8 * np.linalg.norm(open_joints[8] - open_joints[0])
-        page._show_target(None)
+        view.show_target(None)
         assert not hv._hands["target"].drawn
 
         # replay: a session whose labels are joint angles of the hand model

@@ -359,7 +359,10 @@ def test_split_page_offers_sessions_and_repetitions_when_the_data_has_them(qtbot
     # by repetitions: every set holds whole repetitions of every session, separated by at least one window
     wiz.back()
     page.radios["repetitions"].setChecked(True)
-    page.set_assignment({"0": "train", "1": "train", "2": "val", "3": "test"})
+    # repetitions are numbered from 1 in the table, as in the recording wizard (the file stores them from 0)
+    assert [page.assign_table.item(i, 0).text() for i in range(page.assign_table.rowCount())] == ["1", "2", "3", "4"]
+    page.set_assignment({"1": "train", "2": "train", "3": "val", "4": "test"})
+    assert page.split_args()["assign_rep"] == {0: "train", 1: "train", 2: "val", 3: "test"}
     wiz.next()
     assert wiz.currentId() == wiz.PAGE_RUN, page.error.text()
     job = wiz.prepared.job

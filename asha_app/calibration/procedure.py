@@ -50,12 +50,24 @@ version = 1
 countdown_s = 3.0
 order = "interleaved"
 
+# target hands shown in the 3D view (joint angles in degrees by the hand model's DOF names, as in
+# resources/protocols/*.toml: 0 = straight, flexion positive towards the palm)
+[poses]
+rest = { thumb_cmc_flexion = 10.0, thumb_cmc_abduction = 10.0, thumb_mcp_flexion = 10.0, thumb_ip_flexion = 10.0, index_mcp_flexion = 15.0, index_pip_flexion = 20.0, index_dip_flexion = 10.0, middle_mcp_flexion = 15.0, middle_pip_flexion = 20.0, middle_dip_flexion = 10.0, ring_mcp_flexion = 15.0, ring_pip_flexion = 20.0, ring_dip_flexion = 10.0, little_mcp_flexion = 15.0, little_pip_flexion = 20.0, little_dip_flexion = 10.0 }
+fist = { thumb_cmc_flexion = 40.0, thumb_cmc_abduction = 10.0, thumb_mcp_flexion = 50.0, thumb_ip_flexion = 40.0, index_mcp_flexion = 85.0, index_pip_flexion = 100.0, index_dip_flexion = 60.0, middle_mcp_flexion = 85.0, middle_pip_flexion = 100.0, middle_dip_flexion = 60.0, ring_mcp_flexion = 85.0, ring_pip_flexion = 100.0, ring_dip_flexion = 60.0, little_mcp_flexion = 85.0, little_pip_flexion = 100.0, little_dip_flexion = 60.0 }
+open = { thumb_cmc_flexion = 0.0, thumb_cmc_abduction = 30.0, thumb_mcp_flexion = 0.0, thumb_ip_flexion = 0.0, index_mcp_flexion = 0.0, index_pip_flexion = 0.0, index_dip_flexion = 0.0, middle_mcp_flexion = 0.0, middle_pip_flexion = 0.0, middle_dip_flexion = 0.0, ring_mcp_flexion = 0.0, ring_pip_flexion = 0.0, ring_dip_flexion = 0.0, little_mcp_flexion = 0.0, little_pip_flexion = 0.0, little_dip_flexion = 0.0, index_mcp_abduction = 10.0, ring_mcp_abduction = 8.0, little_mcp_abduction = 15.0 }
+thumb_flexed = { thumb_cmc_flexion = 45.0, thumb_cmc_abduction = 20.0, thumb_mcp_flexion = 55.0, thumb_ip_flexion = 60.0, index_mcp_flexion = 15.0, index_pip_flexion = 20.0, index_dip_flexion = 10.0, middle_mcp_flexion = 15.0, middle_pip_flexion = 20.0, middle_dip_flexion = 10.0, ring_mcp_flexion = 15.0, ring_pip_flexion = 20.0, ring_dip_flexion = 10.0, little_mcp_flexion = 15.0, little_pip_flexion = 20.0, little_dip_flexion = 10.0 }
+index_flexed = { thumb_cmc_flexion = 10.0, thumb_cmc_abduction = 10.0, thumb_mcp_flexion = 10.0, thumb_ip_flexion = 10.0, index_mcp_flexion = 80.0, index_pip_flexion = 95.0, index_dip_flexion = 55.0, middle_mcp_flexion = 15.0, middle_pip_flexion = 20.0, middle_dip_flexion = 10.0, ring_mcp_flexion = 15.0, ring_pip_flexion = 20.0, ring_dip_flexion = 10.0, little_mcp_flexion = 15.0, little_pip_flexion = 20.0, little_dip_flexion = 10.0 }
+middle_flexed = { thumb_cmc_flexion = 10.0, thumb_cmc_abduction = 10.0, thumb_mcp_flexion = 10.0, thumb_ip_flexion = 10.0, index_mcp_flexion = 15.0, index_pip_flexion = 20.0, index_dip_flexion = 10.0, middle_mcp_flexion = 80.0, middle_pip_flexion = 95.0, middle_dip_flexion = 55.0, ring_mcp_flexion = 15.0, ring_pip_flexion = 20.0, ring_dip_flexion = 10.0, little_mcp_flexion = 15.0, little_pip_flexion = 20.0, little_dip_flexion = 10.0 }
+ring_little_flexed = { thumb_cmc_flexion = 10.0, thumb_cmc_abduction = 10.0, thumb_mcp_flexion = 10.0, thumb_ip_flexion = 10.0, index_mcp_flexion = 15.0, index_pip_flexion = 20.0, index_dip_flexion = 10.0, middle_mcp_flexion = 15.0, middle_pip_flexion = 20.0, middle_dip_flexion = 10.0, ring_mcp_flexion = 80.0, ring_pip_flexion = 95.0, ring_dip_flexion = 55.0, little_mcp_flexion = 80.0, little_pip_flexion = 95.0, little_dip_flexion = 55.0 }
+
 [[prompts]]
 label = "rest"
 instruction = "Relax your hand, fingers loosely curled."
 duration_s = 5.0
 repetitions = 3
 rest_s = 2.0
+target = "rest"
 
 [[prompts]]
 label = "fist"
@@ -63,6 +75,7 @@ instruction = "Close your hand into a fist, then hold."
 duration_s = 5.0
 repetitions = 3
 rest_s = 2.0
+target = "fist"
 
 [[prompts]]
 label = "open hand"
@@ -70,6 +83,7 @@ instruction = "Spread your fingers wide open, then hold."
 duration_s = 5.0
 repetitions = 3
 rest_s = 2.0
+target = "open"
 
 [[prompts]]
 label = "thumb flexion"
@@ -77,6 +91,7 @@ instruction = "Bend your thumb slowly across the palm and back."
 duration_s = 4.0
 repetitions = 2
 rest_s = 1.5
+target = "thumb_flexed"
 
 [[prompts]]
 label = "index flexion"
@@ -84,6 +99,7 @@ instruction = "Bend your index finger slowly and back."
 duration_s = 4.0
 repetitions = 2
 rest_s = 1.5
+target = "index_flexed"
 
 [[prompts]]
 label = "middle flexion"
@@ -91,6 +107,7 @@ instruction = "Bend your middle finger slowly and back."
 duration_s = 4.0
 repetitions = 2
 rest_s = 1.5
+target = "middle_flexed"
 
 [[prompts]]
 label = "ring and little flexion"
@@ -98,6 +115,7 @@ instruction = "Bend your ring and little fingers slowly and back."
 duration_s = 4.0
 repetitions = 2
 rest_s = 1.5
+target = "ring_little_flexed"
 
 [[prompts]]
 label = "free movement"

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from asha_app.core import paths
 
@@ -32,6 +32,18 @@ class DeviceSettings(BaseModel):
     armband_timeout_s: float = Field(3.0, gt=0.5, le=30.0)
     playback_file: str = ""
 
+    @field_validator("armband_ip")
+    @classmethod
+    def _ipv4_or_empty(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = value.split(".")
+            if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts):
+                raise ValueError(f"'{value}' is not an IP address: write four numbers from 0 to 255 separated by "
+                                 "dots (the armband's own network uses 192.168.4.1), or leave it empty for the "
+                                 "SDK's default")
+        return value
+
 
 class FilterSettings(BaseModel):
     """sEMG filter chain (see :class:`asha_app.dsp.filters.FilterSpec`)."""
@@ -45,7 +57,8 @@ class FilterSettings(BaseModel):
     @model_validator(mode="after")
     def _band_order(self):
         if self.band_high_hz <= self.band_low_hz:
-            raise ValueError("band_high_hz must exceed band_low_hz")
+            raise ValueError(f"the high edge of the band-pass ({self.band_high_hz:g} Hz) must be above its low edge "
+                             f"({self.band_low_hz:g} Hz)")
         return self
 
     def spec(self, fs: float):

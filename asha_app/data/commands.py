@@ -44,6 +44,13 @@ def _progress_printer(label: str, quiet: bool):
     return report
 
 
+def _for_people(report: dict) -> dict:
+    """The report as ``asha check --json`` prints it: repetitions numbered from 1 (the file stores them from 0)."""
+    report["prompts"] = [{**p, "repetition": p["repetition"] + 1 if p["repetition"] >= 0 else None}
+                         for p in report.get("prompts", [])]
+    return report
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Print the integrity report of each file."""
     from asha_app.data.integrity import check_session  # noqa: PLC0415
@@ -65,7 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{exc}\n")
             status = 2
             continue
-        reports.append(rep.to_dict())
+        reports.append(_for_people(rep.to_dict()))
         if not args.json:
             sys.stdout.write(rep.format_text() + "\n")
         if args.recover and (rep.crashed or not rep.finalized):

@@ -459,6 +459,9 @@ def export_csv(source: str | Path | Recording, out_dir: str | Path, *, progress:
     The folder is filled under a temporary name and renamed when complete; an
     existing ``out_dir`` is replaced only with ``overwrite`` (and only once
     the new one is complete).
+    ``prompts.csv`` has ``label, start_s, end_s, repetition`` with repetitions
+    numbered from 1 (empty for free markers), as people count them; the session
+    file stores them from 0.
 
     Returns
     -------
@@ -505,7 +508,7 @@ def _write_csv(rec: Recording, paths: dict[str, Path], progress, block: int) -> 
     with open(paths["prompts"], "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["label", "start_s", "end_s", "repetition"])
-        for p in rec.prompts:
-            w.writerow([p.label, f"{p.start:.6f}", f"{p.end:.6f}", p.repetition])
+        for p in rec.prompts:  # repetitions numbered from 1 for people (the session file stores them from 0)
+            w.writerow([p.label, f"{p.start:.6f}", f"{p.end:.6f}", p.repetition + 1 if p.repetition >= 0 else ""])
     if progress is not None and n == 0:
         progress(0, 0)

@@ -133,6 +133,9 @@ class SessionReport:
         First to last EMG sample (s).
     n_emg, n_imu, n_frames : int
         Samples / frames stored.
+    imu_all_zero : bool
+        The stored IMU rows are all zero: the source had no IMU (files recorded
+        from the demo before the recorder stopped storing its empty IMU rows).
     nominal_fs, measured_fs : float
         Nominal rate and ``(n - 1) / duration`` from the stored times (Hz).
     dropped_samples : int
@@ -174,6 +177,7 @@ class SessionReport:
     nonfinite_t: int = 0
     zero_t: int = 0
     backward_t: int = 0
+    imu_all_zero: bool = False
 
     @property
     def ok(self) -> bool:
@@ -200,12 +204,19 @@ class SessionReport:
             a[1] += p["frames"]
         return {k: (v[0] / v[1] if v[1] else None) for k, v in acc.items()}
 
+    def _imu_text(self) -> str:
+        if self.n_imu == 0:
+            return "no IMU"
+        if self.imu_all_zero:
+            return "no IMU (the source has none; its stored rows are all zero)"
+        return f"{self.n_imu} IMU samples"
+
     def format_text(self) -> str:
         """Human-readable multi-line report (the CLI prints it; the wizard shows it)."""
         state = "finalized" if self.finalized else ("NOT CLOSED: interrupted (or still being recorded); readable up to the last save" if self.crashed else "not finalized")
         lines = [
             f"{self.file}: {state}",
-            f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self.n_imu} IMU samples, {self.n_frames} camera frames",
+            f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self._imu_text()}, {self.n_frames} camera frames",
             f"  EMG rate measured {self.measured_fs:.2f} Hz (nominal {self.nominal_fs:g} Hz)" if self.measured_fs else "  EMG rate: not enough samples",
             f"  dropped: {self.dropped_samples} samples by the device (package gaps), {self.dropped_host} by the recorder",
         ]
@@ -285,6 +296,9 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
         package = sf.dataset(key)[()] if sf.has(key) else np.zeros(0)
         key = f"{S.Imu.GROUP}/{S.Imu.T}"
         n_imu = int(sf.dataset(key).shape[0]) if sf.has(key) else 0
+        imu_all_zero = n_imu > 0 and all(
+            not np.any(sf.dataset(f"{S.Imu.GROUP}/{k}")[()]) for k in (S.Imu.ACCEL, S.Imu.GYRO)
+            if sf.has(f"{S.Imu.GROUP}/{k}"))
         key = f"{S.Camera.GROUP}/{S.Camera.T}"
         cam_t = sf.dataset(key)[()] if sf.n_frames else np.zeros(0)
         key = f"{S.Labels.GROUP}/{S.Labels.VALID}"
@@ -329,6 +343,7 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
         dropped_host=host, valid_label_share=float(valid.mean()) if valid.size else None, prompts=per_prompt,
         emg_gaps=find_time_gaps(tf, emg_gap_s), camera_gaps=find_time_gaps(cam_t[np.isfinite(cam_t)], camera_gap_s),
         nonfinite_emg=nonfinite_emg, nonfinite_t=nonfinite_t, zero_t=zero_t, backward_t=backward_t,
+        imu_all_zero=imu_all_zero,
     )
     w = report.warnings
     if crashed:

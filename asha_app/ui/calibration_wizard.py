@@ -4,8 +4,11 @@ Pages: 1 settings (participant, base model or none, strategy, armband
 placement notes); 2 recording (record the ~2.5 min calibration protocol now
 with the running armband and camera through the recording machinery --
 :class:`~asha_app.protocols.procedure.RecordingProcedure` and
-:class:`~asha_app.workers.recorder.RecorderWorker` -- or use a recorded session
-file); quality gate naming the prompts to redo; 3 fine-tuning in a
+:class:`~asha_app.workers.recorder.RecorderWorker` -- shown by the recording
+wizard's :class:`~asha_app.ui.procedure_view.ProcedureView` with its countdown,
+target hand, pause and redo; or use a recorded session file); quality gate
+naming the prompts to redo, and on to page 3 by itself when a recording made
+here passes it; 3 fine-tuning in a
 :class:`~asha_app.workers.finetune.CalibrationWorker` with a progress bar, then
 the report card and "Use this profile".
 """
@@ -26,6 +29,7 @@ from asha_app.calibration.procedure import CalibrationError, CalibrationSettings
 from asha_app.calibration.profile import default_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
+from asha_app.ui.procedure_view import ProcedureView
 
 log = logging.getLogger(__name__)
 
@@ -111,37 +115,50 @@ class SetupPage(QWizardPage):
 
 
 class RecordPage(QWizardPage):
-    """Record the calibration protocol now, or pick a recorded session; then the quality gate."""
+    """Record the calibration protocol now, or pick a recorded session; then the quality gate.
+
+    While recording, the page is the recording wizard's session view
+    (:class:`~asha_app.ui.procedure_view.ProcedureView`): prompt, instruction
+    with the repetition, countdown, progress, next prompt, valid hand labels,
+    the target hand in the 3D view, Pause/Resume (also Space), Redo last
+    repetition and Abort.  "Use a recorded session…" is disabled meanwhile.
+    When the protocol is done the file is saved and checked; if the quality
+    gate passes the wizard moves on to fine-tuning by itself.
+    """
 
     def __init__(self, window) -> None:
         super().__init__()
         self.window = window
         self.setTitle("Calibration recording")
         proto = calibration_protocol()
-        self.setSubTitle(f"{proto.name}: {proto.description} ({proto.planned_duration_s / 60:.1f} min)")
+        self.setSubTitle(f"{proto.name}: {proto.description} ({proto.planned_duration_s / 60:.1f} min). "
+                         "Follow the prompt and the target hand in the 3D view.")
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.record_button = QPushButton("Record now")
         self.file_button = QPushButton("Use a recorded session…")
-        row.addWidget(self.record_button)
-        row.addWidget(self.file_button)
+        for b in (self.record_button, self.file_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space goes to the page (pause), never re-clicks a button
+            row.addWidget(b)
+        row.addStretch(1)
         lay.addLayout(row)
-        self.prompt = QLabel("")
-        self.prompt.setStyleSheet("font-size: 18px; font-weight: bold;")
-        self.prompt.setWordWrap(True)
-        lay.addWidget(self.prompt)
-        self.progress = QProgressBar()
-        lay.addWidget(self.progress)
+        self.view = ProcedureView(window.clock.now, self._handle, self._hand_view)
+        self.prompt = self.view.prompt_label
+        self.progress = self.view.progress
+        lay.addWidget(self.view)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         lay.addWidget(self.message)
         lay.addStretch(1)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.recording = None
         self.quality = None
         self._bone_scales: list = []
         self._proc = None
         self._recorder = None
         self._path = None
+        self._stopping = False
+        self._labels_connected = False
         self._timer = QTimer(self)
         self._timer.setInterval(50)
         self._timer.timeout.connect(self._tick)
@@ -150,6 +167,19 @@ class RecordPage(QWizardPage):
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt naming
         return self.recording is not None and self.quality is not None and self.quality.ok
+
+    @property
+    def running(self) -> bool:
+        """True from Record now until the file is saved and checked."""
+        return self._recorder is not None
+
+    def _hand_view(self):
+        try:
+            from asha_app.ui.hand_view import HandView  # noqa: PLC0415
+        except ImportError:
+            return None
+        hv = getattr(self.window, "hand_view", None)
+        return hv if isinstance(hv, HandView) else None
 
     def _choose_file(self) -> None:
         p, _ = QFileDialog.getOpenFileName(self, "Calibration recording", str(paths.data_dir()),
@@ -178,9 +208,12 @@ class RecordPage(QWizardPage):
     # ----------------------------------------------------------- live recording through the recording machinery
     def start_recording(self) -> None:
         from asha_app.data.writer import SessionWriter
+        from asha_app.pose.hand_model import HandModel
         from asha_app.protocols.procedure import RecordingProcedure
         from asha_app.workers.recorder import RecorderWorker
 
+        if self.running:
+            return
         w = self.window
         if w.worker is None:
             self.message.setText("⚠ No EMG is streaming: start the armband (toolbar → Start) and try again.")
@@ -194,29 +227,61 @@ class RecordPage(QWizardPage):
         stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
         self._path = paths.unique_path(paths.data_dir() / "calibration" / f"{part}_{stamp}.h5")
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        from asha_app.pose.hand_model import HandModel
-
+        model = HandModel.builtin("right")
+        src = w.worker.source
         try:
-            writer = SessionWriter(self._path, w.worker.n_channels, w.worker.fs, HandModel.builtin("right").dof_names,
-                                   participant={"id": part}, device={"name": w.worker.source.description},
+            writer = SessionWriter(self._path, w.worker.n_channels, w.worker.fs, model.dof_names,
+                                   participant={"id": part}, device={"name": src.description, "has_imu": src.has_imu},
                                    filter_spec=w.worker.filter_spec.to_dict(),
-                                   package_modulus=getattr(w.worker.source, "package_modulus", None),
-                                   package_restart=getattr(w.worker.source, "package_restart", None))
+                                   package_modulus=getattr(src, "package_modulus", None),
+                                   package_restart=getattr(src, "package_restart", None))
         except (AshaError, OSError) as exc:
             self.message.setText(f"⚠ cannot create the calibration file: {exc}")
             return
-        self._recorder = RecorderWorker(writer, w.worker.emg_ring, w.worker.imu_ring, cam.labels)
+        self.recording = self.quality = None  # a new recording replaces the last one: Next waits for it
+        self.completeChanged.emit()
+        imu = w.worker.imu_ring if src.has_imu else None  # a source without IMU has no IMU samples to store
+        self._recorder = RecorderWorker(writer, w.worker.emg_ring, imu, cam.labels)
+        self._recorder.setObjectName("CalibrationRecorder")
         self._recorder.error.connect(lambda m: self.message.setText(f"⚠ {m}"))
+        self._recorder.finished.connect(self._on_recorder_finished)
         self._proc = RecordingProcedure(calibration_protocol())
         self._bone_scales = []
+        self._stopping = False
         w.camera_panel.label_ready.connect(self._on_label)
+        self._labels_connected = True
+        self.view.attach(self._proc, model.dof_names, model.rest_deg, "right")
         self._recorder.start()
-        self._proc.start(w.clock.now())
+        self._handle(self._proc.start(w.clock.now()))
+        self.view.set_active(True)
         self.record_button.setEnabled(False)
+        self.file_button.setEnabled(False)
+        self.message.setText("")
         self._timer.start()
+        self.setFocus()
+        self._tick()
+
+    def _handle(self, events) -> None:
+        """Prompt records to the file: completed ones, and those cut short or redone as discarded."""
+        from asha_app.protocols.procedure import EventKind
+
+        rec = self._recorder
+        if rec is None:
+            return
+        for ev in events:
+            if ev.kind == EventKind.PROMPT_END and ev.prompt is not None:
+                rec.add_prompt(ev.prompt)
+            elif ev.kind == EventKind.PROMPT_DISCARDED and ev.prompt is not None:
+                rec.add_prompt(ev.prompt, discarded=True)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        if event.key() == Qt.Key.Key_Space and self.running:
+            self.view.toggle_pause()
+        else:
+            super().keyPressEvent(event)
 
     def _on_label(self, lab) -> None:
-        if self._proc is not None:
+        if self._proc is not None and not self._proc.finished:
             self._proc.feed_labels(lab.t, lab.valid)
             bs = getattr(lab.ik, "bone_scale", None)
             if lab.valid and bs is not None and len(self._bone_scales) < 5000:
@@ -234,39 +299,72 @@ class RecordPage(QWizardPage):
         return (scale * HandModel.builtin("right").bone_lengths_mm).tolist()
 
     def _tick(self) -> None:
-        from asha_app.protocols.procedure import EventKind, State
-
+        if self._proc is None:
+            return
         now = self.window.clock.now()
-        for ev in self._proc.tick(now):
-            if ev.kind == EventKind.PROMPT_END and ev.prompt is not None:
-                self._recorder.add_prompt(ev.prompt)
-        step = self._proc.current_step
-        self.prompt.setText(getattr(step, "instruction", "") or getattr(step, "label", "") if step else "")
-        self.progress.setValue(int(100 * self._proc.progress(now)))
-        share = self._proc.current_valid_share(now)
-        if share is not None:
-            self.message.setText(f"valid hand labels in this prompt: {100 * share:.0f} %")
-        if self._proc.state in (State.DONE, State.ABORTED):
-            self.finish_recording()
+        if not self._proc.finished:
+            self._handle(self._proc.tick(now))
+        self.view.draw(now)
+        if self._proc.finished and not self._stopping:
+            self._stop_recorder()
 
-    def finish_recording(self) -> None:
+    def _stop_recorder(self) -> None:
+        """The protocol is done or aborted: the recorder drains, saves and closes the file, then finishes."""
+        self._stopping = True
         self._timer.stop()
+        self.view.set_active(False)
+        self._disconnect_labels()
+        self.message.setText("saving and checking the calibration recording…")
+        if self._recorder is not None:
+            self._recorder.requestInterruption()  # no wait here: _on_recorder_finished follows
+
+    def _disconnect_labels(self) -> None:
+        if not self._labels_connected:
+            return
+        self._labels_connected = False
         try:
             self.window.camera_panel.label_ready.disconnect(self._on_label)
         except (RuntimeError, TypeError):
             pass
-        if self._recorder is not None:
-            self._recorder.stop(10000)
-            failed = self._recorder.failed
-            self._recorder = None
-            if failed:
-                self.message.setText(f"⚠ {failed}")
-                self.record_button.setEnabled(True)
-                return
+
+    def _on_recorder_finished(self) -> None:
+        rec, self._recorder = self._recorder, None
+        if rec is None:  # already handled (the wizard was closed)
+            return
+        self._timer.stop()
+        self._disconnect_labels()
+        self.view.set_active(False)
         self.record_button.setEnabled(True)
+        self.file_button.setEnabled(True)
+        if rec.failed:
+            self.message.setText(f"⚠ {rec.failed}")
+            return
         self.record_button.setText("Record again")
-        if self._path is not None and self._path.exists():
-            self.use_recording_file(self._path)
+        from asha_app.protocols.procedure import State
+
+        if self._proc is not None and self._proc.state == State.ABORTED:
+            self.message.setText(f"Recording aborted; what was recorded is kept in {self._path}. "
+                                 "Press Record again for a full calibration recording.")
+            return
+        if self._path is None or not self._path.exists():
+            return
+        self.use_recording_file(self._path)
+        wiz = self.wizard()
+        if self.isComplete() and wiz is not None and wiz.currentPage() is self:
+            wiz.next()  # at 100 % with good labels: on to fine-tuning without a click
+
+    def finish_recording(self, timeout_ms: int = 10000) -> None:
+        """Abort a recording in progress and wait for its file to be closed (the wizard goes back or closes)."""
+        if self._proc is not None and not self._proc.finished and self._recorder is not None:
+            self._handle(self._proc.abort(self.window.clock.now()))
+        rec, self._recorder = self._recorder, None
+        self._timer.stop()
+        self._disconnect_labels()
+        self.view.set_active(False)
+        if rec is not None:
+            rec.stop(timeout_ms)
+        self.record_button.setEnabled(True)
+        self.file_button.setEnabled(True)
 
     def cleanupPage(self) -> None:  # noqa: N802 - Qt naming
         if self._recorder is not None:
@@ -409,8 +507,12 @@ class CalibrationWizard(QWizard):
         self.resize(820, 640)
         self.finished.connect(self._done)
 
-    def _done(self, code: int) -> None:
+    def shutdown(self) -> None:
+        """Stop a recording in progress (its file is closed) and the fine-tuning thread; idempotent."""
         self.record.cleanupPage()
         self.train.stop()
+
+    def _done(self, code: int) -> None:
+        self.shutdown()
         if code == QWizard.DialogCode.Accepted and self.train.result and self.on_profile:
             self.on_profile(self.train.result.profile_path)

@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QPlainTextEdit, QProgressDialog, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QListWidget, QPlainTextEdit, QProgressDialog, QPushButton, QSpinBox,
                                QVBoxLayout)
 
 from asha_app.core.paths import unique_path
@@ -116,8 +116,14 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
     return jobs
 
 
-def import_jobs(items: list[Path], fmt: str, sessions_dir: Path) -> list[tuple[str, object]]:
-    """Jobs importing each file (or, for ``"paired"``, each folder) into a session file in ``sessions_dir``."""
+def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | None = None) -> list[tuple[str, object]]:
+    """Jobs importing each file (or, for ``"paired"``, each folder) into a session file in ``sessions_dir``.
+
+    ``fs`` (Hz) is given to the files that lack their sampling rate (NinaPro DB1,
+    :func:`asha_app.data.importers.needs_sampling_rate`).
+    """
+    from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415
+
     jobs = []
     for src in items:
         src = Path(src)
@@ -130,10 +136,12 @@ def import_jobs(items: list[Path], fmt: str, sessions_dir: Path) -> list[tuple[s
                 rec = load_paired(src if src.is_dir() else src.parent)
                 return write_recording(rec, out, progress=progress)
         else:
-            def job(progress, src=src, out=out):
+            options = {"fs": float(fs)} if fs and needs_sampling_rate(src, None if fmt == "auto" else fmt) else {}
+
+            def job(progress, src=src, out=out, options=options):
                 from asha_app.data.importers import import_to_session  # noqa: PLC0415
 
-                return import_to_session(src, out, None if fmt == "auto" else fmt, progress=progress)
+                return import_to_session(src, out, None if fmt == "auto" else fmt, progress=progress, **options)
         jobs.append((f"{src.name} → {out.name}", job))
     return jobs
 
@@ -384,6 +392,19 @@ class ImportDialog(QDialog, _JobRunner):
         add_files.clicked.connect(self._choose_files)
         add_folder = QPushButton("Add paired folder…")
         add_folder.clicked.connect(self._choose_folder)
+        self.clear_button = QPushButton("Clear list")
+        self.clear_button.clicked.connect(self.clear_items)
+        # asked only when a file lacks its sampling rate (NinaPro DB1)
+        self.fs_prompt = QLabel("")
+        self.fs_prompt.setWordWrap(True)
+        self.fs_prompt.setStyleSheet("color: #8a5a00;")
+        self.fs_spin = QDoubleSpinBox()
+        self.fs_spin.setRange(0.0, 100_000.0)
+        self.fs_spin.setDecimals(1)
+        self.fs_spin.setSuffix(" Hz")
+        self.fs_spin.setSpecialValueText("enter the rate")
+        self.fs_spin.setToolTip("NinaPro DB1: 100 Hz; DB2, DB3, DB7: 2000 Hz; DB5: 200 Hz")
+        self.needs_fs: list[Path] = []
         self.run_button = QPushButton("Import")
         self.run_button.clicked.connect(self.start_import)
         self.status = QLabel("")
@@ -392,6 +413,7 @@ class ImportDialog(QDialog, _JobRunner):
         row = QHBoxLayout()
         row.addWidget(add_files)
         row.addWidget(add_folder)
+        row.addWidget(self.clear_button)
         row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"Imported sessions go to {self.sessions_dir}"))
@@ -399,7 +421,12 @@ class ImportDialog(QDialog, _JobRunner):
         lay.addLayout(row)
         form = QFormLayout()
         form.addRow("Format", self.format)
+        form.addRow(self.fs_prompt)
+        form.addRow("EMG sampling rate", self.fs_spin)
+        self._form = form
         lay.addLayout(form)
+        self.format.currentIndexChanged.connect(lambda _i: self._check_rates())
+        self._check_rates()
         lay.addWidget(self.run_button)
         lay.addWidget(self.status)
         lay.addWidget(self.log)
@@ -413,6 +440,27 @@ class ImportDialog(QDialog, _JobRunner):
         if fmt is not None:
             idx = [k for k, _ in IMPORT_FORMATS].index(fmt)
             self.format.setCurrentIndex(idx)
+        self._check_rates()
+
+    def clear_items(self) -> None:
+        """Empty the list of files to import."""
+        self.items = []
+        self.list.clear()
+        self.status.setText("")
+        self._check_rates()
+
+    def _check_rates(self) -> None:
+        """Ask for the sampling rate when a listed file lacks it (NinaPro DB1); hide the question otherwise."""
+        from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415
+
+        fmt = self.format.currentData()
+        self.needs_fs = [] if fmt == "paired" else [
+            p for p in self.items if needs_sampling_rate(p, None if fmt == "auto" else fmt)]
+        names = ", ".join(p.name for p in self.needs_fs[:4]) + (" …" if len(self.needs_fs) > 4 else "")
+        self.fs_prompt.setText(f"{names} {'has' if len(self.needs_fs) == 1 else 'have'} no EMG sampling rate in the "
+                               "file: enter it below (NinaPro DB1: 100 Hz; DB2, DB3, DB7: 2000 Hz; DB5: 200 Hz).")
+        self._form.setRowVisible(self.fs_prompt, bool(self.needs_fs))
+        self._form.setRowVisible(self.fs_spin, bool(self.needs_fs))
 
     def _choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Recordings to import", "",
@@ -429,8 +477,15 @@ class ImportDialog(QDialog, _JobRunner):
         if not self.items:
             self.status.setText("Add files to import first.")
             return None
+        self._check_rates()
+        if self.needs_fs and self.fs_spin.value() <= 0:
+            self.status.setText(f"Enter the EMG sampling rate of {self.needs_fs[0].name} first (the file does not say).")
+            self.status.setStyleSheet("color: #b00020;")
+            self.fs_spin.setFocus()
+            return None
         self.sessions_dir.mkdir(parents=True, exist_ok=True)
-        jobs = import_jobs(self.items, self.format.currentData(), self.sessions_dir)
+        jobs = import_jobs(self.items, self.format.currentData(), self.sessions_dir,
+                           fs=self.fs_spin.value() if self.needs_fs else None)
         return self._run_jobs(jobs, "Importing")
 
     def _finished(self, result: dict) -> None:

@@ -576,7 +576,10 @@ class LiveController:
                 "latency_p95_ms": float(np.nanpercentile(lat, 95)), "drawn": self.drawn}
 
     def shutdown(self) -> None:
-        """Stop the worker (window closing)."""
+        """Stop the worker and an open calibration (its recorder and fine-tuning threads) (window closing)."""
+        wiz = getattr(self.window, "calibration_wizard", None)
+        if wiz is not None:
+            wiz.shutdown()
         self._stop_worker()
 
 

@@ -15,7 +15,10 @@ Pages::
   :class:`~asha_app.data.schema.CameraLabelFrame` by
   :func:`camera_label_to_frame`), and drives the
   :class:`~asha_app.protocols.procedure.RecordingProcedure` with
-  ``window.clock.now()`` on a QTimer.  Prompt records go to the recorder as the
+  ``window.clock.now()`` on a QTimer; what the participant sees (prompt,
+  countdown, progress, target hand, Pause/Redo/Abort) is the
+  :class:`~asha_app.ui.procedure_view.ProcedureView` that the calibration
+  wizard shows too.  Prompt records go to the recorder as the
   procedure emits them; redone or cut-short repetitions are written as
   discarded records.  A recorder error (disk full, folder not writable) aborts
   the procedure and is shown; the file stays valid up to its last flush.
@@ -31,9 +34,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
+                               QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWizard, QWizardPage)
 
 from asha_app.core import paths
@@ -44,14 +46,13 @@ from asha_app.data.writer import SessionWriter
 from asha_app.protocols.model import Protocol, builtin_protocols, load_protocol
 from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
 from asha_app.protocols.wizard import Page, SessionWizard, WizardInputError, evaluate_device_check
+from asha_app.ui.procedure_view import ProcedureView
 from asha_app.workers.recorder import RecorderWorker, make_frame_queue
 
 log = logging.getLogger(__name__)
 
 #: Seconds of camera labels the device check looks at.
 CHECK_WINDOW_S = 3.0
-#: Slot of the 3D view that shows the prompt's target pose.
-TARGET_SLOT = "target"
 
 
 # ---------------------------------------------------------------------- Qt-free helpers
@@ -90,17 +91,6 @@ def session_path(pseudonym: str, when: datetime | None = None, folder: Path | No
     folder = folder or (paths.data_dir() / "sessions")
     stamp = (when or datetime.now()).strftime("%Y-%m-%d_%H%M%S")
     return paths.unique_path(folder / f"{pseudonym}_{stamp}.h5")
-
-
-def target_angle_array(target: dict | None, dof_names: list[str], rest: np.ndarray | None = None) -> np.ndarray | None:
-    """Joint angles (deg) in ``dof_names`` order from a protocol target ``{dof: deg}``; DOFs not named keep ``rest`` (0)."""
-    if target is None:
-        return None
-    out = np.zeros(len(dof_names)) if rest is None else np.array(rest, np.float64, copy=True)
-    for i, name in enumerate(dof_names):
-        if name in target:
-            out[i] = float(target[name])
-    return out
 
 
 def _error_label() -> QLabel:
@@ -381,56 +371,32 @@ class SessionPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Recording")
-        self.prompt_label = QLabel("Press Start when the participant is ready.")
-        f = QFont()
-        f.setPointSize(22)
-        f.setBold(True)
-        self.prompt_label.setFont(f)
-        self.prompt_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.instruction = QLabel("")
-        self.instruction.setWordWrap(True)
-        self.instruction.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.countdown = QLabel("")
-        f2 = QFont()
-        f2.setPointSize(16)
-        self.countdown.setFont(f2)
-        self.countdown.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.next_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.valid_label = QLabel("")
+        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle, self.wiz.hand_view)
+        # the view's parts, under the names this page has always had
+        v = self.view
+        self.prompt_label, self.instruction, self.countdown, self.progress = v.prompt_label, v.instruction, v.countdown, v.progress
+        self.next_label, self.valid_label = v.next_label, v.valid_label
+        self.pause_button, self.redo_button, self.abort_button = v.pause_button, v.redo_button, v.abort_button
+        self.prompt_label.setText("Press Start when the participant is ready.")
         self.recorder_label = QLabel("")
         self.file_label = QLabel("")
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = _error_label()
         self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.redo_button = QPushButton("Redo last repetition")
-        self.abort_button = QPushButton("Abort")
         self.marker_button = QPushButton("Marker (M)")
-        for b in (self.pause_button, self.redo_button, self.abort_button, self.marker_button):
-            b.setEnabled(False)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.redo_button, self.abort_button, self.marker_button):
+        self.marker_button.setEnabled(False)
+        for b in (self.start_button, self.marker_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys (M, 1-9, Space) go to the page, never click a focused Abort
-            buttons.addWidget(b)
+        v.buttons.insertWidget(0, self.start_button)
+        v.buttons.addWidget(self.marker_button)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.prompt_label)
-        lay.addWidget(self.instruction)
-        lay.addWidget(self.countdown)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.next_label)
-        lay.addWidget(self.valid_label)
-        lay.addLayout(buttons)
+        lay.addWidget(self.view)
         lay.addWidget(self.recorder_label)
         lay.addWidget(self.file_label)
         lay.addWidget(self.error)
         lay.addStretch(1)
         self.start_button.clicked.connect(self.start_recording)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.redo_button.clicked.connect(self.redo)
-        self.abort_button.clicked.connect(self.abort)
         self.marker_button.clicked.connect(lambda: self.add_marker("marker"))
         self.timer = QTimer(self)
         self.timer.setInterval(40)
@@ -443,7 +409,6 @@ class SessionPage(QWizardPage):
         self.failed: str | None = None
         self.recorder_status: dict = {}
         self.frames_sent = 0
-        self._step = None
         self._done = False
         self._dof_names: list[str] = []
         self._t_started = 0.0
@@ -488,6 +453,7 @@ class SessionPage(QWizardPage):
                     "fs": worker.fs, "n_channels": worker.n_channels,
                     "channel_names": src.channel_names() if src is not None else [],
                     "package_modulus": getattr(src, "package_modulus", None),
+                    "has_imu": bool(getattr(src, "has_imu", False)),
                     # names of the board's marker codes (the demo's gesture labels), so a replay can show them
                     "marker_names": {f"{k:g}": v for k, v in getattr(src, "marker_names", {}).items()}},
             camera=camera,
@@ -522,17 +488,20 @@ class SessionPage(QWizardPage):
         cam = _camera_worker(w)
         if cam is not None:
             cam.labels.drain()  # frames from before the start do not belong to the session
-        self.recorder = RecorderWorker(self.writer, worker.emg_ring, worker.imu_ring, self.frames, poll_ms=50)
+        imu = worker.imu_ring if getattr(worker.source, "has_imu", False) else None  # no IMU: no all-zero IMU rows
+        self.recorder = RecorderWorker(self.writer, worker.emg_ring, imu, self.frames, poll_ms=50)
         self.recorder.setObjectName("RecorderWorker")
         self.recorder.error.connect(self._on_recorder_error)
         self.recorder.status.connect(self._on_recorder_status)
         self.recorder.finished.connect(self._on_recorder_finished)
         self.recorder.start()
         self._t_started = w.clock.now()
+        side = self.wiz.model.participant.hand if self.wiz.model.participant else "right"
+        self.view.attach(self.procedure, self._dof_names, self._rest_deg, side)
         self._handle(self.procedure.start(self._t_started))
         self.start_button.setEnabled(False)
-        for b in (self.pause_button, self.redo_button, self.abort_button, self.marker_button):
-            b.setEnabled(True)
+        self.view.set_active(True)
+        self.marker_button.setEnabled(True)
         self.timer.start()
         self.setFocus()
         self.tick()
@@ -541,31 +510,15 @@ class SessionPage(QWizardPage):
     # ------------------------------------------------------------------ user actions
     def toggle_pause(self) -> None:
         """Pause (a prompt in progress is discarded and repeated) or resume."""
-        p = self.procedure
-        if p is None or p.finished or self.recorder is None:
-            return
-        now = self.wiz.window.clock.now()
-        if p.state == State.PAUSED:
-            self._handle(p.resume(now))
-        else:
-            self._handle(p.pause(now))
-        self.tick()
+        self.view.toggle_pause()
 
     def redo(self) -> None:
         """Throw away the current or last repetition and record it again."""
-        p = self.procedure
-        if p is None or p.finished or self.recorder is None:
-            return
-        self._handle(p.redo_last_repetition(self.wiz.window.clock.now()))
-        self.tick()
+        self.view.redo()
 
     def abort(self) -> None:
         """Stop the session for good (completed repetitions are kept in the file)."""
-        p = self.procedure
-        if p is None or self.recorder is None:
-            return
-        self._handle(p.abort(self.wiz.window.clock.now()))
-        self.tick()
+        self.view.abort()
 
     def add_marker(self, label: str = "marker") -> None:
         """Set a free marker now (key M or 1-9)."""
@@ -636,74 +589,21 @@ class SessionPage(QWizardPage):
         self._stop_requested = True
         if self.failed is None:
             self._pump_labels()  # the last frames of the final repetition
-        for b in (self.pause_button, self.redo_button, self.abort_button, self.marker_button):
-            b.setEnabled(False)
+        self.view.set_active(False)
+        self.marker_button.setEnabled(False)
         self.recorder_label.setText("saving and checking the file…")
         if self.recorder is not None:
             self.recorder.requestInterruption()  # it drains, finalizes, then finishes (no wait here)
 
     def _draw(self, now: float) -> None:
         p = self.procedure
-        step = p.current_step
-        st = p.state
-        if st == State.COUNTDOWN:
-            upcoming = step
-            self.prompt_label.setText(f"Get ready: {upcoming.label}" if upcoming else "Get ready")
-        elif st == State.PROMPT:
-            self.prompt_label.setText(step.label)
-        elif st == State.REST:
-            self.prompt_label.setText("Rest")
-        elif st == State.PAUSED:
-            self.prompt_label.setText("Paused")
-        elif st == State.DONE:
-            self.prompt_label.setText("Done")
-        elif st == State.ABORTED:
-            self.prompt_label.setText("Aborted")
-        if step is not None and st in (State.PROMPT, State.COUNTDOWN, State.REST):
-            text = step.instruction
-            if step.wrist:
-                text += "  (wrist: " + ", ".join(f"{k} {v:g}°" for k, v in step.wrist.items() if v) + ")"
-            if step.kind == "prompt":
-                text += f"  — repetition {step.repetition + 1}"
-            self.instruction.setText(text)
-        tl = p.time_left(now) if not p.finished else 0.0
-        self.countdown.setText(f"{tl:4.1f} s" if st in (State.COUNTDOWN, State.PROMPT, State.REST) else "")
-        self.progress.setValue(int(1000 * p.progress(now)))
-        nxt = p.next_prompt
-        self.next_label.setText(f"next: {nxt.label}" if nxt is not None and not p.finished else "")
-        share = p.current_valid_share(now)
-        if st == State.PROMPT:
-            if share is None:
-                self.valid_label.setText("valid hand labels in this repetition: no camera frames")
-                self.valid_label.setStyleSheet("color: #8a5a00;")
-            else:
-                self.valid_label.setText(f"valid hand labels in this repetition: {100 * share:.0f} %")
-                self.valid_label.setStyleSheet("color: #1b7f3b;" if share >= 0.7 else "color: #b00020;")
-        self.pause_button.setText("Resume" if st == State.PAUSED else "Pause")
-        self.redo_button.setEnabled(p.can_redo and not p.finished)
+        self.view.draw(now)
         s = self.recorder_status
         if s and not p.finished:
             secs = max(0.0, s.get("seconds", 0.0) - self._t_started)
             self.recorder_label.setText(f"recorded {secs:.1f} s · {s.get('emg', 0)} EMG samples · "
                                         f"{s.get('frames', 0)} camera frames · dropped {s.get('dropped_device', 0)}"
                                         f"+{s.get('dropped_host', 0)}")
-        if step is not self._step:
-            self._step = step
-            self._show_target(step if st != State.PAUSED else None)
-
-    def _show_target(self, step) -> None:
-        hv = self.wiz.hand_view()
-        if hv is None:
-            return
-        try:
-            if step is None or step.target is None or (self.procedure is not None and self.procedure.finished):
-                hv.clear(TARGET_SLOT)
-                return
-            angles = target_angle_array(step.target, self._dof_names, self._rest_deg)
-            side = self.wiz.model.participant.hand if self.wiz.model.participant else "right"
-            hv.set_pose(TARGET_SLOT, angles_deg=angles, side=side)
-        except Exception as exc:  # the 3D view is a help, never a reason to lose the recording
-            log.warning("could not draw the target pose: %s", exc)
 
     # ------------------------------------------------------------------ recorder signals
     def _on_recorder_status(self, status: dict) -> None:
@@ -721,7 +621,7 @@ class SessionPage(QWizardPage):
         self.timer.stop()
         if self.procedure is not None and not self.procedure.finished:  # stopped from outside: end the procedure too
             self.procedure.abort(self.wiz.window.clock.now())
-        self._show_target(None)
+        self.view.set_active(False)
         report = None
         try:
             report = check_session(self.path)

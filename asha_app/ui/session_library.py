@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QMessageBox, QPlainTextEdit, QPushButton, QSlider, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from asha_app.core import paths
 from asha_app.core.atomic import atomic_write_text
@@ -72,24 +73,68 @@ def save_extra_files(files: list[Path]) -> None:
     atomic_write_text(_library_file(), json.dumps({"files": [str(p) for p in files]}, indent=1))
 
 
+def recording_start_unix(attrs: dict, first_t: float | None) -> tuple[float | None, str]:
+    """When the recording started (Unix s) and where that comes from.
+
+    ``session_t0_unix`` (the session clock's origin; an importer sets it from the source's own timestamps)
+    plus the first EMG sample's session time, when both are known and make a date after 2001:
+    ``(t, "recorded")``.  Otherwise the time
+    the file was written, ``created_unix``: ``(t, "file written")`` -- an import of a source without a
+    date (NinaPro) shows its import date.  ``(None, "")`` when neither is known.
+    """
+    t0 = attrs.get("session_t0_unix")
+    if isinstance(t0, float | int) and np.isfinite(t0) and first_t is not None and np.isfinite(first_t):
+        start = float(t0) + float(first_t)
+        if start > 1e9:  # after 2001: a real date (a board without a real-time clock counts from 0)
+            return start, "recorded"
+    created = attrs.get("created_unix")
+    if isinstance(created, float | int) and np.isfinite(created):
+        return float(created), "file written"
+    return None, ""
+
+
+def trash_dir() -> Path:
+    """``data_dir()/trash``: where deleted sessions go (created on demand)."""
+    d = paths.data_dir() / "trash"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def move_to_trash(path: str | Path) -> Path:
+    """Move a session file into :func:`trash_dir` (never overwriting one there); returns its new path.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be moved (the message names it).
+    """
+    path = Path(path)
+    dest = paths.unique_path(trash_dir() / path.name)
+    shutil.move(str(path), str(dest))
+    return dest
+
+
 def summarize_file(path: str | Path) -> dict:
     """One library row: participant, date, duration, samples, dropped, valid share; or the file's error.
 
     Returns
     -------
     dict
-        ``path, participant, date, duration_s, fs, units, n_emg, n_frames, dropped, valid_share, status, error``
-        (``error`` None for a readable session file, else the reader's message; ``units`` the EMG unit as stored).
+        ``path, participant, date, date_origin, duration_s, fs, units, n_emg, n_frames, dropped, valid_share, status,
+        error`` (``error`` None for a readable session file, else the reader's message; ``units`` the EMG unit as
+        stored).  ``date`` is when the recording started (see :func:`recording_start_unix`; ``date_origin`` says
+        "recorded" or "file written").
     """
     path = Path(path)
-    row = {"path": path, "participant": "", "date": "", "duration_s": None, "fs": None, "units": "", "n_emg": None,
-           "n_frames": None, "dropped": None, "valid_share": None, "status": "", "error": None}
+    row = {"path": path, "participant": "", "date": "", "date_origin": "", "duration_s": None, "fs": None, "units": "",
+           "n_emg": None, "n_frames": None, "dropped": None, "valid_share": None, "status": "", "error": None}
     try:
         with SessionFile(path) as sf:
             attrs = sf.attrs
             row["fs"], row["units"] = sf.fs, sf.emg_units
             summary = sf.summary if sf.finalized else {}
             crashed, finalized = sf.crashed, sf.finalized
+            first_t = float(sf.emg_t[0]) if sf.n_emg else None
         if not summary:
             summary = check_session(path).to_dict()
     except AshaError as exc:
@@ -105,19 +150,20 @@ def summarize_file(path: str | Path) -> dict:
         row["status"] = "error"
         return row
     try:
-        _fill_row(row, attrs, summary, crashed, finalized)
+        _fill_row(row, attrs, summary, crashed, finalized, first_t)
     except (TypeError, ValueError, AttributeError) as exc:  # a summary of the wrong shape: say so in its own row
         row["error"] = f"{path}: the file's summary is malformed ({type(exc).__name__}: {exc}); 'asha check' recomputes it."
         row["status"] = "error"
     return row
 
 
-def _fill_row(row: dict, attrs: dict, summary: dict, crashed: bool, finalized: bool) -> None:
+def _fill_row(row: dict, attrs: dict, summary: dict, crashed: bool, finalized: bool, first_t: float | None) -> None:
     part = attrs.get("participant")
     row["participant"] = str(part.get("pseudonym", "")) if isinstance(part, dict) else str(part or "")
-    created = attrs.get("created_unix")
-    if isinstance(created, float | int) and np.isfinite(created):
-        row["date"] = datetime.fromtimestamp(float(created)).strftime("%Y-%m-%d %H:%M")
+    start, origin = recording_start_unix(attrs, first_t)
+    if start is not None:  # the recording's own date (an import keeps its source's), else the file's
+        row["date"] = datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M")
+        row["date_origin"] = origin
     row["duration_s"] = float(summary.get("duration_s", 0.0))
     row["n_emg"] = int(summary.get("n_emg", 0))
     row["n_frames"] = int(summary.get("n_frames", 0))
@@ -141,6 +187,10 @@ def details_text(path: str | Path) -> str:
     lines = [rep.format_text(), ""]
     with SessionFile(path) as sf:
         a = sf.attrs
+        start, origin = recording_start_unix(a, float(sf.emg_t[0]) if sf.n_emg else None)
+        if start is not None:
+            lines.append(("recorded " if origin == "recorded" else "no recording date in the source; file written ")
+                         + datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M:%S"))
         lines.append(f"EMG: {sf.n_channels} channels at {sf.fs:g} Hz, in {emg_unit_label(sf.emg_units)}")
         for key in ("participant", "device", "filter", "camera", "hand_model", "source"):
             v = a.get(key)
@@ -232,6 +282,8 @@ class SessionLibrary(QWidget):
         self.details_button = QPushButton("Details…")
         self.export_button = QPushButton("Export…")
         self.import_button = QPushButton("Import…")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip("Move the selected sessions to the trash folder in your data folder")
         self.replay_button = QPushButton("Replay")
         self.play_button = QPushButton("Pause")
         self.play_button.setEnabled(False)
@@ -246,7 +298,8 @@ class SessionLibrary(QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020;")
         row = QHBoxLayout()
-        for b in (self.refresh_button, self.add_button, self.details_button, self.export_button, self.import_button):
+        for b in (self.refresh_button, self.add_button, self.details_button, self.export_button, self.import_button,
+                  self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
         rrow = QHBoxLayout()
@@ -265,6 +318,7 @@ class SessionLibrary(QWidget):
         self.details_button.clicked.connect(self.show_details)
         self.export_button.clicked.connect(self.open_export)
         self.import_button.clicked.connect(self.open_import)
+        self.delete_button.clicked.connect(lambda: self.delete_selected())
         self.replay_button.clicked.connect(lambda: self.start_replay())
         self.play_button.clicked.connect(self.toggle_play)
         self.stop_button.clicked.connect(self.stop_replay)
@@ -317,6 +371,8 @@ class SessionLibrary(QWidget):
                 if e["error"]:
                     item.setForeground(Qt.GlobalColor.darkRed)
                 self.table.setItem(r, c, item)
+            if e.get("date_origin") == "file written":
+                self.table.item(r, 2).setToolTip("The source has no recording date: this is when the file was written.")
             if e["path"] in selected:
                 self.table.selectRow(r)
         self.table.resizeColumnsToContents()
@@ -383,6 +439,47 @@ class SessionLibrary(QWidget):
         dlg.finished_import.connect(lambda _r: self.refresh())
         dlg.show()
         return dlg
+
+    def delete_selected(self, confirm: bool = True) -> list[Path]:
+        """Move the selected sessions to the trash folder after asking; returns where they went.
+
+        The file being recorded and the one being replayed are refused.  An added file (outside the
+        sessions folder) also leaves the library's list.
+        """
+        sel = self.selected_paths()
+        if not sel:
+            self.message.setText("Select the sessions to delete first.")
+            return []
+        busy = self.recording_path()
+        replaying = Path(self.replay.path) if self.replay is not None and getattr(self.replay, "path", None) else None
+        if busy is not None and busy in sel:
+            self.message.setText(f"{busy.name} is being recorded: finish the recording before deleting it.")
+            return []
+        if replaying is not None and replaying in sel:
+            self.message.setText(f"{replaying.name} is being replayed: stop the replay before deleting it.")
+            return []
+        names = "\n".join(f"  {p.name}" for p in sel[:10]) + ("\n  …" if len(sel) > 10 else "")
+        question = (f"Move {len(sel)} session{'s' if len(sel) > 1 else ''} to the trash?\n\n{names}\n\n"
+                    f"They go to {trash_dir()}; move a file back into {sessions_dir()} to restore it.")
+        if confirm and QMessageBox.question(self, "Delete sessions", question) != QMessageBox.StandardButton.Yes:
+            return []
+        moved, failed = [], []
+        for p in sel:
+            try:
+                moved.append(move_to_trash(p))
+            except OSError as exc:
+                failed.append(f"{p.name}: {exc}")
+        gone = {p for p in sel if not p.exists()}
+        if any(p in gone for p in self.extra_files):
+            self.extra_files = [p for p in self.extra_files if p not in gone]
+            try:
+                save_extra_files(self.extra_files)
+            except OSError as exc:
+                failed.append(f"could not update the library list: {exc}")
+        self.refresh()
+        self.message.setText((f"Moved {len(moved)} to {trash_dir()}." if moved else "")
+                             + (" Could not move: " + "; ".join(failed) if failed else ""))
+        return moved
 
     # ------------------------------------------------------------------ replay
     def start_replay(self, path: Path | None = None, speed: float = 1.0) -> bool:

@@ -1,20 +1,54 @@
-"""Settings dialog: armband connection and sEMG filter settings."""
+"""Settings dialog: armband connection, sEMG filter and camera-label settings.
+
+*OK* validates the edits with the settings models (:mod:`asha_app.core.settings`,
+pydantic) and, when something is wrong, keeps the dialog open with every edit
+as typed and says what is wrong in plain words under the field concerned; only
+valid settings leave the dialog.
+"""
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
+from pydantic import ValidationError
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QLineEdit, QSpinBox, QVBoxLayout)
+                               QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget)
 
 from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings
 
+ERROR_STYLE = "color: #b00020;"
+
+
+def plain_message(err: dict) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) as a sentence for a person."""
+    kind, ctx, msg = err.get("type", ""), err.get("ctx") or {}, str(err.get("msg", "invalid value"))
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        return msg[:1].upper() + msg[1:] + "."
+    bounds = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
+              "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"Must be {words} {ctx.get(key)}."
+    if kind == "literal_error":
+        return f"Must be one of {ctx.get('expected', 'the offered choices')}."
+    return msg[:1].upper() + msg[1:] + "."
+
 
 class SettingsDialog(QDialog):
-    """Edit a copy of :class:`AppSettings`; :meth:`result_settings` returns the edited copy."""
+    """Edit a copy of :class:`AppSettings`; :meth:`result_settings` returns the edited copy.
+
+    ``errors`` maps a field name (``"armband_ip"``, ``"band_high_hz"``, ``"mano_path"`` ...) to the message shown
+    under it after the last *OK*; empty when the edits are valid.
+    """
 
     def __init__(self, settings: AppSettings, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Asha settings")
         self._settings = settings
+        self.errors: dict[str, str] = {}
+        self._fields: dict[str, tuple[QWidget, QLabel, QFormLayout]] = {}
         lay = QVBoxLayout(self)
         dev = QGroupBox("MindRove WiFi armband")
         f = QFormLayout(dev)
@@ -28,9 +62,9 @@ class SettingsDialog(QDialog):
         self.timeout.setRange(1.0, 30.0)
         self.timeout.setSuffix(" s")
         self.timeout.setValue(settings.device.armband_timeout_s)
-        f.addRow("IP address", self.ip)
-        f.addRow("Port", self.port)
-        f.addRow("No-data timeout", self.timeout)
+        self._add(f, "IP address", "armband_ip", self.ip)
+        self._add(f, "Port", "armband_port", self.port)
+        self._add(f, "No-data timeout", "armband_timeout_s", self.timeout)
         lay.addWidget(dev)
         flt = QGroupBox("sEMG filter (causal; same filter in recording, training and live)")
         g = QFormLayout(flt)
@@ -50,11 +84,11 @@ class SettingsDialog(QDialog):
         self.order = QSpinBox()
         self.order.setRange(1, 8)
         self.order.setValue(settings.filter.order)
-        g.addRow("Mains frequency", self.mains)
-        g.addRow("", self.notch)
-        g.addRow("Band-pass low edge", self.low)
-        g.addRow("Band-pass high edge", self.high)
-        g.addRow("Butterworth order", self.order)
+        self._add(g, "Mains frequency", "mains_hz", self.mains)
+        self._add(g, "", "notch_enabled", self.notch)
+        self._add(g, "Band-pass low edge", "band_low_hz", self.low)
+        self._add(g, "Band-pass high edge", "band_high_hz", self.high)
+        self._add(g, "Butterworth order", "order", self.order)
         lay.addWidget(flt)
         cam = QGroupBox("Camera labels (MediaPipe Hands + IK; applies when the camera is next started)")
         c = QFormLayout(cam)
@@ -68,22 +102,87 @@ class SettingsDialog(QDialog):
         self.mirror.setChecked(settings.camera.mirror_webcam)
         self.mano = QLineEdit(settings.camera.mano_path)
         self.mano.setPlaceholderText("optional: your licensed MANO_RIGHT.pkl / .npz (never shipped with Asha)")
-        c.addRow("Hand to label", self.hand)
-        c.addRow("MediaPipe model", self.complexity)
-        c.addRow("", self.mirror)
-        c.addRow("MANO model file", self.mano)
+        self._add(c, "Hand to label", "hand", self.hand)
+        self._add(c, "MediaPipe model", "model_complexity", self.complexity)
+        self._add(c, "", "mirror_webcam", self.mirror)
+        self._add(c, "MANO model file", "mano_path", self.mano)
         lay.addWidget(cam)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+
+    def _add(self, form: QFormLayout, label: str, name: str, widget: QWidget) -> None:
+        """A form row for the field, and under it a row for its error message (hidden until needed)."""
+        err = QLabel("")  # wrapped by textwrap, not by Qt: a word-wrapped label in a form in a group box gets clipped
+        err.setStyleSheet(ERROR_STYLE)
+        err.setObjectName(f"error_{name}")
+        form.addRow(label, widget)
+        form.addRow("", err)
+        form.setRowVisible(err, False)
+        self._fields[name] = (widget, err, form)
+
+    def error_label(self, name: str) -> QLabel:
+        """The label under field ``name`` that shows its error."""
+        return self._fields[name][1]
+
+    # ------------------------------------------------------------------ validation
+    def _build(self) -> tuple[AppSettings | None, dict[str, str]]:
+        errors: dict[str, str] = {}
+        parts = {}
+        fields = {
+            "device": (DeviceSettings, {**self._settings.device.model_dump(), "armband_ip": self.ip.text().strip(),
+                                        "armband_port": self.port.value(), "armband_timeout_s": self.timeout.value()}),
+            "filter": (FilterSettings, {"mains_hz": 50 if self.mains.currentIndex() == 0 else 60,
+                                        "notch_enabled": self.notch.isChecked(), "band_low_hz": self.low.value(),
+                                        "band_high_hz": self.high.value(), "order": self.order.value()}),
+            "camera": (CameraSettings, {"hand": self.hand.currentText(), "model_complexity": self.complexity.currentIndex(),
+                                        "mirror_webcam": self.mirror.isChecked(), "mano_path": self.mano.text().strip()}),
+        }
+        for key, (model, values) in fields.items():
+            try:
+                parts[key] = model(**values)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = err.get("loc") or ()
+                    # a whole-model check (the band's two edges) belongs beside the high edge
+                    name = str(loc[0]) if loc else {"filter": "band_high_hz"}.get(key, next(iter(values)))
+                    errors.setdefault(name if name in self._fields else next(iter(values)), plain_message(err))
+        mano = self.mano.text().strip()
+        if mano and not Path(mano).expanduser().is_file():
+            errors["mano_path"] = (f"No file at {mano}. Choose your MANO_RIGHT.pkl (or .npz), or leave this empty "
+                                   "to use the built-in hand.")
+        if errors:
+            return None, errors
+        return self._settings.model_copy(update=parts), {}
+
+    def validate(self) -> bool:
+        """Check the edits; show each problem under its field (edits stay as typed). True when all are valid."""
+        _, self.errors = self._build()
+        for name, (widget, label, form) in self._fields.items():
+            msg = self.errors.get(name, "")
+            label.setText("\n".join(textwrap.wrap(msg, 64)))
+            form.setRowVisible(label, bool(msg))
+            widget.setStyleSheet("border: 1px solid #b00020;" if msg and isinstance(widget, QLineEdit) else "")
+        if self.errors:
+            self._fields[next(iter(self.errors))][0].setFocus()
+        self.adjustSize()
+        return not self.errors
+
+    def accept(self) -> None:
+        """OK: close only when every field is valid."""
+        if self.validate():
+            super().accept()
 
     def result_settings(self) -> AppSettings:
-        """The edited settings (validated by pydantic; raises ``ValueError`` on an impossible band)."""
-        dev = DeviceSettings(**{**self._settings.device.model_dump(), "armband_ip": self.ip.text().strip(),
-                                "armband_port": self.port.value(), "armband_timeout_s": self.timeout.value()})
-        flt = FilterSettings(mains_hz=50 if self.mains.currentIndex() == 0 else 60, notch_enabled=self.notch.isChecked(),
-                             band_low_hz=self.low.value(), band_high_hz=self.high.value(), order=self.order.value())
-        cam = CameraSettings(hand=self.hand.currentText(), model_complexity=self.complexity.currentIndex(),
-                             mirror_webcam=self.mirror.isChecked(), mano_path=self.mano.text().strip())
-        return self._settings.model_copy(update={"device": dev, "filter": flt, "camera": cam})
+        """The edited settings.
+
+        Raises
+        ------
+        ValueError
+            When an edit is invalid (:meth:`validate` shows which, in words, under the field).
+        """
+        new, errors = self._build()
+        if new is None:
+            raise ValueError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return new

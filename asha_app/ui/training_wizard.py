@@ -611,7 +611,8 @@ class SplitPage(QWizardPage):
         self._assign_kind = kind
         sessions, participants = group_names(self.wiz.recordings)
         keys = {"sessions": sessions, "participants": participants,
-                "repetitions": [str(k) for k in (repetitions_of(self.wiz.recordings) or [])]}[kind]
+                # repetitions are numbered from 1 here, as everywhere a person sees them (stored from 0)
+                "repetitions": [str(k + 1) for k in (repetitions_of(self.wiz.recordings) or [])]}[kind]
         keys = list(dict.fromkeys(keys))
         default = default_group_assignment(keys)
         self.assign_table.setHorizontalHeaderLabels([{"sessions": "Session", "participants": "Participant",
@@ -646,7 +647,7 @@ class SplitPage(QWizardPage):
             return a
         assign = self.assignment()
         if kind == "repetitions":
-            a = {"assign_rep": {int(k): v for k, v in assign.items() if v != "unused"}}
+            a = {"assign_rep": {int(k) - 1: v for k, v in assign.items() if v != "unused"}}  # shown from 1, stored from 0
             if self.gap_spin.value() > 0:
                 a["gap_ms"] = self.gap_spin.value()
             return a

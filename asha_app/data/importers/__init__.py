@@ -63,6 +63,28 @@ def detect_format(path: str | Path) -> str:
     raise RecordingFileError(f"{path}: unknown file format; give it explicitly (one of {', '.join(FORMATS)}).")
 
 
+def needs_sampling_rate(path: str | Path, fmt: str | None = None) -> bool:
+    """True when ``path`` can only be imported with the EMG sampling rate given (``fs=...``).
+
+    Only NinaPro files lack it (DB1 has no ``frequency`` variable; its rate is 100 Hz): the variables are
+    listed without loading the data.  Files that cannot be read or told apart answer False (the import
+    itself then says what is wrong).
+    """
+    try:
+        fmt = fmt or detect_format(path)
+    except RecordingFileError:
+        return False
+    if fmt != "ninapro":
+        return False
+    import scipy.io  # noqa: PLC0415
+
+    try:
+        names = {name for name, _shape, _cls in scipy.io.whosmat(str(path))}
+    except Exception:  # noqa: BLE001 - scipy raises many types on a damaged file; the import reports it
+        return False
+    return "emg" in names and "frequency" not in names
+
+
 def import_file(path: str | Path, fmt: str | None = None, **options) -> Recording:
     """Read an external file as a :class:`Recording`.
 

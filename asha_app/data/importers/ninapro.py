@@ -7,6 +7,10 @@ database (DB1: 100 Hz after RMS rectification, DB2/DB3/DB7: 2 kHz, DB5:
 200 Hz), so it is a parameter here unless the file has a ``frequency``
 variable.  ``restimulus`` / ``rerepetition`` (relabelled movement intervals)
 are preferred over ``stimulus`` / ``repetition`` when present.
+
+NinaPro files carry no recording date (the MATLAB header's "Created on" is
+when the file was written), so an imported session has none: the session
+library shows the date it was imported.
 """
 
 from __future__ import annotations
@@ -125,10 +129,12 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         except IndexError:
             fs = None
     if fs is None:
-        raise RecordingFileError(f"{path}: the sampling rate is not in the file; give it (e.g. --fs 2000 for NinaPro DB2).")
+        raise RecordingFileError(f"{path}: the sampling rate is not in the file; give it (NinaPro DB1: 100 Hz, "
+                                 "DB2/DB3/DB7: 2000 Hz, DB5: 200 Hz; 'asha import --fs 100', or the rate field of "
+                                 "the import dialog).")
     if not math.isfinite(float(fs)) or fs <= 0:
         raise RecordingFileError(f"{path}: the sampling rate {fs!r} Hz is not a positive number; give the right one "
-                                 "(e.g. --fs 2000 for NinaPro DB2).")
+                                 "(NinaPro DB1: 100 Hz, DB2/DB3/DB7: 2000 Hz, DB5: 200 Hz).")
     n = emg.shape[0]
     t = np.arange(n) / float(fs)
     targets = None

@@ -7,7 +7,8 @@ Copyright (c) 2023 JHU-BCIS), commit 45b5c7ee.  Two CSV files:
   ``currentData_1 .. currentData_8``: Myo EMG after MiniVIE's decimation and
   normalisation (about 54 irregular rows per second, values about -1.2..1.3,
   unitless).
-* ``mediapipe_*.csv``: ``timestamp`` (``DD/MM/YY HH:MM:SS.mmm``, 24-hour clock),
+* ``mediapipe_*.csv``: ``timestamp`` (``YY/MM/DD HH:MM:SS.mmm``, 24-hour clock:
+  ``23/06/22`` is 22 June 2023, the date in the EMG file's name),
   ``thumb, index, middle, ring, little``: per-finger flexion angle in degrees
   (180 = straight), about 17 Hz.
 
@@ -17,6 +18,14 @@ The two files only share wall-clock time, one on a 12-hour and one on a
 24-hour clock (12:25 vs 00:25 the same night).  As the upstream MATLAB scripts
 do, the hour is dropped and both are aligned on ``minutes:seconds.milliseconds``
 (a wrap past the full hour is unwrapped).  Session time 0 is the first EMG row.
+
+Recording date
+--------------
+Only the MediaPipe file carries a date.  ``meta["session_t0_unix"]`` (the Unix
+time of session time 0, which a session file keeps and the session library
+shows) is its first timestamp minus that frame's session time.  The file names
+no time zone, so its wall-clock time is read as local time: the library shows
+the date and time written in the file.
 
 Resampling
 ----------
@@ -42,6 +51,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +88,14 @@ def _mmss_seconds(clock: list[str], path: Path) -> np.ndarray:
     if jumps.any():
         out[1:] += 3600.0 * np.cumsum(jumps)
     return out
+
+
+def _wall_clock_unix(stamp: str) -> float | None:
+    """Unix time of a MediaPipe ``YY/MM/DD HH:MM:SS.mmm`` timestamp read as local time (None if it has no date)."""
+    try:
+        return datetime.strptime(stamp.strip(), "%y/%m/%d %H:%M:%S.%f").timestamp()
+    except ValueError:
+        return None
 
 
 def _read_csv(path: Path, n_values: int) -> tuple[list[str], np.ndarray, list[str]]:
@@ -223,6 +241,10 @@ def load_paired(folder: str | Path | None = None, *, emg_csv: str | Path | None 
         raise RecordingFileError(f"{emg_path.name} and {pose_path.name} do not overlap in time (mm:ss)")
     label_t = pt[keep]
     targets = angles[keep].astype(np.float32)
+    first_frame_unix = _wall_clock_unix(pt_str[0])
+    t0_unix = None if first_frame_unix is None else first_frame_unix - float(pt[0])
+    if t0_unix is None:
+        log.info("paired import: %s has no date in its first timestamp %r; no recording date", pose_path.name, pt_str[0])
     log.info("paired import: %d EMG rows -> %d samples at %.1f Hz; %d pose frames", len(et), n, fs, len(label_t))
     return Recording(
         emg=emg,
@@ -245,5 +267,6 @@ def load_paired(folder: str | Path | None = None, *, emg_csv: str | Path | None 
             "resampling": f"causal bin-mean onto a uniform {fs:g} Hz grid from {len(et)} irregular rows",
             "clock_alignment": "hour dropped; aligned on mm:ss.mmm; t=0 at the first EMG row",
             "filter_hint": filter_spec_hint(fs),
+            **({"session_t0_unix": t0_unix} if t0_unix is not None else {}),
         },
     )
