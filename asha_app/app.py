@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 #: UI feature modules, each exposing ``install(window: MainWindow) -> None`` that adds its menu actions
 #: (``window.menus["session" | "model" | "live" | "view"]``) and docks (``window.add_panel``).
-UI_FEATURES = ("asha_app.ui.recording", "asha_app.ui.training", "asha_app.ui.live")
+UI_FEATURES = ("asha_app.ui.recording", "asha_app.ui.training", "asha_app.ui.live", "asha_app.ui.lab")
 
 
 def install_features(window) -> list[str]:

@@ -147,6 +147,10 @@ class SessionReport:
         Time gaps longer than the thresholds.
     warnings : list of str
         Sentences for the user (empty when all is well).
+    lsl : dict
+        ``clock_offset_s`` (LSL clock minus session clock, None without LSL), ``lsl_markers`` (markers
+        recorded from LSL streams), ``stream_gaps`` (``[stopped_t, back_t or None]`` per stop of a marker
+        stream) and ``selftest`` (the synchronization self-test stored with the session, or None).
     """
 
     file: str
@@ -165,6 +169,7 @@ class SessionReport:
     emg_gaps: list[tuple[float, float]] = field(default_factory=list)
     camera_gaps: list[tuple[float, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    lsl: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -208,6 +213,16 @@ class SessionReport:
             lines.append(f"  EMG time gaps: {len(self.emg_gaps)} (longest {max(b - a for a, b in self.emg_gaps):.3f} s)")
         if self.camera_gaps:
             lines.append(f"  camera time gaps: {len(self.camera_gaps)} (longest {max(b - a for a, b in self.camera_gaps):.3f} s)")
+        lsl = self.lsl or {}
+        if lsl.get("clock_offset_s") is not None:
+            lines.append(f"  LSL: clock offset {lsl['clock_offset_s']:.6f} s (LSL time = session time + offset), "
+                         f"{lsl.get('lsl_markers', 0)} markers from LSL streams, {len(lsl.get('stream_gaps', []))} "
+                         "marker-stream stops")
+        st = lsl.get("selftest")
+        if st:
+            from asha_app.devices.lsl_sync import format_selftest  # noqa: PLC0415 - plain formatting, no LSL loaded
+
+            lines.append("  synchronization self-test: " + format_selftest(st).replace("\n", "\n    "))
         for w in self.warnings:
             lines.append(f"  WARNING: {w}")
         return "\n".join(lines)
@@ -254,6 +269,10 @@ def check_session(
         dropped = sf.dropped()
         nominal = sf.fs
         finalized, crashed = sf.finalized, sf.crashed
+        attrs = sf.attrs
+        off = attrs.get(S.Root.LSL_CLOCK_OFFSET_S)
+        lsl_info = {"clock_offset_s": float(off) if off is not None and np.isfinite(float(off)) else None,
+                    "selftest": attrs.get(S.Root.SYNC_SELFTEST) or None}
         if package_modulus is None:
             stored = int(sf.dataset(S.Emg.GROUP).attrs.get(S.Emg.PACKAGE_MODULUS, 0))
             package_modulus = stored or None
@@ -271,7 +290,23 @@ def check_session(
         dropped_host=host, valid_label_share=float(valid.mean()) if valid.size else None, prompts=per_prompt,
         emg_gaps=find_time_gaps(t, emg_gap_s), camera_gaps=find_time_gaps(cam_t, camera_gap_s),
     )
+    markers = [p for p in prompts if p.end == p.start]
+    gaps: list[list] = []
+    for p in markers:
+        if p.label.startswith("LSL marker stream '") and p.label.endswith("stopped"):
+            gaps.append([p.start, None, p.label[len("LSL marker stream '"):-len("' stopped")]])
+        elif p.label.startswith("LSL marker stream '") and " is back" in p.label:
+            name = p.label[len("LSL marker stream '"):p.label.index("' is back")]
+            for g in gaps:
+                if g[2] == name and g[1] is None:
+                    g[1] = p.start
+    lsl_info["lsl_markers"] = sum(1 for p in markers if p.label.startswith("LSL ") and not p.label.startswith("LSL marker stream '"))
+    lsl_info["stream_gaps"] = gaps
+    report.lsl = lsl_info
     w = report.warnings
+    for a, b, name in gaps:
+        w.append(f"LSL marker stream '{name}' stopped at {a:.1f} s" + (f" and came back at {b:.1f} s: markers sent "
+                 "in between are missing." if b is not None else " and did not come back."))
     if crashed:
         w.append("the file was not closed by its writer: the recording was interrupted (data after the last save, "
                  "at most about 1 s, is missing) or is still running. 'asha check --recover' makes a closed copy.")

@@ -612,6 +612,7 @@ class LslEmgSource(EmgSource):
         self._names: list[str] = []
         self._scale = 1.0
         self._inlet = None
+        self._new_inlet = None
         self._pylsl = None
         self._lsl_clock: LslClock | None = None
         self._counter = 0
@@ -666,7 +667,11 @@ class LslEmgSource(EmgSource):
         self._n = min(n, self.max_channels)
         if n > self.max_channels:
             self.warnings.append(f"LSL stream '{info.name()}' has {n} channels; Asha uses the first {self.max_channels}.")
-        labels = channel_labels(info)
+        self._new_inlet = pl.StreamInlet(info, max_buflen=60, recover=True, processing_flags=pl.proc_clocksync)
+        try:  # a resolved info has no description: the inlet fetches the full one
+            labels = channel_labels(self._new_inlet.info(self.no_data_timeout_s))
+        except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError
+            raise DeviceNotFoundError(f"LSL stream '{info.name()}' was found but does not answer: {exc}") from exc
         self._names = [(labels[i]["label"] or f"EMG {i + 1}") if i < len(labels) else f"EMG {i + 1}" for i in range(self._n)]
         units = {(c.get("unit") or "").strip().lower() for c in labels[: self._n]}
         units.discard("")
@@ -682,7 +687,7 @@ class LslEmgSource(EmgSource):
         info = self.resolve()
         pl = self._pylsl
         self._lsl_clock = LslClock(self.clock, pl)
-        inlet = pl.StreamInlet(info, max_buflen=60, recover=True, processing_flags=pl.proc_clocksync)
+        inlet, self._new_inlet = self._new_inlet, None
         try:
             inlet.open_stream(self.no_data_timeout_s)
         except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError / LostError

@@ -1,11 +1,11 @@
-"""Settings dialog: armband connection and sEMG filter settings."""
+"""Settings dialog: armband connection, sEMG filter, camera and Lab Streaming Layer settings."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QLineEdit, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout,
+                               QGroupBox, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
-from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings
+from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings, LslSettings
 
 
 class SettingsDialog(QDialog):
@@ -73,10 +73,49 @@ class SettingsDialog(QDialog):
         c.addRow("", self.mirror)
         c.addRow("MANO model file", self.mano)
         lay.addWidget(cam)
+        lay.addWidget(self._lsl_group(settings.lsl))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+
+    def _lsl_group(self, ls: LslSettings) -> QGroupBox:
+        from asha_app.devices.lsl import OUTLETS, SCOPES  # noqa: PLC0415 - plain data, no LSL is loaded
+
+        box = QGroupBox("Lab Streaming Layer (LSL)")
+        f = QFormLayout(box)
+        self.lsl_enabled = QCheckBox("Publish Asha's streams and record LSL markers")
+        self.lsl_enabled.setChecked(ls.enabled)
+        self.lsl_scope = QComboBox()
+        for key, text in SCOPES.items():
+            self.lsl_scope.addItem(text, key)
+        self.lsl_scope.setCurrentIndex(list(SCOPES).index(ls.scope))
+        self.lsl_scope.setToolTip("Which programs see Asha's streams; a change applies after restarting Asha.")
+        grid = QGridLayout()
+        self.lsl_outlets: dict[str, QCheckBox] = {}
+        for i, (key, text) in enumerate(OUTLETS.items()):
+            cb = QCheckBox(text)
+            cb.setChecked(key in ls.outlets)
+            self.lsl_outlets[key] = cb
+            grid.addWidget(cb, i // 2, i % 2)
+        self.lsl_markers = QCheckBox("Record LSL marker streams into sessions")
+        self.lsl_markers.setChecked(ls.record_markers)
+        self.lsl_marker_stream = QLineEdit(ls.marker_stream)
+        self.lsl_marker_stream.setPlaceholderText("every marker stream (or a stream's name / source id)")
+        self.selftest_button = QPushButton("Synchronization self-test…")
+        self.selftest_button.setToolTip("Measure LSL loopback latency and jitter, marker timing, and (with the camera "
+                                        "running) the EMG-to-video offset from a tap")
+        lab = getattr(self.parent(), "lab", None)
+        self.selftest_button.setEnabled(lab is not None)
+        if lab is not None:
+            self.selftest_button.clicked.connect(lambda: lab.open_selftest(self))
+        f.addRow("", self.lsl_enabled)
+        f.addRow("Reach", self.lsl_scope)
+        f.addRow("Outlets", grid)
+        f.addRow("", self.lsl_markers)
+        f.addRow("Marker stream", self.lsl_marker_stream)
+        f.addRow("", self.selftest_button)
+        return box
 
     def result_settings(self) -> AppSettings:
         """The edited settings (validated by pydantic; raises ``ValueError`` on an impossible band)."""
@@ -86,4 +125,7 @@ class SettingsDialog(QDialog):
                              band_low_hz=self.low.value(), band_high_hz=self.high.value(), order=self.order.value())
         cam = CameraSettings(hand=self.hand.currentText(), model_complexity=self.complexity.currentIndex(),
                              mirror_webcam=self.mirror.isChecked(), mano_path=self.mano.text().strip())
-        return self._settings.model_copy(update={"device": dev, "filter": flt, "camera": cam})
+        lsl = LslSettings(enabled=self.lsl_enabled.isChecked(), scope=self.lsl_scope.currentData(),
+                          outlets=[k for k, cb in self.lsl_outlets.items() if cb.isChecked()],
+                          record_markers=self.lsl_markers.isChecked(), marker_stream=self.lsl_marker_stream.text().strip())
+        return self._settings.model_copy(update={"device": dev, "filter": flt, "camera": cam, "lsl": lsl})
