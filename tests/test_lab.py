@@ -129,13 +129,14 @@ def test_marker_inlet_puts_markers_on_the_session_clock_and_notes_a_stream_that_
     lost = []
     L.wait_for(lambda: bool(lost.extend(e for e in inlets.poll() if e.kind == "lost")) or bool(lost), 5.0)
     assert lost and "PsychoPy" in lost[0].label and "stopped" in lost[0].label
-    outlet = pl.StreamOutlet(pl.StreamInfo("PsychoPy", "Markers", 1, 0, pl.cf_string, sid))  # it comes back
+    outlet2 = pl.StreamOutlet(pl.StreamInfo("PsychoPy", "Markers", 1, 0, pl.cf_string, sid))  # it comes back
     back = []
     L.wait_for(lambda: bool(back.extend(e for e in inlets.poll() if e.kind == "back")) or bool(back), 8.0)
     assert back and "is back" in back[0].label
     gaps = inlets.summary()[0]["gaps"]
     assert len(gaps) == 1 and gaps[0][1] > gaps[0][0]
     inlets.close()
+    del outlet2
 
 
 # ---------------------------------------------------------------------- the LSL EMG source
