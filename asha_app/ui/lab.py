@@ -50,6 +50,7 @@ class LabController:
         self.last_status: dict = {"available": False, "message": "LSL is off (Settings → Lab Streaming Layer)."}
         self.last_selftest: dict | None = None
         self.markers_recorded: list[tuple[str, float]] = []
+        self.stream_events: list[tuple[str, str, float]] = []
         self.recorder_provider = self._wizard_recorder
         self._dofs: list[str] | None = None
         self.label = QLabel("LSL: off")
@@ -123,6 +124,7 @@ class LabController:
         self.window.statusBar().showMessage(f"{text} at {t:.3f} s" + ("" if rec is not None else " (not recording)"), 3000)
 
     def _on_stream_event(self, kind: str, text: str, t: float) -> None:
+        self.stream_events.append((kind, text, t))
         rec = self.recorder_provider()
         if rec is not None:
             rec.add_marker(text, t)
