@@ -47,7 +47,7 @@ def test_lsl_is_off_by_default_and_the_app_runs_as_before(qtbot):
     s.device.kind = "demo"
     win = _window(qtbot, s)
     try:
-        assert win.lab.label.text() == "LSL: off" and "LSL is off" in win.lab.label.toolTip()
+        assert win.lab.label.text() == "LSL: off" and "LSL is off" in win.lab.label.toolTip()  # says so, and why
         assert win.lab.worker is None and win.lab.session_attrs() == {}
         win.start_demo()
         qtbot.waitUntil(lambda: win.worker.emg_ring.total > 500, timeout=8000)

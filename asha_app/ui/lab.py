@@ -53,7 +53,7 @@ class LabController:
         self.stream_events: list[tuple[str, str, float]] = []
         self.recorder_provider = self._wizard_recorder
         self._dofs: list[str] | None = None
-        self.label = QLabel("LSL: off")
+        self.label = QLabel("LSL: —")
         self.label.setToolTip(self.last_status["message"])
         window.statusBar().addPermanentWidget(self.label)
         window.acquisition_started.connect(self._on_acquisition)
@@ -102,6 +102,8 @@ class LabController:
     def _show(self, st: dict) -> None:
         self.last_status = st
         if not st.get("available"):
+            if self.window.settings.lsl.enabled and self.label.text() != "LSL: off":
+                self.window.statusBar().showMessage(st.get("message", ""), 8000)  # switched on, but cannot run
             self.label.setText("LSL: off")
         else:
             n = len(st.get("outlets", {}))

@@ -93,11 +93,14 @@ class SettingsDialog(QDialog):
         self.lsl_scope.setToolTip("Which programs see Asha's streams; a change applies after restarting Asha.")
         grid = QGridLayout()
         self.lsl_outlets: dict[str, QCheckBox] = {}
+        short = {"emg": "EMG", "imu": "IMU", "camera_pose": "camera pose", "predicted_pose": "EMG-predicted pose",
+                 "gestures": "gestures", "markers": "prompts and markers"}
         for i, (key, text) in enumerate(OUTLETS.items()):
-            cb = QCheckBox(text)
+            cb = QCheckBox(short.get(key, key))
+            cb.setToolTip(text)
             cb.setChecked(key in ls.outlets)
             self.lsl_outlets[key] = cb
-            grid.addWidget(cb, i // 2, i % 2)
+            grid.addWidget(cb, i // 3, i % 3)
         self.lsl_markers = QCheckBox("Record LSL marker streams into sessions")
         self.lsl_markers.setChecked(ls.record_markers)
         self.lsl_marker_stream = QLineEdit(ls.marker_stream)

@@ -116,6 +116,12 @@ class LslWorker(Worker):
             if key in self.settings.outlets and self.dof_names:
                 self.outlets[key] = L.open_outlet(key, self.lsl_clock, pl, dof_names=self.dof_names)
 
+    def _acquisition_ready(self) -> bool:
+        """The new acquisition worker has opened its source (its channels and IMU are known), or is gone."""
+        with self._acq_lock:
+            acq = self._acq
+        return acq is None or acq.source is not None or acq.isFinished()
+
     def _switch_acquisition(self, pl):
         with self._acq_lock:
             acq, self._acq_changed = self._acq, False
@@ -164,7 +170,7 @@ class LslWorker(Worker):
         try:
             while not self.isInterruptionRequested():
                 tick = time.monotonic()
-                if self._acq_changed:
+                if self._acq_changed and self._acquisition_ready():
                     acq, emg_reader, imu_reader, marker_names = self._switch_acquisition(pl)
                 if emg_reader is not None:
                     self._push_emg(emg_reader, marker_names)
