@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# LSL traffic of the tests stays on this computer (loopback; liblsl's "machine" scope), whatever Settings say.
+os.environ["ASHA_LSL_SCOPE"] = "machine"
+
 # Widgets and pyqtgraph render offscreen; OpenGL tests run under xvfb-run (DISPLAY set, platform xcb).
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

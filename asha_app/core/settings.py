@@ -20,7 +20,7 @@ from asha_app.core import paths
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
-DeviceKind = Literal["armband", "demo", "synthetic", "file"]
+DeviceKind = Literal["armband", "demo", "synthetic", "file", "lsl"]
 
 
 class DeviceSettings(BaseModel):
@@ -31,6 +31,7 @@ class DeviceSettings(BaseModel):
     armband_port: int = Field(0, ge=0, le=65535)
     armband_timeout_s: float = Field(3.0, gt=0.5, le=30.0)
     playback_file: str = ""
+    lsl_stream: str = ""  # name or source id of the LSL EMG stream ("" = the first of type EMG)
 
     @field_validator("armband_ip")
     @classmethod
@@ -89,6 +90,17 @@ class CameraSettings(BaseModel):
     mano_path: str = ""
 
 
+class LslSettings(BaseModel):
+    """Lab Streaming Layer: the switch, the resolve scope, which outlets to publish, and the marker inlet."""
+
+    enabled: bool = False
+    scope: Literal["machine", "link", "site"] = "site"
+    outlets: list[Literal["emg", "imu", "camera_pose", "predicted_pose", "gestures", "markers"]] = Field(
+        default_factory=lambda: ["emg", "imu", "camera_pose", "predicted_pose", "gestures", "markers"])
+    record_markers: bool = True
+    marker_stream: str = ""  # name or source id; "" = every marker stream except Asha's own
+
+
 class AppSettings(BaseModel):
     """Everything the app remembers between runs."""
 
@@ -97,6 +109,7 @@ class AppSettings(BaseModel):
     filter: FilterSettings = FilterSettings()
     scope: ScopeSettings = ScopeSettings()
     camera: CameraSettings = CameraSettings()
+    lsl: LslSettings = LslSettings()
 
     @staticmethod
     def path() -> Path:

@@ -155,6 +155,10 @@ class SessionReport:
     nonfinite_t, zero_t, backward_t : int
         EMG time stamps that are NaN/infinite, exactly 0 after the first
         sample, or not after the previous one (non-monotonic).
+    lsl : dict
+        ``clock_offset_s`` (LSL clock minus session clock, None without LSL), ``lsl_markers`` (markers
+        recorded from LSL streams), ``stream_gaps`` (``[stopped_t, back_t or None]`` per stop of a marker
+        stream) and ``selftest`` (the synchronization self-test stored with the session, or None).
     """
 
     file: str
@@ -178,6 +182,7 @@ class SessionReport:
     zero_t: int = 0
     backward_t: int = 0
     imu_all_zero: bool = False
+    lsl: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -228,6 +233,16 @@ class SessionReport:
             lines.append(f"  EMG time gaps: {len(self.emg_gaps)} (longest {max(b - a for a, b in self.emg_gaps):.3f} s)")
         if self.camera_gaps:
             lines.append(f"  camera time gaps: {len(self.camera_gaps)} (longest {max(b - a for a, b in self.camera_gaps):.3f} s)")
+        lsl = self.lsl or {}
+        if lsl.get("clock_offset_s") is not None:
+            lines.append(f"  LSL: clock offset {lsl['clock_offset_s']:.6f} s (LSL time = session time + offset), "
+                         f"{lsl.get('lsl_markers', 0)} markers from LSL streams, {len(lsl.get('stream_gaps', []))} "
+                         "marker-stream stops")
+        st = lsl.get("selftest")
+        if st:
+            from asha_app.devices.lsl_sync import format_selftest  # noqa: PLC0415 - plain formatting, no LSL loaded
+
+            lines.append("  synchronization self-test: " + format_selftest(st).replace("\n", "\n    "))
         for w in self.warnings:
             lines.append(f"  WARNING: {w}")
         return "\n".join(lines)
@@ -312,6 +327,10 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
         nominal = sf.fs
         finalized, crashed = sf.finalized, sf.crashed
         emg_attrs = sf.dataset(S.Emg.GROUP).attrs
+        attrs = sf.attrs
+        off = attrs.get(S.Root.LSL_CLOCK_OFFSET_S)
+        lsl_info = {"clock_offset_s": float(off) if off is not None and np.isfinite(float(off)) else None,
+                    "selftest": attrs.get(S.Root.SYNC_SELFTEST) or None}
         if package_modulus is None:
             stored = int(emg_attrs.get(S.Emg.PACKAGE_MODULUS, 0))
             package_modulus = stored or None
@@ -345,7 +364,23 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
         nonfinite_emg=nonfinite_emg, nonfinite_t=nonfinite_t, zero_t=zero_t, backward_t=backward_t,
         imu_all_zero=imu_all_zero,
     )
+    markers = [p for p in prompts if p.end == p.start]
+    gaps: list[list] = []
+    for p in markers:
+        if p.label.startswith("LSL marker stream '") and p.label.endswith("stopped"):
+            gaps.append([p.start, None, p.label[len("LSL marker stream '"):-len("' stopped")]])
+        elif p.label.startswith("LSL marker stream '") and " is back" in p.label:
+            name = p.label[len("LSL marker stream '"):p.label.index("' is back")]
+            for g in gaps:
+                if g[2] == name and g[1] is None:
+                    g[1] = p.start
+    lsl_info["lsl_markers"] = sum(1 for p in markers if p.label.startswith("LSL ") and not p.label.startswith("LSL marker stream '"))
+    lsl_info["stream_gaps"] = gaps
+    report.lsl = lsl_info
     w = report.warnings
+    for a, b, name in gaps:
+        w.append(f"LSL marker stream '{name}' stopped at {a:.1f} s" + (f" and came back at {b:.1f} s: markers sent "
+                 "in between are missing." if b is not None else " and did not come back."))
     if crashed:
         w.append("the file was not closed by its writer: the recording was interrupted (data after the last save, "
                  "at most about 1 s, is missing) or is still running. 'asha check --recover' makes a closed copy.")

@@ -19,7 +19,10 @@ clock, see :mod:`asha_app.core.clock`)::
     |                                          h5py_version, hdf5_version, fs (nominal Hz),
     |                                          emg_to_video_offset_s, offset_source,
     |                                          summary (JSON, written by finalize()),
-    |                                          source (JSON: origin of imported data)
+    |                                          source (JSON: origin of imported data),
+    |                                          lsl_clock_offset_s (LSL clock minus session
+    |                                          clock, s; NaN when LSL was off), lsl (JSON:
+    |                                          outlets, marker streams), sync_selftest (JSON)
     |-- emg/                            attrs: channel_names, units="uV", package_modulus (0 = unknown), package_restart
     |   |-- raw        (n, C) float32   raw sEMG, microvolts
     |   |-- t          (n,)   float64   session seconds (from board timestamps)
@@ -106,8 +109,14 @@ class Root:
     OFFSET_SOURCE = "offset_source"
     SUMMARY = "summary"
     SOURCE = "source"
+    #: LSL clock (``pylsl.local_clock``) minus session clock, s: ``t_lsl = t_session + offset``; NaN without LSL
+    LSL_CLOCK_OFFSET_S = "lsl_clock_offset_s"
+    #: JSON: LSL outlets published and marker streams recorded (with their gaps) during the session
+    LSL = "lsl"
+    #: JSON: the last synchronization self-test before the session (asha_app.devices.lsl_sync)
+    SYNC_SELFTEST = "sync_selftest"
     #: attributes stored as JSON strings (nested dicts)
-    JSON_ATTRS = (PARTICIPANT, DEVICE, FILTER, CAMERA, HAND_MODEL, APP, SUMMARY, SOURCE)
+    JSON_ATTRS = (PARTICIPANT, DEVICE, FILTER, CAMERA, HAND_MODEL, APP, SUMMARY, SOURCE, LSL, SYNC_SELFTEST)
 
 
 class OffsetSource:

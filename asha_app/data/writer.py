@@ -227,6 +227,10 @@ class SessionWriter:
     reserve_bytes : int
         Size of the reserve file kept beside the session while it is written
         (see "Errors" above); 0: none.
+    lsl_clock_offset_s : float, optional
+        LSL clock minus session clock (s) when LSL runs, so LSL and session times convert either way.
+    lsl, sync_selftest : dict, optional
+        LSL outlets/marker streams, and the last synchronization self-test (JSON attributes).
 
     Raises
     ------
@@ -263,6 +267,9 @@ class SessionWriter:
         min_free_bytes: int = 20 * 1024 * 1024,
         overwrite: bool = False,
         reserve_bytes: int = RESERVE_BYTES,
+        lsl_clock_offset_s: float | None = None,
+        lsl: dict | None = None,
+        sync_selftest: dict | None = None,
     ) -> None:
         self.path = Path(path)
         self.n_channels = int(n_channels)
@@ -311,6 +318,7 @@ class SessionWriter:
                 participant=participant, device=device, filter_spec=filter_spec, camera=camera, hand_model=hand_model,
                 app_settings=app_settings, source=source, session_t0_unix=session_t0_unix,
                 emg_to_video_offset_s=emg_to_video_offset_s, offset_source=offset_source, compression=compression,
+                lsl_clock_offset_s=lsl_clock_offset_s, lsl=lsl, sync_selftest=sync_selftest,
             )
             self.swmr = False
             if swmr:
@@ -326,7 +334,8 @@ class SessionWriter:
 
     # ------------------------------------------------------------------ layout
     def _create_layout(self, *, participant, device, filter_spec, camera, hand_model, app_settings, source,
-                       session_t0_unix, emg_to_video_offset_s, offset_source, compression) -> None:
+                       session_t0_unix, emg_to_video_offset_s, offset_source, compression, lsl_clock_offset_s=None,
+                       lsl=None, sync_selftest=None) -> None:
         from asha_app import __version__ as app_version  # noqa: PLC0415
 
         f = self._f
@@ -341,9 +350,10 @@ class SessionWriter:
         for key, value in (
             (S.Root.PARTICIPANT, participant), (S.Root.DEVICE, device), (S.Root.FILTER, filter_spec),
             (S.Root.CAMERA, camera), (S.Root.HAND_MODEL, hand_model), (S.Root.APP, app_settings),
-            (S.Root.SOURCE, source),
+            (S.Root.SOURCE, source), (S.Root.LSL, lsl), (S.Root.SYNC_SELFTEST, sync_selftest),
         ):
             a[key] = to_json(value if value is not None else {})
+        a[S.Root.LSL_CLOCK_OFFSET_S] = float(lsl_clock_offset_s) if lsl_clock_offset_s is not None else float("nan")
         a[S.Root.SUMMARY] = to_json({})
         a[S.Root.APP_VERSION] = str(app_version)
         a[S.Root.H5PY_VERSION] = h5py.version.version
@@ -917,11 +927,15 @@ def write_recording(
         attrs["filter_spec"] = attrs.pop("filter")
     if "app" in meta:
         attrs["app_settings"] = meta.pop("app")
-    for key in (S.Root.SESSION_T0_UNIX, S.Root.EMG_TO_VIDEO_OFFSET_S, S.Root.OFFSET_SOURCE):
+    for key in (S.Root.SESSION_T0_UNIX, S.Root.EMG_TO_VIDEO_OFFSET_S, S.Root.OFFSET_SOURCE, S.Root.LSL_CLOCK_OFFSET_S):
         if key in meta and key not in writer_kwargs:
             value = meta.pop(key)
-            if key != S.Root.SESSION_T0_UNIX or (value is not None and np.isfinite(float(value))):
+            if key not in (S.Root.SESSION_T0_UNIX, S.Root.LSL_CLOCK_OFFSET_S) or (
+                    value is not None and np.isfinite(float(value))):
                 writer_kwargs[key] = value
+    for key in (S.Root.LSL, S.Root.SYNC_SELFTEST):
+        if isinstance(meta.get(key), dict) and meta[key] and key not in writer_kwargs:
+            writer_kwargs[key] = meta.pop(key)
     source = meta.pop(S.Root.SOURCE, None)
     # attributes a session file sets itself are not copied into "source"
     own = {v for k, v in vars(S.Root).items() if k.isupper() and isinstance(v, str)} | {"file", "crashed", "extras"}

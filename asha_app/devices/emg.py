@@ -183,6 +183,11 @@ class EmgSource(ABC):
         """Display names of the EMG channels."""
         return [f"EMG {i + 1}" for i in range(self.n_channels)]
 
+    def session_times(self, board_t: np.ndarray) -> np.ndarray | None:
+        """Session seconds of ``board_t`` when the source knows its clock exactly (an LSL stream); None: the
+        acquisition worker maps board times with :class:`~asha_app.core.clock.BoardTimeMapper`."""
+        return None
+
 
 class MindRoveSource(EmgSource):
     """A board of the MindRove SDK (armband, synthetic or playback).

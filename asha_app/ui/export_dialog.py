@@ -1,4 +1,4 @@
-"""Export sessions (windows .npz, emg2pose HDF5, CSV) and import external recordings, in a worker thread.
+"""Export sessions (windows .npz, emg2pose HDF5, CSV, EMG-BIDS) and import external recordings, in a worker thread.
 
 Both dialogs build a list of jobs over the data layer's exporters
 (:mod:`asha_app.data.exporters`) and importers
@@ -28,6 +28,7 @@ EXPORT_FORMATS = [
     ("npz", "Windowed arrays for training (.npz)"),
     ("emg2pose", "emg2pose HDF5 layout (.hdf5)"),
     ("csv", "CSV files (emg, labels, prompts)"),
+    ("bids", "EMG-BIDS dataset (BDF + sidecars; mne-bids reads it)"),
 ]
 IMPORT_FORMATS = [
     ("auto", "Guess from the file"),
@@ -35,6 +36,7 @@ IMPORT_FORMATS = [
     ("ninapro", "NinaPro .mat"),
     ("brainflow", "MindRove / BrainFlow CSV (DataFilter.write_file)"),
     ("paired", "Paired Myo EMG + MediaPipe CSV (folder with both files)"),
+    ("xdf", "XDF recording (LSL streams: EMG, markers, pose)"),
 ]
 
 
@@ -45,6 +47,8 @@ def export_outputs(files: list[Path], fmt: str, out_dir: Path) -> list[Path]:
     different outputs (``<stem>_2...``): an export never writes one session's
     output over another's.
     """
+    if fmt == "bids":  # every session goes into the one dataset folder (as its own subject/session)
+        return [out_dir for _ in files]
     suffix = {"npz": ".windows.npz", "emg2pose": ".emg2pose.hdf5", "csv": ""}
     if fmt not in suffix:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -81,7 +85,10 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
     """Jobs ``(description, f(progress))`` exporting each session in ``files`` to ``out_dir`` as ``fmt``.
 
     ``outputs`` (default :func:`export_outputs`) names each output; an
-    existing one is replaced only with ``overwrite``.
+    existing one is replaced only with ``overwrite``.  For ``"bids"`` ``out_dir``
+    is the dataset folder (new, or an existing BIDS dataset the sessions are added
+    to); ``overwrite`` replaces a subject/session that is already there (default:
+    refuse, nothing changed).
     """
     from asha_app.data import exporters  # noqa: PLC0415
 
@@ -106,6 +113,13 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
             def job(progress, src=src, out=out):
                 exporters.export_emg2pose(src, out, progress=progress, overwrite=overwrite)
                 return out
+        elif fmt == "bids":
+            out = out_dir
+
+            def job(progress, src=src, out=out):
+                from asha_app.data.bids import export_bids  # noqa: PLC0415
+
+                return Path(export_bids(src, out, overwrite=overwrite, progress=progress)["path"])
         elif fmt == "csv":
             def job(progress, src=src, out=out):
                 exporters.export_csv(src, out, progress=progress, overwrite=overwrite)
@@ -116,11 +130,13 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
     return jobs
 
 
-def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | None = None) -> list[tuple[str, object]]:
+def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | None = None,
+                options: dict | None = None) -> list[tuple[str, object]]:
     """Jobs importing each file (or, for ``"paired"``, each folder) into a session file in ``sessions_dir``.
 
     ``fs`` (Hz) is given to the files that lack their sampling rate (NinaPro DB1,
-    :func:`asha_app.data.importers.needs_sampling_rate`).
+    :func:`asha_app.data.importers.needs_sampling_rate`); ``options`` go to the reader
+    of XDF files (``emg_stream``, ``marker_streams``, ``pose_stream``).
     """
     from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415
 
@@ -136,12 +152,14 @@ def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | Non
                 rec = load_paired(src if src.is_dir() else src.parent)
                 return write_recording(rec, out, progress=progress)
         else:
-            options = {"fs": float(fs)} if fs and needs_sampling_rate(src, None if fmt == "auto" else fmt) else {}
+            opts = {"fs": float(fs)} if fs and needs_sampling_rate(src, None if fmt == "auto" else fmt) else {}
+            if fmt == "xdf" or src.suffix.lower() == ".xdf":
+                opts.update(options or {})
 
-            def job(progress, src=src, out=out, options=options):
+            def job(progress, src=src, out=out, opts=opts):
                 from asha_app.data.importers import import_to_session  # noqa: PLC0415
 
-                return import_to_session(src, out, None if fmt == "auto" else fmt, progress=progress, **options)
+                return import_to_session(src, out, None if fmt == "auto" else fmt, progress=progress, **opts)
         jobs.append((f"{src.name} → {out.name}", job))
     return jobs
 
@@ -241,6 +259,7 @@ class ExportDialog(QDialog, _JobRunner):
         self.stride_spin.setValue(25)
         self.stride_spin.setSuffix(" samples")
         self.filtered = QCheckBox("Filter the EMG with the session's live filter first")
+        self.replace = QCheckBox("Replace a subject/session already in the BIDS dataset")
         self.run_button = QPushButton("Export")
         self.run_button.clicked.connect(self.start_export)
         self.status = QLabel("")
@@ -256,6 +275,7 @@ class ExportDialog(QDialog, _JobRunner):
         form.addRow("Window", self.window_spin)
         form.addRow("Stride", self.stride_spin)
         form.addRow(self.filtered)
+        form.addRow(self.replace)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.run_button)
@@ -269,6 +289,13 @@ class ExportDialog(QDialog, _JobRunner):
         npz = self.format.currentData() == "npz"
         for w in (self.window_spin, self.stride_spin, self.filtered):
             w.setEnabled(npz)
+        bids = self.format.currentData() == "bids"
+        self.replace.setEnabled(bids)
+        out = Path(self.out_dir.text())
+        if bids and out.name == "exports":  # a BIDS dataset gets its own folder, not the mixed exports one
+            self.out_dir.setText(str(out.with_name("bids")))
+        elif not bids and out.name == "bids":
+            self.out_dir.setText(str(out.with_name("exports")))
 
     def _choose_dir(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Export into", self.out_dir.text())
@@ -294,6 +321,23 @@ class ExportDialog(QDialog, _JobRunner):
             self.status.setText(f"cannot create the output folder {out}: {exc}")
             return None
         fmt = self.format.currentData()
+        if fmt == "bids":  # one dataset folder: say before writing how IDs will be written and if it is new
+            from asha_app.core.errors import AshaError  # noqa: PLC0415
+            from asha_app.data.bids import plan_export  # noqa: PLC0415
+
+            for f in self.files:
+                try:
+                    plan = plan_export(f, out)
+                except AshaError as exc:
+                    self.status.setText(str(exc))
+                    self.log.appendPlainText(f"✗ {f.name}: {exc}")
+                    return None
+                what = "adding to the BIDS dataset" if plan["mode"] == "add" else "new BIDS dataset"
+                self.log.appendPlainText(f"{f.name} → sub-{plan['subject']} ses-{plan['session']} ({what})")
+                for note in plan["notes"]:
+                    self.log.appendPlainText(f"  note: {note}")
+            jobs = export_jobs(self.files, fmt, out, overwrite=self.replace.isChecked())
+            return self._run_jobs(jobs, "Exporting")
         outputs = export_outputs(self.files, fmt, out)
         present = [o for o in outputs if o.exists()]
         overwrite = False
@@ -423,8 +467,19 @@ class ImportDialog(QDialog, _JobRunner):
         form.addRow("Format", self.format)
         form.addRow(self.fs_prompt)
         form.addRow("EMG sampling rate", self.fs_spin)
+        self.xdf_emg = QComboBox()
+        self.xdf_pose = QComboBox()
+        self.xdf_markers = QListWidget()
+        self.xdf_markers.setSelectionMode(QListWidget.SelectionMode.MultiSelection)
+        self.xdf_markers.setMaximumHeight(70)
+        form.addRow("XDF: EMG stream", self.xdf_emg)
+        form.addRow("XDF: marker streams", self.xdf_markers)
+        form.addRow("XDF: pose stream", self.xdf_pose)
         self._form = form
         lay.addLayout(form)
+        self._xdf_rows = (self.xdf_emg, self.xdf_markers, self.xdf_pose)
+        for w in self._xdf_rows:
+            w.setEnabled(False)
         self.format.currentIndexChanged.connect(lambda _i: self._check_rates())
         self._check_rates()
         lay.addWidget(self.run_button)
@@ -440,7 +495,52 @@ class ImportDialog(QDialog, _JobRunner):
         if fmt is not None:
             idx = [k for k, _ in IMPORT_FORMATS].index(fmt)
             self.format.setCurrentIndex(idx)
+        xdf = [Path(it) for it in items if Path(it).suffix.lower() == ".xdf"]
+        if xdf:
+            self.load_xdf_streams(xdf[0])
         self._check_rates()
+
+    def load_xdf_streams(self, path: Path) -> None:
+        """Fill the stream picker from an XDF file's stream headers (EMG preselected by type)."""
+        from asha_app.core.errors import AshaError  # noqa: PLC0415
+        from asha_app.data.importers.xdf import list_streams  # noqa: PLC0415
+
+        try:
+            streams = list_streams(path)
+        except AshaError as exc:
+            self.status.setText(str(exc))
+            return
+        self.xdf_emg.clear()
+        self.xdf_pose.clear()
+        self.xdf_markers.clear()
+        self.xdf_pose.addItem("none", None)
+        for d in streams:
+            text = f"{d['name']} ({d['type']}, {d['fs']:g} Hz, {d['channels']} ch)" if d["fs"] > 0 else \
+                f"{d['name']} ({d['type']}, irregular, {d['channels']} ch)"
+            if d["format"] != "string":
+                self.xdf_emg.addItem(text, str(d["stream_id"]))
+                self.xdf_pose.addItem(text, str(d["stream_id"]))
+            else:
+                self.xdf_markers.addItem(text)
+                item = self.xdf_markers.item(self.xdf_markers.count() - 1)
+                item.setData(256, str(d["stream_id"]))
+                item.setSelected(True)
+            if d["type"].lower() == "emg":
+                self.xdf_emg.setCurrentIndex(self.xdf_emg.count() - 1)
+            if d["type"].lower() in ("pose", "mocap") and d["format"] != "string":
+                self.xdf_pose.setCurrentIndex(self.xdf_pose.count() - 1)
+        if self.xdf_emg.count() == 0:
+            self.status.setText(f"{path.name} has no numeric stream to use as EMG; it holds: "
+                                + ", ".join(f"'{d['name']}' ({d['type']})" for d in streams))
+        for w in self._xdf_rows:
+            w.setEnabled(True)
+
+    def xdf_options(self) -> dict:
+        """The stream picker's choice as reader options (empty when no XDF file was added)."""
+        if not self.xdf_emg.isEnabled() or self.xdf_emg.count() == 0:
+            return {}
+        return {"emg_stream": self.xdf_emg.currentData(), "pose_stream": self.xdf_pose.currentData(),
+                "marker_streams": [it.data(256) for it in self.xdf_markers.selectedItems()]}
 
     def clear_items(self) -> None:
         """Empty the list of files to import."""
@@ -464,7 +564,7 @@ class ImportDialog(QDialog, _JobRunner):
 
     def _choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Recordings to import", "",
-                                                "Recordings (*.hdf5 *.h5 *.mat *.csv *.txt *.tsv);;All files (*)")
+                                                "Recordings (*.hdf5 *.h5 *.mat *.csv *.txt *.tsv *.xdf);;All files (*)")
         self.add_items(files)
 
     def _choose_folder(self) -> None:
@@ -485,7 +585,7 @@ class ImportDialog(QDialog, _JobRunner):
             return None
         self.sessions_dir.mkdir(parents=True, exist_ok=True)
         jobs = import_jobs(self.items, self.format.currentData(), self.sessions_dir,
-                           fs=self.fs_spin.value() if self.needs_fs else None)
+                           fs=self.fs_spin.value() if self.needs_fs else None, options=self.xdf_options())
         return self._run_jobs(jobs, "Importing")
 
     def _finished(self, result: dict) -> None:

@@ -45,11 +45,16 @@ DEVICE_CHOICES = [
     ("demo", "Demo: real Myo recording (resampled to 500 Hz)"),
     ("synthetic", "Synthetic board (SDK test signal)"),
     ("file", "Recording file…"),
+    ("lsl", "LSL EMG stream (any LSL amplifier)…"),
 ]
 
 
-def make_source(kind: str, settings: AppSettings) -> EmgSource:
-    """Build the EMG source of ``kind`` from the settings (raises :class:`AshaError` with a message)."""
+def make_source(kind: str, settings: AppSettings, clock: SessionClock | None = None) -> EmgSource:
+    """Build the EMG source of ``kind`` from the settings (raises :class:`AshaError` with a message).
+
+    ``clock`` is the session clock (an LSL stream maps its time stamps onto it; a new one when omitted).
+    """
+    clock = clock or SessionClock()
     d = settings.device
     if kind == "armband":
         return ArmbandSource(d.armband_ip, d.armband_port, d.armband_timeout_s)
@@ -61,6 +66,11 @@ def make_source(kind: str, settings: AppSettings) -> EmgSource:
         if not d.playback_file:
             raise AshaError("No recording file chosen. Pick one with Device → Recording file….")
         return PlaybackSource(d.playback_file)
+    if kind == "lsl":
+        from asha_app.devices.lsl import LslEmgSource  # noqa: PLC0415
+
+        return LslEmgSource(d.lsl_stream, clock, scope=settings.lsl.scope, enabled=settings.lsl.enabled,
+                            timeout_s=d.armband_timeout_s)
     raise AshaError(f"Unknown device kind {kind!r}")
 
 
@@ -131,10 +141,13 @@ class MainWindow(QMainWindow):
         The new :class:`AcquisitionWorker` (panels of later features attach to its rings).
     acquisition_stopped()
         The worker has finished.
+    settings_changed()
+        The user changed the settings (features re-read theirs, e.g. LSL).
     """
 
     acquisition_started = Signal(object)
     acquisition_stopped = Signal()
+    settings_changed = Signal()
 
     def __init__(self, settings: AppSettings, clock: SessionClock, parent=None) -> None:
         super().__init__(parent)
@@ -310,9 +323,35 @@ class MainWindow(QMainWindow):
                 self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index(self.settings.device.kind))
                 return
             self.settings.device.playback_file = path
+        if kind == "lsl" and not self._choose_lsl_stream():
+            self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index(self.settings.device.kind))
+            return
         self.settings.device.kind = kind
         if self.worker is not None:
             self.start_acquisition()
+
+    def _choose_lsl_stream(self) -> bool:
+        """Pick the LSL EMG stream (a short look on the network); False when LSL is off or the user cancels."""
+        from asha_app.devices import lsl as L  # noqa: PLC0415
+
+        s = self.settings.lsl
+        try:
+            pl = L.require_lsl(s.enabled, s.scope)
+        except L.LslUnavailable as exc:
+            self.show_error(f"{exc} Switch LSL on in Settings… to use an LSL EMG stream.")
+            return False
+        streams = [d for d in L.list_streams(pl, timeout_s=0.5) if d["fs"] > 0]  # a short, bounded look (0.5 s)
+        items = ["first stream of type EMG"] + [f"{d['name']}  ({d['type']}, {d['fs']:g} Hz, {d['channels']} ch, "
+                                                 f"{d['hostname']})" for d in streams]
+        from PySide6.QtWidgets import QInputDialog  # noqa: PLC0415
+
+        choice, ok = QInputDialog.getItem(self, "LSL EMG stream", "Stream (regular-rate streams seen on "
+                                          f"{L.SCOPES[L.configured_scope() or s.scope]}):", items, 0, False)
+        if not ok:
+            return False
+        idx = items.index(choice)
+        self.settings.device.lsl_stream = "" if idx == 0 else streams[idx - 1]["name"]
+        return True
 
     def start_demo(self, with_camera: bool = False) -> None:
         """Switch to the demo EMG source and start it; ``with_camera`` also labels the bundled hand video."""
@@ -328,7 +367,7 @@ class MainWindow(QMainWindow):
         self.banner.show_message("")
         kind = self.device_kind
         try:
-            source = make_source(kind, self.settings)
+            source = make_source(kind, self.settings, self.clock)
         except (AshaError, FileNotFoundError) as exc:
             self.show_error(str(exc))
             return False
@@ -466,9 +505,13 @@ class MainWindow(QMainWindow):
         self.settings.device = new.device
         self.settings.filter = new.filter
         self.settings.camera = new.camera
+        lsl_changed = new.lsl != self.settings.lsl
+        self.settings.lsl = new.lsl
         self.camera_panel.mano_path = new.camera.mano_path or None
         if self.worker is not None:
             self.worker.set_filter_spec(self.settings.filter.spec(self.worker.fs))
+        if lsl_changed:
+            self.settings_changed.emit()
 
     # ------------------------------------------------------------------ drawing
     def refresh_scopes(self) -> None:

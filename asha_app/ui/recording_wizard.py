@@ -461,6 +461,7 @@ class SessionPage(QWizardPage):
                         "dof_names": list(model.dof_names), "ik_valid_threshold_mm": 15.0},
             filter_spec=worker.filter_spec, session_t0_unix=w.clock.t0_unix,
             emg_to_video_offset_s=0.0, offset_source=OffsetSource.ASSUMED, **md,
+            **(w.lab.session_attrs() if getattr(w, "lab", None) is not None else {}),  # LSL clock offset, self-test
         )
 
     def start_recording(self) -> bool:
@@ -528,6 +529,9 @@ class SessionPage(QWizardPage):
         now = self.wiz.window.clock.now()
         ev = p.add_marker(label, now)
         self.recorder.add_marker(ev.prompt.label, ev.prompt.start)
+        lab = getattr(self.wiz.window, "lab", None)
+        if lab is not None:
+            lab.prompt_event("marker", ev.prompt.label, ev.prompt.start)
         if self.wiz.window.worker is not None:
             self.wiz.window.worker.insert_marker(100.0)
         self.recorder_label.setText(f"marker '{label}' at {now:.2f} s")
@@ -562,7 +566,14 @@ class SessionPage(QWizardPage):
 
     def _handle(self, events) -> None:
         rec = self.recorder
+        lab = getattr(self.wiz.window, "lab", None)
         for ev in events:
+            if lab is not None and ev.kind in (EventKind.PROMPT_START, EventKind.PROMPT_END, EventKind.PROMPT_DISCARDED):
+                p, step = ev.prompt, ev.step
+                label = p.label if p is not None else (getattr(step, "label", "") or "")
+                rep = p.repetition if p is not None else int(getattr(step, "repetition", -1))
+                extra = {"duration_s": p.end - p.start} if (ev.kind == EventKind.PROMPT_END and p is not None) else {}
+                lab.prompt_event(ev.kind.value, label, p.end if extra else ev.t, repetition=rep, **extra)
             if rec is not None and rec.isRunning():
                 if ev.kind == EventKind.PROMPT_END:
                     rec.add_prompt(ev.prompt)

@@ -1,4 +1,4 @@
-"""Settings dialog: armband connection, sEMG filter and camera-label settings.
+"""Settings dialog: armband connection, sEMG filter, camera-label and Lab Streaming Layer settings.
 
 *OK* validates the edits with the settings models (:mod:`asha_app.core.settings`,
 pydantic) and, when something is wrong, keeps the dialog open with every edit
@@ -12,10 +12,10 @@ import textwrap
 from pathlib import Path
 
 from pydantic import ValidationError
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout,
+                               QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings
+from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings, LslSettings
 
 ERROR_STYLE = "color: #b00020;"
 
@@ -107,6 +107,7 @@ class SettingsDialog(QDialog):
         self._add(c, "", "mirror_webcam", self.mirror)
         self._add(c, "MANO model file", "mano_path", self.mano)
         lay.addWidget(cam)
+        lay.addWidget(self._lsl_group(settings.lsl))
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -138,6 +139,10 @@ class SettingsDialog(QDialog):
                                         "band_high_hz": self.high.value(), "order": self.order.value()}),
             "camera": (CameraSettings, {"hand": self.hand.currentText(), "model_complexity": self.complexity.currentIndex(),
                                         "mirror_webcam": self.mirror.isChecked(), "mano_path": self.mano.text().strip()}),
+            "lsl": (LslSettings, {"enabled": self.lsl_enabled.isChecked(), "scope": self.lsl_scope.currentData(),
+                                  "outlets": [k for k, cb in self.lsl_outlets.items() if cb.isChecked()],
+                                  "record_markers": self.lsl_markers.isChecked(),
+                                  "marker_stream": self.lsl_marker_stream.text().strip()}),
         }
         for key, (model, values) in fields.items():
             try:
@@ -173,6 +178,47 @@ class SettingsDialog(QDialog):
         """OK: close only when every field is valid."""
         if self.validate():
             super().accept()
+
+    def _lsl_group(self, ls: LslSettings) -> QGroupBox:
+        from asha_app.devices.lsl import OUTLETS, SCOPES  # noqa: PLC0415 - plain data, no LSL is loaded
+
+        box = QGroupBox("Lab Streaming Layer (LSL)")
+        f = QFormLayout(box)
+        self.lsl_enabled = QCheckBox("Publish Asha's streams and record LSL markers")
+        self.lsl_enabled.setChecked(ls.enabled)
+        self.lsl_scope = QComboBox()
+        for key, text in SCOPES.items():
+            self.lsl_scope.addItem(text, key)
+        self.lsl_scope.setCurrentIndex(list(SCOPES).index(ls.scope))
+        self.lsl_scope.setToolTip("Which programs see Asha's streams; a change applies after restarting Asha.")
+        grid = QGridLayout()
+        self.lsl_outlets: dict[str, QCheckBox] = {}
+        short = {"emg": "EMG", "imu": "IMU", "camera_pose": "camera pose", "predicted_pose": "EMG-predicted pose",
+                 "gestures": "gestures", "markers": "prompts and markers"}
+        for i, (key, text) in enumerate(OUTLETS.items()):
+            cb = QCheckBox(short.get(key, key))
+            cb.setToolTip(text)
+            cb.setChecked(key in ls.outlets)
+            self.lsl_outlets[key] = cb
+            grid.addWidget(cb, i // 3, i % 3)
+        self.lsl_markers = QCheckBox("Record LSL marker streams into sessions")
+        self.lsl_markers.setChecked(ls.record_markers)
+        self.lsl_marker_stream = QLineEdit(ls.marker_stream)
+        self.lsl_marker_stream.setPlaceholderText("every marker stream (or a stream's name / source id)")
+        self.selftest_button = QPushButton("Synchronization self-test…")
+        self.selftest_button.setToolTip("Measure LSL loopback latency and jitter, marker timing, and (with the camera "
+                                        "running) the EMG-to-video offset from a tap")
+        lab = getattr(self.parent(), "lab", None)
+        self.selftest_button.setEnabled(lab is not None)
+        if lab is not None:
+            self.selftest_button.clicked.connect(lambda: lab.open_selftest(self))
+        f.addRow("", self.lsl_enabled)
+        f.addRow("Reach", self.lsl_scope)
+        f.addRow("Outlets", grid)
+        f.addRow("", self.lsl_markers)
+        f.addRow("Marker stream", self.lsl_marker_stream)
+        f.addRow("", self.selftest_button)
+        return box
 
     def result_settings(self) -> AppSettings:
         """The edited settings.

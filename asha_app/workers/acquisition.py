@@ -204,7 +204,9 @@ class AcquisitionWorker(Worker):
                     if not streaming:
                         streaming = True
                         self._set(state="streaming")
-                    t = mapper.map(packet.board_t, arrival)
+                    t = source.session_times(packet.board_t)
+                    if t is None:
+                        t = mapper.map(packet.board_t, arrival)
                     if last_t is not None and t[0] - last_t > 2.0 / self.fs and drops.last is None:
                         # after a reconnect the package counter is not comparable: count the gap by time
                         missing = int(round((t[0] - last_t) * self.fs)) - 1

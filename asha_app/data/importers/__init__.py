@@ -6,6 +6,7 @@ format             reader                                     typical file
 ``emg2pose``       :func:`.emg2pose.read_emg2pose`            ``*.hdf5`` with group ``emg2pose``
 ``ninapro``        :func:`.ninapro.read_ninapro`              ``S1_E1_A1.mat``
 ``brainflow``      :func:`.brainflow_csv.read_brainflow_csv`  ``DataFilter.write_file`` output (.csv/.txt)
+``xdf``            :func:`.xdf.read_xdf`                      ``*.xdf`` (LabRecorder; EMG + marker + pose streams)
 =================  =========================================  ======================================
 
 ``paired_myo_mediapipe`` (the paired Myo + MediaPipe CSV session in
@@ -26,9 +27,10 @@ import h5py
 from asha_app.core.errors import RecordingFileError
 from asha_app.data.recording import Recording
 
-FORMATS = ("emg2pose", "ninapro", "brainflow", "paired")
+FORMATS = ("emg2pose", "ninapro", "brainflow", "paired", "xdf")
 #: Reader options each format accepts.
-OPTIONS = {"emg2pose": {"label_rate_hz"}, "ninapro": {"fs"}, "brainflow": {"board_id"}, "paired": {"fs"}}
+OPTIONS = {"emg2pose": {"label_rate_hz"}, "ninapro": {"fs"}, "brainflow": {"board_id"}, "paired": {"fs"},
+           "xdf": {"emg_stream", "marker_streams", "pose_stream"}}
 
 
 def detect_format(path: str | Path) -> str:
@@ -46,6 +48,8 @@ def detect_format(path: str | Path) -> str:
         raise RecordingFileError(f"{path}: no such file.")
     with open(path, "rb") as fh:
         head = fh.read(128)
+    if path.suffix.lower() == ".xdf" or head.startswith(b"XDF:"):
+        return "xdf"
     if path.suffix.lower() == ".mat" or head.startswith(b"MATLAB"):
         return "ninapro"  # MATLAB v5, or v7.3 (HDF5 behind a MATLAB header)
     if h5py.is_hdf5(path):
@@ -95,7 +99,7 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
         One of :data:`FORMATS`; guessed when omitted.
     **options
         Passed to the reader (``fs`` for NinaPro, ``board_id`` for BrainFlow,
-        ``label_rate_hz`` for emg2pose).
+        ``label_rate_hz`` for emg2pose, ``emg_stream``/``marker_streams``/``pose_stream`` for XDF).
     """
     fmt = fmt or detect_format(path)
     allowed = OPTIONS.get(fmt)
@@ -121,6 +125,10 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
         from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415
 
         return load_paired(path, **options)
+    if fmt == "xdf":
+        from asha_app.data.importers.xdf import read_xdf  # noqa: PLC0415
+
+        return read_xdf(path, **options)
     raise RecordingFileError(f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}.")
 
 
