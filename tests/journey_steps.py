@@ -82,8 +82,9 @@ class ClinicianJourney:
     steps : list of Step
     """
 
-    def __init__(self, window, train_threads: int = 1, live_seconds: float = 4.0) -> None:
+    def __init__(self, window, train_threads: int = 1, live_seconds: float = 4.0, snapshot=None) -> None:
         self.w = window
+        self._snapshot = snapshot
         self.train_threads = train_threads
         self.live_seconds = live_seconds
         self.steps: list[Step] = []
@@ -98,6 +99,12 @@ class ClinicianJourney:
             if name == until:
                 break
         return self.steps
+
+    def snap(self, name: str) -> None:
+        """Let the caller take a picture of what the person sees now (``snapshot(name)``; docs screenshots)."""
+        if self._snapshot is not None:
+            pump(0.4)  # let the window paint
+            self._snapshot(name)
 
     def step(self, name: str) -> Step:
         st = Step(name)
@@ -118,6 +125,7 @@ class ClinicianJourney:
         check(cam is not None, "the demo camera did not start")
         wait_until(lambda: cam.snapshot()["labelled"] >= 3, 60, "the demo video's hand to be labelled")
         st.detail = {"emg_samples": int(w.worker.emg_ring.total), "camera_labelled": int(cam.snapshot()["labelled"])}
+        self.snap("start")
 
     def _record(self, st: Step) -> None:
         w = self.w
@@ -142,6 +150,10 @@ class ClinicianJourney:
         sp = wiz.session_page
         check(wiz.currentPage() is sp, f"protocol page refused: {pp.error.text()}")
         sp.start_button.click()
+        if self._snapshot is not None:
+            wait_until(lambda: sp.procedure.state.name == "PROMPT" or sp.failed, 30, "the first prompt")
+            pump(1.0)
+            self.snap("recording")
         wait_until(lambda: wiz.currentPage() is wiz.summary_page or sp.failed, 120, "the recording to finish")
         check(not sp.failed, f"recording failed: {sp.failed}")
         self.session_path = Path(sp.path)
@@ -153,6 +165,7 @@ class ClinicianJourney:
                          "valid_share": round(valid, 3), "finalized": bool(sf.finalized)}
         check(st.detail["finalized"] and st.detail["label_frames"] > 0 and valid > 0.3,
               f"the session file is not a finished labelled recording: {st.detail}")
+        self.snap("recording_summary")
         wiz.accept()
 
     def _train(self, st: Step) -> None:
@@ -182,6 +195,7 @@ class ClinicianJourney:
                           "epochs": len(wiz.run_page.epoch_x),
                           "report": wiz.report_page.view.metric_texts()})
         check(ck.target_kind == "joint_angles", f"the default training target is {ck.target_kind}, not joint angles")
+        self.snap("training_report")
         wiz.accept()
 
     def _calibrate(self, st: Step) -> None:
@@ -195,6 +209,9 @@ class ClinicianJourney:
         page = wiz.record
         check(wiz.currentPage() is page, "the calibration wizard did not reach the recording page")
         page.record_button.click()
+        if self._snapshot is not None:
+            pump(4.0)
+            self.snap("calibration_recording")
         wait_until(lambda: page.isComplete() or "⚠" in page.message.text() and page.record_button.isEnabled(), 120,
                    "the calibration recording and its quality gate")
         check(page.isComplete(), f"the calibration recording did not pass: {page.message.text()}")
@@ -205,6 +222,7 @@ class ClinicianJourney:
         self.profile_path = Path(tp.result.profile_path)
         st.detail = {"summary": tp.status.text(), "finetune_s": round(tp.result.finetune_s, 1),
                      "before_mae": tp.result.before.get("mae_mean"), "after_mae": tp.result.after.get("mae_mean")}
+        self.snap("calibration_card")
         wiz.accept()  # "Use this profile"
 
     def _live(self, st: Step) -> None:
@@ -223,6 +241,7 @@ class ClinicianJourney:
         drawn0, t0 = live.drawn, time.perf_counter()
         pump(self.live_seconds)
         rate = (live.drawn - drawn0) / (time.perf_counter() - t0)
+        self.snap("live")
         st.detail = {"poses_drawn_per_s": round(rate, 1), "dock_rate": live.dock.rate.text(),
                      "fingers": live.dock.pose_text.text(), "live_error": live.dock.error_mm.text(),
                      "live_error_median_mm": (round(float(live.drift.median_mm), 1)

@@ -278,9 +278,6 @@ class LiveController:
             "Live demo: real Myo EMG (JHU-BCIS NTX 2023, held-out stretch, resampled to 500 Hz, not a MindRove "
             f"armband) → {ckpt.model_name} model (50 Hz). Blue: EMG hand; green: recorded finger angles "
             f"(reference). Held-out R² {m.get('r2_mean', float('nan')):.2f}, MAE {m.get('mae_mean', float('nan')):.1f}°.")
-        view = self._view()
-        if view is not None:
-            view.set_layout("side_by_side")
         return self._start_worker()
 
     def _show_hand_view(self) -> None:
@@ -375,6 +372,8 @@ class LiveController:
         self._prompted = False
         worker.start()
         self._lock_scopes_to_frames(True)
+        if view is not None:  # the EMG hand beside the camera's (shadow mode) or the demo's reference, never inside
+            view.set_layout("side_by_side")
         self._show_hand_view()
         self.dock.stop_button.setEnabled(True)
         return True
@@ -388,6 +387,7 @@ class LiveController:
             if view is not None:
                 view.clear("emg")
                 view.clear("reference")
+                view.set_layout("overlay")  # the view's own layout again (live put the hands side by side)
         self._pending.clear()
         self._lock_scopes_to_frames(False)
 
@@ -408,11 +408,7 @@ class LiveController:
             self._start_worker()
 
     def _restore_device_picker(self) -> None:
-        """After the live demo, the toolbar's device picker shows the user's own device again, and the 3D view
-        its own layout (the demo put the hands side by side)."""
-        view = self._view()
-        if view is not None:
-            view.set_layout("overlay")
+        """After the live demo, the toolbar's device picker shows the user's own device again."""
         combo = self.window.device_combo
         i = combo.findData(self.window.settings.device.kind)
         if i >= 0:

@@ -357,8 +357,9 @@ class ReportView(QWidget):
         self.folder_button.setEnabled(True)
         note = info["note"]
         if headline(info["metrics"]).get("mpjpe_via_hand_model"):
+            driven = "joint angles" if ck.target_kind == "joint_angles" else "finger flexion"
             note = ("MPJPE and PCK (hand frame, wrist-relative) are of the 21 joints of the built-in hand model "
-                    "driven by the predicted and the true finger flexion. " + note).strip()
+                    f"driven by the predicted and the true {driven} (forward kinematics). " + note).strip()
         if note:
             self.note_label.setText(note)
             self.note_label.show()
