@@ -49,7 +49,7 @@ def test_builtin_protocols_load_and_cover_required_sets():
 
 
 def test_builtin_targets_use_hand_model_dofs_within_limits():
-    from asha_app.pose.hand_model import DEFAULT_LIMITS_DEG
+    from asha_app.pose.chain import DEFAULT_LIMITS_DEG
 
     for name, proto in builtin_protocols().items():
         assert proto.unknown_dofs(list(DEFAULT_LIMITS_DEG)) == set(), name

@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asha_app.pose.hand_model import LANDMARK_PARENTS, HandModel, matrix_to_axis_angle
+from asha_app.pose.chain import LANDMARK_PARENTS, matrix_to_axis_angle
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 

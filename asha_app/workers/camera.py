@@ -331,7 +331,7 @@ class CameraWorker(Worker):
         if now - self._last_mano < self._mano_period:
             return
         self._last_mano = now
-        from asha_app.pose.hand_model import axis_angle_to_matrix
+        from asha_app.pose.hand_torch import axis_angle_to_matrix
         from asha_app.pose.mano import ManoFitter
 
         if self._mano_fitter is None:
