@@ -9,12 +9,13 @@ import pytest
 from asha_app.core.errors import RecordingFileError
 from asha_app.core.jsonout import loads_strict
 from asha_app.cli import main as cli_main
-from asha_app.data.exporters import export_csv, export_emg2pose, export_windows_npz, labels_at
+from asha_app.data.exporters import export_csv, export_emg2pose, export_windows_npz
+from asha_app.data.labels import pose_labels
 from asha_app.data.importers import detect_format, import_file, import_to_session
 from asha_app.data.integrity import check_session
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.writer import write_recording
+from asha_app.data.importers.session import write_recording
 from fixtures.make_fixtures import make_brainflow_file, make_emg2pose_file, make_ninapro_mat, myo_emg
 
 
@@ -165,7 +166,7 @@ def test_npz_windows_labels_and_groups(tmp_path):
     i = 7
     end = int(round(z["t_end"][i] * 500))
     np.testing.assert_array_equal(z["emg"][i], rec.emg[end - 49: end + 1])
-    y, ok = labels_at(rec, z["t_end"][i:i + 1])
+    y, ok = pose_labels(rec, z["t_end"][i:i + 1])
     np.testing.assert_allclose(z["y"][i], y[0])
     assert ok[0] and z["valid"].all()
     assert not ((z["t_end"] > 1.2) & (z["t_end"] < 1.55)).any()  # no windows labelled from invalid frames

@@ -15,7 +15,8 @@ from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
 from asha_app.data.reader import SessionFile, read_recording
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.writer import SessionWriter, write_recording
+from asha_app.data.importers.session import write_recording
+from asha_app.data.writer import SessionWriter
 from asha_app.dsp.filters import FilterSpec
 
 CHILD = Path(__file__).parent / "fixtures" / "session_writer_child.py"
@@ -292,7 +293,7 @@ def test_damaged_foreign_and_newer_files_are_refused_clearly(tmp_path):
 
 
 def test_package_gaps_wrap_restart_and_modulus():
-    from asha_app.data.integrity import package_gaps
+    from asha_app.devices.drops import package_gaps
 
     # 8-bit counter wrapping, with 2 lost across the wrap (254, [255, 0] missing, 1)
     idx, first, n = package_gaps(np.array([252.0, 253, 254, 1, 2]))

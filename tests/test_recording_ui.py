@@ -376,7 +376,7 @@ def test_a_session_in_other_units_is_labelled_with_them_and_not_flagged_flat(qtb
     unit, no axis reads µV (let alone kµV), the quality check judges it in its own unit (not "flat"), and the
     export dialog names the unit."""
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.writer import write_recording
+    from asha_app.data.importers.session import write_recording
     from tests.conftest import REPO
 
     window.resize(1366, 768)

@@ -28,10 +28,13 @@ import torch
 from torch import nn
 
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.windows import WindowDataset, build_windows, select_targets, split_time_blocks
+from asha_app.data.labels import select_targets
+from asha_app.data.splits import split_time_blocks
+from asha_app.data.windows import build_windows
 from asha_app.models import metrics as M
 from asha_app.models import train as T
 from asha_app.models.checkpoint import Checkpoint
+from asha_app.models.dataset import WindowDataset
 
 log = logging.getLogger(__name__)
 

@@ -27,3 +27,7 @@ class RecordingFileError(AshaError):
 
 class ConfigError(AshaError):
     """A settings, protocol or profile file is invalid; the message says where."""
+
+
+class DatasetError(AshaError):
+    """The recordings cannot make a training/evaluation set (no valid labels, NaNs, empty split ...)."""

@@ -20,60 +20,9 @@ import h5py
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
 from asha_app.data.reader import SessionFile, open_h5_readonly
+from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
-
-
-def package_gaps(package: np.ndarray, modulus: int | None = None, first: float | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Find gaps in a board's package-number sequence.
-
-    Parameters
-    ----------
-    package : array (n,)
-        Package numbers in arrival order (NaN entries are ignored).
-    modulus : int, optional
-        Counter wrap value (the number after ``modulus - 1`` is 0).  Without
-        it, a backwards jump to the first number ever seen (``first``, default
-        ``package[0]``) is a restart (a playback file looping; no loss), and
-        any other backwards jump a wrap at the next power of two above the
-        last number (8- and 16-bit counters), as
-        :class:`asha_app.devices.emg.DropCounter` counts them live.
-    first : float, optional
-        First package number of the stream (when ``package`` is a later block).
-
-    Returns
-    -------
-    index : int array (g,)
-        Index of the first sample after each gap.
-    first_missing : float array (g,)
-        First missing package number of each gap.
-    n_missing : int array (g,)
-        Missing packages in each gap.
-    """
-    p = np.asarray(package, dtype=np.float64).reshape(-1)
-    ok = np.flatnonzero(np.isfinite(p))
-    if ok.size < 2:
-        return np.zeros(0, int), np.zeros(0), np.zeros(0, int)
-    q = p[ok]
-    first = float(q[0]) if first is None else float(first)
-    d = np.diff(q)
-    back = np.flatnonzero(d <= 0)
-    wraps = np.full(d.shape, np.nan)
-    for i in back:
-        if modulus:
-            wraps[i] = modulus
-        elif q[i + 1] == first:
-            d[i] = 1.0  # restart: no loss
-        else:
-            wraps[i] = float(1 << int(q[i]).bit_length())
-    fix = np.isfinite(wraps)
-    d[fix] += wraps[fix]
-    gap = np.flatnonzero(d > 1)
-    first_missing = q[gap] + 1
-    wrap_at = np.where(np.isfinite(wraps[gap]), wraps[gap], modulus or np.inf)
-    first_missing = np.where(first_missing >= wrap_at, first_missing - wrap_at, first_missing)
-    return ok[gap + 1], first_missing, (d[gap] - 1).astype(np.int64)
 
 
 def find_time_gaps(t: np.ndarray, threshold_s: float) -> list[tuple[float, float]]:
@@ -447,6 +396,32 @@ def _trim_unwritten(f: h5py.File) -> dict[str, int]:
     return removed
 
 
+def write_summary(f: h5py.File, summary: dict) -> None:
+    """Store the end-of-session summary and mark the file finalized: the one way both happen.
+
+    Used by :meth:`asha_app.data.writer.SessionWriter.finalize` (on its own file, still
+    in SWMR mode) and by :func:`recover_session` (on the recovered copy).  The
+    attributes are changed in place (``attrs.modify``), which SWMR mode allows.
+
+    Parameters
+    ----------
+    f : h5py.File
+        Open for writing.
+    summary : dict
+        :meth:`SessionReport.to_dict` plus what the caller adds; ``finalized`` is set to True here.
+
+    Raises
+    ------
+    OSError, RuntimeError, ValueError
+        From HDF5 when the attributes cannot be written (callers turn them into
+        :class:`~asha_app.core.errors.RecordingFileError`).
+    """
+    summary["finalized"] = True
+    f.attrs.modify(S.Root.SUMMARY, S.to_json(summary))
+    f.attrs.modify(S.Root.FINALIZED, True)
+    f.flush()
+
+
 def recover_session(path: str | Path, out_path: str | Path | None = None, *, overwrite: bool = False) -> Path:
     """Copy an interrupted session (writer killed) into a new, closed and finalized file.
 
@@ -471,7 +446,6 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
         If ``path`` is not a readable session file or ``out_path`` exists.
     """
     from asha_app.core.atomic import OutputExistsError, atomic_write  # noqa: PLC0415
-    from asha_app.data.writer import to_json  # noqa: PLC0415
 
     path = Path(path)
     out = Path(out_path) if out_path is not None else path.with_name(path.stem + ".recovered.h5")
@@ -502,13 +476,11 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
             report = check_session(tmp)
             summary = report.to_dict()
             summary["file"] = str(out)
-            summary["finalized"] = True
             summary["recovered_from"] = str(path)
             if removed:
                 summary["unwritten_rows_removed"] = removed
             with h5py.File(tmp, "r+") as f:
-                f.attrs[S.Root.SUMMARY] = to_json(summary)
-                f.attrs[S.Root.FINALIZED] = True
+                write_summary(f, summary)
     except OutputExistsError as exc:
         raise RecordingFileError(f"{out}: already exists; remove it or choose another name.") from exc
     except (OSError, RuntimeError, ValueError, KeyError) as exc:

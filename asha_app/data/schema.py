@@ -70,8 +70,11 @@ marked by ``finalized = False``.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -227,6 +230,29 @@ class Video:
     GROUP = "video"
     T = "t"
     FRAMES = "frames"
+
+
+def _json_default(obj: Any):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def to_json(value: Any) -> str:
+    """JSON text of a root attribute value (the JSON-valued attributes of :class:`Root`; numpy arrays become lists).
+
+    Raises
+    ------
+    TypeError
+        A value JSON cannot hold (an object without ``to_dict``).
+    """
+    return json.dumps(value, default=_json_default, sort_keys=True)
 
 
 def encode_label(label: str) -> bytes:

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
 
 from asha_app.core.errors import AshaError
 from asha_app.ui.report_view import ReportView, fit_to_screen, models_dir
-from asha_app.workers.training import (TrainingPlan, TrainingWorker, WarmUpWorker, default_group_assignment,
-                                       group_names, prepare_plan, repetitions_of)
+from asha_app.data.splits import default_group_assignment, group_names, repetitions_of
+from asha_app.workers.training import TrainingPlan, TrainingWorker, WarmUpWorker, prepare_plan
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ class ModelPage(QWizardPage):
 
     def describe_targets(self) -> None:
         """Say what a new model will predict, and whether it can drive the live hand (the pose contract)."""
-        from asha_app.data.windows import select_targets
+        from asha_app.data.labels import select_targets
         from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
 
         recs = self.wiz.recordings
@@ -414,7 +414,7 @@ class ModelPage(QWizardPage):
         return it.data(Qt.ItemDataRole.UserRole) if it is not None else None
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
-        from asha_app.data.windows import select_targets
+        from asha_app.data.labels import select_targets
         from asha_app.models import checkpoint as C
 
         _show_error(self.error, "")
@@ -491,7 +491,7 @@ class WindowsPage(QWizardPage):
                               f"{ck.window.stride_ms:g} ms), filter and normalisation, so live inference after "
                               "calibration sees exactly what training saw.")
             return
-        from asha_app.data.windows import select_targets
+        from asha_app.data.labels import select_targets
         from asha_app.models.registry import build
 
         try:
@@ -1026,7 +1026,7 @@ class TrainingWizard(QWizard):
                 out.append((f"The data set's own: {_describe_filter(spec)}", spec))
             except (TypeError, ValueError) as exc:
                 log.warning("bad filter hint %s: %s", hint, exc)
-        live = self.app_settings.filter.spec(rec.fs) if self.app_settings is not None else FilterSpec(fs=rec.fs)
+        live = FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None else FilterSpec(fs=rec.fs)
         try:
             design_sos(live)
             out.append((f"The live chain: {_describe_filter(live)}", live))
