@@ -18,6 +18,7 @@ from asha_app.data.recording import Prompt, Recording
 from asha_app.data.importers.session import write_recording
 from asha_app.data.writer import SessionWriter
 from asha_app.dsp.filters import FilterSpec
+from asha_app.pose.ik import IKResult
 
 CHILD = Path(__file__).parent / "fixtures" / "session_writer_child.py"
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def _frames(rng, m, t0=0.0):
     frames = []
     for i in range(m):
         valid = i % 4 != 3
-        ik = S.IkResult(rng.normal(size=3) * 30, rng.normal(size=(21, 3)) * 50, rng.normal(size=(21, 3)) * 50 + 400,
+        ik = IKResult.from_labels(rng.normal(size=3) * 30, rng.normal(size=(21, 3)) * 50, rng.normal(size=(21, 3)) * 50 + 400,
                         float(rng.uniform(1, 5)), valid)
         hand = i % 5 != 0
         frames.append(S.CameraLabelFrame(
@@ -100,7 +101,7 @@ def test_round_trip_every_stream(tmp_path):
     for i, f in enumerate(frames):
         if f.valid:
             np.testing.assert_allclose(rec.joint_angles[i], f.ik.angles_deg, rtol=1e-6)
-            np.testing.assert_allclose(rec.joints_mm[i], f.ik.joints_mm, rtol=1e-6)
+            np.testing.assert_allclose(rec.joints_mm[i], f.ik.joints_hand_mm, rtol=1e-6)
         else:  # invalid frames stay NaN, never a neutral pose
             assert np.isnan(rec.joint_angles[i]).all() and np.isnan(rec.joints_mm[i]).all()
     assert [(p.label, p.start, p.end, p.repetition) for p in rec.prompts] == [

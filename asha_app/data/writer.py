@@ -62,7 +62,7 @@ except ImportError:  # Windows
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
-from asha_app.data.integrity import check_open_session, write_summary
+from asha_app.data import integrity
 from asha_app.data.reader import SessionFile
 from asha_app.data.recording import Prompt
 from asha_app.devices.drops import package_gaps
@@ -662,9 +662,7 @@ class SessionWriter:
                 raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
             err[i] = ik.fit_error_mm
             if ik.valid:
-                joints = getattr(ik, "joints_mm", None)
-                if joints is None:
-                    joints = getattr(ik, "joints_hand_mm", None)
+                joints = getattr(ik, "joints_hand_mm", None)
                 ang[i] = a
                 if joints is not None:
                     jmm[i] = joints
@@ -826,7 +824,7 @@ class SessionWriter:
             says what of the data is saved).
         """
         self.flush()
-        report = check_open_session(SessionFile(self.path, h5file=self._f))
+        report = integrity.check_open_session(SessionFile(self.path, h5file=self._f))
         summary = report.to_dict()
         summary["crashed"] = False
         summary["warnings"] = [w for w in summary["warnings"] if "interrupted" not in w]
@@ -834,7 +832,7 @@ class SessionWriter:
             summary.update(extra_summary)
         self._good_counts = {k: s.n_written for k, s in self._streams.items()}
         try:
-            write_summary(self._f, summary)
+            integrity.write_summary(self._f, summary)
         except (OSError, RuntimeError, ValueError) as exc:
             self._fail(exc, "writing the end-of-session summary (the recorded data itself is saved)")
         self.close()
