@@ -232,3 +232,18 @@ def test_summary_claims_imu_samples_only_for_a_source_with_imu(tmp_path):
     # written by the demo before the recorder stopped storing a source's empty IMU rows
     assert "no IMU (the source has none" in session("zeros.h5", (zeros, zeros))
     assert "1000 IMU samples" in session("armband.h5", (moving, moving))
+
+
+def test_one_sentence_for_each_os_error_of_every_write_path():
+    """Writer, importer and exports say the same thing for the same OS error (core.errors.describe_os_error)."""
+    import errno
+
+    from asha_app.core.errors import describe_os_error
+
+    said = {code: describe_os_error(OSError(code, "x")) for code in
+            (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT)}
+    assert said[errno.ENOSPC] == "the disk is full" and said[errno.EDQUOT] == "the disk quota is exceeded"
+    assert said[errno.EROFS] == "the disk is read-only" and said[errno.EACCES] == said[errno.EPERM]
+    assert "file-size limit" in said[errno.EFBIG] and said[errno.ENOENT] == "the folder does not exist"
+    assert describe_os_error(OSError(errno.EIO, "Input/output error")) == "[Errno 5] Input/output error"
+    assert describe_os_error(RuntimeError("Can't write data (No space left on device)")) == "the disk is full"

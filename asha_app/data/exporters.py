@@ -24,7 +24,6 @@ the session it reads, whatever ``overwrite`` says.
 from __future__ import annotations
 
 import csv
-import errno
 import json
 import logging
 import os
@@ -36,7 +35,7 @@ import h5py
 import numpy as np
 
 from asha_app.core.atomic import OutputExistsError, atomic_folder, atomic_write
-from asha_app.core.errors import AshaError, RecordingFileError
+from asha_app.core.errors import AshaError, RecordingFileError, describe_os_error
 from asha_app.data.labels import pose_labels
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Recording
@@ -162,10 +161,7 @@ def _check_room(out: Path, estimated: int, allow_large: bool, what: str) -> None
 def _wrap_os_error(out: Path, exc: BaseException) -> ExportError:
     if isinstance(exc, OutputExistsError):
         return ExportError(f"{out}: appeared while the export was written; the export was not saved. Choose another name.")
-    code = getattr(exc, "errno", None)
-    reason = {errno.ENOSPC: "the disk is full", errno.EACCES: "the folder is not writable",
-              errno.EROFS: "the disk is read-only", errno.EDQUOT: "the disk quota is exceeded"}.get(code, str(exc))
-    return ExportError(f"could not write {out}: {reason}. Nothing was left under that name.")
+    return ExportError(f"could not write {out}: {describe_os_error(exc)}. Nothing was left under that name.")
 
 
 def _prompt_index(rec: Recording, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:

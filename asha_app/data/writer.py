@@ -42,7 +42,6 @@ that opens (at worst flagged as interrupted, with all its data).
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 import os
@@ -60,7 +59,7 @@ try:  # POSIX only: the process's file-size limit
 except ImportError:  # Windows
     resource = None
 
-from asha_app.core.errors import RecordingFileError
+from asha_app.core.errors import RecordingFileError, describe_os_error
 from asha_app.data import schema as S
 from asha_app.data import integrity
 from asha_app.data.reader import SessionFile
@@ -84,21 +83,6 @@ EMG_CHUNK = 1024
 IMU_CHUNK = 512
 FRAME_CHUNK = 64
 RECORD_CHUNK = 64
-
-
-def describe_os_error(exc: BaseException) -> str:
-    """What an OS error while writing a file means for the user (disk full, folder not writable ...)."""
-    text = str(exc)
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC or "No space" in text:
-        return "the disk is full"
-    if code == errno.EFBIG or "File too large" in text:
-        return "the file system refused to let the file grow (disk full or file-size limit)"
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "ermission" in text or "read-only" in text.lower():
-        return "the folder is not writable"
-    if code in (errno.ENOENT, errno.ENOTDIR):
-        return "the folder does not exist"
-    return text or type(exc).__name__
 
 
 class _Stream:

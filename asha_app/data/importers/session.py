@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.core.atomic import OutputExistsError, atomic_write
-from asha_app.core.errors import RecordingFileError
+from asha_app.core.errors import RecordingFileError, describe_os_error
 from asha_app.data import schema as S
 from asha_app.data.recording import Recording
-from asha_app.data.writer import SessionWriter, describe_os_error
+from asha_app.data.writer import SessionWriter
 
 log = logging.getLogger(__name__)
 
