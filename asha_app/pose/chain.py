@@ -57,7 +57,8 @@ HAND_CONNECTIONS: list[tuple[int, int]] = [(int(p), c) for c, p in enumerate(LAN
     (5, 9), (9, 13), (13, 17),
 ]  # fmt: skip
 
-FINGERS = ["thumb", "index", "middle", "ring", "little"]
+#: the five fingers, thumb to little: the order of every per-finger list in Asha
+FINGERS = ("thumb", "index", "middle", "ring", "little")
 _WEBXR_FINGER = {"index": "index", "middle": "middle", "ring": "ring", "little": "pinky"}
 
 #: anatomical limits in degrees (lower, upper); sources and reasoning in docs/hand_model.md
