@@ -125,7 +125,7 @@ def kill_case(folder: Path, i: int, during_finalize: bool, rng: random.Random) -
     import numpy as np
 
     from asha_app.core.errors import AshaError
-    from asha_app.data.integrity import recover_session
+    from asha_app.data.recovery import recover_session
     from asha_app.data.reader import SessionFile
 
     path = folder / f"{'fin' if during_finalize else 'rec'}_{i}.h5"

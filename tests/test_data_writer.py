@@ -186,7 +186,7 @@ def test_kill_9_loses_at_most_one_second(tmp_path):
     np.testing.assert_allclose(raw, idx[:, None] + np.arange(8)[None, :] / 10.0, rtol=1e-6)
     assert frames > 0 and np.all(angles[:, 0] == np.arange(frames))
     # recovery copies it into a closed, finalized file with the same data
-    from asha_app.data.integrity import recover_session
+    from asha_app.data.recovery import recover_session
 
     out = recover_session(path)
     with SessionFile(out) as sf:
