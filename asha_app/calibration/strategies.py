@@ -126,7 +126,7 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
     n_bn = _reestimate_bn(model, tr) if strategy == "bn_head" else 0
     head = _linear_head(model)
     ft, yt = _head_inputs(model, head, tr)
-    if _is_cancelled(cancel):
+    if T.is_cancelled(cancel):
         yield T.ProgressEvent("cancelled", 0, 1, message="cancelled")
         return
     fv, yv = _head_inputs(model, head, va)
@@ -153,12 +153,6 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
                                                            "data": ckpt.data}, **info})
     yield T.ProgressEvent("done", 1, 1, val_loss=best[0], best_val_loss=best[0], best_epoch=1, elapsed_s=el,
                           eta_s=0.0, result=info, checkpoint=new)
-
-
-def _is_cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel() if callable(cancel) else getattr(cancel, "is_set", lambda: False)())
 
 
 def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=None, max_time_s: float = 45.0,

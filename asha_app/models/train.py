@@ -148,7 +148,8 @@ def _val_loss(model: nn.Module, ds: WindowDataset) -> float:
     return float(np.mean((p - y) ** 2))
 
 
-def _is_cancelled(cancel) -> bool:
+def is_cancelled(cancel) -> bool:
+    """True when ``cancel`` (None, a callable or a :class:`threading.Event`-like object) says stop."""
     if cancel is None:
         return False
     if callable(cancel):
@@ -236,7 +237,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
         order = np.fromiter(iter(sampler), dtype=np.int64)
         running = 0.0
         for b in range(n_batches):
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 cancelled = True
                 break
             x, y = train_ds.batch(order[b * local_b:(b + 1) * local_b])
