@@ -39,6 +39,7 @@ from asha_app.dsp.filters import FilterSpec, filter_offline
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class WindowSpec:
     """How windows are cut.

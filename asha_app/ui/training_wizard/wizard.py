@@ -96,7 +96,6 @@ class TrainingWizard(QWizard):
         out.append(("None (EMG already processed)", FilterSpec(rec.fs, band=None, notch_hz=None)))
         return out
 
-
     def build_plan(self) -> TrainingPlan:
         """The plan from the pages' current choices (finger-flexion data gets the built-in hand model for MPJPE)."""
         return TrainingPlan(
