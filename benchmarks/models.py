@@ -60,7 +60,9 @@ def main() -> int:
         return 2
 
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.windows import Normalizer, WindowSpec, build_windows, split_time_blocks
+    from asha_app.data.normalisation import Normalizer
+    from asha_app.data.splits import split_time_blocks
+    from asha_app.data.windows import WindowSpec, build_windows
     from asha_app.dsp.filters import FilterSpec
     from asha_app.models import train as T
     from asha_app.models.registry import build
