@@ -175,7 +175,8 @@ def test_lsl_emg_source_delivers_samples_on_the_session_clock_and_counts_gaps(pl
 def test_lsl_emg_source_without_a_stream_names_what_it_saw(pl):
     sid = f"only-markers-{time.monotonic_ns()}"
     outlet = pl.StreamOutlet(pl.StreamInfo("Game events", "Markers", 1, 0, pl.cf_string, sid))
-    src = L.LslEmgSource("no such amplifier", SessionClock(), scope="machine", timeout_s=0.5)
+    _resolve(pl, sid)  # announced before the source looks (discovery is slower on a loaded machine)
+    src = L.LslEmgSource("no such amplifier", SessionClock(), scope="machine", timeout_s=1.0)
     with pytest.raises(AshaError, match="No LSL stream named 'no such amplifier'.*Game events"):
         src.start()
     del outlet
