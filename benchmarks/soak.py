@@ -49,7 +49,7 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
     import psutil
     from PySide6.QtCore import QCoreApplication
 
-    from asha_app.calibration.live_demo import demo_assets
+    from asha_app.inference.live_demo import demo_assets
     from asha_app.core.clock import SessionClock
     from asha_app.core.settings import AppSettings
     from asha_app.data.reader import SessionFile

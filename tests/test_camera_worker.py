@@ -67,31 +67,22 @@ def test_drop_oldest_queue_counts():
 
 
 def test_camera_panel_runs_the_demo(qtbot):
+    from asha_app.pose.scene import HandScene
     from asha_app.ui.camera_panel import CameraPanel
 
     panel = CameraPanel(SessionClock(), probe_cameras=False)
     qtbot.addWidget(panel)
     items = [panel.picker.itemText(i) for i in range(panel.picker.count())]
     assert "Demo video" in items and "Video file..." in items
-
-    class FakeView:  # records what the panel asks a HandView to draw
-        def __init__(self):
-            self.calls = []
-
-        def set_pose(self, slot, **kw):
-            self.calls.append((slot, kw))
-
-        def clear(self, slot):
-            self.calls.append((slot, None))
-
-    view = FakeView()
-    panel.hand_view_target = view
+    hands = HandScene()  # what the 3D view observes: the panel shows each new label in slot "camera"
+    changes = []
+    hands.connect(changes.append)
+    panel.hands = hands
     with qtbot.waitSignal(panel.label_ready, timeout=30000):
         panel.start("demo")
     qtbot.waitUntil(lambda: panel.preview.pixmap() is not None and not panel.preview.pixmap().isNull(), timeout=10000)
-    qtbot.waitUntil(lambda: any(kw for _, kw in view.calls), timeout=10000)
-    slot, kw = next((s, k) for s, k in view.calls if k)
-    assert slot == "camera" and kw["joints_mm"].shape == (21, 3)
+    qtbot.waitUntil(lambda: hands["camera"].has_data, timeout=10000)
+    assert hands["camera"].pose.joints_mm.shape == (21, 3) and any("camera" in c.slots for c in changes)
     assert "mm" in panel.fit_label.text()
     panel.stop()
     qtbot.waitUntil(panel.worker.isFinished, timeout=10000)

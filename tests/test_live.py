@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from asha_app.calibration.live_demo import DECIMATION, demo_assets
-from asha_app.calibration.streaming import DecimatedRunner
+from asha_app.inference.live_demo import DECIMATION, demo_assets
+from asha_app.inference.runner import DecimatedRunner
 from asha_app.core.ringbuffer import RingBuffer
 from asha_app.dsp.filters import filter_offline
 from asha_app.models import checkpoint as C
@@ -219,7 +219,7 @@ def test_stop_live_clears_the_hands_and_figures_and_nothing_restarts_by_itself(q
         assert [d.rate.text(), d.latency.text(), d.error_mm.text(), d.pose_text.text()] == ["—"] * 4
         if has_view:
             assert not hv._hands["emg"].has_data and not hv._hands["reference"].has_data
-            assert hv.legend_entries() == [] and hv._scene.layout == "overlay"
+            assert hv.legend_entries() == [] and w.hands.layout == "overlay"
 
         ck = C.load(demo_assets().model_path)
         prof = P.save_profile(P.UserProfile("ann", ck, {"name": "demo", "fs": 500.0, "n_channels": 8, "decimation": 10}),

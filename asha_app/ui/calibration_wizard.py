@@ -142,7 +142,7 @@ class RecordPage(QWizardPage):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
-        self.view = ProcedureView(window.clock.now, self._handle, self._hand_view)
+        self.view = ProcedureView(window.clock.now, self._handle, getattr(window, "hands", None))
         self.prompt = self.view.prompt_label
         self.progress = self.view.progress
         lay.addWidget(self.view)
@@ -172,14 +172,6 @@ class RecordPage(QWizardPage):
     def running(self) -> bool:
         """True from Record now until the file is saved and checked."""
         return self._recorder is not None
-
-    def _hand_view(self):
-        try:
-            from asha_app.ui.hand_view import HandView  # noqa: PLC0415
-        except ImportError:
-            return None
-        hv = getattr(self.window, "hand_view", None)
-        return hv if isinstance(hv, HandView) else None
 
     def _choose_file(self) -> None:
         p, _ = QFileDialog.getOpenFileName(self, "Calibration recording", str(paths.data_dir()),

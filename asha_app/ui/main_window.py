@@ -24,6 +24,7 @@ from asha_app.core.settings import AppSettings
 from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
 from asha_app.dsp.quality import Flag
+from asha_app.pose.scene import HandScene
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
@@ -74,10 +75,10 @@ def make_source(kind: str, settings: AppSettings, clock: SessionClock | None = N
     raise AshaError(f"Unknown device kind {kind!r}")
 
 
-def create_hand_view() -> QWidget:
-    """The vispy 3D hand view, or a label saying why it cannot be shown (no OpenGL here)."""
+def create_hand_view(hands: HandScene | None = None) -> QWidget:
+    """The vispy 3D hand view of ``hands``, or a label saying why it cannot be shown (no OpenGL here)."""
     try:
-        return HandView()
+        return HandView(hands)
     except Exception as exc:  # vispy/OpenGL failures come in many types; the rest of the app must run
         log.info("3D hand view unavailable: %s", exc)
         lab = QLabel(f"3D view unavailable: {exc}")
@@ -193,10 +194,11 @@ class MainWindow(QMainWindow):
         self.camera_panel.mano_path = self.settings.camera.mano_path or None
         self.add_panel("camera", "Camera labels (MediaPipe + IK)", self.camera_panel,
                        Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.hand_view = create_hand_view()
+        #: the hands the 3D view shows (a Qt-free model every feature changes; the view observes it)
+        self.hands = HandScene()
+        self.hand_view = create_hand_view(self.hands)
         self.add_panel("hand3d", "3D hand", self.hand_view, Qt.DockWidgetArea.LeftDockWidgetArea)
-        if isinstance(self.hand_view, HandView):
-            self.camera_panel.hand_view_target = self.hand_view
+        self.camera_panel.hands = self.hands
         self.camera_panel.error.connect(self.show_error)
         self.splitDockWidget(self.panels["camera"], self.panels["hand3d"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.panels["levels"], self.panels["imu"])
@@ -441,9 +443,9 @@ class MainWindow(QMainWindow):
         self.status_marker.setText("")
         self.scopes.clear_flags()
         self.rms.clear()
-        if isinstance(self.hand_view, HandView):
+        with self.hands.batch():
             for slot in STREAM_HAND_SLOTS:
-                self.hand_view.clear(slot)
+                self.hands.clear(slot)
 
     def _on_worker_finished(self) -> None:
         if self.worker is not None and self.worker.isFinished():

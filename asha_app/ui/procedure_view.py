@@ -6,8 +6,8 @@ type, its instruction with the repetition (numbered from 1, "repetition 2 of
 3"), the seconds left in the countdown, prompt or rest, the overall progress,
 the next prompt, the share of valid hand labels in the repetition being
 recorded, and the buttons **Pause/Resume**, **Redo last repetition** and
-**Abort**.  It draws the prompt's target pose into the 3D view's ``"target"``
-slot.
+**Abort**.  It shows the prompt's target pose in the ``"target"`` slot of the
+window's :class:`~asha_app.pose.scene.HandScene` (the 3D view draws it).
 
 The view owns no recorder: the page that embeds it drives the procedure on its
 timer (``procedure.tick(now)``), passes the events it gets from the buttons to
@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from asha_app.pose.scene import HandScene
 from asha_app.protocols.procedure import RecordingProcedure, State
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ class ProcedureView(QWidget):
     on_events : callable (list of ProcedureEvent) -> None
         Receives the events that a button produced (the page sends prompt
         records, completed or discarded, to its recorder).
-    hand_view : callable () -> HandView or None, optional
-        The 3D view that shows the target pose (None: no target hand).
+    hands : HandScene, optional
+        The hands the 3D view shows; the target pose goes into its ``"target"`` slot (None: no target hand).
     parent : QWidget, optional
 
     Attributes
@@ -73,11 +74,11 @@ class ProcedureView(QWidget):
     """
 
     def __init__(self, now: Callable[[], float], on_events: Callable[[list], None],
-                 hand_view: Callable[[], object] | None = None, parent=None) -> None:
+                 hands: HandScene | None = None, parent=None) -> None:
         super().__init__(parent)
         self._now = now
         self._on_events = on_events
-        self._hand_view = hand_view or (lambda: None)
+        self.hands = hands
         self.procedure: RecordingProcedure | None = None
         self.active = False
         self.dof_names: list[str] = []
@@ -223,8 +224,8 @@ class ProcedureView(QWidget):
             self.show_target(step if st != State.PAUSED and not p.finished else None)
 
     def show_target(self, step) -> None:
-        """Draw ``step``'s target pose into the 3D view's target slot (None, or a step without target, clears it)."""
-        hv = self._hand_view()
+        """Show ``step``'s target pose in the target slot (None, or a step without target, clears it)."""
+        hv = self.hands
         if hv is None:
             return
         try:

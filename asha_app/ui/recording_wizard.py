@@ -371,7 +371,7 @@ class SessionPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Recording")
-        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle, self.wiz.hand_view)
+        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle, getattr(self.wiz.window, "hands", None))
         # the view's parts, under the names this page has always had
         v = self.view
         self.prompt_label, self.instruction, self.countdown, self.progress = v.prompt_label, v.instruction, v.countdown, v.progress
@@ -743,15 +743,6 @@ class RecordingWizard(QWizard):
         self.resize(760, 620)
         if hasattr(window, "acquisition_stopped"):
             window.acquisition_stopped.connect(self.session_page.acquisition_lost)
-
-    def hand_view(self):
-        """The main window's HandView, or None without OpenGL."""
-        try:
-            from asha_app.ui.hand_view import HandView  # noqa: PLC0415
-        except ImportError:
-            return None
-        hv = getattr(self.window, "hand_view", None)
-        return hv if isinstance(hv, HandView) else None
 
     def session_finished(self) -> None:
         """Go to the summary once the file is saved and checked."""

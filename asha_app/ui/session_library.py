@@ -555,15 +555,13 @@ class SessionLibrary(QWidget):
         self.slider.setEnabled(False)
         self.play_button.setEnabled(False)
         self.stop_button.setEnabled(False)
-        hv = self._hand_view()
+        hv = self._hands()
         if hv is not None:
             hv.clear(REPLAY_SLOT)
 
-    def _hand_view(self):
-        from asha_app.ui.hand_view import HandView  # noqa: PLC0415
-
-        hv = getattr(self.window, "hand_view", None)
-        return hv if isinstance(hv, HandView) else None
+    def _hands(self):
+        """The window's HandScene (what the 3D view shows), None for a window without one."""
+        return getattr(self.window, "hands", None)
 
     def poll_replay(self) -> None:
         """Move the scrubber and draw the label frame at the replay position (timer, GUI thread)."""
@@ -585,7 +583,7 @@ class SessionLibrary(QWidget):
         if i == self._last_label:
             return
         self._last_label = i
-        hv = self._hand_view()
+        hv = self._hands()
         if i is None:
             self.label_status.setText("label: no camera frame here")
             if hv is not None:
