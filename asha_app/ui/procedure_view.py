@@ -13,6 +13,12 @@ The view owns no recorder: the page that embeds it drives the procedure on its
 timer (``procedure.tick(now)``), passes the events it gets from the buttons to
 its own handler (``on_events``: prompt records to the recorder, discarded ones
 marked as such), and calls :meth:`ProcedureView.draw` after each tick.
+
+Camera labels reach the recorder straight from the camera worker's labels ring
+(the recorder reads it with its own cursor); the page reads the same ring with a
+:class:`CameraLabelFeed` of its own, for the valid-label share it shows, and
+tells the recorder when the window's camera changed (started again while
+recording).
 """
 
 from __future__ import annotations
@@ -49,6 +55,44 @@ def repetition_text(procedure: RecordingProcedure, step) -> str:
     """``"repetition 2 of 3"`` for a prompt step (numbered from 1, as everywhere a person sees repetitions)."""
     total = procedure.protocol.prompts[step.prompt_index].repetitions
     return f"repetition {step.repetition + 1} of {total}"
+
+
+class CameraLabelFeed:
+    """The window's camera labels, read on the GUI thread with a cursor of its own (never taken from the recorder).
+
+    Parameters
+    ----------
+    window : MainWindow
+        Its ``camera_panel.worker`` is the camera followed.
+
+    Attributes
+    ----------
+    ring : ItemRing or None
+        The followed camera worker's ``labels`` ring (None: no camera).
+    """
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.ring = None
+        self._reader = None
+
+    def _current(self):
+        panel = getattr(self.window, "camera_panel", None)
+        cam = getattr(panel, "worker", None) if panel is not None else None
+        return getattr(cam, "labels", None)
+
+    def follow(self) -> bool:
+        """Follow the window's camera now; True when it changed (a new cursor at the new ring's end)."""
+        ring = self._current()
+        if ring is self.ring:
+            return False
+        self.ring = ring
+        self._reader = ring.reader() if ring is not None else None
+        return True
+
+    def read(self) -> list:
+        """The labels put since the last read (oldest first)."""
+        return self._reader.read() if self._reader is not None else []
 
 
 class ProcedureView(QWidget):
@@ -238,4 +282,4 @@ class ProcedureView(QWidget):
             log.warning("could not draw the target pose: %s", exc)
 
 
-__all__ = ["TARGET_SLOT", "ProcedureView", "repetition_text", "target_angle_array"]
+__all__ = ["TARGET_SLOT", "CameraLabelFeed", "ProcedureView", "repetition_text", "target_angle_array"]
