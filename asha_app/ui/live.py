@@ -26,7 +26,7 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
@@ -43,10 +43,6 @@ from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
 
-#: while live runs, the EMG scopes redraw right after a 3D frame, at most this often (Hz), and at least
-#: every ``SCOPE_FALLBACK_MS`` (when no frame comes, e.g. the 3D dock is closed)
-SCOPE_HZ_LIVE = 20.0
-SCOPE_FALLBACK_MS = 250
 #: median time to skin and render a pose above which the skinned mesh is switched off (skeleton only):
 #: 25 ms is under 40 frames/s
 MESH_BUDGET_MS = 25.0
@@ -187,8 +183,9 @@ class LiveController:
         self._camera_t = 0.0
         self._prompted = False
         self._receiver = _GuiReceiver(self.poll, window)
-        self._scope_t = 0.0
-        self._scope_interval = None  # the scopes' own timer interval, put back when live stops
+        #: the window's scope pacer: told when live runs and when a hand frame was painted (never its timer)
+        self.pacer = window.scope_pacer
+        self.pacer.scopes_while_live = self.dock.scopes_check.isChecked()
         d = self.dock
         d.demo_button.clicked.connect(self.start_demo)
         d.profile_button.clicked.connect(self.choose_profile)
@@ -345,7 +342,7 @@ class LiveController:
         self.drift.reset()
         self._prompted = False
         worker.start()
-        self._lock_scopes_to_frames(True)
+        self.pacer.start_live()  # the scopes now redraw between the hand's frames
         self._show_hand_view()
         self.dock.stop_button.setEnabled(True)
         return True
@@ -359,7 +356,7 @@ class LiveController:
                 self.window.hands.clear("emg")
                 self.window.hands.clear("reference")
         self._pending.clear()
-        self._lock_scopes_to_frames(False)
+        self.pacer.stop_live()
 
     def stop(self) -> None:
         """Stop live inference (and the demo's playback); a profile does not start again by itself."""
@@ -424,42 +421,16 @@ class LiveController:
         self.dock.rate.setText(f"{st['rate_hz']:.0f} /s from the model{drawn}"
                                + (f", {st['lost']} samples lost" if st["lost"] else ""))
 
-    def _lock_scopes_to_frames(self, on: bool) -> None:
-        """While live runs, redraw the scopes just after a 3D frame instead of on their own timer.
-
-        A scope frame takes 8-20 ms of the GUI thread on a slow machine; on its own
-        timer it often started just before a pose arrived and made that pose wait.  Drawn
-        right after a frame it fits in the ~20 ms until the next pose (50 Hz model).
-        """
-        timer = self.window.draw_timer
-        if on and self._scope_interval is None and timer.isActive():  # (stopped scopes stay stopped)
-            self._scope_interval = timer.interval()
-            timer.setInterval(SCOPE_FALLBACK_MS)
-            if not self.dock.scopes_check.isChecked():
-                timer.stop()
-        elif not on and self._scope_interval is not None:
-            timer.setInterval(self._scope_interval)
-            self._scope_interval = None
-            timer.start()
-
     def _scopes_toggled(self, on: bool) -> None:
-        if self._scope_interval is None:  # live not running: the choice applies when it starts
-            return
-        if on:
-            self.window.draw_timer.start()
-        else:
-            self.window.draw_timer.stop()
+        """The dock's *Scopes run while live*: the pacer lets the scopes move (or not) while a live hand runs."""
+        self.pacer.scopes_while_live = bool(on)
 
     def _on_frame_painted(self, t: float, gen: int) -> None:
         """The 3D view put a frame on screen: the newest pose handed to it up to ``gen`` is now visible.
 
         Poses handed before it and never painted on their own were merged into this
-        frame: they do not count as drawn.
+        frame: they do not count as drawn.  The scope pacer learns the hand's rhythm from these frames.
         """
-        if (self._scope_interval is not None and self.dock.scopes_check.isChecked()
-                and t - self._scope_t >= 1.0 / SCOPE_HZ_LIVE):
-            self._scope_t = t
-            QTimer.singleShot(0, self.window.refresh_scopes)
         shown = None
         while self._pending and self._pending[0][0] <= gen:
             shown = self._pending.popleft()
@@ -468,6 +439,8 @@ class LiveController:
         self.latencies_ms.append((t - shown[1]) * 1000.0)
         self.draw_times.append(t)
         self.drawn += 1
+        busy = float(np.median(list(self.set_pose_ms)[-25:])) / 1000.0 if self.set_pose_ms else 0.0
+        self.pacer.hand_frame(t, busy)
 
     def poll(self) -> None:
         """On ``pose_ready``: show the newest pose (if not shown yet) in the window's hands and update the indicators.

@@ -10,6 +10,7 @@ and stats on timers.
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -27,6 +28,7 @@ from asha_app.dsp.quality import Flag
 from asha_app.pose.scene import HandScene
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
+from asha_app.ui.pacing import TICK_S, ScopePacer
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
 from asha_app.ui.widgets import ElidedLabel
@@ -283,9 +285,11 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         self.marker_action.triggered.connect(self.add_marker)
         self.reset_layout_action.triggered.connect(lambda: self.reset_layout())
+        #: decides on each draw-timer tick whether the scopes redraw (while live: between the hand's frames)
+        self.scope_pacer = ScopePacer()
         self.draw_timer = QTimer(self)
-        self.draw_timer.setInterval(25)
-        self.draw_timer.timeout.connect(self.refresh_scopes)
+        self.draw_timer.setInterval(round(TICK_S * 1000))  # fine ticks; the pacer sets the scopes' rate
+        self.draw_timer.timeout.connect(self._draw_tick)
         self.draw_timer.start()
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(250)
@@ -516,12 +520,19 @@ class MainWindow(QMainWindow):
             self.settings_changed.emit()
 
     # ------------------------------------------------------------------ drawing
+    def _draw_tick(self) -> None:
+        """The draw timer: redraw the scopes when the pacer says so (always, unless a live hand runs)."""
+        if self.worker is not None and self.scope_pacer.scopes_due(time.perf_counter()):
+            self.refresh_scopes()
+
     def refresh_scopes(self) -> None:
-        """Redraw the EMG scopes and IMU plot from the rings (the draw timer; the live view between its frames)."""
+        """Redraw the EMG scopes and IMU plot from the rings now."""
         if self.worker is None:
             return
+        t0 = time.perf_counter()
         self.scopes.refresh()
         self.imu.refresh()
+        self.scope_pacer.scopes_drawn(t0, time.perf_counter() - t0)
 
     def _update_status(self) -> None:
         w = self.worker
