@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from asha_app.ui.pacing import FALLBACK_S, IDLE_SCOPE_HZ, LIVE_SCOPE_HZ, TICK_S, ScopePacer
 
 
@@ -46,6 +48,7 @@ def test_live_scopes_wait_for_the_quiet_stretch_after_a_hand_frame():
 
 def test_live_scopes_fall_back_to_a_slow_rate_without_hand_frames_and_stop_when_paused():
     p, last = _live_pacer()
+    assert p.scopes_due(last + 0.001)  # the first tick after the last hand frame
     p.scopes_drawn(last + 0.001, 0.005)
     t = last + 0.5  # no hand frame for 0.5 s (the 3D dock is closed)
     assert not p.scopes_due(last + 0.1)
@@ -58,6 +61,30 @@ def test_live_scopes_fall_back_to_a_slow_rate_without_hand_frames_and_stop_when_
 
 def test_scopes_slower_than_the_gap_between_poses_draw_right_after_a_hand_frame():
     p, last = _live_pacer(period=0.020, busy=0.012, cost=0.015)  # a slow display: never quiet long enough
-    assert p.scopes_due(last + TICK_S)  # the first tick after a frame: the least harm to the next pose
-    assert not p.scopes_due(last + 3 * TICK_S)  # later in the gap: it would delay the next pose
+    assert p.scopes_due(last + 3 * TICK_S)  # the first tick after a frame, however late a busy loop delivers it
+    assert not p.scopes_due(last + 4 * TICK_S)  # a later one in the gap: it would delay the next pose
     assert p.scopes_due(last - 0.1 + FALLBACK_S)  # and the scopes never freeze while the user lets them move
+
+
+def test_live_scopes_come_after_hand_frames_at_twenty_per_second_on_average():
+    """Hand frames every 20 ms (50 poses/s): every scope frame starts on the first tick after a hand frame, 40 or
+    60 ms apart, 20 a second on average."""
+    p = ScopePacer()
+    p.start_live()
+    drawn, frames = [], []
+    t, next_frame = 0.0, 0.0
+    while t < 2.0:
+        if t >= next_frame - 1e-9:
+            p.hand_frame(t, 0.006)
+            frames.append(t)
+            next_frame += 0.020
+        if p.scopes_due(t):
+            p.scopes_drawn(t, 0.008)
+            drawn.append(t)
+        t = round(t + TICK_S, 6)
+    gaps = np.diff(drawn[5:])
+    assert abs(len(drawn) / 2.0 - LIVE_SCOPE_HZ) <= 1.5
+    assert gaps.min() >= 0.04 - 1e-9 and gaps.max() <= 0.06 + 1e-9
+    for d in drawn[1:]:  # on the tick of a hand frame, or where the 8 ms scope frame ends before the next pose
+        since = d - max(f for f in frames if f <= d + 1e-9)
+        assert since < 1e-9 or since + 0.008 <= 0.020 - 0.006 + 1e-9

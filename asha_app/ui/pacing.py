@@ -14,7 +14,7 @@ runs (:meth:`ScopePacer.start_live`), when a hand frame was painted and how long
 the GUI thread spent on it (:meth:`ScopePacer.hand_frame`), and whether the user
 wants the scopes to move while live (:attr:`ScopePacer.scopes_while_live`).
 Without a live hand the scopes draw :data:`IDLE_SCOPE_HZ` times a second.  While
-live, a tick draws only right after a hand frame or when the scope frame fits in
+live, a tick draws only as the first tick after a hand frame or when the scope frame fits in
 the quiet stretch before the next pose (from the measured pose period, hand-frame
 time and scope-frame time), at most :data:`LIVE_SCOPE_HZ` times a second, and at least every
 :data:`FALLBACK_S` (no hand frames: the 3D dock is closed).  The fine tick lets a
@@ -74,6 +74,9 @@ class ScopePacer:
         self._busy: deque = deque(maxlen=history)
         self._costs: deque = deque(maxlen=history)
         self._last_scope = -math.inf
+        self._next_due = -math.inf  # while live: when the next scope frame is due (20 Hz on average)
+        self._n_frames = 0  # hand frames reported, and how many the last tick had seen
+        self._n_seen = 0
         self._period: float | None = None  # medians, updated when a frame is reported (ticks only compare)
         self._busy_s = 0.0
         self._cost_s = DEFAULT_SCOPE_COST_S
@@ -94,6 +97,7 @@ class ScopePacer:
         """A live hand frame was painted at ``t`` (s, ``time.perf_counter``); the GUI thread spent ``busy_s`` on it."""
         self._frames.append(float(t))
         self._busy.append(max(0.0, float(busy_s)))
+        self._n_frames += 1
         if len(self._frames) >= 2:
             self._period = float(np.median(np.diff(np.asarray(self._frames))))
         self._busy_s = float(np.median(self._busy))
@@ -101,6 +105,9 @@ class ScopePacer:
     def scopes_drawn(self, t: float, cost_s: float) -> None:
         """The scopes were drawn at ``t``, which took ``cost_s`` of the GUI thread."""
         self._last_scope = float(t)
+        # the schedule keeps its average rate whether a frame came a little early or late; a frame much later than
+        # due (a busy loop, the fallback) restarts it from now instead of building up a backlog
+        self._next_due = max(self._next_due + self.live_interval_s, t + self.live_interval_s / 2)
         self._costs.append(max(0.0, float(cost_s)))
         self._cost_s = float(np.median(self._costs))
 
@@ -122,16 +129,22 @@ class ScopePacer:
     def scopes_due(self, t: float) -> bool:
         """Draw the scopes on this tick at ``t`` (s, ``time.perf_counter``)?"""
         since_scope = t - self._last_scope + TICK_S / 2  # a tick early is on time
+        first_after_frame = self._n_frames != self._n_seen
+        self._n_seen = self._n_frames
         if not self.live:
             return since_scope >= self.idle_interval_s
-        if not self.scopes_while_live or since_scope < self.live_interval_s:
+        if not self.scopes_while_live or since_scope < self.live_interval_s / 2:
             return False
         if since_scope >= self.fallback_s:
             return True
         period = self._period
         if period is None or t - self._frames[-1] > self.fallback_s:  # no hand frames come: the fallback rate
             return False
-        # the next pose is due about one period after the last one arrived, i.e. (period - busy) after its frame;
-        # the tick right after a frame is the best moment there is even when the scopes do not fit before the next
-        since_frame = t - self._frames[-1]
-        return since_frame <= 1.5 * TICK_S or since_frame + self._cost_s <= period - self._busy_s
+        # The first tick after a hand frame is the best moment there is (even when the scopes do not fit before the
+        # next pose, and however late a busy event loop delivers the tick): taken when the schedule is nearer to it
+        # than to the next frame, so that frames every 20 ms give scopes every 40 or 60 ms, 20 /s on average.
+        if first_after_frame:
+            return t >= self._next_due - period / 2
+        # later in the gap only when due and the scope frame fits: the next pose is due about one period after the
+        # last one arrived, i.e. (period - busy) after its frame
+        return t >= self._next_due and (t - self._frames[-1]) + self._cost_s <= period - self._busy_s

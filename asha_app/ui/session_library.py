@@ -11,7 +11,7 @@ other rows are unaffected.
 Replay runs the file through :class:`~asha_app.devices.replay.SessionReplaySource`
 in the main window's acquisition worker (:func:`start_source`), so its EMG
 reaches the scopes like a live stream; the label frame at the replay position
-is drawn into the 3D view's ``"replay"`` slot.  Play, pause and a scrubber
+is shown in the window's hands model (``"replay"`` slot), which the 3D view draws.  Play, pause and a scrubber
 (seek) control it.
 """
 
