@@ -47,7 +47,7 @@ def strategies_experiment(quick: bool, threads: int, rotate: int = 0) -> dict:
     import numpy as np
 
     from asha_app.calibration import strategies as S
-    from asha_app.calibration.live_demo import EMG_SCALE, MODEL_FS, demo_assets, demo_recording
+    from asha_app.inference.live_demo import EMG_SCALE, MODEL_FS, demo_assets, demo_recording
     from asha_app.data.importers.paired_myo_mediapipe import filter_spec_hint, load_paired
     from asha_app.data.windows import WindowSpec
     from asha_app.dsp.filters import FilterSpec
@@ -96,7 +96,7 @@ def timing_experiment(strategy: str, budget_s: float) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from asha_app.calibration import strategies as S
-    from asha_app.calibration.live_demo import DECIMATION, EMG_SCALE, FILE_FS, MODEL_FS
+    from asha_app.inference.live_demo import DECIMATION, EMG_SCALE, FILE_FS, MODEL_FS
     from asha_app.calibration.procedure import CalibrationSettings
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
     from asha_app.data.recording import Recording

@@ -67,10 +67,9 @@ def child(path: Path, record_s: float | None) -> int:
     from asha_app.devices.emg import DemoSource
     from asha_app.dsp.filters import FilterSpec
     from asha_app.pose.hand_model import HandModel
-    from asha_app.ui.recording_wizard import camera_label_to_frame
     from asha_app.workers.acquisition import AcquisitionWorker
     from asha_app.workers.camera import CameraWorker
-    from asha_app.workers.recorder import RecorderWorker, make_frame_queue
+    from asha_app.workers.recorder import RecorderWorker
 
     app = QCoreApplication.instance() or QCoreApplication([])
     clock = SessionClock()
@@ -85,8 +84,7 @@ def child(path: Path, record_s: float | None) -> int:
     writer = SessionWriter(path, 8, 500.0, HandModel.builtin("right").dof_names, filter_spec=spec,
                            package_modulus=acq.source.package_modulus, package_restart=acq.source.package_restart,
                            session_t0_unix=clock.t0_unix, overwrite=True)
-    frames = make_frame_queue(8192)
-    rec = RecorderWorker(writer, acq.emg_ring, acq.imu_ring, frames, poll_ms=50)
+    rec = RecorderWorker(writer, acq.emg_ring, acq.imu_ring, cam.labels, poll_ms=50)  # labels: camera -> recorder
     start_total = rec._emg_reader.cursor  # noqa: SLF001
     rec.start()
     t0 = time.monotonic()
@@ -98,8 +96,6 @@ def child(path: Path, record_s: float | None) -> int:
 
     while record_s is None or time.monotonic() - t0 < record_s:
         app.processEvents()
-        for lab in cam.labels.drain():
-            frames.put_nowait(camera_label_to_frame(lab))
         report()
         time.sleep(0.05)
     acq.stop(5000)

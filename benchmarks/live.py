@@ -122,7 +122,7 @@ def main() -> int:
         "worker_reads_per_s": round((wk.reads - r0) / el, 1),
         "poses_published_per_s": round((wk.slot.count - p0) / el, 1),
         "acquisition_rate_hz": round(w.worker.stats().rate_hz, 1) if w.worker else None,
-        "scopes_refreshing": w.draw_timer.isActive(),
+        "scopes_refreshing": w.draw_timer.isActive() and w.scope_pacer.allows_scopes(),
         "scopes_move_while_live": w.live_dock.scopes_check.isChecked(),
         "mesh_drawn": w.live_dock.mesh_check.isChecked(),
         "set_pose_ms_median": round(float(np.median(w.live.set_pose_ms)), 2) if w.live.set_pose_ms else None,

@@ -8,9 +8,8 @@ What runs (the app's real parts, in one process, as the wizard wires them):
 * labels: the real :class:`CameraWorker` (MediaPipe Hands + IK) on the bundled
   demo hand video, paced at 30 frames/s (the file is 25 fps; it is played
   1.2x fast so that the pipeline is offered 30 frames/s);
-* the wizard's adapter (:func:`asha_app.ui.recording_wizard.camera_label_to_frame`)
-  moving camera labels into the recorder's queue every 50 ms, as the session page does;
-* the :class:`RecorderWorker` writing the session file (gzip, SWMR, flush <= 1 s).
+* the :class:`RecorderWorker` writing the session file (gzip, SWMR, flush <= 1 s), reading the
+  EMG ring and the camera worker's labels ring with its own cursors, as the session page wires it.
 
 Reported (last line of stdout: one JSON object):
 
@@ -71,10 +70,9 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
     from asha_app.devices.emg import DemoSource
     from asha_app.dsp.filters import FilterSpec
     from asha_app.pose.hand_model import HandModel
-    from asha_app.ui.recording_wizard import camera_label_to_frame
     from asha_app.workers.acquisition import AcquisitionWorker
     from asha_app.workers.camera import CameraWorker
-    from asha_app.workers.recorder import RecorderWorker, make_frame_queue
+    from asha_app.workers.recorder import RecorderWorker
 
     class TimedRecorder(RecorderWorker):
         """The real recorder; remembers its thread's CPU time."""
@@ -105,25 +103,20 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
     writer = SessionWriter(path, 8, 500.0, dof, filter_spec=spec, package_modulus=None, session_t0_unix=clock.t0_unix,
                            participant={"pseudonym": "BENCH"}, device={"kind": "demo"}, camera={"name": "demo video"},
                            emg_to_video_offset_s=0.0, offset_source="assumed", overwrite=True)
-    frames = make_frame_queue(8192)
-    cam.labels.drain()
-    rec = TimedRecorder(writer, acq.emg_ring, acq.imu_ring, frames, poll_ms=50)
+    rec = TimedRecorder(writer, acq.emg_ring, acq.imu_ring, cam.labels, poll_ms=50)
     start_total = rec._emg_reader.cursor  # the recorder records every sample written after this counter
+    start_labels = rec._label_reader.cursor  # and every camera label put after this one
     cam_start = cam.snapshot()
     cpu0 = time.process_time()
     rec.start()
     t0 = time.monotonic()
     rss = [proc.memory_info().rss]
     last_rss = last_print = last_log = t0
-    frames_sent = 0
     while True:
         now = time.monotonic()
         if now - t0 >= seconds or not rec.isRunning():
             break
         app.processEvents()
-        for lab in cam.labels.drain():
-            frames.put_nowait(camera_label_to_frame(lab))
-            frames_sent += 1
         if child and now - last_print >= 0.05:
             last_print = now
             total = acq.emg_ring.total
@@ -135,15 +128,14 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
             rss.append(proc.memory_info().rss)
         if not child and now - last_log >= 30.0:
             last_log = now
-            _log(f"  {now - t0:6.0f} s: {acq.emg_ring.total - start_total} samples, {frames_sent} frames, "
+            _log(f"  {now - t0:6.0f} s: {acq.emg_ring.total - start_total} samples, "
+                 f"{cam.labels.total - start_labels} frames, "
                  f"RSS {rss[-1] / 1e6:.0f} MB")
         time.sleep(0.05)
     wall = time.monotonic() - t0
     acq.stop(5000)
     cam.stop(5000)
-    for lab in cam.labels.drain():
-        frames.put_nowait(camera_label_to_frame(lab))
-        frames_sent += 1
+    frames_sent = cam.labels.total - start_labels
     delivered = acq.emg_ring.total - start_total
     rec.stop(60_000)
     rss.append(proc.memory_info().rss)

@@ -49,7 +49,7 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
     import psutil
     from PySide6.QtCore import QCoreApplication
 
-    from asha_app.calibration.live_demo import demo_assets
+    from asha_app.inference.live_demo import demo_assets
     from asha_app.core.clock import SessionClock
     from asha_app.core.settings import AppSettings
     from asha_app.data.reader import SessionFile
@@ -59,11 +59,10 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
     from asha_app.dsp.filters import FilterSpec
     from asha_app.models import checkpoint as C
     from asha_app.pose.hand_model import HandModel
-    from asha_app.ui.recording_wizard import camera_label_to_frame
     from asha_app.workers.acquisition import AcquisitionWorker
     from asha_app.workers.camera import CameraWorker
     from asha_app.workers.inference import InferenceWorker
-    from asha_app.workers.recorder import RecorderWorker, make_frame_queue
+    from asha_app.workers.recorder import RecorderWorker
 
     app = QCoreApplication.instance() or QCoreApplication([])
     proc = psutil.Process()
@@ -88,15 +87,13 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
                            package_restart=acq.source.package_restart, session_t0_unix=clock.t0_unix,
                            participant={"pseudonym": "SOAK"}, device={"kind": "demo"}, camera={"name": "demo video"},
                            overwrite=True)
-    frames = make_frame_queue(8192)
-    cam.labels.drain()
-    rec = RecorderWorker(writer, acq.emg_ring, acq.imu_ring, frames, poll_ms=50)
+    rec = RecorderWorker(writer, acq.emg_ring, acq.imu_ring, cam.labels, poll_ms=50)  # labels: camera -> recorder
     start_total = rec._emg_reader.cursor  # noqa: SLF001 - the recorder records every sample after this counter
+    start_labels = rec._label_reader.cursor  # noqa: SLF001 - and every camera label after this one
     poses = {"n": 0}
     inf.pose_ready.connect(lambda: poses.__setitem__("n", poses["n"] + 1))
     rec.start()
     inf.start()
-    frames_sent = 0
     t0 = time.monotonic()
     samples = []
 
@@ -115,9 +112,6 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
         if now - t0 >= seconds or not rec.isRunning():
             break
         app.processEvents()
-        for lab in cam.labels.drain():
-            frames.put_nowait(camera_label_to_frame(lab))
-            frames_sent += 1
         if now - last_sample >= sample_every_s:
             last_sample = now
             samples.append(sample(now))
@@ -131,9 +125,7 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
     inf.stop(5000)
     acq.stop(5000)
     cam.stop(5000)
-    for lab in cam.labels.drain():
-        frames.put_nowait(camera_label_to_frame(lab))
-        frames_sent += 1
+    frames_sent = cam.labels.total - start_labels
     delivered = acq.emg_ring.total - start_total
     rec.stop(60_000)
     end = sample(time.monotonic())

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from asha_app.core.jsonout import print_line  # noqa: E402
 
-from asha_app.calibration.live_demo import (  # noqa: E402
+from asha_app.inference.live_demo import (  # noqa: E402
     DECIMATION, EMG_SCALE, FILE_FS, MODEL_FS, write_wifi_playback)
 from asha_app.data.importers.paired_myo_mediapipe import filter_spec_hint, load_paired  # noqa: E402
 from asha_app.data.windows import WindowSpec  # noqa: E402
@@ -60,7 +60,7 @@ MODEL_CONFIG = {"hidden": 32, "dilations": [1, 2, 4, 8, 16], "dropout": 0.2}
 
 def monitor_stats(rec, spec: FilterSpec, t_test_start: float) -> dict:
     """Input statistics (log-RMS mean/covariance) of the EMG before the held-out stretch (training data)."""
-    from asha_app.calibration.ood import InputMonitor
+    from asha_app.inference.ood import InputMonitor
 
     n = int(t_test_start * MODEL_FS)
     return InputMonitor(spec, rec.n_channels).fit(rec.emg[:n]).to_dict()

@@ -57,7 +57,7 @@ def _no_worker_left_running(request):
 @pytest.fixture(scope="module")
 def demo_assets_home(tmp_path_factory):
     """The bundled live-demo assets, unpacked into a module-wide ASHA_HOME that is restored afterwards."""
-    from asha_app.calibration.live_demo import demo_assets
+    from asha_app.inference.live_demo import demo_assets
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ASHA_HOME", str(tmp_path_factory.mktemp("home")))

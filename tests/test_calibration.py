@@ -10,9 +10,9 @@ import torch
 
 from asha_app.calibration import profile as P
 from asha_app.calibration import strategies as S
-from asha_app.calibration.drift import DriftMonitor
-from asha_app.calibration.live_demo import demo_assets, demo_recording
-from asha_app.calibration.ood import InputMonitor
+from asha_app.inference.drift import DriftMonitor
+from asha_app.inference.live_demo import demo_assets, demo_recording
+from asha_app.inference.ood import InputMonitor
 from asha_app.calibration.procedure import (CalibrationError, CalibrationSettings, calibrate, calibration_protocol,
                                             check_quality)
 from asha_app.data.recording import Prompt, Recording

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.mark.gui
 def test_wizard_calibrates_in_a_worker_and_loads_the_profile(qtbot):
-    from asha_app.calibration.live_demo import demo_assets, demo_recording
+    from asha_app.inference.live_demo import demo_assets, demo_recording
     from asha_app.calibration.profile import default_path, load_profile
     from asha_app.core.clock import SessionClock
     from asha_app.core.settings import AppSettings
@@ -59,7 +59,7 @@ def test_profile_bone_lengths_scale_the_live_hand(qtbot, tmp_path):
     import numpy as np
 
     from asha_app.calibration import profile as P
-    from asha_app.calibration.live_demo import demo_assets
+    from asha_app.inference.live_demo import demo_assets
     from asha_app.core.clock import SessionClock
     from asha_app.core.settings import AppSettings
     from asha_app.models import checkpoint as C
@@ -76,11 +76,12 @@ def test_profile_bone_lengths_scale_the_live_hand(qtbot, tmp_path):
                              bone_lengths_mm=(1.2 * base).tolist())
         path = P.save_profile(prof, tmp_path / "tall.ashaprofile")
         assert w.live.load_profile(path)  # no device running: loaded, waits for one
-        w.live._hand()
-        w.live._bs = w.live._bone_scale()
-        np.testing.assert_allclose(w.live._bs, 1.2)
-        ang, j_tall = w.live._to_hand_fn()(np.array([150.0] * 5))
-        j_std = w.live.hand_model.forward_np(ang)
+        w.start_demo()  # a device starts: the profile runs, the worker computes the person's hand
+        qtbot.waitUntil(lambda: w.live.worker is not None and w.live.worker.slot.get()[1] is not None, timeout=20000)
+        _, lp = w.live.worker.slot.get()
+        np.testing.assert_allclose(lp.hand.bone_scale, 1.2)
+        j_tall = lp.joints
+        j_std = w.live.hand_model.forward_np(lp.angles)
         tip = 8  # index tip: 20 % further from the wrist
         assert np.linalg.norm(j_tall[tip] - j_tall[0]) == pytest.approx(1.2 * np.linalg.norm(j_std[tip] - j_std[0]), rel=1e-6)
     finally:

@@ -5,7 +5,7 @@ import pytest
 
 from asha_app.core.clock import SessionClock
 from asha_app.devices.camera import CameraSource, demo_video_path
-from asha_app.workers.camera import CameraLabel, CameraWorker, DropOldestQueue, stack_labels
+from asha_app.workers.camera import CameraLabel, CameraWorker, stack_labels
 
 pytestmark = pytest.mark.gui
 
@@ -16,14 +16,15 @@ def test_worker_labels_the_bundled_video(qtbot):
     errors = []
     worker.error.connect(errors.append)
     t_start = clock.now()
+    reader = worker.labels.reader()
     worker.start()
     qtbot.waitUntil(worker.isFinished, timeout=60000)
     assert not errors
     snap = worker.snapshot()
     assert snap["captured"] == 60 and snap["skipped"] == 0
     assert snap["labelled"] >= 50  # the real hand is visible in (almost) every frame
-    labels = worker.labels.drain()
-    assert len(labels) == 40 and worker.labels.dropped == 20  # bounded queue dropped the oldest
+    labels = reader.read()
+    assert len(labels) == 40 and reader.lost_total == 20  # the bounded ring overwrote the oldest
     assert [lab.frame_index for lab in labels] == list(range(20, 60))
     t = np.array([lab.t for lab in labels])
     assert np.all(np.diff(t) > 0) and t[0] >= t_start
@@ -59,39 +60,23 @@ def test_worker_reports_a_missing_file(qtbot, tmp_path):
     assert "gone.mp4" in blocker.args[0]
 
 
-def test_drop_oldest_queue_counts():
-    q = DropOldestQueue(3)
-    for i in range(5):
-        q.put(i)
-    assert q.drain() == [2, 3, 4] and q.dropped == 2 and len(q) == 0
-
-
 def test_camera_panel_runs_the_demo(qtbot):
+    from asha_app.pose.scene import HandScene
     from asha_app.ui.camera_panel import CameraPanel
 
     panel = CameraPanel(SessionClock(), probe_cameras=False)
     qtbot.addWidget(panel)
     items = [panel.picker.itemText(i) for i in range(panel.picker.count())]
     assert "Demo video" in items and "Video file..." in items
-
-    class FakeView:  # records what the panel asks a HandView to draw
-        def __init__(self):
-            self.calls = []
-
-        def set_pose(self, slot, **kw):
-            self.calls.append((slot, kw))
-
-        def clear(self, slot):
-            self.calls.append((slot, None))
-
-    view = FakeView()
-    panel.hand_view_target = view
+    hands = HandScene()  # what the 3D view observes: the panel shows each new label in slot "camera"
+    changes = []
+    hands.connect(changes.append)
+    panel.hands = hands
     with qtbot.waitSignal(panel.label_ready, timeout=30000):
         panel.start("demo")
     qtbot.waitUntil(lambda: panel.preview.pixmap() is not None and not panel.preview.pixmap().isNull(), timeout=10000)
-    qtbot.waitUntil(lambda: any(kw for _, kw in view.calls), timeout=10000)
-    slot, kw = next((s, k) for s, k in view.calls if k)
-    assert slot == "camera" and kw["joints_mm"].shape == (21, 3)
+    qtbot.waitUntil(lambda: hands["camera"].has_data, timeout=10000)
+    assert hands["camera"].pose.joints_mm.shape == (21, 3) and any("camera" in c.slots for c in changes)
     assert "mm" in panel.fit_label.text()
     panel.stop()
     qtbot.waitUntil(panel.worker.isFinished, timeout=10000)
@@ -106,7 +91,7 @@ def test_worker_fits_mano_when_given_a_mano_hand(qtbot, tmp_path):
     worker = CameraWorker(CameraSource(demo_video_path(), SessionClock(), pace=False), max_frames=20, mano=mano, mano_hz=1000.0)
     worker.start()
     qtbot.waitUntil(worker.isFinished, timeout=60000)
-    labels = [lab for lab in worker.labels.drain() if lab.valid]
+    labels = [lab for lab in worker.labels.reader(from_start=True).read() if lab.valid]
     with_mesh = [lab for lab in labels if lab.mano_vertices_mm is not None]
     assert with_mesh, "no MANO fit ran"
     lab = with_mesh[-1]

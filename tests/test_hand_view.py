@@ -45,9 +45,9 @@ def test_two_hands_render_in_their_colours(view):
     m = HandModel.builtin("right")
     empty = view.render()
     assert _count(empty, "orange") == 0 and _count(empty, "blue") == 0
-    view.set_pose("camera", angles_deg=m.rest_deg)
-    view.set_pose("emg", angles_deg=m.angles_from_finger_flexion([100, 90, 90, 90, 90]))
-    view.set_layout("side_by_side")
+    view.hands.set_pose("camera", angles_deg=m.rest_deg)
+    view.hands.set_pose("emg", angles_deg=m.angles_from_finger_flexion([100, 90, 90, 90, 90]))
+    view.hands.set_layout("side_by_side")
     img = view.render()
     assert img.ndim == 3 and img.shape[2] == 4
     assert _count(img, "orange") > 500 and _count(img, "blue") > 500
@@ -56,13 +56,13 @@ def test_two_hands_render_in_their_colours(view):
     yb, xb = np.nonzero((img[..., 2].astype(int) > img[..., 0].astype(int) + 60) & (img[..., 2] > 90))
     assert xs.mean() < xb.mean() - 50
 
-    view.set_visible("emg", False)
+    view.hands.set_visible("emg", False)
     img2 = view.render()
     assert _count(img2, "blue") == 0 and _count(img2, "orange") > 500
-    view.set_visible("emg", True)
-    view.set_layout("overlay")
-    view.set_pose("emg", joints_mm=m.rest_landmarks_mm)  # skeleton only
-    view.set_pose("camera")  # nothing: hidden
+    view.hands.set_visible("emg", True)
+    view.hands.set_layout("overlay")
+    view.hands.set_pose("emg", joints_mm=m.rest_landmarks_mm)  # skeleton only
+    view.hands.set_pose("camera")  # nothing: hidden
     img3 = view.render()
     assert _count(img3, "orange") == 0 and _count(img3, "blue") > 20
 
@@ -71,10 +71,10 @@ def test_mesh_given_directly_is_drawn(view):
     from asha_app.pose.hand_model import HandModel
 
     m = HandModel.builtin("left")
-    view.set_pose("emg", vertices_mm=m.vertices_mm, faces=m.faces, joints_mm=m.rest_landmarks_mm)
+    view.hands.set_pose("emg", vertices_mm=m.vertices_mm, faces=m.faces, joints_mm=m.rest_landmarks_mm)
     assert _count(view.render(), "blue") > 500
     with pytest.raises(ValueError):
-        view.set_layout("stacked")
+        view.hands.set_layout("stacked")
 
 
 def test_new_pose_moves_the_drawn_mesh(view):
@@ -82,14 +82,14 @@ def test_new_pose_moves_the_drawn_mesh(view):
     from asha_app.pose.hand_model import HandModel
 
     m = HandModel.builtin("right")
-    view.set_visible("emg", True)
-    view.set_pose("emg", angles_deg=m.rest_deg)  # first call creates the mesh
-    view.set_pose("emg", angles_deg=m.rest_deg)  # second call takes the fast path
+    view.hands.set_visible("emg", True)
+    view.hands.set_pose("emg", angles_deg=m.rest_deg)  # first call creates the mesh
+    view.hands.set_pose("emg", angles_deg=m.rest_deg)  # second call takes the fast path
     open_img = view.render()
     fist = m.angles_from_finger_flexion([60, 40, 40, 40, 40])
-    view.set_pose("emg", angles_deg=fist)
+    view.hands.set_pose("emg", angles_deg=fist)
     fist_img = view.render()
-    view.set_pose("emg", angles_deg=m.rest_deg)
+    view.hands.set_pose("emg", angles_deg=m.rest_deg)
     again = view.render()
     n_open, n_fist = _count(open_img, "blue"), _count(fist_img, "blue")
     assert n_open > 500 and n_fist > 200
@@ -103,12 +103,12 @@ def test_side_by_side_places_only_drawn_hands(view):
     from asha_app.ui.hand_view import SIDE_BY_SIDE_GAP_MM
 
     m = HandModel.builtin("right")
-    view.set_layout("side_by_side")
-    view.set_pose("emg", angles_deg=m.rest_deg)
-    view.set_pose("reference", angles_deg=m.rest_deg)  # the "camera" slot exists but stays empty
+    view.hands.set_layout("side_by_side")
+    view.hands.set_pose("emg", angles_deg=m.rest_deg)
+    view.hands.set_pose("reference", angles_deg=m.rest_deg)  # the "camera" slot exists but stays empty
     xs = {k: float(view._hands[k].node.transform.translate[0]) for k in ("emg", "reference")}
     assert xs["emg"] == -SIDE_BY_SIDE_GAP_MM / 2 and xs["reference"] == SIDE_BY_SIDE_GAP_MM / 2
-    view.clear("reference")
+    view.hands.clear("reference")
     assert float(view._hands["emg"].node.transform.translate[0]) == 0.0
 
 
@@ -128,7 +128,7 @@ def test_offscreen_view_paints_frames_and_reports_which_pose(qtbot):
     v.frame_painted.connect(lambda t, gen: seen.append(gen))
     m = HandModel.builtin("right")
     try:
-        gen = v.set_pose("emg", angles_deg=m.rest_deg)
+        gen = v.hands.set_pose("emg", angles_deg=m.rest_deg)
         qtbot.waitUntil(lambda: bool(seen) and seen[-1] >= gen, timeout=5000)
         assert v.frames_painted >= 1 and v.render().shape == (260, 300, 4)
         # the widget shows what was rendered: grab the screen pixels, not the render buffer
@@ -136,7 +136,7 @@ def test_offscreen_view_paints_frames_and_reports_which_pose(qtbot):
         px = shot.pixelColor(QPoint(150, 130))
         assert (px.red(), px.green(), px.blue()) != (0, 0, 0)
         # a burst of poses set in one go shares one frame, which shows the newest
-        gens = [v.set_pose("emg", angles_deg=m.angles_from_finger_flexion([120 + i, 90, 90, 90, 90])) for i in range(20)]
+        gens = [v.hands.set_pose("emg", angles_deg=m.angles_from_finger_flexion([120 + i, 90, 90, 90, 90])) for i in range(20)]
         n = len(seen)
         qtbot.waitUntil(lambda: seen[-1] >= gens[-1], timeout=5000)
         assert len(seen) == n + 1 and v._hands["emg"].has_data
@@ -153,7 +153,7 @@ def test_offscreen_view_paints_frames_and_reports_which_pose(qtbot):
         assert cam.azimuth == 90.0 and cam.elevation == 10.0 and cam.distance == d0
     finally:
         v.close_canvas()
-    v.set_pose("emg", angles_deg=m.rest_deg)  # after closing: ignored, no crash
+    v.hands.set_pose("emg", angles_deg=m.rest_deg)  # after closing: ignored, no crash
 
 
 def _mouse(kind, x, y):
@@ -188,7 +188,7 @@ def test_back_faces_are_never_seen(view, side):
     imgs = []
     for cull in (False, True):
         view._scene.cull_back_faces = cull
-        view.set_pose("emg", angles_deg=a, model=m)
+        view.hands.set_pose("emg", angles_deg=a, model=m)
         assert view._hands["emg"]._cull == cull
         imgs.append(view.render()[..., :3].astype(int))
     hand = _count(imgs[1], "blue")
@@ -213,7 +213,7 @@ def test_falls_back_to_the_widget_canvas_when_offscreen_rendering_fails(qtbot, m
         v.resize(300, 300)
         v.show()
         qtbot.waitExposed(v)
-        v.set_pose("emg", angles_deg=HV.HandModel.builtin("right").rest_deg)
+        v.hands.set_pose("emg", angles_deg=HV.HandModel.builtin("right").rest_deg)
         assert _count(v.render(), "blue") > 500
     finally:
         v.close_canvas()
@@ -287,10 +287,10 @@ def test_the_hands_are_whole_and_centred_at_every_dock_size(qtbot, backend):
             sizes.append((view.width(), view.height()))
             for slots, layout in cases:
                 for s in ("camera", "emg", "reference", "target"):
-                    view.clear(s)
-                view.set_layout(layout)
+                    view.hands.clear(s)
+                view.hands.set_layout(layout)
                 for s in sorted(slots):
-                    view.set_pose(s, angles_deg=m.rest_deg)
+                    view.hands.set_pose(s, angles_deg=m.rest_deg)
                 img = view.render()
                 H, W = img.shape[:2]
                 assert (W, H) == (round(view.width() * view.devicePixelRatioF()),
@@ -309,7 +309,8 @@ def test_legend_names_each_hand_drawn_in_its_own_colour_and_the_target_stands_be
     """The camera hand, the EMG hand, the reference and the target pose each have a distinct colour and a legend
     entry while drawn; a recording prompt's target never overlays the camera hand, even in the overlay layout."""
     from asha_app.pose.hand_model import HandModel
-    from asha_app.ui.hand_view import BESIDE_SLOTS, DEFAULT_COLOURS, SIDE_BY_SIDE_GAP_MM
+    from asha_app.pose.scene import BESIDE_SLOTS, DEFAULT_COLOURS
+    from asha_app.ui.hand_view import SIDE_BY_SIDE_GAP_MM
     from asha_app.ui.procedure_view import TARGET_SLOT
 
     assert TARGET_SLOT in BESIDE_SLOTS  # the slot the recording and calibration pages draw their prompt's target pose into
@@ -317,10 +318,10 @@ def test_legend_names_each_hand_drawn_in_its_own_colour_and_the_target_stands_be
     cols = [tuple(DEFAULT_COLOURS[s]) for s in ("camera", "emg", "reference", "target", "replay")]
     assert len(set(cols)) == len(cols)
     assert not view.legend.isVisible() and view.legend_entries() == []
-    view.set_layout("overlay")
-    view.set_pose("camera", angles_deg=m.rest_deg)
-    view.set_pose("emg", angles_deg=m.rest_deg)
-    view.set_pose("target", angles_deg=m.angles_from_finger_flexion([100, 90, 90, 90, 90]))
+    view.hands.set_layout("overlay")
+    view.hands.set_pose("camera", angles_deg=m.rest_deg)
+    view.hands.set_pose("emg", angles_deg=m.rest_deg)
+    view.hands.set_pose("target", angles_deg=m.angles_from_finger_flexion([100, 90, 90, 90, 90]))
     entries = view.legend_entries()
     assert [e[0] for e in entries] == ["camera", "emg", "target"]
     assert len({e[2] for e in entries}) == 3
@@ -335,9 +336,9 @@ def test_legend_names_each_hand_drawn_in_its_own_colour_and_the_target_stands_be
     orange = (rgb[..., 0] > rgb[..., 2] + 60) & (rgb[..., 0] > 90) & (rgb[..., 1] > rgb[..., 2])
     assert violet.sum() > 300 and orange.sum() > 300
     assert np.nonzero(violet)[1].min() > np.nonzero(orange)[1].max() - 5
-    view.set_slot_label("reference", "recorded finger angles")
-    view.set_pose("reference", angles_deg=m.rest_deg)
+    view.hands.set_label("reference", "recorded finger angles")
+    view.hands.set_pose("reference", angles_deg=m.rest_deg)
     assert ("reference", "recorded finger angles") in [e[:2] for e in view.legend_entries()]
     for s in ("camera", "emg", "target", "reference"):
-        view.clear(s)
+        view.hands.clear(s)
     assert not view.legend.isVisible() and view.legend_entries() == []

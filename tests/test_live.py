@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from asha_app.calibration.live_demo import DECIMATION, demo_assets
-from asha_app.calibration.streaming import DecimatedRunner
+from asha_app.inference.live_demo import DECIMATION, demo_assets
+from asha_app.inference.runner import DecimatedRunner
 from asha_app.core.ringbuffer import RingBuffer
 from asha_app.dsp.filters import filter_offline
 from asha_app.models import checkpoint as C
@@ -118,8 +118,6 @@ def _window(qtbot):
 
 @pytest.mark.gui
 def test_live_demo_drives_the_hand(qtbot):
-    from asha_app.ui import live
-
     w = _window(qtbot)
     w.show()  # poses count as drawn when the 3D view has painted them
     try:
@@ -128,15 +126,17 @@ def test_live_demo_drives_the_hand(qtbot):
         qtbot.waitUntil(lambda: w.live_dock.last_pose is not None, timeout=15000)
         first = w.live_dock.last_pose.copy()
         n0, s0 = w.live.drawn, w.scopes.frames_drawn
-        scope_ms = w.live._scope_interval
+        scope_ms = w.draw_timer.interval()
         qtbot.wait(2500)
         assert w.live.drawn > n0 + 40  # >= ~20 poses/s even on a loaded test machine
-        # the scopes keep moving, redrawn between the 3D frames rather than on their own timer
-        assert w.draw_timer.interval() == live.SCOPE_FALLBACK_MS and w.scopes.frames_drawn > s0 + 15
+        # the scopes keep moving: the window's own timer draws them, between the 3D frames (its pacer decides);
+        # the live view never rewrites the timer
+        assert w.scope_pacer.live and w.scopes.frames_drawn > s0 + 15
+        assert w.draw_timer.interval() == scope_ms and w.draw_timer.isActive()
         w.live_dock.scopes_check.setChecked(False)  # pause the scopes, the hand goes on
         s1, n1 = w.scopes.frames_drawn, w.live.drawn
         qtbot.wait(600)
-        assert w.scopes.frames_drawn <= s1 + 1 and not w.draw_timer.isActive() and w.live.drawn > n1 + 5
+        assert w.scopes.frames_drawn <= s1 + 1 and w.live.drawn > n1 + 5
         w.live_dock.scopes_check.setChecked(True)
         qtbot.waitUntil(lambda: w.scopes.frames_drawn > s1 + 5, timeout=3000)
         assert not np.allclose(w.live_dock.last_pose, first, atol=0.5)
@@ -147,7 +147,7 @@ def test_live_demo_drives_the_hand(qtbot):
         assert w.device_kind == "file"  # the demo plays its recording through the playback board
         w.live.stop()
         assert w.worker is None and w.live.worker is None
-        assert w.draw_timer.interval() == scope_ms  # the scopes' own rate is back
+        assert not w.scope_pacer.live and w.draw_timer.interval() == scope_ms  # every tick draws again
         assert w.device_kind == w.settings.device.kind  # the picker shows the user's device again
     finally:
         w.shutdown()
@@ -219,7 +219,7 @@ def test_stop_live_clears_the_hands_and_figures_and_nothing_restarts_by_itself(q
         assert [d.rate.text(), d.latency.text(), d.error_mm.text(), d.pose_text.text()] == ["—"] * 4
         if has_view:
             assert not hv._hands["emg"].has_data and not hv._hands["reference"].has_data
-            assert hv.legend_entries() == [] and hv._scene.layout == "overlay"
+            assert hv.legend_entries() == [] and w.hands.layout == "overlay"
 
         ck = C.load(demo_assets().model_path)
         prof = P.save_profile(P.UserProfile("ann", ck, {"name": "demo", "fs": 500.0, "n_channels": 8, "decimation": 10}),

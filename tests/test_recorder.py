@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("PySide6.QtCore")
 
-from asha_app.core.ringbuffer import RingBuffer  # noqa: E402
+from asha_app.core.ringbuffer import ItemRing, RingBuffer  # noqa: E402
 from asha_app.data.reader import SessionFile  # noqa: E402
 from asha_app.data.recording import Prompt  # noqa: E402
 from asha_app.data.schema import CameraLabelFrame  # noqa: E402
 from asha_app.pose.ik import IKResult  # noqa: E402
 from asha_app.data.writer import SessionWriter  # noqa: E402
-from asha_app.workers.recorder import RecorderWorker, make_frame_queue  # noqa: E402
+from asha_app.workers.recorder import RecorderWorker  # noqa: E402
 
 C = 8
 
@@ -58,7 +58,7 @@ class Producer(threading.Thread):
 @pytest.mark.gui
 def test_recorder_writes_everything_and_finalizes(qtbot, tmp_path):
     emg, imu = _rings()
-    frames = make_frame_queue()
+    frames = ItemRing(256)  # the camera worker's labels ring
     path = tmp_path / "rec.h5"
     writer = SessionWriter(path, C, 500.0, ["a", "b"], flush_interval_s=0.5)
     worker = RecorderWorker(writer, emg, imu, frames, poll_ms=20)
@@ -98,7 +98,7 @@ def test_recorder_disk_full_emits_error_and_stops(qtbot, tmp_path, monkeypatch):
     path = tmp_path / "full.h5"
     writer = SessionWriter(path, C, 500.0, [], flush_interval_s=0.2)
     worker = RecorderWorker(writer, emg, imu, None, poll_ms=20)
-    prod = Producer(emg, imu, make_frame_queue(10_000), seconds=3.0)
+    prod = Producer(emg, imu, ItemRing(10_000), seconds=3.0)
     real = __import__("shutil").disk_usage
     state = {"full": False}
 
@@ -123,11 +123,11 @@ def test_recorder_disk_full_emits_error_and_stops(qtbot, tmp_path, monkeypatch):
 
 @pytest.mark.gui
 def test_recorder_takes_camera_worker_labels(qtbot, tmp_path):
-    """The camera worker's own CameraLabel / IKResult objects and its DropOldestQueue go straight in."""
-    from asha_app.workers.camera import CameraLabel, DropOldestQueue
+    """The camera worker's own CameraLabel / IKResult objects and its labels ring go straight in."""
+    from asha_app.workers.camera import CameraLabel
 
     emg, imu = _rings()
-    labels = DropOldestQueue(64)
+    labels = ItemRing(64)
     path = tmp_path / "cam.h5"
     writer = SessionWriter(path, C, 500.0, ["a", "b", "c"], flush_interval_s=0.2)
     worker = RecorderWorker(writer, emg, imu, labels, poll_ms=20)
@@ -163,3 +163,32 @@ def test_recorder_takes_camera_worker_labels(qtbot, tmp_path):
 def read_recording_safe(path):
     with SessionFile(path) as sf:
         return sf.to_recording()
+
+
+@pytest.mark.gui
+def test_recorder_follows_a_camera_started_again_while_recording(qtbot, tmp_path):
+    """set_labels: what the first camera's ring still holds is written, then the new camera's labels; labels put
+    before the recorder started (or before the switch) on the new ring are not part of the session."""
+    emg, imu = _rings()
+    first, second = ItemRing(64), ItemRing(64)
+    first.put(CameraLabelFrame(0.0, None, None, "", 0.0, None))  # before the start: not recorded
+    path = tmp_path / "switch.h5"
+    writer = SessionWriter(path, C, 500.0, ["a", "b"], flush_interval_s=0.2)
+    worker = RecorderWorker(writer, emg, imu, first, poll_ms=20)
+    worker.start()
+
+    def frame(t):
+        return CameraLabelFrame(t, np.zeros((21, 3)), np.zeros((21, 3)), "Right", 0.9,
+                                IKResult.from_labels(np.array([t, 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0, True))
+
+    for t in (0.1, 0.2, 0.3):  # the recorder may or may not have read these when the switch comes: written either way
+        first.put(frame(t))
+    second.put(frame(9.0))  # the new camera labelled before the switch: not part of the session
+    worker.set_labels(second)
+    for t in (0.4, 0.5):
+        second.put(frame(t))
+    qtbot.waitUntil(lambda: writer.counts.get("frames", 0) + writer.pending.get("frames", 0) >= 4, timeout=5000)
+    assert worker.stop(5000)
+    qtbot.waitUntil(worker.isFinished, timeout=5000)
+    rec = read_recording_safe(path)
+    np.testing.assert_allclose(rec.label_t, [0.1, 0.2, 0.3, 0.4, 0.5])

@@ -126,6 +126,43 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
     assert lib.entry(path) is not None and lib.entry(path)["participant"] == "P07"
 
 
+def test_camera_labels_reach_the_recorder_while_the_gui_thread_is_busy(qtbot, window, tmp_path):
+    """Labels flow from the camera worker straight to the recorder: while the GUI thread is blocked (no event loop,
+    no timers), the file still gets camera frames, and only the recorder's thread ever hands frames to the writer."""
+    import threading
+    import time
+
+    window.start_demo(with_camera=True)
+    qtbot.waitUntil(lambda: window.worker is not None and window.worker.emg_ring.total > 300, timeout=15_000)
+    cam = window.camera_panel.worker
+    qtbot.waitUntil(lambda: cam.snapshot()["labelled"] >= 3, timeout=40_000)
+    wiz = _to_session_page(qtbot, window, None)
+    _pass_check(qtbot, wiz)
+    assert wiz.protocol_page.load_file(short_protocol(tmp_path / "p.toml", duration=2.5, reps=2))
+    wiz.next()
+    page = wiz.session_page
+    assert page.start_recording()
+    writer = page.writer
+    real, calls = writer.append_frames, []
+
+    def append_frames(frames):  # who hands frames to the writer, when, and captured when
+        calls.append((threading.get_ident(), time.perf_counter(), max(f.t for f in frames)))
+        return real(frames)
+
+    writer.append_frames = append_frames
+    qtbot.waitUntil(lambda: bool(calls), timeout=10_000)
+    t_block, clock_block = time.perf_counter(), window.clock.now()
+    time.sleep(2.0)  # the GUI thread is busy: nothing of the GUI runs, the camera and the recorder go on
+    t_end = time.perf_counter()
+    # labels captured while the GUI was blocked were written while it was still blocked
+    assert any(t_block < when < t_end and newest > clock_block for _, when, newest in calls), calls[-5:]
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=40_000)
+    threads = {tid for tid, _, _ in calls}
+    assert page.failed is None and len(threads) == 1 and threading.get_ident() not in threads  # the recorder's
+    with SessionFile(page.path) as sf:
+        assert sf.n_frames > 10
+
+
 def test_pause_redo_marker_abort_through_the_ui(qtbot, window, tmp_path):
     window.start_demo(with_camera=False)
     qtbot.waitUntil(lambda: window.worker is not None and window.worker.emg_ring.total > 300, timeout=15_000)
@@ -318,27 +355,6 @@ def test_import_dialog_imports_the_paired_slice_and_names_a_bad_file(qtbot, wind
     qtbot.waitUntil(lambda: bool(seen2), timeout=10_000)
     qtbot.waitUntil(w2.isFinished, timeout=5000)
     assert "junk.mat" in seen2[0]["failed"][0] and "✗" in dlg2.log.toPlainText()
-
-
-def test_camera_label_adapter_keeps_capture_time_joints_and_validity():
-    from asha_app.pose.ik import IKResult
-    from asha_app.ui.recording_wizard import camera_label_to_frame
-    from asha_app.workers.camera import CameraLabel
-
-    rng = np.random.default_rng(1)
-    ik = IKResult(rng.normal(size=22).astype(np.float32), rng.normal(size=(21, 3)).astype(np.float32),
-                  rng.normal(size=(21, 3)).astype(np.float32), np.array([0.1, 0.2, 0.3], np.float32),
-                  np.array([1.0, 2.0, 3.0], np.float32), 4.5, np.zeros(21, np.float32), True, "left")
-    lab = CameraLabel(12.25, 7, rng.uniform(size=(21, 3)).astype(np.float32), rng.normal(size=(21, 3)).astype(np.float32),
-                      "left", 0.93, ik)
-    fr = camera_label_to_frame(lab)
-    assert fr.t == 12.25 and fr.valid and fr.handedness == "left" and fr.confidence == pytest.approx(0.93)
-    np.testing.assert_array_equal(fr.ik.joints_hand_mm, ik.joints_hand_mm)
-    np.testing.assert_array_equal(fr.ik.global_rot, ik.global_rot)
-    ik.joints_hand_mm[0, 0] = 999.0  # the camera thread reuses its arrays: the frame must not change
-    assert fr.ik.joints_hand_mm[0, 0] != 999.0
-    none = camera_label_to_frame(CameraLabel(13.0, 8, None, None, None, 0.0, IKResult.no_hand(22, "right")))
-    assert not none.valid and none.image_landmarks is None and none.handedness == "" and np.isnan(none.ik.angles_deg).all()
 
 
 def test_stop_replay_clears_what_it_showed_and_resumes_nothing(qtbot, window):

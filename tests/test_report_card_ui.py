@@ -11,7 +11,7 @@ LAPTOP = (1366, 768)  # the smallest screen the app supports
 def test_calibration_report_card_is_per_finger_and_fits_a_laptop_screen(qtbot):
     from PySide6.QtWidgets import QScrollArea
 
-    from asha_app.calibration.live_demo import demo_assets, demo_recording
+    from asha_app.inference.live_demo import demo_assets, demo_recording
     from asha_app.core.clock import SessionClock
     from asha_app.core.settings import AppSettings
     from asha_app.models.fingers import FINGERS

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from asha_app.core.ringbuffer import RingBuffer
+from asha_app.core.ringbuffer import ItemRing, RingBuffer
 
 
 def _block(start, n, c=2):
@@ -96,3 +96,39 @@ def test_concurrent_writer_and_reader_see_consistent_rows():
     flat = np.concatenate(got)
     assert len(flat) + lost == ring.total
     assert np.all(np.diff(flat) > 0)
+
+
+def test_item_ring_readers_have_their_own_cursors_and_learn_what_they_lost():
+    ring = ItemRing(3)
+    early, late = ring.reader(), None
+    for i in range(2):
+        ring.put(f"label {i}")
+    late = ring.reader()  # from the current end: sees only what comes next
+    assert early.read() == ["label 0", "label 1"] and early.read() == []
+    for i in range(2, 7):
+        ring.put(f"label {i}")
+    assert len(ring) == 3 and ring.total == 7
+    assert late.read(max_items=1) == ["label 4"] and late.lost == 2  # labels 2, 3 were overwritten: lost, counted
+    assert late.read() == ["label 5", "label 6"] and late.lost == 0 and late.lost_total == 2
+    assert early.read() == ["label 4", "label 5", "label 6"] and early.lost_total == 2  # a reader takes nothing away
+    assert ring.reader(from_start=True).read() == ["label 4", "label 5", "label 6"]
+    with pytest.raises(ValueError):
+        ItemRing(0)
+
+
+def test_item_ring_concurrent_writer_and_reader_see_every_item_once_or_count_it_lost():
+    ring = ItemRing(64)
+    reader = ring.reader()
+    got = []
+
+    def write():
+        for i in range(20000):
+            ring.put(i)
+
+    th = threading.Thread(target=write)
+    th.start()
+    while th.is_alive() or reader.available:
+        got += reader.read()
+    th.join()
+    got += reader.read()
+    assert got == sorted(got) and len(got) + reader.lost_total == 20000 and got[-1] == 19999

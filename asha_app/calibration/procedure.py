@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.calibration import strategies as S
-from asha_app.calibration.ood import InputMonitor
+from asha_app.inference.ood import InputMonitor
 from asha_app.calibration.profile import UserProfile, default_path, save_profile
 from asha_app.calibration.report import render_report_card
 from asha_app.core.errors import AshaError, DatasetError

@@ -17,7 +17,7 @@ device            ``{"name", "fs", "n_channels", "channel_names", "channel_map",
 placement_notes   free text (armband position, orientation, skin preparation)
 bone_lengths_mm   the person's bone lengths from the IK calibration, or None
 metrics           before/after held-out metrics of the calibration
-monitor           :class:`~asha_app.calibration.ood.InputMonitor` statistics
+monitor           :class:`~asha_app.inference.ood.InputMonitor` statistics
 calibration       strategy, durations, protocol, data summary
 ================  ===============================================================
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from asha_app.calibration.ood import InputMonitor
+from asha_app.inference.ood import InputMonitor
 from asha_app.core.errors import ConfigError
 from asha_app.models.checkpoint import FORMAT_VERSION as CKPT_VERSION
 from asha_app.models.checkpoint import Checkpoint

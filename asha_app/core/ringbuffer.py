@@ -9,6 +9,10 @@ the storage is preallocated once, so writing allocates nothing per packet.
 
 Several named fields (for example ``t``, ``raw`` and ``filtered``) share one
 counter and one lock, so a reader gets samples and their timestamps together.
+
+:class:`ItemRing` does the same for Python objects (the camera worker's labels):
+the recorder and the GUI's displays each read it with their own
+:class:`ItemReader`, as they read the EMG ring.
 """
 
 from __future__ import annotations
@@ -216,4 +220,101 @@ class RingReader:
 
     def reset_to_end(self) -> None:
         """Skip everything written so far (e.g. after a pause)."""
+        self.cursor = self.ring.total
+
+
+class ItemRing:
+    """Bounded, thread-safe ring of Python objects (e.g. camera labels) with a never-wrapping item counter.
+
+    The object counterpart of :class:`RingBuffer`: one writer puts items, any
+    number of readers (the recorder, the GUI's displays) each keep their own
+    :class:`ItemReader` cursor and learn how many items they lost when they fell
+    more than ``capacity`` items behind.  No reader takes items away from another.
+
+    Parameters
+    ----------
+    capacity : int
+        Items kept (the newest ``capacity``).
+
+    Raises
+    ------
+    ValueError
+        If ``capacity`` is not positive.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity <= 0:
+            raise ValueError(f"capacity must be positive, got {capacity}")
+        self.capacity = int(capacity)
+        self._items: list = [None] * self.capacity
+        self._total = 0
+        self._lock = threading.Lock()
+
+    @property
+    def total(self) -> int:
+        """Items put since creation; never decreases."""
+        with self._lock:
+            return self._total
+
+    def __len__(self) -> int:
+        """Items held now (at most ``capacity``)."""
+        with self._lock:
+            return min(self._total, self.capacity)
+
+    def put(self, item) -> int:
+        """Append one item (the oldest is overwritten when full); returns the new total."""
+        with self._lock:
+            self._items[self._total % self.capacity] = item
+            self._total += 1
+            return self._total
+
+    def reader(self, from_start: bool = False) -> ItemReader:
+        """A new cursor at the current end (or at the oldest item still held)."""
+        return ItemReader(self, from_start=from_start)
+
+    def _read(self, cursor: int, max_items: int | None) -> tuple[list, int, int]:
+        with self._lock:
+            oldest = max(0, self._total - self.capacity)
+            begin = max(cursor, oldest)
+            end = self._total if max_items is None else min(self._total, begin + max_items)
+            items = [self._items[i % self.capacity] for i in range(begin, end)]
+            return items, begin - cursor, end
+
+
+class ItemReader:
+    """One consumer's cursor into an :class:`ItemRing`.
+
+    Parameters
+    ----------
+    ring : ItemRing
+    from_start : bool
+        Start at the oldest item held (anything older counts as lost) instead of the newest.
+
+    Attributes
+    ----------
+    lost : int
+        Items overwritten before the last :meth:`read` got to them.
+    lost_total : int
+        The same, summed over every read.
+    """
+
+    def __init__(self, ring: ItemRing, from_start: bool = False) -> None:
+        self.ring = ring
+        self.cursor = 0 if from_start else ring.total
+        self.lost = 0
+        self.lost_total = 0
+
+    @property
+    def available(self) -> int:
+        """Items put that this reader has not read yet (may exceed capacity)."""
+        return self.ring.total - self.cursor
+
+    def read(self, max_items: int | None = None) -> list:
+        """The items put since the last read, oldest first (at most ``max_items``); advances the cursor."""
+        items, self.lost, self.cursor = self.ring._read(self.cursor, max_items)
+        self.lost_total += self.lost
+        return items
+
+    def reset_to_end(self) -> None:
+        """Skip everything put so far."""
         self.cursor = self.ring.total

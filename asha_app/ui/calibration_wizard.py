@@ -29,7 +29,7 @@ from asha_app.calibration.procedure import CalibrationError, CalibrationSettings
 from asha_app.calibration.profile import default_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
-from asha_app.ui.procedure_view import ProcedureView
+from asha_app.ui.procedure_view import CameraLabelFeed, ProcedureView
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class RecordPage(QWizardPage):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
-        self.view = ProcedureView(window.clock.now, self._handle, self._hand_view)
+        self.view = ProcedureView(window.clock.now, self._handle, getattr(window, "hands", None))
         self.prompt = self.view.prompt_label
         self.progress = self.view.progress
         lay.addWidget(self.view)
@@ -158,7 +158,7 @@ class RecordPage(QWizardPage):
         self._recorder = None
         self._path = None
         self._stopping = False
-        self._labels_connected = False
+        self._labels = CameraLabelFeed(window)
         self._timer = QTimer(self)
         self._timer.setInterval(50)
         self._timer.timeout.connect(self._tick)
@@ -172,14 +172,6 @@ class RecordPage(QWizardPage):
     def running(self) -> bool:
         """True from Record now until the file is saved and checked."""
         return self._recorder is not None
-
-    def _hand_view(self):
-        try:
-            from asha_app.ui.hand_view import HandView  # noqa: PLC0415
-        except ImportError:
-            return None
-        hv = getattr(self.window, "hand_view", None)
-        return hv if isinstance(hv, HandView) else None
 
     def _choose_file(self) -> None:
         p, _ = QFileDialog.getOpenFileName(self, "Calibration recording", str(paths.data_dir()),
@@ -241,15 +233,16 @@ class RecordPage(QWizardPage):
         self.recording = self.quality = None  # a new recording replaces the last one: Next waits for it
         self.completeChanged.emit()
         imu = w.worker.imu_ring if src.has_imu else None  # a source without IMU has no IMU samples to store
-        self._recorder = RecorderWorker(writer, w.worker.emg_ring, imu, cam.labels)
+        self._labels = CameraLabelFeed(w)
+        self._labels.follow()  # the page's own cursor on the camera's labels (valid share, bone scales)
+        # the recorder reads the camera's labels ring itself, as it reads the EMG ring: no GUI thread in between
+        self._recorder = RecorderWorker(writer, w.worker.emg_ring, imu, self._labels.ring)
         self._recorder.setObjectName("CalibrationRecorder")
         self._recorder.error.connect(lambda m: self.message.setText(f"⚠ {m}"))
         self._recorder.finished.connect(self._on_recorder_finished)
         self._proc = RecordingProcedure(calibration_protocol())
         self._bone_scales = []
         self._stopping = False
-        w.camera_panel.label_ready.connect(self._on_label)
-        self._labels_connected = True
         self.view.attach(self._proc, model.dof_names, model.rest_deg, "right")
         self._recorder.start()
         self._handle(self._proc.start(w.clock.now()))
@@ -280,9 +273,14 @@ class RecordPage(QWizardPage):
         else:
             super().keyPressEvent(event)
 
-    def _on_label(self, lab) -> None:
-        if self._proc is not None and not self._proc.finished:
-            self._proc.feed_labels(lab.t, lab.valid)
+    def _read_labels(self) -> None:
+        """Feed the procedure (valid-label share) and collect the IK bone scales from the camera's labels; a camera
+        started again while recording is handed to the recorder."""
+        if self._labels.follow() and self._recorder is not None:
+            self._recorder.set_labels(self._labels.ring)
+        for lab in self._labels.read():
+            if self._proc is not None and not self._proc.finished:
+                self._proc.feed_labels(lab.t, lab.valid)
             bs = getattr(lab.ik, "bone_scale", None)
             if lab.valid and bs is not None and len(self._bone_scales) < 5000:
                 self._bone_scales.append(bs)
@@ -303,6 +301,7 @@ class RecordPage(QWizardPage):
             return
         now = self.window.clock.now()
         if not self._proc.finished:
+            self._read_labels()
             self._handle(self._proc.tick(now))
         self.view.draw(now)
         if self._proc.finished and not self._stopping:
@@ -313,26 +312,15 @@ class RecordPage(QWizardPage):
         self._stopping = True
         self._timer.stop()
         self.view.set_active(False)
-        self._disconnect_labels()
         self.message.setText("saving and checking the calibration recording…")
         if self._recorder is not None:
             self._recorder.requestInterruption()  # no wait here: _on_recorder_finished follows
-
-    def _disconnect_labels(self) -> None:
-        if not self._labels_connected:
-            return
-        self._labels_connected = False
-        try:
-            self.window.camera_panel.label_ready.disconnect(self._on_label)
-        except (RuntimeError, TypeError):
-            pass
 
     def _on_recorder_finished(self) -> None:
         rec, self._recorder = self._recorder, None
         if rec is None:  # already handled (the wizard was closed)
             return
         self._timer.stop()
-        self._disconnect_labels()
         self.view.set_active(False)
         self.record_button.setEnabled(True)
         self.file_button.setEnabled(True)
@@ -359,7 +347,6 @@ class RecordPage(QWizardPage):
             self._handle(self._proc.abort(self.window.clock.now()))
         rec, self._recorder = self._recorder, None
         self._timer.stop()
-        self._disconnect_labels()
         self.view.set_active(False)
         if rec is not None:
             rec.stop(timeout_ms)

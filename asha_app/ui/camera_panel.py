@@ -6,13 +6,10 @@ and polls it on a QTimer (30 Hz); the GUI thread only draws.
 Wiring (in the main window)::
 
     panel = CameraPanel(clock)
-    panel.hand_view_target = hand_view          # draws every new label into slot "camera"
-    # or, equivalently, connect the signal yourself:
-    panel.label_ready.connect(lambda lab: hand_view.set_pose("camera", joints_mm=lab.ik.joints_hand_mm,
-                                                             angles_deg=lab.ik.angles_deg, side=lab.ik.side))
+    panel.hands = window.hands                  # a HandScene: every new label is shown in its slot "camera"
     panel.error.connect(main_window.show_error)
     panel.mano_path = settings_mano_path      # optional: show a user's MANO mesh instead of the built-in one
-    recorder_source = panel.worker              # its .labels queue is what a recorder drains
+    labels = panel.worker.labels                # the labels ring a recorder reads with its own cursor
 
 Signals
 -------
@@ -138,7 +135,7 @@ class CameraPanel(QWidget):
         self.clock = clock
         self.worker_factory = worker_factory or default_worker_factory
         self.worker: CameraWorker | None = None
-        self.hand_view_target = None  # a HandView; gets set_pose("camera", ...) per new label
+        self.hands = None  # a HandScene: its slot "camera" shows each new label
         self.mano_path: str | None = None  # a user's MANO_RIGHT/LEFT.pkl or .npz (a setting); None: built-in hand
         self._mano_cache: dict = {}
         self._seen_label = 0
@@ -316,17 +313,18 @@ class CameraPanel(QWidget):
             fe = lab.ik.fit_error_mm
             self.fit_label.setText("-" if not np.isfinite(fe) else f"{fe:.1f} mm" + ("" if lab.ik.valid else " (invalid)"))
             self.label_ready.emit(lab)
-            hv = self.hand_view_target
-            if hv is not None:
+            hands = self.hands
+            if hands is not None:
                 if not lab.ik.valid:
-                    hv.clear("camera")
+                    hands.clear("camera")
                 elif w.mano is not None and lab.ik.side == w.mano.side:
                     if lab.mano_vertices_mm is not None:
                         self._mano_vertices = lab.mano_vertices_mm
-                    hv.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, vertices_mm=self._mano_vertices,
-                                faces=w.mano.faces if self._mano_vertices is not None else None)
+                    hands.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, vertices_mm=self._mano_vertices,
+                                   faces=w.mano.faces if self._mano_vertices is not None else None)
                 else:
-                    hv.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, angles_deg=lab.ik.angles_deg, side=lab.ik.side)
+                    hands.set_pose("camera", joints_mm=lab.ik.joints_hand_mm, angles_deg=lab.ik.angles_deg,
+                                   side=lab.ik.side)
         snap = w.snapshot()
         self.frames_label.setText(
             f"{snap['labelled']} labelled, {snap['invalid']} invalid, {snap['no_hand']} no hand, {snap['skipped']} skipped"

@@ -2,16 +2,21 @@
 
 Each *slot* (``"camera"``, ``"emg"``, ...) is one hand drawn as a shaded skinned
 mesh, a skeleton (21 landmarks joined by MediaPipe's connections) and joint
-markers, in its own colour (:data:`DEFAULT_COLOURS`), named in a legend at the
+markers, in its slot's colour (:data:`asha_app.pose.scene.DEFAULT_COLOURS`), named in a legend at the
 top left while drawn.  Hands can be shown overlaid (same place, e.g. the camera
 label and the EMG prediction) or side by side; a recording prompt's target pose
 (slot ``"target"``) always stands beside the others.  The places run along the
 longer side of the view, and the camera distance follows the view's size and
 aspect so that every hand shown is whole and centred whatever the dock's shape
-(:meth:`_HandScene.fit_distance`); the mouse wheel zooms on top of that.
+(:meth:`_VispyScene.fit_distance`); the mouse wheel zooms on top of that.
 
-The view mirrors a model: callers push what to draw with :meth:`HandView.set_pose`;
-the view stores nothing but its visuals.
+The view observes a model: what to draw (each slot's pose, colour, label and
+visibility, and the layout) lives in a Qt-free :class:`~asha_app.pose.scene.HandScene`
+that the live controller, the session replay, the recording and calibration pages
+and the camera panel change; the view subscribes to it, brings its vispy visuals
+up to date on each :class:`~asha_app.pose.scene.SceneChange` (forward kinematics
+and skinning of the changed slots happen here, in the GUI thread, only for hands
+that changed) and repaints.  It stores nothing but its visuals and the camera.
 
 Coordinates are the hand frame in millimetres (wrist at the origin, fingers
 along +y, +z out of the right palm): the camera looks at the palm by default.
@@ -50,27 +55,10 @@ from vispy.visuals.transforms import STTransform
 
 from asha_app.pose.chain import HAND_CONNECTIONS
 from asha_app.pose.hand_model import HandModel
+from asha_app.pose.scene import HandScene, HandSlot, SceneChange
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COLOURS = {
-    "camera": (0.95, 0.55, 0.25, 1.0),  # orange: camera label
-    "emg": (0.30, 0.60, 0.95, 1.0),  # blue: EMG prediction
-    "reference": (0.40, 0.80, 0.40, 1.0),  # green: recorded reference pose (live demo)
-    "target": (0.80, 0.45, 0.90, 1.0),  # violet: the pose a recording prompt asks for
-    "replay": (0.90, 0.82, 0.30, 1.0),  # yellow: a recorded camera label (session replay)
-}
-#: what the legend calls each slot (others are shown by their slot name)
-SLOT_LABELS = {
-    "camera": "camera (IK fit)",
-    "emg": "EMG model",
-    "reference": "recorded reference",
-    "target": "target pose",
-    "replay": "recorded label (replay)",
-}
-#: slots that stand beside the others even in the overlay layout: a prompt's goal, not a measurement to compare
-BESIDE_SLOTS = frozenset({"target"})
-_EXTRA = [(0.85, 0.40, 0.80, 1.0), (0.90, 0.85, 0.30, 1.0), (0.40, 0.85, 0.85, 1.0)]
 SIDE_BY_SIDE_GAP_MM = 220.0
 #: spacing of hands stacked on top of each other (a tall, narrow view): a hand is about 212 mm tall
 STACKED_GAP_MM = 250.0
@@ -107,6 +95,8 @@ class _HandVisual:
         self.has_data = False
         #: the landmarks (21, 3) mm of the last pose drawn, None when hidden
         self.joints: np.ndarray | None = None
+        #: the scene's HandPose these visuals show (None: nothing)
+        self.pose = None
 
     def update(self, joints: np.ndarray | None, vertices: np.ndarray | None, faces: np.ndarray | None,
                normals: np.ndarray | None = None, cull: bool = False) -> None:
@@ -166,6 +156,33 @@ class _HandVisual:
         self.shown = shown
         if not shown:
             self.mesh.visible = self.lines.visible = self.markers.visible = False
+
+    def show_pose(self, pose, show_mesh: bool, cull_back_faces: bool) -> None:
+        """Pose the visuals as the scene's :class:`~asha_app.pose.scene.HandPose` says (None: nothing).
+
+        Forward kinematics (joints from angles) and skinning (vertices and normals
+        from angles, the hand model and the bone scale) happen here.
+        """
+        self.pose = pose
+        if pose is None or not pose.has_data:
+            self.update(None, None, None)
+            self.has_data = False
+            return
+        joints, verts, faces, normals, own_mesh = pose.joints_mm, pose.vertices_mm, pose.faces, None, False
+        angles = pose.angles_deg
+        if angles is not None and np.all(np.isfinite(angles)):
+            model = pose.model or HandModel.builtin(pose.side)
+            if show_mesh and verts is None:
+                verts, normals = model.skin_np(angles, pose.bone_scale)
+                faces = model.faces
+                own_mesh = True
+            if joints is None:
+                joints = model.forward_np(angles, pose.bone_scale)
+        if not show_mesh:
+            verts = None
+        # the built-in meshes are closed with outward winding (tested); meshes given as they are may not be
+        self.update(joints, verts, faces if verts is not None else None, normals, cull=own_mesh and cull_back_faces)
+        self.has_data = joints is not None and bool(np.all(np.isfinite(joints)))
 
 
 _EGL: dict = {}
@@ -252,16 +269,16 @@ def choose_backend(requested: str | None = None) -> str:
                        + ") and this display has no OpenGL windows")
 
 
-class _HandScene:
-    """Every vispy object of one view (canvas, camera, hands); used from exactly one thread.
+class _VispyScene:
+    """Every vispy object of one view (canvas, camera, the hands' visuals); used from exactly one thread.
 
-    The commands (:meth:`set_pose`, :meth:`clear`, :meth:`set_visible`,
-    :meth:`set_layout`, :meth:`orbit`, :meth:`zoom`, :meth:`reset_camera`) are what
-    :class:`HandView` forwards; it renders in ``paintEvent`` (offscreen) or lets the
+    :meth:`sync` brings a slot's visuals up to date with the model, :meth:`apply_layout`
+    places the drawn hands; the camera (:meth:`orbit`, :meth:`zoom`, :meth:`reset_camera`)
+    belongs to the view alone.  It renders in ``paintEvent`` (offscreen) or lets the
     widget canvas draw.
     """
 
-    def __init__(self, app, slots) -> None:
+    def __init__(self, app) -> None:
         self.egl = app != "pyside6"
         if self.egl:
             _release_qt_gl()
@@ -274,85 +291,37 @@ class _HandScene:
         # near/far clip = distance / and * sqrt(10 * depth_value); vispy's default (1e6: 0.16 mm to 1.6 km at
         # 520 mm) leaves a 16-bit depth buffer too coarse, and the back of the fingers bled through the front
         self.view.camera.depth_value = DEPTH_VALUE
-        self.layout = "overlay"
         #: the places run along y (a tall, narrow view) instead of x
         self.stacked = False
         #: the user's zoom (wheel) on top of the distance that frames the hands
         self.zoom_factor = 1.0
+        #: the drawn slots grouped by place, as last applied (HandScene.groups)
+        self.groups: list[list[str]] = []
         # vispy's canvas resizes its view on this event; the camera distance then follows the new aspect
         self.canvas.events.resize.connect(self._on_resize, position="last")
         #: skip the back faces of the built-in skinned meshes
         self.cull_back_faces = True
         self.hands: dict[str, _HandVisual] = {}
         self._fbo = None
-        if slots is None:
-            slots = DEFAULT_COLOURS
-        if isinstance(slots, dict):
-            for name, col in slots.items():
-                self.slot(name, col)
-        else:
-            for name in slots:
-                self.slot(name)
 
-    def slot(self, name: str, colour=None) -> _HandVisual:
-        h = self.hands.get(name)
+    def sync(self, slot: HandSlot, show_mesh: bool) -> None:
+        """Bring the visuals of ``slot`` up to date (created on first use; posed again only when its pose changed)."""
+        h = self.hands.get(slot.name)
         if h is None:
-            if colour is None:
-                colour = DEFAULT_COLOURS.get(name, _EXTRA[len(self.hands) % len(_EXTRA)])
-            h = _HandVisual(self.view.scene, colour)
-            self.hands[name] = h
-            self.apply_layout()
-        return h
+            h = _HandVisual(self.view.scene, slot.colour)
+            self.hands[slot.name] = h
+        was_shown = h.shown
+        if slot.visible != was_shown:
+            h.set_shown(slot.visible)
+        if slot.pose is not h.pose or (slot.visible and not was_shown):
+            h.show_pose(slot.pose, show_mesh, self.cull_back_faces)
 
-    def set_pose(self, slot, joints_mm, angles_deg, model, side, vertices_mm, faces, bone_scale, show_mesh) -> None:
-        h = self.slot(slot)
-        had_data = h.has_data
-        verts, normals, own_mesh = vertices_mm, None, False
-        if angles_deg is not None and np.all(np.isfinite(angles_deg)):
-            model = model or HandModel.builtin(side)
-            if show_mesh and verts is None:
-                verts, normals = model.skin_np(angles_deg, bone_scale)
-                faces = model.faces
-                own_mesh = True
-            if joints_mm is None:
-                joints_mm = model.forward_np(angles_deg, bone_scale)
-        if not show_mesh:
-            verts = None
-        # the built-in meshes are closed with outward winding (tested); meshes given as they are may not be
-        h.update(joints_mm, verts, faces if verts is not None else None, normals,
-                 cull=own_mesh and self.cull_back_faces)
-        h.has_data = joints_mm is not None and bool(np.all(np.isfinite(joints_mm)))
-        if h.has_data != had_data:
-            self.apply_layout()
-
-    def clear(self, slot: str) -> None:
-        if slot in self.hands:
-            h = self.hands[slot]
-            h.update(None, None, None)
-            if h.has_data:
-                h.has_data = False
-                self.apply_layout()
-
-    def set_visible(self, slot: str, visible: bool) -> None:
-        self.slot(slot).set_shown(bool(visible))
-        self.apply_layout()
-
-    def set_layout(self, layout: str) -> None:
-        self.layout = layout
-        self.apply_layout()
-
-    def groups(self) -> list[list[str]]:
-        """The drawn slots, grouped by place from left to right (each group shares one place)."""
-        drawn = [name for name, h in self.hands.items() if h.shown and h.has_data]
-        if self.layout == "side_by_side":
-            return [[name] for name in drawn]
-        main = [name for name in drawn if name not in BESIDE_SLOTS]
-        return ([main] if main else []) + [[name] for name in drawn if name in BESIDE_SLOTS]
-
-    def apply_layout(self) -> None:
-        # places only the hands that are drawn, so an empty slot leaves no hole; the places run side by side,
-        # or stacked when the view is so tall and narrow that this shows the hands clearly larger
-        groups = self.groups()
+    def apply_layout(self, groups: list[list[str]] | None = None) -> None:
+        """Place the drawn hands: ``groups`` (default: the last ones) side by side, or stacked when the view is so
+        tall and narrow that this shows them clearly larger; an empty slot leaves no hole."""
+        if groups is not None:
+            self.groups = [list(g) for g in groups]
+        groups = self.groups
         n = max(1, len(groups))
         self.stacked = n > 1 and self.fit_distance(n, True) < STACK_GAIN * self.fit_distance(n, False)
         for h in self.hands.values():
@@ -363,7 +332,8 @@ class _HandScene:
             else:
                 d = ((i - (n - 1) / 2) * SIDE_BY_SIDE_GAP_MM, 0.0, 0, 0)
             for name in group:
-                self.hands[name].node.transform.translate = d
+                if name in self.hands:
+                    self.hands[name].node.transform.translate = d
         self.frame()
 
     def fit_distance(self, n: int | None = None, stacked: bool | None = None) -> float:
@@ -375,7 +345,7 @@ class _HandScene:
         (default: the current arrangement).
         """
         if n is None:
-            n = max(1, len(self.groups()))
+            n = max(1, len(self.groups))
         if stacked is None:
             stacked = self.stacked
         w, h = self.view.size
@@ -442,12 +412,12 @@ class _HandScene:
 
 
 class HandView(QWidget):
-    """A QWidget showing hands in 3D with vispy.
+    """A QWidget that draws a :class:`~asha_app.pose.scene.HandScene` in 3D with vispy.
 
     Parameters
     ----------
-    slots : dict[str, colour] or list[str], optional
-        Slots to create (default ``camera``, ``emg`` and ``reference``).  More are created on first use.
+    hands : HandScene, optional
+        The model to observe (default: a new one with the default slots).
     parent : QWidget, optional
     show_mesh : bool
         Draw the skinned mesh (True) or only the skeleton.
@@ -456,6 +426,8 @@ class HandView(QWidget):
 
     Attributes
     ----------
+    hands : HandScene
+        What is drawn; change it, never the view.
     frames_painted : int
         New pictures put on screen since creation.
     render_ms : deque of float
@@ -465,8 +437,8 @@ class HandView(QWidget):
     -------
     frame_painted(float, int)
         A new picture reached the screen: ``time.perf_counter()`` at the end of the
-        paint and the generation of the newest command it shows (compare with the
-        value :meth:`set_pose` returned).
+        paint and the scene's generation it shows (compare with the value a
+        :class:`HandScene` change returned).
 
     Raises
     ------
@@ -476,26 +448,29 @@ class HandView(QWidget):
 
     frame_painted = Signal(float, int)
 
-    def __init__(self, slots=None, parent=None, show_mesh: bool = True, backend: str | None = None) -> None:
+    def __init__(self, hands: HandScene | None = None, parent=None, show_mesh: bool = True,
+                 backend: str | None = None) -> None:
         super().__init__(parent)
         self.backend = choose_backend(backend)
         self.show_mesh = show_mesh
+        self.hands = hands if hands is not None else HandScene()
         self.frames_painted = 0
-        self._gen = 0  # command generation
-        self._image_gen = -1  # offscreen: generation of the image kept in self._image
+        self._synced = 0  # the scene's generation the visuals show
+        self._camera_rev = 0  # changes of the view's own camera (drag, wheel, reset)
+        self._image_key = None  # offscreen: (generation, camera revision) of the image kept in self._image
         self._image: QImage | None = None
         self._image_buf = None
         self._drag = None
         self.render_ms: deque = deque(maxlen=200)
         app = offscreen_gl_app() if self.backend == "offscreen" else "pyside6"
         try:
-            self._scene = _HandScene(app, slots)
+            self._scene = _VispyScene(app)
         except Exception as exc:  # EGL came up but no context or surface: the widget canvas may still work
             if self.backend != "offscreen" or backend or os.environ.get("ASHA_3D_BACKEND") or not _widget_gl_possible():
                 raise
             log.warning("off-screen 3D rendering failed (%s); using the OpenGL widget canvas", exc)
             self.backend = "widget"
-            self._scene = _HandScene("pyside6", slots)
+            self._scene = _VispyScene("pyside6")
         log.info("3D view: %s rendering%s", self.backend,
                  "" if self.backend == "offscreen" else f" (off-screen unavailable: {offscreen_gl_error() or 'not chosen'})")
         if self.backend == "offscreen":
@@ -506,8 +481,6 @@ class HandView(QWidget):
             layout.setContentsMargins(0, 0, 0, 0)
             layout.addWidget(self._scene.canvas.native)
             self._scene.canvas.events.draw.connect(self._on_widget_drawn, position="last")
-        #: what the legend calls each slot (:data:`SLOT_LABELS`, changed with :meth:`set_slot_label`)
-        self.slot_labels = dict(SLOT_LABELS)
         self.legend = QLabel(self)
         self.legend.setObjectName("handLegend")
         self.legend.setStyleSheet("#handLegend { background: rgba(0, 0, 0, 150); color: white; padding: 3px 6px;"
@@ -517,25 +490,43 @@ class HandView(QWidget):
         self.legend.move(6, 6)
         self.legend.hide()
         self._legend_key = None
+        self.hands.connect(self._on_scene_change)
+        self._on_scene_change(SceneChange(self.hands.generation, frozenset(self.hands.slots), layout=True))
 
     def sizeHint(self):  # noqa: N802 - Qt naming
         from PySide6.QtCore import QSize
 
         return QSize(480, 480)  # what vispy's own canvas widget asks for: docks give the view a useful size
 
-    # ------------------------------------------------------------------ commands
-    def _submit(self, name: str, *args) -> int:
-        if self._scene is None:  # closed
-            return self._gen
-        getattr(self._scene, name)(*args)
-        self._gen += 1
-        if name not in ("orbit", "zoom"):
-            self._update_legend()
+    # ------------------------------------------------------------------ the model
+    def _on_scene_change(self, change: SceneChange) -> None:
+        """The scene changed: update the visuals of the slots it names, the places and the legend, then repaint."""
+        sc = self._scene
+        if sc is None:  # closed
+            return
+        slots = self.hands.slots
+        for name in change.slots:
+            if name in slots:
+                sc.sync(slots[name], self.show_mesh)
+        groups = self.hands.groups()
+        if change.layout or groups != sc.groups:
+            sc.apply_layout(groups)
+        self._synced = change.generation
+        self._update_legend()
+        if change.draw_now:
+            self.draw_now()
+        else:
+            self._schedule_paint()
+
+    def _schedule_paint(self) -> None:
         if self.backend == "offscreen":
-            self.update()  # rendered in the next paint: poses set in one event-loop pass share a frame
+            self.update()  # rendered in the next paint: changes made in one event-loop pass share a frame
         else:
             self._scene.canvas.update()
-        return self._gen
+
+    def _camera_changed(self) -> None:
+        self._camera_rev += 1
+        self._schedule_paint()
 
     @property
     def _hands(self) -> dict:
@@ -544,75 +535,12 @@ class HandView(QWidget):
 
     @property
     def slots(self) -> list[str]:
-        return list(self._hands)
-
-    def set_pose(
-        self,
-        slot: str,
-        joints_mm: np.ndarray | None = None,
-        angles_deg: np.ndarray | None = None,
-        model: HandModel | None = None,
-        side: str = "right",
-        vertices_mm: np.ndarray | None = None,
-        faces: np.ndarray | None = None,
-        bone_scale: np.ndarray | None = None,
-    ) -> int:
-        """Draw one hand.
-
-        Parameters
-        ----------
-        slot : str
-            Which hand (created on first use).
-        joints_mm : array (21, 3), optional
-            Landmarks in the hand frame, mm (skeleton).  Computed from ``angles_deg`` when omitted.
-        angles_deg : array (n_dof,), optional
-            Joint angles of ``model`` (degrees); gives the skinned mesh.
-        model : HandModel, optional
-            Defaults to the built-in hand of ``side``.
-        vertices_mm, faces : arrays, optional
-            A mesh to show as it is (e.g. MANO's), hand frame mm.
-        bone_scale : array (20,), optional
-
-        Returns
-        -------
-        int
-            The command's generation (see :attr:`frame_painted`).
-
-        Passing nothing (or NaN joints) hides the hand's drawing for that slot.
-        """
-        return self._submit("set_pose", slot, joints_mm, angles_deg, model, side, vertices_mm, faces, bone_scale,
-                            self.show_mesh)
-
-    def clear(self, slot: str) -> None:
-        """Hide what a slot draws."""
-        self._submit("clear", slot)
-
-    def set_visible(self, slot: str, visible: bool) -> None:
-        """Show or hide a slot (its last drawing is redrawn on the next set_pose)."""
-        self._submit("set_visible", slot, bool(visible))
-
-    def set_layout(self, layout: str) -> None:
-        """``"overlay"`` (all hands in one place) or ``"side_by_side"`` (along x)."""
-        if layout not in ("overlay", "side_by_side"):
-            raise ValueError(f"layout must be 'overlay' or 'side_by_side', got {layout!r}")
-        self._submit("set_layout", layout)
-
-    def set_slot_label(self, slot: str, label: str) -> None:
-        """Name a slot in the legend (e.g. ``"reference"`` -> "recorded finger angles")."""
-        self.slot_labels[slot] = str(label)
-        self._legend_key = None
-        self._update_legend()
+        """The scene's slots."""
+        return list(self.hands.slots)
 
     def legend_entries(self) -> list[tuple[str, str, str]]:
         """``(slot, label, colour "#rrggbb")`` of each hand drawn now, left to right (what the legend shows)."""
-        if self._scene is None:
-            return []
-        out = []
-        for group in self._scene.groups():
-            for name in group:
-                rgb = np.clip(np.asarray(self._scene.hands[name].colour[:3]) * 255, 0, 255).round().astype(int)
-                out.append((name, self.slot_labels.get(name, name), "#{:02x}{:02x}{:02x}".format(*rgb)))
-        return out
+        return self.hands.legend_entries() if self._scene is not None else []
 
     def _update_legend(self) -> None:
         entries = self.legend_entries()
@@ -630,14 +558,20 @@ class HandView(QWidget):
         self.legend.raise_()
 
     def draw_now(self) -> None:
-        """Paint the poses set so far at once (offscreen: a synchronous repaint of this widget only),
-        instead of waiting for the window's next update pass (live view: saves a few ms of latency)."""
-        if self.backend == "offscreen" and self._scene is not None and self._image_gen != self._gen and self.isVisible():
+        """Paint what the scene holds at once (offscreen: a synchronous repaint of this widget only), instead of
+        waiting for the window's next update pass (the live view: saves a few ms of latency)."""
+        if self.backend != "offscreen" or self._scene is None:
+            if self._scene is not None:
+                self._scene.canvas.update()
+            return
+        if self._image_key != (self._synced, self._camera_rev) and self.isVisible():
             self.repaint()
 
     def reset_camera(self) -> None:
         """Back to the default view of the palm."""
-        self._submit("reset_camera")
+        if self._scene is not None:
+            self._scene.reset_camera()
+            self._camera_changed()
 
     # ------------------------------------------------------------------ drawing
     def render(self) -> np.ndarray:
@@ -654,7 +588,8 @@ class HandView(QWidget):
         if self.backend != "offscreen" or self._scene is None:
             return super().paintEvent(event)
         size = self._pixel_size()
-        new = self._image is None or self._image_gen != self._gen or self._image.size().toTuple() != size
+        key = (self._synced, self._camera_rev)
+        new = self._image is None or self._image_key != key or self._image.size().toTuple() != size
         if new:
             t0 = time.perf_counter()
             arr = np.ascontiguousarray(self._scene.render_array(size))
@@ -662,15 +597,15 @@ class HandView(QWidget):
             img = QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0], QImage.Format.Format_RGBA8888)
             img.setDevicePixelRatio(self.devicePixelRatioF())
             self._image, self._image_buf = img, arr  # the QImage borrows the array's memory
-            self._image_gen = self._gen
+            self._image_key = key
         p = QPainter(self)
         p.drawImage(QRect(0, 0, self.width(), self.height()), self._image)
         p.end()
         if new:
-            self._frame_done(self._image_gen)
+            self._frame_done(key[0])
 
     def _on_widget_drawn(self, _event=None) -> None:
-        self._frame_done(self._gen)
+        self._frame_done(self._synced)
 
     def _frame_done(self, gen: int) -> None:
         self.frames_painted += 1
@@ -687,7 +622,9 @@ class HandView(QWidget):
         pos = event.position()
         dx, dy = pos.x() - self._drag.x(), pos.y() - self._drag.y()
         self._drag = pos
-        self._submit("orbit", -0.5 * dx, 0.5 * dy)
+        if self._scene is not None:
+            self._scene.orbit(-0.5 * dx, 0.5 * dy)
+            self._camera_changed()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self._drag = None
@@ -698,7 +635,9 @@ class HandView(QWidget):
     def wheelEvent(self, event) -> None:  # noqa: N802 - Qt naming
         if self.backend != "offscreen":
             return
-        self._submit("zoom", 0.9 ** (event.angleDelta().y() / 120.0))
+        if self._scene is not None:
+            self._scene.zoom(0.9 ** (event.angleDelta().y() / 120.0))
+            self._camera_changed()
         event.accept()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
@@ -706,7 +645,8 @@ class HandView(QWidget):
         super().closeEvent(event)
 
     def close_canvas(self) -> None:
-        """Free the GL resources (also done when the widget closes); later poses are ignored."""
+        """Stop observing the scene and free the GL resources (also done when the widget closes)."""
+        self.hands.disconnect(self._on_scene_change)
         if self._scene is not None:
             self._scene.close()
             self._scene = None

@@ -1,11 +1,13 @@
 """Live hand from EMG: the "Live hand" dock, the Live menu (Calibrate…, Load profile…, Live demo), shadow mode.
 
 The GUI thread only draws: an :class:`~asha_app.workers.inference.InferenceWorker`
-runs the model on the acquisition ring, fills a latest-pose slot and signals
-``pose_ready``; the controller here then takes the newest pose, drives the 3D
-hand's ``emg`` slot, the reference (live demo) or compares with the camera's
-hand (shadow mode), and updates the indicators.  A pose counts as drawn, and its
-latency is measured, when the 3D view has painted the frame that shows it.
+runs the Qt-free :mod:`asha_app.inference` pipeline on the acquisition ring (model,
+smoothing, input monitor, the EMG hand and the live demo's reference hand), fills
+a latest-pose slot and signals ``pose_ready``; the controller here then takes the
+newest pose, puts its hands into the window's :class:`~asha_app.pose.scene.HandScene`
+(slots ``emg`` and ``reference``; the 3D view observes it), or compares with the
+camera's hand (shadow mode), and updates the indicators.  A pose counts as drawn,
+and its latency is measured, when the 3D view has painted the frame that shows it.
 
 * **Live demo**: the bundled real paired Myo + MediaPipe recording
   (``resources/live_demo``, held-out stretch) replayed by the MindRove playback
@@ -24,14 +26,15 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from asha_app.calibration.drift import DriftMonitor, mpjpe_mm
-from asha_app.calibration.live_demo import demo_assets
-from asha_app.calibration.ood import InputMonitor
+from asha_app.inference.drift import DriftMonitor, mpjpe_mm
+from asha_app.inference.hands import LiveHands
+from asha_app.inference.live_demo import demo_assets
+from asha_app.inference.ood import InputMonitor
 from asha_app.calibration.profile import SUFFIX, ProfileError, load_profile
 from asha_app.core.errors import AshaError
 from asha_app.models import checkpoint as C
@@ -40,10 +43,6 @@ from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
 
-#: while live runs, the EMG scopes redraw right after a 3D frame, at most this often (Hz), and at least
-#: every ``SCOPE_FALLBACK_MS`` (when no frame comes, e.g. the 3D dock is closed)
-SCOPE_HZ_LIVE = 20.0
-SCOPE_FALLBACK_MS = 250
 #: median time to skin and render a pose above which the skinned mesh is switched off (skeleton only):
 #: 25 ms is under 40 frames/s
 MESH_BUDGET_MS = 25.0
@@ -183,10 +182,10 @@ class LiveController:
         self._camera_joints = None
         self._camera_t = 0.0
         self._prompted = False
-        self._bs = None
         self._receiver = _GuiReceiver(self.poll, window)
-        self._scope_t = 0.0
-        self._scope_interval = None  # the scopes' own timer interval, put back when live stops
+        #: the window's scope pacer: told when live runs and when a hand frame was painted (never its timer)
+        self.pacer = window.scope_pacer
+        self.pacer.scopes_while_live = self.dock.scopes_check.isChecked()
         d = self.dock
         d.demo_button.clicked.connect(self.start_demo)
         d.profile_button.clicked.connect(self.choose_profile)
@@ -210,36 +209,6 @@ class LiveController:
 
         v = self.window.hand_view
         return v if isinstance(v, HandView) else None
-
-    def _bone_scale(self) -> np.ndarray | None:
-        """Per-bone scale of the profile's person (bone lengths from the IK calibration), None without."""
-        bl = getattr(self.profile, "bone_lengths_mm", None) if self.profile is not None else None
-        if not bl or len(bl) != len(self.hand_model.bone_lengths_mm):
-            return None
-        return np.asarray(bl, float) / self.hand_model.bone_lengths_mm
-
-    def _to_hand_fn(self):
-        """Worker thread callable: pose -> (angles deg, joints mm) with the person's bone lengths.
-
-        A fresh :class:`~asha_app.pose.contract.HandMapper` per worker (the joints kind keeps IK state).
-        Raises :class:`~asha_app.pose.contract.PoseContractError` when the model cannot drive the hand.
-        """
-        mapper = check_drives_hand(self.ckpt, self._hand())
-        bs = self._bs
-
-        def to_hand(pose: np.ndarray):
-            return mapper.hand(pose, bs)
-
-        return to_hand
-
-    def _reference(self, package: float):
-        """Worker thread: the recorded reference hand at a demo file sample."""
-        assets = self.assets
-        ref = assets.reference_at(package) if assets is not None else None
-        if ref is None:
-            return None
-        a = self.hand_model.angles_from_finger_flexion(ref)
-        return a, self.hand_model.forward_np(a)
 
     # ------------------------------------------------------------------ start / stop
     def start_demo(self) -> bool:
@@ -345,17 +314,18 @@ class LiveController:
                 w.show_error(str(exc))
                 return False
         self._stop_worker()
-        self._hand()  # load the hand model now, not in the first draw
-        self._bs = self._bone_scale()
         try:
-            to_hand = self._to_hand_fn()
+            # pose -> hand in the worker (Qt-free): a fresh HandMapper per worker (the joints kind keeps IK state),
+            # the person's bone lengths from the profile, the recorded reference hand in the demo
+            hands = LiveHands.for_checkpoint(
+                self.ckpt, self._hand(), getattr(self.profile, "bone_lengths_mm", None) if self.profile else None,
+                reference=self.assets if self.mode == "demo" else None)
         except PoseContractError as exc:
             w.show_error(str(exc))
             self.dock.what.setText(f"⚠ {exc}")
             return False
         worker = InferenceWorker(self.ckpt, w.worker.emg_ring, decimation=self.decimation,
-                                 monitor=self.monitor, to_hand=to_hand,
-                                 reference=self._reference if self.mode == "demo" else None)
+                                 monitor=self.monitor, hands=hands)
         worker.error.connect(w.show_error)
         worker.status.connect(self._on_status)
         worker.pose_ready.connect(self._receiver.pose_ready)
@@ -371,9 +341,9 @@ class LiveController:
         self.drift.reset()
         self._prompted = False
         worker.start()
-        self._lock_scopes_to_frames(True)
-        if view is not None:  # the EMG hand beside the camera's (shadow mode) or the demo's reference, never inside
-            view.set_layout("side_by_side")
+        self.pacer.start_live()  # the scopes now redraw between the hand's frames
+        # the EMG hand beside the camera's (shadow mode) or the demo's reference, never inside
+        w.hands.set_layout("side_by_side")
         self._show_hand_view()
         self.dock.stop_button.setEnabled(True)
         return True
@@ -383,13 +353,12 @@ class LiveController:
         if wk is not None:
             wk.stop(3000)
             self.dock.clear_figures()  # what the stopped run drew goes with it
-            view = self._view()
-            if view is not None:
-                view.clear("emg")
-                view.clear("reference")
-                view.set_layout("overlay")  # the view's own layout again (live put the hands side by side)
+            with self.window.hands.batch():
+                self.window.hands.clear("emg")
+                self.window.hands.clear("reference")
+                self.window.hands.set_layout("overlay")  # the view's own layout again (live put the hands side by side)
         self._pending.clear()
-        self._lock_scopes_to_frames(False)
+        self.pacer.stop_live()
 
     def stop(self) -> None:
         """Stop live inference (and the demo's playback); a profile does not start again by itself."""
@@ -452,42 +421,16 @@ class LiveController:
         self.dock.rate.setText(f"{st['rate_hz']:.0f} /s from the model{drawn}"
                                + (f", {st['lost']} samples lost" if st["lost"] else ""))
 
-    def _lock_scopes_to_frames(self, on: bool) -> None:
-        """While live runs, redraw the scopes just after a 3D frame instead of on their own timer.
-
-        A scope frame takes 8-20 ms of the GUI thread on a slow machine; on its own
-        timer it often started just before a pose arrived and made that pose wait.  Drawn
-        right after a frame it fits in the ~20 ms until the next pose (50 Hz model).
-        """
-        timer = self.window.draw_timer
-        if on and self._scope_interval is None and timer.isActive():  # (stopped scopes stay stopped)
-            self._scope_interval = timer.interval()
-            timer.setInterval(SCOPE_FALLBACK_MS)
-            if not self.dock.scopes_check.isChecked():
-                timer.stop()
-        elif not on and self._scope_interval is not None:
-            timer.setInterval(self._scope_interval)
-            self._scope_interval = None
-            timer.start()
-
     def _scopes_toggled(self, on: bool) -> None:
-        if self._scope_interval is None:  # live not running: the choice applies when it starts
-            return
-        if on:
-            self.window.draw_timer.start()
-        else:
-            self.window.draw_timer.stop()
+        """The dock's *Scopes run while live*: the pacer lets the scopes move (or not) while a live hand runs."""
+        self.pacer.scopes_while_live = bool(on)
 
     def _on_frame_painted(self, t: float, gen: int) -> None:
         """The 3D view put a frame on screen: the newest pose handed to it up to ``gen`` is now visible.
 
         Poses handed before it and never painted on their own were merged into this
-        frame: they do not count as drawn.
+        frame: they do not count as drawn.  The scope pacer learns the hand's rhythm from these frames.
         """
-        if (self._scope_interval is not None and self.dock.scopes_check.isChecked()
-                and t - self._scope_t >= 1.0 / SCOPE_HZ_LIVE):
-            self._scope_t = t
-            QTimer.singleShot(0, self.window.refresh_scopes)
         shown = None
         while self._pending and self._pending[0][0] <= gen:
             shown = self._pending.popleft()
@@ -496,9 +439,15 @@ class LiveController:
         self.latencies_ms.append((t - shown[1]) * 1000.0)
         self.draw_times.append(t)
         self.drawn += 1
+        busy = float(np.median(list(self.set_pose_ms)[-25:])) / 1000.0 if self.set_pose_ms else 0.0
+        self.pacer.hand_frame(t, busy)
 
     def poll(self) -> None:
-        """On ``pose_ready``: hand the newest pose (if not shown yet) to the 3D view and update the indicators."""
+        """On ``pose_ready``: show the newest pose (if not shown yet) in the window's hands and update the indicators.
+
+        The worker computed the hands (:class:`~asha_app.inference.pipeline.LivePose`); this only puts them into the
+        :class:`~asha_app.pose.scene.HandScene`, as one change that the 3D view paints at once.
+        """
         wk = self.worker
         if wk is None:
             return
@@ -506,16 +455,21 @@ class LiveController:
         if lp is None or lp.seq == self._last_seq:
             return
         self._last_seq = lp.seq
-        angles, joints = lp.angles, lp.joints
+        hand, angles, joints = lp.hand, lp.angles, lp.joints
+        hands = self.window.hands
         view = self._view()
         hm = self.hand_model
         mesh = self.dock.mesh_check.isChecked()
+        ref = lp.reference if self.mode == "demo" else None
         t_a = time.perf_counter()
-        if view is not None and joints is not None:
-            gen = view.set_pose("emg", joints_mm=joints, angles_deg=angles if mesh else None, model=hm,
-                                bone_scale=self._bs)
-            self._pending.append((gen, lp.t_seen))
-        now = time.perf_counter()
+        with hands.batch(draw_now=True):  # the EMG hand and the reference in one frame, painted at once
+            if hand is not None:
+                gen = hands.show("emg", hand if mesh else hand.skeleton_only())
+                if view is not None:
+                    self._pending.append((gen, lp.t_seen))
+            if ref is not None:
+                hands.show("reference", ref if mesh else ref.skeleton_only())
+            now = time.perf_counter()
         self.handed += 1
         self.handed_latencies_ms.append((now - lp.t_seen) * 1000.0)
         if view is None:  # no OpenGL view: the dock's figures are what the user sees
@@ -525,14 +479,11 @@ class LiveController:
         self.dock.last_pose = np.array(lp.pose)
         self.dock.last_angles = angles
         ref_joints = None
-        if self.mode == "demo" and lp.ref_joints is not None:
-            ref_joints = lp.ref_joints
-            if view is not None:
-                view.set_pose("reference", joints_mm=ref_joints, angles_deg=lp.ref_angles if mesh else None, model=hm)
+        if ref is not None:
+            ref_joints = ref.joints_mm
         elif self._camera_joints is not None and now - self._camera_t < 0.5:
             ref_joints = self._camera_joints
         if view is not None:
-            view.draw_now()
             self.set_pose_ms.append((time.perf_counter() - t_a) * 1000.0)
             recent = np.median(list(self.set_pose_ms)[-25:])  # skinning, rendering and painting
             if mesh and self.handed > 50 and recent > MESH_BUDGET_MS:

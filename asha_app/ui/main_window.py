@@ -10,6 +10,7 @@ and stats on timers.
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -25,8 +26,10 @@ from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
 from asha_app.dsp.filters import FilterSpec
 from asha_app.dsp.quality import Flag
+from asha_app.pose.scene import HandScene
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
+from asha_app.ui.pacing import TICK_S, ScopePacer
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
 from asha_app.ui.widgets import ElidedLabel
@@ -75,10 +78,10 @@ def make_source(kind: str, settings: AppSettings, clock: SessionClock | None = N
     raise AshaError(f"Unknown device kind {kind!r}")
 
 
-def create_hand_view() -> QWidget:
-    """The vispy 3D hand view, or a label saying why it cannot be shown (no OpenGL here)."""
+def create_hand_view(hands: HandScene | None = None) -> QWidget:
+    """The vispy 3D hand view of ``hands``, or a label saying why it cannot be shown (no OpenGL here)."""
     try:
-        return HandView()
+        return HandView(hands)
     except Exception as exc:  # vispy/OpenGL failures come in many types; the rest of the app must run
         log.info("3D hand view unavailable: %s", exc)
         lab = QLabel(f"3D view unavailable: {exc}")
@@ -194,10 +197,11 @@ class MainWindow(QMainWindow):
         self.camera_panel.mano_path = self.settings.camera.mano_path or None
         self.add_panel("camera", "Camera labels (MediaPipe + IK)", self.camera_panel,
                        Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.hand_view = create_hand_view()
+        #: the hands the 3D view shows (a Qt-free model every feature changes; the view observes it)
+        self.hands = HandScene()
+        self.hand_view = create_hand_view(self.hands)
         self.add_panel("hand3d", "3D hand", self.hand_view, Qt.DockWidgetArea.LeftDockWidgetArea)
-        if isinstance(self.hand_view, HandView):
-            self.camera_panel.hand_view_target = self.hand_view
+        self.camera_panel.hands = self.hands
         self.camera_panel.error.connect(self.show_error)
         self.splitDockWidget(self.panels["camera"], self.panels["hand3d"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.panels["levels"], self.panels["imu"])
@@ -282,9 +286,11 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         self.marker_action.triggered.connect(self.add_marker)
         self.reset_layout_action.triggered.connect(lambda: self.reset_layout())
+        #: decides on each draw-timer tick whether the scopes redraw (while live: between the hand's frames)
+        self.scope_pacer = ScopePacer()
         self.draw_timer = QTimer(self)
-        self.draw_timer.setInterval(25)
-        self.draw_timer.timeout.connect(self.refresh_scopes)
+        self.draw_timer.setInterval(round(TICK_S * 1000))  # fine ticks; the pacer sets the scopes' rate
+        self.draw_timer.timeout.connect(self._draw_tick)
         self.draw_timer.start()
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(250)
@@ -442,9 +448,9 @@ class MainWindow(QMainWindow):
         self.status_marker.setText("")
         self.scopes.clear_flags()
         self.rms.clear()
-        if isinstance(self.hand_view, HandView):
+        with self.hands.batch():
             for slot in STREAM_HAND_SLOTS:
-                self.hand_view.clear(slot)
+                self.hands.clear(slot)
 
     def _on_worker_finished(self) -> None:
         if self.worker is not None and self.worker.isFinished():
@@ -515,12 +521,19 @@ class MainWindow(QMainWindow):
             self.settings_changed.emit()
 
     # ------------------------------------------------------------------ drawing
+    def _draw_tick(self) -> None:
+        """The draw timer: redraw the scopes when the pacer says so (always, unless a live hand runs)."""
+        if self.worker is not None and self.scope_pacer.scopes_due(time.perf_counter()):
+            self.refresh_scopes()
+
     def refresh_scopes(self) -> None:
-        """Redraw the EMG scopes and IMU plot from the rings (the draw timer; the live view between its frames)."""
+        """Redraw the EMG scopes and IMU plot from the rings now."""
         if self.worker is None:
             return
+        t0 = time.perf_counter()
         self.scopes.refresh()
         self.imu.refresh()
+        self.scope_pacer.scopes_drawn(t0, time.perf_counter() - t0)
 
     def _update_status(self) -> None:
         w = self.worker

@@ -6,13 +6,19 @@ type, its instruction with the repetition (numbered from 1, "repetition 2 of
 3"), the seconds left in the countdown, prompt or rest, the overall progress,
 the next prompt, the share of valid hand labels in the repetition being
 recorded, and the buttons **Pause/Resume**, **Redo last repetition** and
-**Abort**.  It draws the prompt's target pose into the 3D view's ``"target"``
-slot.
+**Abort**.  It shows the prompt's target pose in the ``"target"`` slot of the
+window's :class:`~asha_app.pose.scene.HandScene` (the 3D view draws it).
 
 The view owns no recorder: the page that embeds it drives the procedure on its
 timer (``procedure.tick(now)``), passes the events it gets from the buttons to
 its own handler (``on_events``: prompt records to the recorder, discarded ones
 marked as such), and calls :meth:`ProcedureView.draw` after each tick.
+
+Camera labels reach the recorder straight from the camera worker's labels ring
+(the recorder reads it with its own cursor); the page reads the same ring with a
+:class:`CameraLabelFeed` of its own, for the valid-label share it shows, and
+tells the recorder when the window's camera changed (started again while
+recording).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from asha_app.pose.scene import HandScene
 from asha_app.protocols.procedure import RecordingProcedure, State
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,44 @@ def repetition_text(procedure: RecordingProcedure, step) -> str:
     return f"repetition {step.repetition + 1} of {total}"
 
 
+class CameraLabelFeed:
+    """The window's camera labels, read on the GUI thread with a cursor of its own (never taken from the recorder).
+
+    Parameters
+    ----------
+    window : MainWindow
+        Its ``camera_panel.worker`` is the camera followed.
+
+    Attributes
+    ----------
+    ring : ItemRing or None
+        The followed camera worker's ``labels`` ring (None: no camera).
+    """
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.ring = None
+        self._reader = None
+
+    def _current(self):
+        panel = getattr(self.window, "camera_panel", None)
+        cam = getattr(panel, "worker", None) if panel is not None else None
+        return getattr(cam, "labels", None)
+
+    def follow(self) -> bool:
+        """Follow the window's camera now; True when it changed (a new cursor at the new ring's end)."""
+        ring = self._current()
+        if ring is self.ring:
+            return False
+        self.ring = ring
+        self._reader = ring.reader() if ring is not None else None
+        return True
+
+    def read(self) -> list:
+        """The labels put since the last read (oldest first)."""
+        return self._reader.read() if self._reader is not None else []
+
+
 class ProcedureView(QWidget):
     """Prompt, instruction, countdown, progress, next prompt, valid labels; Pause/Resume, Redo, Abort; target hand.
 
@@ -60,8 +105,8 @@ class ProcedureView(QWidget):
     on_events : callable (list of ProcedureEvent) -> None
         Receives the events that a button produced (the page sends prompt
         records, completed or discarded, to its recorder).
-    hand_view : callable () -> HandView or None, optional
-        The 3D view that shows the target pose (None: no target hand).
+    hands : HandScene, optional
+        The hands the 3D view shows; the target pose goes into its ``"target"`` slot (None: no target hand).
     parent : QWidget, optional
 
     Attributes
@@ -73,11 +118,11 @@ class ProcedureView(QWidget):
     """
 
     def __init__(self, now: Callable[[], float], on_events: Callable[[list], None],
-                 hand_view: Callable[[], object] | None = None, parent=None) -> None:
+                 hands: HandScene | None = None, parent=None) -> None:
         super().__init__(parent)
         self._now = now
         self._on_events = on_events
-        self._hand_view = hand_view or (lambda: None)
+        self.hands = hands
         self.procedure: RecordingProcedure | None = None
         self.active = False
         self.dof_names: list[str] = []
@@ -223,8 +268,8 @@ class ProcedureView(QWidget):
             self.show_target(step if st != State.PAUSED and not p.finished else None)
 
     def show_target(self, step) -> None:
-        """Draw ``step``'s target pose into the 3D view's target slot (None, or a step without target, clears it)."""
-        hv = self._hand_view()
+        """Show ``step``'s target pose in the target slot (None, or a step without target, clears it)."""
+        hv = self.hands
         if hv is None:
             return
         try:
@@ -237,4 +282,4 @@ class ProcedureView(QWidget):
             log.warning("could not draw the target pose: %s", exc)
 
 
-__all__ = ["TARGET_SLOT", "ProcedureView", "repetition_text", "target_angle_array"]
+__all__ = ["TARGET_SLOT", "CameraLabelFeed", "ProcedureView", "repetition_text", "target_angle_array"]

@@ -21,12 +21,12 @@ import logging
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from asha_app.ui.recording_wizard import RecordingWizard, camera_label_to_frame
+from asha_app.ui.recording_wizard import RecordingWizard
 from asha_app.ui.session_library import SessionLibrary, start_source
 
 log = logging.getLogger(__name__)
 
-__all__ = ["camera_label_to_frame", "install", "open_wizard", "start_source"]
+__all__ = ["install", "open_wizard", "start_source"]
 
 
 def open_wizard(window) -> RecordingWizard:

@@ -10,10 +10,9 @@ Pages::
 * The **session** page opens the session file
   (``data_dir()/sessions/<participant>_<date>.h5``), starts a
   :class:`~asha_app.workers.recorder.RecorderWorker` on the acquisition rings
-  and on a queue that this page fills from the camera worker's labels (each
-  :class:`~asha_app.workers.camera.CameraLabel` converted to a
-  :class:`~asha_app.data.schema.CameraLabelFrame` by
-  :func:`camera_label_to_frame`), and drives the
+  and on the camera worker's labels ring (the recorder reads both with its own
+  cursors: camera labels never pass through the GUI thread; a camera started
+  again while recording is followed), and drives the
   :class:`~asha_app.protocols.procedure.RecordingProcedure` with
   ``window.clock.now()`` on a QTimer; what the participant sees (prompt,
   countdown, progress, target hand, Pause/Redo/Abort) is the
@@ -28,7 +27,6 @@ Pages::
 from __future__ import annotations
 
 import logging
-import queue
 from datetime import datetime
 from pathlib import Path
 
@@ -41,13 +39,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from asha_app.core import paths
 from asha_app.core.errors import AshaError, ConfigError, RecordingFileError
 from asha_app.data.integrity import check_session
-from asha_app.data.schema import CameraLabelFrame, OffsetSource
+from asha_app.data.schema import OffsetSource
 from asha_app.data.writer import SessionWriter
 from asha_app.protocols.model import Protocol, builtin_protocols, load_protocol
 from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
 from asha_app.protocols.wizard import Page, SessionWizard, WizardInputError, evaluate_device_check
-from asha_app.ui.procedure_view import ProcedureView
-from asha_app.workers.recorder import RecorderWorker, make_frame_queue
+from asha_app.ui.procedure_view import CameraLabelFeed, ProcedureView
+from asha_app.workers.recorder import RecorderWorker
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +54,6 @@ CHECK_WINDOW_S = 3.0
 
 
 # ---------------------------------------------------------------------- Qt-free helpers
-def camera_label_to_frame(label) -> CameraLabelFrame:
-    """Convert the camera worker's :class:`~asha_app.workers.camera.CameraLabel` into a :class:`CameraLabelFrame`.
-
-    A label without a fit keeps ``ik=None``.  Arrays are copied (:meth:`IKResult.copy`) so
-    that the recorder thread never shares them with the camera thread.
-    """
-    ik = getattr(label, "ik", None)
-    ikr = None if ik is None else ik.copy()
-
-    def arr(x):
-        return None if x is None else np.array(x, np.float32, copy=True)
-
-    return CameraLabelFrame(t=float(label.t), image_landmarks=arr(label.image_landmarks),
-                            world_landmarks=arr(label.world_landmarks), handedness=label.handedness or "",
-                            confidence=float(label.confidence or 0.0), ik=ikr)
-
-
 def session_path(pseudonym: str, when: datetime | None = None, folder: Path | None = None) -> Path:
     """``<folder>/<pseudonym>_<YYYY-mm-dd_HHMMSS>.h5`` (default folder ``data_dir()/sessions``), never an existing file."""
     folder = folder or (paths.data_dir() / "sessions")
@@ -174,6 +155,7 @@ class DeviceCheckPage(QWizardPage):
         self.demo_button.clicked.connect(lambda: self.wiz.window.start_demo(with_camera=True))
         self.camera_button.clicked.connect(lambda: self.wiz.window.camera_panel.start("demo"))
         self._frames: list[tuple[float, bool]] = []
+        self._labels = CameraLabelFeed(wizard.window)
         self.flags: list = []
         self.share: float | None = None
         self.result = None
@@ -215,7 +197,8 @@ class DeviceCheckPage(QWizardPage):
                 lab.setStyleSheet("")
         cam = _camera_worker(w)
         if cam is not None and cam.isRunning():
-            for lab in cam.labels.drain():
+            self._labels.follow()
+            for lab in self._labels.read():
                 self._frames.append((float(lab.t), bool(lab.valid)))
             self._frames = [f for f in self._frames if f[0] >= now - CHECK_WINDOW_S]
             self.share = float(np.mean([v for _, v in self._frames])) if self._frames else None
@@ -358,7 +341,7 @@ class SessionPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Recording")
-        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle, self.wiz.hand_view)
+        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle, getattr(self.wiz.window, "hands", None))
         # the view's parts, under the names this page has always had
         v = self.view
         self.prompt_label, self.instruction, self.countdown, self.progress = v.prompt_label, v.instruction, v.countdown, v.progress
@@ -392,10 +375,9 @@ class SessionPage(QWizardPage):
         self.recorder: RecorderWorker | None = None
         self.writer: SessionWriter | None = None
         self.path: Path | None = None
-        self.frames: queue.Queue = make_frame_queue(4096)
+        self._labels = CameraLabelFeed(wizard.window)
         self.failed: str | None = None
         self.recorder_status: dict = {}
-        self.frames_sent = 0
         self._done = False
         self._dof_names: list[str] = []
         self._t_started = 0.0
@@ -473,11 +455,11 @@ class SessionPage(QWizardPage):
             w.show_error(str(exc))
             return False
         self.error.setText("")
-        cam = _camera_worker(w)
-        if cam is not None:
-            cam.labels.drain()  # frames from before the start do not belong to the session
+        self._labels = CameraLabelFeed(w)
+        self._labels.follow()  # labels from before the start do not belong to the session (the recorder too reads
+        # the camera's ring from its current end)
         imu = worker.imu_ring if getattr(worker.source, "has_imu", False) else None  # no IMU: no all-zero IMU rows
-        self.recorder = RecorderWorker(self.writer, worker.emg_ring, imu, self.frames, poll_ms=50)
+        self.recorder = RecorderWorker(self.writer, worker.emg_ring, imu, self._labels.ring, poll_ms=50)
         self.recorder.setObjectName("RecorderWorker")
         self.recorder.error.connect(self._on_recorder_error)
         self.recorder.status.connect(self._on_recorder_status)
@@ -535,21 +517,14 @@ class SessionPage(QWizardPage):
             super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ the loop (GUI thread)
-    def _pump_labels(self) -> None:
-        cam = _camera_worker(self.wiz.window)
-        if cam is None:
-            return
-        labels = cam.labels.drain()
-        if not labels:
-            return
-        frames = [camera_label_to_frame(lab) for lab in labels]
-        self.procedure.feed_labels([f.t for f in frames], [f.valid for f in frames])
-        for f in frames:
-            try:
-                self.frames.put_nowait(f)
-                self.frames_sent += 1
-            except queue.Full:
-                log.warning("recorder frame queue full; a camera frame was dropped")
+    def _read_labels(self) -> None:
+        """The valid-label share of the procedure from the camera's labels (the recorder reads them itself); a
+        camera started again while recording is handed to the recorder."""
+        if self._labels.follow() and self.recorder is not None and self.recorder.isRunning():
+            self.recorder.set_labels(self._labels.ring)
+        labels = self._labels.read()
+        if labels:
+            self.procedure.feed_labels([float(lab.t) for lab in labels], [bool(lab.valid) for lab in labels])
 
     def _handle(self, events) -> None:
         rec = self.recorder
@@ -574,7 +549,7 @@ class SessionPage(QWizardPage):
             return
         now = self.wiz.window.clock.now()
         if not p.finished:
-            self._pump_labels()
+            self._read_labels()
             self._handle(p.tick(now))
         self._draw(now)
         if p.finished and not self._stopping_started():
@@ -585,8 +560,6 @@ class SessionPage(QWizardPage):
 
     def _stop_recorder(self) -> None:
         self._stop_requested = True
-        if self.failed is None:
-            self._pump_labels()  # the last frames of the final repetition
         self.view.set_active(False)
         self.marker_button.setEnabled(False)
         self.recorder_label.setText("saving and checking the file…")
@@ -730,15 +703,6 @@ class RecordingWizard(QWizard):
         self.resize(760, 620)
         if hasattr(window, "acquisition_stopped"):
             window.acquisition_stopped.connect(self.session_page.acquisition_lost)
-
-    def hand_view(self):
-        """The main window's HandView, or None without OpenGL."""
-        try:
-            from asha_app.ui.hand_view import HandView  # noqa: PLC0415
-        except ImportError:
-            return None
-        hv = getattr(self.window, "hand_view", None)
-        return hv if isinstance(hv, HandView) else None
 
     def session_finished(self) -> None:
         """Go to the summary once the file is saved and checked."""

@@ -11,7 +11,7 @@ other rows are unaffected.
 Replay runs the file through :class:`~asha_app.devices.replay.SessionReplaySource`
 in the main window's acquisition worker (:func:`start_source`), so its EMG
 reaches the scopes like a live stream; the label frame at the replay position
-is drawn into the 3D view's ``"replay"`` slot.  Play, pause and a scrubber
+is shown in the window's hands model (``"replay"`` slot), which the 3D view draws.  Play, pause and a scrubber
 (seek) control it.
 """
 
@@ -556,15 +556,13 @@ class SessionLibrary(QWidget):
         self.slider.setEnabled(False)
         self.play_button.setEnabled(False)
         self.stop_button.setEnabled(False)
-        hv = self._hand_view()
+        hv = self._hands()
         if hv is not None:
             hv.clear(REPLAY_SLOT)
 
-    def _hand_view(self):
-        from asha_app.ui.hand_view import HandView  # noqa: PLC0415
-
-        hv = getattr(self.window, "hand_view", None)
-        return hv if isinstance(hv, HandView) else None
+    def _hands(self):
+        """The window's HandScene (what the 3D view shows), None for a window without one."""
+        return getattr(self.window, "hands", None)
 
     def poll_replay(self) -> None:
         """Move the scrubber and draw the label frame at the replay position (timer, GUI thread)."""
@@ -586,7 +584,7 @@ class SessionLibrary(QWidget):
         if i == self._last_label:
             return
         self._last_label = i
-        hv = self._hand_view()
+        hv = self._hands()
         if i is None:
             self.label_status.setText("label: no camera frame here")
             if hv is not None:

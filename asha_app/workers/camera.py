@@ -18,7 +18,8 @@ with no skipping (benchmarks, offline labelling).
 Outputs (all thread-safe, polled by the GUI on a QTimer)
 --------------------------------------------------------
 ``latest``  :class:`~asha_app.core.slot.LatestSlot` of the newest :class:`CameraLabel`.
-``labels``  :class:`DropOldestQueue` of every :class:`CameraLabel`, for a recorder to drain.
+``labels``  :class:`~asha_app.core.ringbuffer.ItemRing` of every :class:`CameraLabel`: the recorder reads it
+            with its own cursor (as it reads the EMG ring), and so may any display, without taking labels away.
 ``preview`` :class:`LatestSlot` of a :class:`PreviewFrame` (<= ``preview_width`` px wide, <= ``preview_hz``).
 
 Signals
@@ -26,7 +27,7 @@ Signals
 error(str)
     A user-facing message (camera missing or busy, undecodable file, MediaPipe failure).
 status(dict)
-    At most 5 Hz: ``captured, labelled, skipped, no_hand, invalid, dropped, fps, fit_error_mm, confidence``.
+    At most 5 Hz: ``captured, labelled, skipped, no_hand, invalid, fps, fit_error_mm, confidence``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from asha_app.core.errors import AshaError
+from asha_app.core.ringbuffer import ItemRing
 from asha_app.core.slot import LatestSlot
 from asha_app.devices.camera import CameraSource, Frame
 from asha_app.pose.ik import HandTracker, IKResult
@@ -113,38 +115,6 @@ class PreviewFrame:
     image_landmarks: np.ndarray | None
 
 
-class DropOldestQueue:
-    """Bounded FIFO: when full, the oldest item is dropped and counted.
-
-    Parameters
-    ----------
-    maxlen : int
-        Capacity.
-    """
-
-    def __init__(self, maxlen: int = 1024) -> None:
-        self._dq: collections.deque = collections.deque(maxlen=maxlen)
-        self._lock = threading.Lock()
-        self.dropped = 0
-
-    def put(self, item) -> None:
-        with self._lock:
-            if len(self._dq) == self._dq.maxlen:
-                self.dropped += 1
-            self._dq.append(item)
-
-    def drain(self) -> list:
-        """Remove and return everything queued (oldest first)."""
-        with self._lock:
-            items = list(self._dq)
-            self._dq.clear()
-            return items
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._dq)
-
-
 class CameraWorker(Worker):
     """Capture, detect and fit hands off the GUI thread.
 
@@ -158,7 +128,7 @@ class CameraWorker(Worker):
     tracker : HandTracker, optional
         IK (default: built-in hands).  The worker resets it on start.
     queue_size : int
-        Capacity of ``labels``.
+        Capacity of ``labels`` (labels; 1024 is about 34 s at 30 frames/s).
     preview_width : int
         Preview frames are downscaled to at most this width.
     preview_hz : float
@@ -196,7 +166,7 @@ class CameraWorker(Worker):
         self.tracker = tracker
         self.latest = LatestSlot()
         self.preview = LatestSlot()
-        self.labels = DropOldestQueue(queue_size)
+        self.labels = ItemRing(queue_size)
         self.preview_width = preview_width
         self.preview_period = 1.0 / preview_hz
         self.max_frames = max_frames
@@ -215,7 +185,6 @@ class CameraWorker(Worker):
         """Current counters plus derived figures (thread-safe copy)."""
         with self._counts_lock:
             d = dict(self.counts)
-        d["dropped"] = self.labels.dropped
         ts = list(self._fps_times)
         d["fps"] = (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 and ts[-1] > ts[0] else 0.0
         _, lab = self.latest.get()
@@ -360,7 +329,7 @@ def stack_labels(labels: list[CameraLabel], n_dof: int | None = None) -> dict[st
     Parameters
     ----------
     labels : list of CameraLabel
-        In capture order (as :meth:`DropOldestQueue.drain` returns them).
+        In capture order (as an :class:`~asha_app.core.ringbuffer.ItemReader` returns them).
     n_dof : int, optional
         Number of angles (default: from the first label).
 

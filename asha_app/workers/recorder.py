@@ -3,13 +3,16 @@
 The acquisition worker fills the ``emg`` and ``imu`` ring buffers (fields in
 the house layout: ``emg`` {t, raw, filtered, package, marker[, board_t]},
 ``imu`` {t, accel, gyro}); the camera worker puts one
-:class:`~asha_app.data.schema.CameraLabelFrame` per processed frame on a
-bounded :class:`queue.Queue`; the wizard sends prompts and markers with
-:meth:`RecorderWorker.add_prompt` / :meth:`RecorderWorker.add_marker`.  The
-worker drains all of them every ``poll_ms``, hands them to a
+:class:`~asha_app.workers.camera.CameraLabel` per processed frame into its
+``labels`` :class:`~asha_app.core.ringbuffer.ItemRing`; the wizard sends prompts
+and markers with :meth:`RecorderWorker.add_prompt` /
+:meth:`RecorderWorker.add_marker`.  The worker reads the rings with its own
+cursors (the labels straight from the camera worker: no GUI thread in between,
+so a busy GUI never holds labels back) every ``poll_ms``, hands them to a
 :class:`~asha_app.data.writer.SessionWriter`, and flushes at least every
-``flush_interval_s`` (<= 1 s).  Samples it lost because it fell behind a ring
-are recorded in ``/dropped`` (source host).
+``flush_interval_s`` (<= 1 s).  EMG samples it lost because it fell behind the
+ring are recorded in ``/dropped`` (source host); camera labels it lost are
+counted in ``status``.
 
 Signals
 -------
@@ -18,7 +21,8 @@ error(str)
     stopped and the file is valid up to its last flush.
 status(dict)
     At most ``status_hz`` per second: ``{"emg": n, "frames": m, "dropped_device": k,
-    "dropped_host": h, "seconds": s, "queue": q}``.
+    "dropped_host": h, "seconds": s, "camera_behind": q, "camera_dropped": c}`` (labels not read yet, labels
+    overwritten before the recorder read them).
 finished_file(dict)
     After a clean stop: the integrity summary written by ``finalize()``.
 """
@@ -34,9 +38,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 
 from asha_app.core.errors import AshaError, RecordingFileError
-from asha_app.core.ringbuffer import RingBuffer, RingReader
+from asha_app.core.ringbuffer import ItemReader, ItemRing, RingBuffer, RingReader
 from asha_app.data.recording import Prompt
-from asha_app.data.schema import CameraLabelFrame, Dropped
+from asha_app.data.schema import Dropped
 from asha_app.data.writer import SessionWriter
 from asha_app.workers.base import Worker
 
@@ -74,11 +78,10 @@ class RecorderWorker(Worker):
         The acquisition ``emg`` ring.
     imu_ring : RingBuffer, optional
         The acquisition ``imu`` ring.
-    frame_queue : optional
-        Where the camera worker puts its labels: the camera worker's
-        ``labels`` (a ``DropOldestQueue`` with ``drain()``) or a bounded
-        :class:`queue.Queue`; items are ``CameraLabel`` /
-        :class:`~asha_app.data.schema.CameraLabelFrame` objects.
+    labels : ItemRing, optional
+        The camera worker's ``labels`` ring, read from its current end (items are
+        ``CameraLabel`` or :class:`~asha_app.data.schema.CameraLabelFrame` objects);
+        :meth:`set_labels` switches to another camera's while recording.
     poll_ms : int
         Drain period.
     finalize_on_stop : bool
@@ -90,16 +93,18 @@ class RecorderWorker(Worker):
     finished_file = Signal(dict)
 
     def __init__(self, writer: SessionWriter, emg_ring: RingBuffer, imu_ring: RingBuffer | None = None,
-                 frame_queue: queue.Queue | None = None, *, poll_ms: int = 50, status_hz: float = 2.0,
+                 labels: ItemRing | None = None, *, poll_ms: int = 50, status_hz: float = 2.0,
                  finalize_on_stop: bool = True, parent=None) -> None:
         super().__init__(parent)
         self.writer = writer
-        self.frame_queue = frame_queue
         self.poll_ms = int(poll_ms)
         self.status_hz = float(status_hz)
         self.finalize_on_stop = finalize_on_stop
         self._emg_reader = RingReader(emg_ring)  # from the current end: records what comes after start
         self._imu_reader = RingReader(imu_ring) if imu_ring is not None else None
+        self._label_reader: ItemReader | None = labels.reader() if labels is not None else None
+        self._next_labels: list[ItemReader | None] = []  # handed over by set_labels, taken in the thread
+        self._labels_lost = 0
         self._commands: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._last_t = 0.0
@@ -114,6 +119,13 @@ class RecorderWorker(Worker):
     def add_marker(self, label: str, t: float) -> None:
         """Queue a free marker at session time ``t`` (any thread)."""
         self._commands.put(AddMarker(label, float(t)))
+
+    def set_labels(self, labels: ItemRing | None) -> None:
+        """Read camera labels from ``labels`` from now on (a camera started or restarted while recording; any
+        thread).  What the previous ring still holds unread is written first; None stops reading labels."""
+        reader = labels.reader() if labels is not None else None
+        with self._lock:
+            self._next_labels.append(reader)
 
     def stop(self, timeout_ms: int = 5000) -> bool:
         """Ask the thread to drain, flush, finalize and finish; returns True if it finished in time."""
@@ -137,18 +149,12 @@ class RecorderWorker(Worker):
             r = self._imu_reader.read()
             if r.n:
                 w.append_imu(r.data["t"][:, 0], r.data["accel"], r.data["gyro"])
-        if self.frame_queue is not None:
-            frames: list[CameraLabelFrame] = []
-            if hasattr(self.frame_queue, "drain"):
-                frames = self.frame_queue.drain()
-            else:
-                while True:
-                    try:
-                        frames.append(self.frame_queue.get_nowait())
-                    except queue.Empty:
-                        break
-            if frames:
-                w.append_frames(frames)
+        with self._lock:
+            switches, self._next_labels = self._next_labels, []
+        self._read_labels()
+        for reader in switches:  # another camera: the old ring was read to its end, now the new one
+            self._label_reader = reader
+            self._read_labels()
         while True:
             try:
                 cmd = self._commands.get_nowait()
@@ -159,15 +165,25 @@ class RecorderWorker(Worker):
             elif isinstance(cmd, AddMarker):
                 w.append_marker(cmd.label, cmd.t)
 
+    def _read_labels(self) -> None:
+        reader = self._label_reader
+        if reader is None:
+            return
+        frames = reader.read()
+        if reader.lost:
+            self._labels_lost += reader.lost
+            log.warning("recorder fell behind the camera labels: %d lost", reader.lost)
+        if frames:
+            self.writer.append_frames(frames)
+
     def _status(self) -> dict:
         w = self.writer
         c, p = w.counts, w.pending
         return {
             "emg": c["emg"] + p["emg"], "frames": c["frames"] + p["frames"], "dropped_device": w.dropped_device,
             "dropped_host": w.dropped_host, "seconds": self._last_t,
-            "queue": len(self.frame_queue) if hasattr(self.frame_queue, "drain") else (
-                self.frame_queue.qsize() if self.frame_queue is not None else 0),
-            "camera_dropped": int(getattr(self.frame_queue, "dropped", 0)),
+            "camera_behind": self._label_reader.available if self._label_reader is not None else 0,
+            "camera_dropped": self._labels_lost,
         }
 
     def run(self) -> None:
@@ -204,9 +220,4 @@ class RecorderWorker(Worker):
             self.error.emit(msg)
 
 
-def make_frame_queue(maxsize: int = 256) -> queue.Queue:
-    """The bounded camera-label queue (about 8 s at 30 fps)."""
-    return queue.Queue(maxsize=maxsize)
-
-
-__all__ = ["AddMarker", "AddPrompt", "RecorderWorker", "make_frame_queue"]
+__all__ = ["AddMarker", "AddPrompt", "RecorderWorker"]

@@ -4,7 +4,7 @@ The paired Myo + MediaPipe session (JHU-BCIS NTX 2023, MIT) exists only as
 MiniVIE's ~50 Hz output.  The SDK's playback board replays a file at its master
 board's rate (MindRove WiFi: 500 Hz), so the demo file repeats every 50 Hz
 sample :data:`DECIMATION` (10) times (zero-order hold), and the live path keeps
-every 10th sample again (:class:`asha_app.calibration.streaming.DecimatedRunner`,
+every 10th sample again (:class:`asha_app.inference.runner.DecimatedRunner`,
 phase from the package numbers), which gives back exactly the 50 Hz samples the
 model was trained on: live output == batch output on the 50 Hz recording.
 
