@@ -26,6 +26,7 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressDialog
 
+from asha_app.workers.base import stop_checked
 from asha_app.workers.lsl import LslWorker
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class LabController:
         """Stop the worker (its outlets leave the network)."""
         wk, self.worker = self.worker, None
         if wk is not None:
-            wk.stop(3000)
+            stop_checked(wk, "the LSL worker", report=self.window.show_error)
 
     def _on_acquisition(self, acq) -> None:
         if self.worker is not None:

@@ -7,7 +7,8 @@ batch), smooths each output with a :class:`~asha_app.dsp.smoothing.OneEuroFilter
 and puts the newest pose into a lock-protected :class:`PoseSlot`.  A
 ``pose_ready`` signal (no payload, one per pose) wakes the GUI, which takes the
 newest pose from the slot: poses the GUI cannot draw in time are skipped, never
-queued.  ``status`` (<= 5 Hz) and ``error`` are the only other signals.
+queued.  ``status`` (<= 5 Hz) and the base's ``error(message, traceback)``
+(:mod:`asha_app.workers.base`) are the only other signals.
 
 Timing: ``t_seen`` of a pose is ``time.perf_counter()`` when the worker's read
 returned the sample the pose belongs to (the ring's write happened at most
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass
 
@@ -125,13 +127,15 @@ class InferenceWorker(Worker):
         A new pose is in :attr:`slot` (emitted once per pose).
     status(dict)
         ``{"poses", "rate_hz", "lost", "restarts"}`` about 4 times a second.
-    error(str)
-        A user-facing message; the worker stops.
+    error(str, str)
+        A user-facing message and a traceback text; the worker stops.
     """
 
     pose_ready = Signal()
     status = Signal(dict)
-    error = Signal(str)
+
+    task = "live inference"
+    stop_timeout_ms = 3000
 
     def __init__(self, ckpt: Checkpoint, emg_ring: RingBuffer, decimation: int = 1, stride: int = 1,
                  monitor: InputMonitor | None = None, smoothing: dict | None = None, poll_s: float = 0.002,
@@ -157,14 +161,14 @@ class InferenceWorker(Worker):
         self.reads = 0
         self._reader = emg_ring.reader()
 
-    def run(self) -> None:
+    def work(self) -> None:
         try:
             import torch
 
             torch.set_num_threads(1)
             self.runner = DecimatedRunner(self.ckpt.runner(stride=self.stride), self.decimation)
         except (AshaError, RuntimeError, ValueError) as exc:
-            self.error.emit(f"the model cannot run: {exc}")
+            self.fail(f"the model cannot run: {exc}", traceback.format_exc())
             return
         euro = OneEuroFilter(**self.smoothing)
         seq = 0
@@ -183,7 +187,7 @@ class InferenceWorker(Worker):
                 try:
                     rows, poses = self.runner.process(raw, pk)
                 except (RuntimeError, ValueError) as exc:
-                    self.error.emit(f"live inference failed: {exc}")
+                    self.fail(f"live inference failed: {exc}", traceback.format_exc())
                     return
                 if self.runner.restarts != restarts:
                     restarts = self.runner.restarts
