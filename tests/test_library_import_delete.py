@@ -19,6 +19,7 @@ from asha_app.ui.main_window import MainWindow
 from asha_app.ui.recording import install
 from asha_app.ui.session_library import sessions_dir
 from tests.conftest import REPO
+from tests.journey_steps import wait_until
 from tests.recording_helpers import write_session
 
 pytestmark = pytest.mark.gui
@@ -45,6 +46,7 @@ def _import(qtbot, dlg):
 
 
 def _row_date(lib, path):
+    wait_until(lambda: not lib.loading, 10, "the library's summaries")  # read in a worker thread
     row = next(r for r, e in enumerate(lib.entries) if e["path"] == path)
     return lib.table.item(row, 2)
 
@@ -101,6 +103,7 @@ def test_imported_sessions_keep_their_recording_date(qtbot, window, tmp_path):
         assert "no recording date" not in item.toolTip()
     lib.select_path(sessions_dir() / "paired_slice.h5")
     details = lib.show_details()
+    qtbot.waitUntil(lambda: details.loaded, timeout=10_000)  # read in a worker thread
     assert "recorded 2023-06-22 00:25:17" in details.text.toPlainText()
     details.close()
     dlg.close()

@@ -1,4 +1,4 @@
-"""One worker lifecycle (asha_app.workers.base): states, one error path with the traceback, a stop result that counts."""
+"""One worker lifecycle (asha_app.workers.base): states, one error path with its traceback, a stop that is checked."""
 
 from __future__ import annotations
 
@@ -148,9 +148,9 @@ def test_stop_checked_is_true_for_a_worker_that_stops_and_for_none(qtbot):
 def test_every_app_worker_declares_no_error_of_its_own_and_implements_work():
     """The one error path: no worker class redeclares ``error`` or overrides ``run``."""
     import asha_app.ui.camera_panel as camera_panel
-    from asha_app.workers import camera, export, finetune, inference, lsl, recorder, training
+    from asha_app.workers import acquisition, camera, export, finetune, inference, lsl, recorder, training
 
-    classes = [camera.CameraWorker, recorder.RecorderWorker, training.TrainingWorker,
+    classes = [acquisition.AcquisitionWorker, camera.CameraWorker, recorder.RecorderWorker, training.TrainingWorker,
                training.WarmUpWorker, finetune.CalibrationWorker, inference.InferenceWorker, export.JobWorker,
                lsl.LslWorker, camera_panel._CameraProbe]
     for cls in classes:

@@ -280,6 +280,16 @@ class MindRoveSource(EmgSource):
             log.warning("releasing %s: %s", self.layout.name, exc)
 
 
+def armband_description(ip_address: str = "") -> str:
+    """The armband's line in the status bar and the source line."""
+    return "MindRove WiFi armband" + (f" at {ip_address}" if ip_address else "")
+
+
+def playback_description(path) -> str:
+    """A playback file's line in the status bar and the source line."""
+    return f"Recording {Path(path).name}"
+
+
 class ArmbandSource(MindRoveSource):
     """The MindRove WiFi armband (``BoardIds.MINDROVE_WIFI_BOARD``, 500 Hz, 8 EMG channels + IMU).
 
@@ -303,7 +313,7 @@ class ArmbandSource(MindRoveSource):
             params.ip_port = int(ip_port)
         super().__init__(BoardIds.MINDROVE_WIFI_BOARD, params)
         self.no_data_timeout_s = timeout_s
-        self.description = "MindRove WiFi armband" + (f" at {ip_address}" if ip_address else "")
+        self.description = armband_description(ip_address)
 
     @property
     def has_imu(self) -> bool:
@@ -428,7 +438,7 @@ class PlaybackSource(MindRoveSource):
         self.package_modulus = None
         # a looping replay starts again at the file's first package: a restart, not lost samples
         self.package_restart = first if loop else None
-        self.description = f"Recording {self.path.name}"
+        self.description = playback_description(self.path)
         self._first_package = None
 
     def _configure(self, board: BoardShim) -> None:
@@ -454,13 +464,14 @@ class DemoSource(PlaybackSource):
 
     kind = "demo"
     RESOURCE = "myo_gestures_500hz"
+    DESCRIPTION = "Demo: real Myo recording resampled to 500 Hz (not a MindRove armband; no IMU)"
 
     def __init__(self) -> None:
         meta = json.loads(paths.resource("demo", self.RESOURCE + ".json").read_text())
         super().__init__(unpack_demo_recording(), loop=True)
         self.meta = meta
         self.marker_names = {float(k): v for k, v in meta.get("markers", {}).items()}
-        self.description = "Demo: real Myo recording resampled to 500 Hz (not a MindRove armband; no IMU)"
+        self.description = self.DESCRIPTION
 
 
 def unpack_demo_recording() -> Path:

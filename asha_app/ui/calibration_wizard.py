@@ -30,6 +30,7 @@ from asha_app.calibration.profile import default_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
 from asha_app.ui.procedure_view import ProcedureView
+from asha_app.workers.base import stop_checked
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ class RecordPage(QWizardPage):
         if self.running:
             return
         w = self.window
-        if w.worker is None:
+        if w.worker is None or not w.session.ready:
             self.message.setText("⚠ No EMG is streaming: start the armband (toolbar → Start) and try again.")
             return
         cam = w.camera_panel.worker
@@ -228,13 +229,12 @@ class RecordPage(QWizardPage):
         self._path = paths.unique_path(paths.data_dir() / "calibration" / f"{part}_{stamp}.h5")
         self._path.parent.mkdir(parents=True, exist_ok=True)
         model = HandModel.builtin("right")
-        src = w.worker.source
+        src = w.session.info  # the opened source, as the session controller reports it
         try:
             writer = SessionWriter(self._path, w.worker.n_channels, w.worker.fs, model.dof_names,
                                    participant={"id": part}, device={"name": src.description, "has_imu": src.has_imu},
                                    filter_spec=w.worker.filter_spec.to_dict(),
-                                   package_modulus=getattr(src, "package_modulus", None),
-                                   package_restart=getattr(src, "package_restart", None))
+                                   package_modulus=src.package_modulus, package_restart=src.package_restart)
         except (AshaError, OSError) as exc:
             self.message.setText(f"⚠ cannot create the calibration file: {exc}")
             return
@@ -243,7 +243,7 @@ class RecordPage(QWizardPage):
         imu = w.worker.imu_ring if src.has_imu else None  # a source without IMU has no IMU samples to store
         self._recorder = RecorderWorker(writer, w.worker.emg_ring, imu, cam.labels)
         self._recorder.setObjectName("CalibrationRecorder")
-        self._recorder.error.connect(lambda m: self.message.setText(f"⚠ {m}"))
+        self._recorder.error.connect(self._on_recorder_error)
         self._recorder.finished.connect(self._on_recorder_finished)
         self._proc = RecordingProcedure(calibration_protocol())
         self._bone_scales = []
@@ -327,6 +327,10 @@ class RecordPage(QWizardPage):
         except (RuntimeError, TypeError):
             pass
 
+    def _on_recorder_error(self, message: str, traceback: str = "") -> None:
+        self.message.setText(f"⚠ {message}")
+        self.window.show_error(message, traceback)
+
     def _on_recorder_finished(self) -> None:
         rec, self._recorder = self._recorder, None
         if rec is None:  # already handled (the wizard was closed)
@@ -362,7 +366,7 @@ class RecordPage(QWizardPage):
         self._disconnect_labels()
         self.view.set_active(False)
         if rec is not None:
-            rec.stop(timeout_ms)
+            stop_checked(rec, "the calibration recorder", timeout_ms, self.window.show_error)
         self.record_button.setEnabled(True)
         self.file_button.setEnabled(True)
 
@@ -447,7 +451,7 @@ class TrainPage(QWizardPage):
         self.progress.setValue(int(100 * st["fraction"]))
         self.status.setText(st["message"])
 
-    def _on_error(self, msg: str) -> None:
+    def _on_error(self, msg: str, _traceback: str = "") -> None:
         self.status.setText(f"⚠ {msg}")
 
     def _on_finished(self) -> None:
@@ -486,9 +490,9 @@ class TrainPage(QWizardPage):
     def isComplete(self) -> bool:  # noqa: N802 - Qt naming
         return self.result is not None
 
-    def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop(10000)
+    def stop(self) -> bool:
+        """Cancel fine-tuning and wait for its thread; False (said in the banner) when it did not end in time."""
+        return stop_checked(self.worker, "fine-tuning", 10000, self.window.show_error)
 
 
 class CalibrationWizard(QWizard):
