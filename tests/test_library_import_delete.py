@@ -159,7 +159,7 @@ def test_recording_date_falls_back_to_the_file_date_when_the_source_has_none():
 
 
 def test_the_library_lists_at_once_and_reads_the_summaries_off_the_gui_thread(qtbot, window, monkeypatch):
-    """Refresh shows every file at once ("reading…"); the summaries are read in a worker thread and fill in their rows."""
+    """Refresh shows every file at once ("reading…"); summaries are read in a worker thread and fill in their rows."""
     import threading
 
     from asha_app.ui import session_library as L
