@@ -344,6 +344,23 @@ class SyntheticSource(MindRoveSource):
         return True
 
 
+def _parse_complete_samples(raw: bytes, n_fields: int, n_complete: int) -> np.ndarray | None:
+    """``n_complete`` tab-separated lines of ``n_fields`` numbers as (n_fields, n_complete) float64, parsed by numpy's
+    C reader (several times faster than the SDK's ``DataFilter.read_file``, with the same values); None when a token
+    is not a number or the count differs (the caller falls back to the SDK's reader)."""
+    import warnings  # noqa: PLC0415
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns, and stops, at the first token that is not a number
+            flat = np.fromstring(raw.decode("ascii"), dtype=np.float64, sep=" ")
+    except (DeprecationWarning, ValueError, UnicodeDecodeError):
+        return None
+    if flat.size != n_complete * n_fields:
+        return None
+    return flat.reshape(n_complete, n_fields).T
+
+
 def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[int, float], list[str], float | None]:
     """Check a ``DataFilter.write_file`` recording before the SDK replays it.
 
@@ -385,12 +402,17 @@ def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[in
             f"Recording file {path} has {n_fields} rows per sample, but a {layout.name} recording has "
             f"{layout.num_rows}. It was written for another board; pick the matching board or another file."
         )
-    if not raw.endswith(b"\n") or len(lines[-1].split(b"\t")) != n_fields:
+    truncated = not raw.endswith(b"\n") or len(lines[-1].split(b"\t")) != n_fields
+    if truncated:
         warnings.append(f"{path.name} is truncated: its last sample is incomplete and is skipped.")
-    try:
-        data = DataFilter.read_file(str(path))
-    except MindRoveError as exc:
-        raise RecordingFileError(f"Recording file {path} could not be read ({exc}); it is not a MindRove/BrainFlow recording.") from exc
+    complete = raw[: raw.rstrip(b"\r\n").rfind(b"\n") + 1] if truncated else raw  # without the cut last line
+    data = _parse_complete_samples(complete, n_fields, len(lines) - int(truncated))
+    if data is None:  # not plain numbers throughout: the SDK's own reader decides (and names the problem)
+        try:
+            data = DataFilter.read_file(str(path))
+        except MindRoveError as exc:
+            raise RecordingFileError(f"Recording file {path} could not be read ({exc}); it is not a MindRove/BrainFlow "
+                                     "recording.") from exc
     if data.shape[0] != layout.num_rows:
         raise RecordingFileError(f"Recording file {path} has {data.shape[0]} rows, expected {layout.num_rows} ({layout.name}).")
     if data.shape[1] == 0:
