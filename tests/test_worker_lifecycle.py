@@ -157,3 +157,20 @@ def test_every_app_worker_declares_no_error_of_its_own_and_implements_work():
         assert issubclass(cls, Worker), cls
         assert "error" not in vars(cls) and "run" not in vars(cls), cls
         assert "work" in vars(cls), cls
+
+
+def test_a_started_worker_that_nobody_holds_runs_to_its_end(qtbot):
+    """Dropping the last reference to a running worker (a closed dialog's reader) must not destroy its QThread."""
+    import gc
+
+    done = threading.Event()
+
+    class Short(Worker):
+        def work(self) -> None:
+            time.sleep(0.3)
+            done.set()
+
+    Short().start()
+    gc.collect()  # nothing refers to it here: it must survive until its thread ends
+    assert done.wait(5)
+    qtbot.waitUntil(lambda: not any(isinstance(w, Short) for w in running_workers()), timeout=5000)

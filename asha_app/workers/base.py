@@ -43,9 +43,11 @@ Stopping
 :meth:`Worker.stop` asks the loop to end and waits at most ``timeout_ms``
 (default :attr:`Worker.stop_timeout_ms`); it returns whether the thread
 finished.  Callers check it, usually through :func:`stop_checked`, which logs a
-worker that did not stop, says so to the user where a ``report`` sink is given,
-and keeps the Python object alive until its thread ends (destroying a running
-QThread aborts the process).
+worker that did not stop and says so to the user where a ``report`` sink is given.
+
+A started worker is never destroyed while its thread runs (that aborts the
+process, whoever dropped the last reference): the module keeps every started
+worker until its thread has ended, and lets go of it later, from the GUI thread.
 
 Signals
 -------
@@ -70,8 +72,8 @@ from asha_app.core.errors import AshaError
 log = logging.getLogger(__name__)
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()
-#: workers that did not stop in time, kept alive until their thread ends
-_STRAGGLERS: list = []
+#: every started worker, kept alive until its thread has ended (pruned from the GUI thread, see :func:`_prune`)
+_STARTED: list = []
 
 
 class WorkerState(enum.Enum):
@@ -145,8 +147,12 @@ class Worker(QThread):
 
     # ------------------------------------------------------------------ GUI side
     def start(self, *args, **kwargs) -> None:
-        """Start the thread (IDLE -> STARTING); ``run`` moves on to RUNNING."""
+        """Start the thread (IDLE -> STARTING); ``run`` moves on to RUNNING.  The worker is kept alive until its
+        thread has ended, even if the caller lets go of it."""
+        _prune()
         self._move(WorkerState.STARTING)
+        if not any(w is self for w in _STARTED):
+            _STARTED.append(self)
         super().start(*args, **kwargs)
 
     def stop(self, timeout_ms: int | None = None) -> bool:
@@ -232,17 +238,27 @@ def stop_checked(worker: Worker | None, what: str, timeout_ms: int | None = None
     waited = (worker.stop_timeout_ms if timeout_ms is None else timeout_ms) / 1000.0
     msg = (f"{what[:1].upper()}{what[1:]} did not stop within {waited:g} s; it is left to finish in the background. "
            "If the app stays busy, close it and start it again.")
-    log.warning("%s (%s)", msg, worker.objectName())
-    _STRAGGLERS[:] = [w for w in _STRAGGLERS if w in running_workers()]  # (pruned here, never from their threads)
-    if worker not in _STRAGGLERS:
-        _STRAGGLERS.append(worker)
+    log.warning("%s (%s)", msg, worker.objectName())  # (it stays referenced until its thread ends: see start())
     if report is not None:
         report(msg, "")
     return False
 
 
+def _prune() -> None:
+    """Let go of started workers whose thread has ended (call from the GUI thread: the last reference may go here)."""
+    keep = []
+    for w in _STARTED:
+        try:
+            if not w.isFinished():
+                keep.append(w)
+        except RuntimeError:  # the C++ object is already gone
+            continue
+    _STARTED[:] = keep
+
+
 def running_workers() -> list[Worker]:
     """Workers whose thread is still running."""
+    _prune()
     out = []
     for w in list(_LIVE):
         try:
