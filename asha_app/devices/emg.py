@@ -19,6 +19,7 @@ the file's markers itself and puts them back by package number.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
 import shutil
@@ -347,18 +348,16 @@ class SyntheticSource(MindRoveSource):
 def _parse_complete_samples(raw: bytes, n_fields: int, n_complete: int) -> np.ndarray | None:
     """``n_complete`` tab-separated lines of ``n_fields`` numbers as (n_fields, n_complete) float64, parsed by numpy's
     C reader (several times faster than the SDK's ``DataFilter.read_file``, with the same values); None when a token
-    is not a number or the count differs (the caller falls back to the SDK's reader)."""
-    import warnings  # noqa: PLC0415
-
+    is not a number or a line has another number of fields (the caller falls back to the SDK's reader)."""
+    if n_complete < 1:
+        return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # numpy warns, and stops, at the first token that is not a number
-            flat = np.fromstring(raw.decode("ascii"), dtype=np.float64, sep=" ")
-    except (DeprecationWarning, ValueError, UnicodeDecodeError):
+        data = np.loadtxt(io.BytesIO(raw), delimiter="\t", dtype=np.float64, ndmin=2)
+    except ValueError:  # a token that is not a number, or a line with another number of fields
         return None
-    if flat.size != n_complete * n_fields:
+    if data.shape != (n_complete, n_fields):
         return None
-    return flat.reshape(n_complete, n_fields).T
+    return data.T
 
 
 def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[int, float], list[str], float | None]:
