@@ -74,6 +74,10 @@ def main() -> int:
     proc = psutil.Process()
     win.start_demo()
     worker = win.worker
+    t_open = time.perf_counter()
+    while not win.session.ready and time.perf_counter() - t_open < 30:  # the demo is opened in the worker's thread
+        app.processEvents()
+        time.sleep(0.005)
     n_file = worker.source.n_samples if worker.source else 70000
     reader = worker.emg_ring.reader(from_start=True)
     state = {"received": 0, "lost": 0, "dup": 0, "gap": 0, "last_pkg": None, "first_wall": None, "rss": []}

@@ -79,9 +79,9 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
 
         cpu_s = 0.0
 
-        def run(self) -> None:
+        def work(self) -> None:
             try:
-                super().run()
+                super().work()
             finally:
                 self.cpu_s = time.thread_time()
 

@@ -14,7 +14,7 @@ def test_worker_labels_the_bundled_video(qtbot):
     clock = SessionClock()
     worker = CameraWorker(CameraSource(demo_video_path(), clock, pace=False), max_frames=60, queue_size=40)
     errors = []
-    worker.error.connect(errors.append)
+    worker.error.connect(lambda message, _traceback: errors.append(message))
     t_start = clock.now()
     reader = worker.labels.reader()
     worker.start()

@@ -145,3 +145,21 @@ def test_armband_busy_port_gets_a_message_saying_what_to_do():
             ArmbandSource("127.0.0.1", 4212, 1.0).start()
     finally:
         first.stop()
+
+
+def test_playback_inspection_reads_what_the_sdk_reads(tmp_path):
+    """The playback file is parsed by numpy's reader (several times faster than the SDK's): same samples, markers and
+    first package as ``DataFilter.read_file``; a file with a token that is not a number goes to the SDK's reader."""
+    from asha_app.devices.emg import _parse_complete_samples, inspect_playback_file, unpack_demo_recording
+
+    path = unpack_demo_recording()
+    lay = BoardLayout.from_board(BoardIds.MINDROVE_WIFI_BOARD)
+    sdk = DataFilter.read_file(str(path))
+    raw = path.read_bytes()
+    np.testing.assert_array_equal(_parse_complete_samples(raw, lay.num_rows, sdk.shape[1]), sdk)
+    n, markers, warns, first = inspect_playback_file(path, lay)
+    idx = np.flatnonzero(sdk[lay.marker_row])
+    assert n == sdk.shape[1] and warns == [] and first == sdk[lay.package_row, 0]
+    assert markers == {int(sdk[lay.package_row, i]): float(sdk[lay.marker_row, i]) for i in idx} and len(markers) > 5
+    assert _parse_complete_samples(b"1\t2\n3\tx\n", 2, 2) is None  # not a number: the SDK's reader decides
+    assert _parse_complete_samples(b"1\t2\n3\t4\t5\n", 2, 2) is None  # a line with a field too many

@@ -434,6 +434,7 @@ def test_session_library_survives_a_malformed_summary(tmp_path, monkeypatch, qtb
     monkeypatch.setattr(L, "details_text", lambda p: (_ for _ in ()).throw(TypeError("boom")))
     dlg = L.DetailsDialog(good)
     qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.loaded, timeout=10_000)  # read in a worker thread
     assert "unexpected error" in dlg.text.toPlainText() and "asha-errors.log" in dlg.text.toPlainText()
 
 

@@ -100,7 +100,7 @@ def test_replay_drives_the_scopes_the_3d_view_and_a_profile(clinician, qtbot):
         lib.add_files([j.session_path])
         lib.select_path(j.session_path)
         lib.replay_button.click()
-        assert lib.replay is not None, lib.message.text()
+        wait_until(lambda: lib.replay is not None, 15, "the replayed session to open")
         wait_until(lambda: w.worker is not None and w.worker.emg_ring.total > 500, 15, "replayed EMG in the ring")
         pump(0.5)
         # the scopes draw the replayed EMG

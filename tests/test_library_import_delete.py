@@ -19,6 +19,7 @@ from asha_app.ui.main_window import MainWindow
 from asha_app.ui.recording import install
 from asha_app.ui.session_library import sessions_dir
 from tests.conftest import REPO
+from tests.journey_steps import wait_until
 from tests.recording_helpers import write_session
 
 pytestmark = pytest.mark.gui
@@ -45,6 +46,7 @@ def _import(qtbot, dlg):
 
 
 def _row_date(lib, path):
+    wait_until(lambda: not lib.loading, 10, "the library's summaries")  # read in a worker thread
     row = next(r for r, e in enumerate(lib.entries) if e["path"] == path)
     return lib.table.item(row, 2)
 
@@ -101,6 +103,7 @@ def test_imported_sessions_keep_their_recording_date(qtbot, window, tmp_path):
         assert "no recording date" not in item.toolTip()
     lib.select_path(sessions_dir() / "paired_slice.h5")
     details = lib.show_details()
+    qtbot.waitUntil(lambda: details.loaded, timeout=10_000)  # read in a worker thread
     assert "recorded 2023-06-22 00:25:17" in details.text.toPlainText()
     details.close()
     dlg.close()
@@ -153,3 +156,47 @@ def test_recording_date_falls_back_to_the_file_date_when_the_source_has_none():
     for t0 in (float("nan"), 0.0, None):  # NinaPro (NaN), a board counting from 0, an old file without it
         assert recording_start_unix({"session_t0_unix": t0, "created_unix": 1.8e9}, 0.0) == (1.8e9, "file written")
     assert recording_start_unix({}, None) == (None, "")
+
+
+def test_the_library_lists_at_once_and_reads_the_summaries_off_the_gui_thread(qtbot, window, monkeypatch):
+    """Refresh shows every file at once ("reading…"); summaries are read in a worker thread and fill in their rows."""
+    import threading
+
+    from asha_app.ui import session_library as L
+
+    good = write_session(sessions_dir() / "P01_good.h5", seconds=2.0)
+    (sessions_dir() / "broken.h5").write_bytes(b"\x00garbage" * 200)
+    threads, release = [], threading.Event()
+    real = L.summarize_file
+
+    def summarize(path):  # the real summary, noting where it runs; held back until the test has looked
+        threads.append(threading.current_thread())
+        release.wait(5)
+        return real(path)
+
+    monkeypatch.setattr(L, "summarize_file", summarize)
+    lib = window.session_library
+    loaded = []
+    lib.rows_loaded.connect(lambda: loaded.append(True))
+    lib.refresh()
+    assert [e["path"].name for e in lib.entries] == ["P01_good.h5", "broken.h5"]  # listed before any file is read
+    assert lib.loading and lib.table.item(0, 8).text() == "reading…" and lib.entry(good)["n_emg"] is None
+    release.set()
+    qtbot.waitUntil(lambda: bool(loaded), timeout=10_000)
+    assert not lib.loading and lib.entry(good)["n_emg"] == 1000 and lib.entry(good)["participant"] == "P01"
+    assert lib.table.item(0, 1).text() == "P01" and lib.table.item(0, 3).text() == "2.0 s"
+    assert "not an HDF5 file" in lib.table.item(1, 8).text()  # the bad file, in its own row
+    assert len(threads) == 2 and threading.main_thread() not in threads
+
+
+def test_a_replay_of_an_unreadable_file_is_reported_and_its_controls_go_back(qtbot, window):
+    """The replayed file is opened in the acquisition thread: a file that cannot be read says so in the banner and the
+    dock, and nothing stays running."""
+    broken = sessions_dir() / "broken.h5"
+    broken.write_bytes(b"\x00garbage" * 200)
+    lib = window.session_library
+    assert lib.start_replay(broken)  # tried: the file is read where the replay runs
+    qtbot.waitUntil(lambda: "not an HDF5 file" in lib.message.text(), timeout=10_000)
+    assert "not an HDF5 file" in window.banner.text.text() and window.last_error[1] == ""  # an AshaError: no traceback
+    assert window.worker is None and lib.replay is None and not lib.stop_button.isEnabled()
+    assert window.start_action.isEnabled()

@@ -65,7 +65,7 @@ def test_recorder_writes_everything_and_finalizes(qtbot, tmp_path):
     statuses = []
     worker.status.connect(statuses.append)
     errors = []
-    worker.error.connect(errors.append)
+    worker.error.connect(lambda message, _traceback: errors.append(message))
     worker.start()
     prod = Producer(emg, imu, frames, skip_packages={100, 101, 102})
     prod.start()

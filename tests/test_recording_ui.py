@@ -123,6 +123,7 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
     demo_names = window.worker.source.marker_names
     assert demo_names and SessionReplaySource(path).marker_names == demo_names
     lib = window.session_library
+    qtbot.waitUntil(lambda: not lib.loading, timeout=10_000)  # the wizard refreshed it; summaries load in a thread
     assert lib.entry(path) is not None and lib.entry(path)["participant"] == "P07"
 
 
@@ -245,7 +246,8 @@ def test_library_lists_good_corrupt_and_foreign_files(qtbot, window, tmp_path):
         f["x"] = np.arange(3)
     lib = window.session_library
     lib.add_files([foreign])
-    assert lib.table.rowCount() == 3
+    assert lib.table.rowCount() == 3  # listed at once; the summaries are read in a worker thread
+    qtbot.waitUntil(lambda: not lib.loading, timeout=10_000)
     e = lib.entry(good)
     assert e["error"] is None and e["participant"] == "P01" and e["n_emg"] == 4 * 500
     assert e["duration_s"] == pytest.approx(4.0 - 1 / FS) and e["dropped"] == 0
@@ -258,6 +260,7 @@ def test_library_lists_good_corrupt_and_foreign_files(qtbot, window, tmp_path):
     assert lib.table.item(good_row, COLUMNS.index("EMG")).text() == "500 Hz, µV"  # the unit a person reads
     lib.select_path(good)
     dlg = lib.show_details()
+    qtbot.waitUntil(lambda: dlg.loaded, timeout=10_000)  # read in a worker thread
     assert "duration 4.0 s" in dlg.text.toPlainText() and "P01" in dlg.text.toPlainText()
     assert "8 channels at 500 Hz, in µV" in dlg.text.toPlainText()
     dlg.close()
@@ -343,6 +346,7 @@ def test_import_dialog_imports_the_paired_slice_and_names_a_bad_file(qtbot, wind
     out = sessions_dir() / "paired_slice.h5"
     with SessionFile(out) as sf:
         assert sf.n_emg > 100 and sf.has("targets/values")
+    qtbot.waitUntil(lambda: not lib.loading, timeout=10_000)  # the summaries are read in a worker thread
     assert lib.entry(out) is not None and lib.entry(out)["error"] is None  # the library refreshed itself
     bad = tmp_path / "junk.mat"
     bad.write_bytes(b"MATLAB 5.0 MAT-file but truncated")
@@ -402,6 +406,7 @@ def test_a_session_in_other_units_is_labelled_with_them_and_not_flagged_flat(qtb
     path = write_recording(rec, sessions_dir() / "paired.h5")
     lib = window.session_library
     lib.refresh()
+    qtbot.waitUntil(lambda: not lib.loading, timeout=10_000)  # the summaries are read in a worker thread
     row = [r for r, x in enumerate(lib.entries) if x["path"] == path][0]
     assert lib.table.item(row, COLUMNS.index("EMG")).text() == "50 Hz, MiniVIE normalised"
     assert lib.start_replay(path)

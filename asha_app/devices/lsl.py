@@ -569,6 +569,12 @@ _UNIT_SCALE = {"microvolts": 1.0, "microvolt": 1.0, "uv": 1.0, "µv": 1.0, "μv"
                "millivolts": 1e3, "millivolt": 1e3, "mv": 1e3, "volts": 1e6, "volt": 1e6, "v": 1e6}
 
 
+def lsl_description(stream: str) -> str:
+    """An LSL EMG source's line before its stream is found (name or source id; empty: the first of type EMG)."""
+    stream = (stream or "").strip()
+    return f"LSL EMG stream {stream!r}" if stream else "LSL EMG stream (first of type EMG)"
+
+
 class LslEmgSource(EmgSource):
     """Any LSL EMG stream as an Asha EMG source (device picker: *LSL EMG stream*).
 
@@ -605,7 +611,7 @@ class LslEmgSource(EmgSource):
         self.no_data_timeout_s = float(timeout_s)
         self.max_channels = int(max_channels)
         self.warnings = []
-        self.description = f"LSL EMG stream {self.stream!r}" if self.stream else "LSL EMG stream (first of type EMG)"
+        self.description = lsl_description(self.stream)
         self.package_modulus = None
         self._fs = 500.0
         self._n = max_channels

@@ -38,6 +38,19 @@ from asha_app.devices.emg import EmgPacket, EmgSource
 log = logging.getLogger(__name__)
 
 
+def replay_description(path: str | Path, fs: float | None = None, duration_s: float | None = None,
+                       units: str | None = None) -> str:
+    """A replay's line in the status bar: file name, rate, duration and a unit other than volts (as far as known)."""
+    parts = []
+    if fs is not None:
+        parts.append(f"{fs:g} Hz")
+    if duration_s is not None:
+        parts.append(f"{duration_s:.1f} s")
+    if units and emg_unit_to_uv(units) is None:
+        parts.append(f"EMG in {emg_unit_label(units)}")
+    return f"Replay of {Path(path).name}" + (f" ({', '.join(parts)})" if parts else "")
+
+
 class SessionReplaySource(EmgSource):
     """Play a session file's raw EMG (and IMU, markers) at its own rate.
 
@@ -116,8 +129,7 @@ class SessionReplaySource(EmgSource):
         self.warnings = []
         self.no_data_timeout_s = 1e9  # pauses are not lost connections
         self.package_modulus = None
-        unit = "" if emg_unit_to_uv(self.units) is not None else f", EMG in {emg_unit_label(self.units)}"
-        self.description = f"Replay of {self.path.name} ({self._fs:g} Hz, {self.duration:.1f} s{unit})"
+        self.description = replay_description(self.path, self._fs, self.duration, self.units)
         self._lock = threading.Lock()
         self._index = 0  # next sample to deliver
         self._playing = False

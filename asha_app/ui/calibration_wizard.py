@@ -30,6 +30,7 @@ from asha_app.calibration.profile import default_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
 from asha_app.ui.procedure_view import CameraLabelFeed, ProcedureView
+from asha_app.workers.base import stop_checked
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ class RecordPage(QWizardPage):
         if self.running:
             return
         w = self.window
-        if w.worker is None:
+        if w.worker is None or not w.session.ready:
             self.message.setText("⚠ No EMG is streaming: start the armband (toolbar → Start) and try again.")
             return
         cam = w.camera_panel.worker
@@ -220,13 +221,12 @@ class RecordPage(QWizardPage):
         self._path = paths.unique_path(paths.data_dir() / "calibration" / f"{part}_{stamp}.h5")
         self._path.parent.mkdir(parents=True, exist_ok=True)
         model = HandModel.builtin("right")
-        src = w.worker.source
+        src = w.session.info  # the opened source, as the session controller reports it
         try:
             writer = SessionWriter(self._path, w.worker.n_channels, w.worker.fs, model.dof_names,
                                    participant={"id": part}, device={"name": src.description, "has_imu": src.has_imu},
                                    filter_spec=w.worker.filter_spec.to_dict(),
-                                   package_modulus=getattr(src, "package_modulus", None),
-                                   package_restart=getattr(src, "package_restart", None))
+                                   package_modulus=src.package_modulus, package_restart=src.package_restart)
         except (AshaError, OSError) as exc:
             self.message.setText(f"⚠ cannot create the calibration file: {exc}")
             return
@@ -238,7 +238,7 @@ class RecordPage(QWizardPage):
         # the recorder reads the camera's labels ring itself, as it reads the EMG ring: no GUI thread in between
         self._recorder = RecorderWorker(writer, w.worker.emg_ring, imu, self._labels.ring)
         self._recorder.setObjectName("CalibrationRecorder")
-        self._recorder.error.connect(lambda m: self.message.setText(f"⚠ {m}"))
+        self._recorder.error.connect(self._on_recorder_error)
         self._recorder.finished.connect(self._on_recorder_finished)
         self._proc = RecordingProcedure(calibration_protocol())
         self._bone_scales = []
@@ -316,6 +316,9 @@ class RecordPage(QWizardPage):
         if self._recorder is not None:
             self._recorder.requestInterruption()  # no wait here: _on_recorder_finished follows
 
+    def _on_recorder_error(self, message: str, traceback: str = "") -> None:
+        self.message.setText(f"⚠ {message}")
+        self.window.show_error(message, traceback)
     def _on_recorder_finished(self) -> None:
         rec, self._recorder = self._recorder, None
         if rec is None:  # already handled (the wizard was closed)
@@ -349,7 +352,7 @@ class RecordPage(QWizardPage):
         self._timer.stop()
         self.view.set_active(False)
         if rec is not None:
-            rec.stop(timeout_ms)
+            stop_checked(rec, "the calibration recorder", timeout_ms, self.window.show_error)
         self.record_button.setEnabled(True)
         self.file_button.setEnabled(True)
 
@@ -434,7 +437,7 @@ class TrainPage(QWizardPage):
         self.progress.setValue(int(100 * st["fraction"]))
         self.status.setText(st["message"])
 
-    def _on_error(self, msg: str) -> None:
+    def _on_error(self, msg: str, _traceback: str = "") -> None:
         self.status.setText(f"⚠ {msg}")
 
     def _on_finished(self) -> None:
@@ -473,9 +476,9 @@ class TrainPage(QWizardPage):
     def isComplete(self) -> bool:  # noqa: N802 - Qt naming
         return self.result is not None
 
-    def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop(10000)
+    def stop(self) -> bool:
+        """Cancel fine-tuning and wait for its thread; False (said in the banner) when it did not end in time."""
+        return stop_checked(self.worker, "fine-tuning", 10000, self.window.show_error)
 
 
 class CalibrationWizard(QWizard):

@@ -17,8 +17,8 @@ label_ready(object)
     The newest :class:`~asha_app.workers.camera.CameraLabel` (at most once per poll, GUI thread).
 running_changed(bool)
     A worker started (True) or finished (False).
-error(str)
-    User-facing message from the worker.
+error(str, str)
+    User-facing message from the worker and its traceback text ("" for an expected failure).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from asha_app.core.errors import AshaError
 from asha_app.devices.camera import CameraSource, demo_video_path, list_cameras
 from asha_app.pose.chain import HAND_CONNECTIONS
 from asha_app.pose.landmarks import LandmarkDetector
-from asha_app.workers.base import Worker
+from asha_app.workers.base import Worker, stop_checked
 from asha_app.workers.camera import CameraWorker
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,12 @@ class _CameraProbe(Worker):
 
     found = Signal(list)
 
-    def run(self) -> None:
+    task = "looking for cameras"
+
+    def work(self) -> None:
         try:
             cams = list_cameras()
-        except Exception:  # an OpenCV backend failing on a strange device must not kill the panel
+        except Exception:  # noqa: BLE001 - an OpenCV backend failing on a strange device must not kill the panel
             log.exception("camera probe failed")
             cams = []
         self.found.emit(cams)
@@ -122,7 +124,7 @@ class CameraPanel(QWidget):
 
     label_ready = Signal(object)
     running_changed = Signal(bool)
-    error = Signal(str)
+    error = Signal(str, str)
 
     def __init__(
         self,
@@ -273,12 +275,12 @@ class CameraPanel(QWidget):
             self._mano_cache[path] = hand if isinstance(hand, ManoHand) else None
         return self._mano_cache[path]
 
-    def stop(self, timeout_ms: int = 3000) -> None:
-        """Stop the running worker (if any) and a camera probe, and wait for them."""
-        if self.worker is not None:
-            self.worker.stop(timeout_ms)
-        if self._probe is not None:
-            self._probe.stop(timeout_ms)  # list_cameras is short; this waits for it to finish
+    def stop(self, timeout_ms: int = 3000) -> bool:
+        """Stop the running worker (if any) and a camera probe, and wait for them; False (and said in the panel)
+        when one did not stop in time."""
+        ok = stop_checked(self.worker, "the camera", timeout_ms, self._on_error)
+        # list_cameras is short; this waits for it to finish
+        return stop_checked(self._probe, "the camera search", timeout_ms, self._on_error) and ok
 
     def _on_finished(self) -> None:
         self.poll()
@@ -290,9 +292,9 @@ class CameraPanel(QWidget):
         self.picker.setEnabled(True)
         self.running_changed.emit(False)
 
-    def _on_error(self, msg: str) -> None:
+    def _on_error(self, msg: str, traceback: str = "") -> None:
         self.message.setText(msg)
-        self.error.emit(msg)
+        self.error.emit(msg, traceback)
 
     # ------------------------------------------------------------------ polling (GUI thread)
     def poll(self) -> None:

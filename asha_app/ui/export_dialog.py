@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
                                QVBoxLayout)
 
 from asha_app.core.paths import unique_path
+from asha_app.workers.base import stop_checked
 from asha_app.workers.export import JobWorker
 
 log = logging.getLogger(__name__)
@@ -219,9 +220,11 @@ class _JobRunner:
     def _finished(self, result: dict) -> None:
         pass
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> bool:
+        """Cancel the running job (its partial output is removed) and wait; False when it did not end in time."""
         if getattr(self, "worker", None) is not None and self.worker.isRunning():
-            self.worker.stop(10_000)
+            return stop_checked(self.worker, "the file job", 10_000)
+        return True
 
 
 class ExportDialog(QDialog, _JobRunner):

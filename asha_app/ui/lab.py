@@ -26,6 +26,7 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressDialog
 
+from asha_app.workers.base import stop_checked
 from asha_app.workers.lsl import LslWorker
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class LabController:
         """Stop the worker (its outlets leave the network)."""
         wk, self.worker = self.worker, None
         if wk is not None:
-            wk.stop(3000)
+            stop_checked(wk, "the LSL worker", report=self.window.show_error)
 
     def _on_acquisition(self, acq) -> None:
         if self.worker is not None:
@@ -155,8 +156,8 @@ class LabController:
         """Collect EMG and camera landmarks for ``seconds`` while the user taps (None without both streams)."""
         w = self.window
         cam = getattr(getattr(w, "camera_panel", None), "worker", None)
-        if w.worker is None or cam is None or not cam.isRunning():
-            return None
+        if w.worker is None or not w.session.ready or cam is None or not cam.isRunning():
+            return None  # (the rings are final once the source is open)
         reader = w.worker.emg_ring.reader()
         frames: list[tuple[float, np.ndarray]] = []
         seen = 0
@@ -191,7 +192,7 @@ class LabController:
         s: LslSettings = self.window.settings.lsl
         camera = None
         cam = getattr(getattr(self.window, "camera_panel", None), "worker", None)
-        if cam is not None and cam.isRunning() and self.window.worker is not None:
+        if cam is not None and cam.isRunning() and self.window.session.ready:
             QMessageBox.information(parent, "Synchronization self-test",
                                     "After OK, tap the table sharply 3 times, about a second apart, with the hand in "
                                     "the camera's view and the armband on.")

@@ -39,6 +39,7 @@ from asha_app.calibration.profile import SUFFIX, ProfileError, load_profile
 from asha_app.core.errors import AshaError
 from asha_app.models import checkpoint as C
 from asha_app.pose.contract import FINGERS, PoseContractError, check_drives_hand, finger_flexion_deg
+from asha_app.workers.base import stop_checked
 from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ class LiveController:
         d.scopes_check.toggled.connect(self._scopes_toggled)
         window.acquisition_stopped.connect(self._on_acquisition_stopped)
         window.acquisition_started.connect(self._on_acquisition_started)
+        window.acquisition_opened.connect(self._on_acquisition_started)  # a source whose rate was unknown until open
         window.camera_panel.label_ready.connect(self._on_camera_label)
 
     # ------------------------------------------------------------------ helpers
@@ -221,20 +223,13 @@ class LiveController:
         except AshaError as exc:
             w.show_error(f"The live demo cannot start: {exc}")
             return False
-        # the playback file goes through the window's own acquisition path (device "file"); the user's
-        # device choice and file are put back in the settings right after the source is built
-        dev = w.settings.device
-        old = (dev.kind, dev.playback_file)
-        dev.kind, dev.playback_file = "file", str(assets.emg_file)
-        try:
-            w.device_combo.setCurrentIndex(w.device_combo.findData("file"))
-            ok = w.start_acquisition()
-        finally:
-            dev.kind, dev.playback_file = old
+        # the playback file goes through the session controller as device "file", its path and unit
+        # (MiniVIE units x 100, not microvolts) given for this start only: the user's settings stay as they are
+        w.device_combo.setCurrentIndex(w.device_combo.findData("file"))
+        ok = w.session.start("file", path=str(assets.emg_file), units=assets.meta.get("emg_units", "uV"))
         if not ok or w.worker is None:
             self.mode = "idle"
             return False
-        w.set_emg_units(assets.meta.get("emg_units", "uV"))  # MiniVIE units x 100, not microvolts
         self.assets = assets
         self.ckpt = ckpt
         self.profile = None
@@ -280,8 +275,9 @@ class LiveController:
         """Load a profile; runs at once when a matching device streams, else when one starts."""
         w = self.window
         wk = w.worker
+        info = w.session.info if wk is not None else None  # known before the source opens (device registry)
         try:
-            prof = load_profile(path, n_channels=wk.n_channels if wk else None, fs=wk.fs if wk else None)
+            prof = load_profile(path, n_channels=info.n_channels if info else None, fs=info.fs if info else None)
             check_drives_hand(prof.checkpoint, self._hand())
         except (ProfileError, PoseContractError) as exc:
             w.show_error(f"{Path(path).name}: {exc}")
@@ -307,9 +303,12 @@ class LiveController:
         w = self.window
         if w.worker is None or self.ckpt is None:
             return False
+        info = w.session.info
+        if info is None or (info.fs is None and not w.session.ready):
+            return self.mode == "profile"  # the source's rate is known once it opens: acquisition_started starts it
         if self.profile is not None:
             try:
-                self.profile.check_device(n_channels=w.worker.n_channels, fs=w.worker.fs)
+                self.profile.check_device(n_channels=info.n_channels, fs=info.fs)
             except ProfileError as exc:
                 w.show_error(str(exc))
                 return False
@@ -351,7 +350,7 @@ class LiveController:
     def _stop_worker(self) -> None:
         wk, self.worker = self.worker, None
         if wk is not None:
-            wk.stop(3000)
+            stop_checked(wk, "live inference", report=self.window.show_error)
             self.dock.clear_figures()  # what the stopped run drew goes with it
             with self.window.hands.batch():
                 self.window.hands.clear("emg")

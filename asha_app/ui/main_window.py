@@ -2,9 +2,12 @@
 
 Assembled in named steps (``_setup_central``, ``_setup_docks``,
 ``_setup_toolbar``, ``_setup_statusbar``, ``_connect``) with all signal wiring
-in one place.  The window owns no acquisition logic: it starts and stops an
-:class:`~asha_app.workers.acquisition.AcquisitionWorker` and polls its rings
-and stats on timers.
+in one place.  The window owns no acquisition logic: its session
+(:class:`~asha_app.workers.session.QtSession`, the session controller) starts and
+stops the stream from the device registry, and the window shows what the session
+tells it (:meth:`MainWindow._on_starting`, :meth:`MainWindow._on_started`) and polls
+the rings and stats on timers.  The banner is the one sink of user-facing messages
+(:class:`WindowSink`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
 from asha_app import __version__
 from asha_app.core import paths
 from asha_app.core.clock import SessionClock
-from asha_app.core.errors import AshaError
 from asha_app.core.settings import AppSettings
 from asha_app.core.units import emg_unit_label, emg_unit_to_uv
-from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
+from asha_app.devices.registry import DEVICES, SourceInfo
+from asha_app.devices.session import Notice
 from asha_app.dsp.filters import FilterSpec
 from asha_app.dsp.quality import Flag
 from asha_app.pose.scene import HandScene
@@ -34,6 +37,7 @@ from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
 from asha_app.ui.widgets import ElidedLabel
 from asha_app.workers.acquisition import AcquisitionWorker
+from asha_app.workers.session import QtSession
 
 log = logging.getLogger(__name__)
 
@@ -44,38 +48,8 @@ STREAM_HAND_SLOTS = ("emg", "reference", "replay")
 #: the main window's first size; :meth:`MainWindow.fit_to_screen` shrinks it to a smaller screen
 DEFAULT_SIZE = (1560, 960)
 
-DEVICE_CHOICES = [
-    ("armband", "MindRove WiFi armband"),
-    ("demo", "Demo: real Myo recording (resampled to 500 Hz)"),
-    ("synthetic", "Synthetic board (SDK test signal)"),
-    ("file", "Recording file…"),
-    ("lsl", "LSL EMG stream (any LSL amplifier)…"),
-]
-
-
-def make_source(kind: str, settings: AppSettings, clock: SessionClock | None = None) -> EmgSource:
-    """Build the EMG source of ``kind`` from the settings (raises :class:`AshaError` with a message).
-
-    ``clock`` is the session clock (an LSL stream maps its time stamps onto it; a new one when omitted).
-    """
-    clock = clock or SessionClock()
-    d = settings.device
-    if kind == "armband":
-        return ArmbandSource(d.armband_ip, d.armband_port, d.armband_timeout_s)
-    if kind == "demo":
-        return DemoSource()
-    if kind == "synthetic":
-        return SyntheticSource()
-    if kind == "file":
-        if not d.playback_file:
-            raise AshaError("No recording file chosen. Pick one with Device → Recording file….")
-        return PlaybackSource(d.playback_file)
-    if kind == "lsl":
-        from asha_app.devices.lsl import LslEmgSource  # noqa: PLC0415
-
-        return LslEmgSource(d.lsl_stream, clock, scope=settings.lsl.scope, enabled=settings.lsl.enabled,
-                            timeout_s=d.armband_timeout_s)
-    raise AshaError(f"Unknown device kind {kind!r}")
+#: the device picker: ``(kind, label)`` of every registered device meant for it (the device registry's order)
+DEVICE_CHOICES = DEVICES.picker()
 
 
 def create_hand_view(hands: HandScene | None = None) -> QWidget:
@@ -104,13 +78,19 @@ class Banner(QFrame):
         lay.addWidget(self.text, 1)
         self.buttons: list[QPushButton] = []
         self._lay = lay
+        #: who put the message there (:meth:`clear` hides only its own)
+        self.owner: object = None
         self.hide()
 
-    def show_message(self, text: str, actions: list[tuple[str, object]] = ()) -> None:
-        """Show ``text`` with buttons ``(label, callable)``; an empty text hides the banner."""
+    def show_message(self, text: str, actions: list[tuple[str, object]] = (), owner: object = None) -> None:
+        """Show ``text`` with buttons ``(label, callable)``; an empty text hides the banner.
+
+        ``owner`` is who put the message there: :meth:`clear` with the same owner hides it, and only it.
+        """
         for b in self.buttons:
             b.deleteLater()
         self.buttons = []
+        self.owner = owner if text else None
         if not text:
             self.hide()
             return
@@ -128,6 +108,40 @@ class Banner(QFrame):
         self.buttons.append(close)
         self.show()
 
+    def clear(self, owner: object) -> None:
+        """Hide the message if ``owner`` showed it (a message from anyone else stays)."""
+        if owner is not None and self.owner is owner:
+            self.show_message("")
+
+
+class WindowSink:
+    """The one sink of user-facing messages (:class:`~asha_app.devices.session.MessageSink`): the window's banner.
+
+    Errors get a "Start demo" button, an unreachable armband also "Retry" and "Settings…".  The traceback
+    of an unexpected error is already in the error log (the message names it); the last one is kept in
+    :attr:`MainWindow.last_error` and never shown in a dialog.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+
+    def show(self, message: str, traceback: str = "", *, owner: object = None, notice: Notice = Notice.ERROR) -> None:
+        w = self.window
+        if notice in (Notice.ERROR, Notice.UNREACHABLE):
+            w.last_error = (message, traceback)
+        if traceback:
+            log.debug("error shown in the banner: %s\n%s", message, traceback)
+        if notice == Notice.UNREACHABLE:
+            actions = [("Start demo", w.start_demo), ("Retry", w.start_acquisition), ("Settings…", w.open_settings)]
+        elif notice == Notice.ERROR:
+            actions = [("Start demo", w.start_demo)]
+        else:
+            actions = []
+        w.banner.show_message(message, actions, owner=owner)
+
+    def clear(self, owner: object) -> None:
+        self.window.banner.clear(owner)
+
 
 class MainWindow(QMainWindow):
     """Asha's main window.
@@ -139,17 +153,29 @@ class MainWindow(QMainWindow):
     clock : SessionClock
         The session clock shared by every worker.
 
+    Attributes
+    ----------
+    session : QtSession
+        The session controller: the one way to start and stop the EMG stream.
+    last_error : tuple of (str, str) or None
+        The last error shown (message, traceback text).
+
     Signals
     -------
     acquisition_started(object)
-        The new :class:`AcquisitionWorker` (panels of later features attach to its rings).
+        A new :class:`AcquisitionWorker` was started (its source opens in its thread; features that can wait
+        for it, like the LSL outlets, attach here).
+    acquisition_opened(object)
+        That worker's source is open: its rings, rate and channels are final and ``window.session.info``
+        describes it (features that read the rings attach here).
     acquisition_stopped()
-        The worker has finished.
+        The stream was stopped.
     settings_changed()
         The user changed the settings (features re-read theirs, e.g. LSL).
     """
 
     acquisition_started = Signal(object)
+    acquisition_opened = Signal(object)
     acquisition_stopped = Signal()
     settings_changed = Signal()
 
@@ -157,8 +183,9 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.clock = clock
-        self.worker: AcquisitionWorker | None = None
-        self._old_workers: list[AcquisitionWorker] = []
+        self.last_error: tuple[str, str] | None = None
+        self.sink = WindowSink(self)
+        self.session = QtSession(settings, clock, self.sink, parent=self)
         self.panels: dict[str, QDockWidget] = {}
         self._shutdown_hooks: list = []
         self.setWindowTitle(f"Asha {__version__}")
@@ -216,7 +243,7 @@ class MainWindow(QMainWindow):
         self.device_combo = QComboBox()
         for kind, label in DEVICE_CHOICES:
             self.device_combo.addItem(label, kind)
-        self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index(self.settings.device.kind))
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(self.settings.device.kind)))
         tb.addWidget(self.device_combo)
         self.start_action = QAction("Start", self)
         self.start_action.setShortcut(QKeySequence("Ctrl+R"))
@@ -288,6 +315,10 @@ class MainWindow(QMainWindow):
         self.reset_layout_action.triggered.connect(lambda: self.reset_layout())
         #: decides on each draw-timer tick whether the scopes redraw (while live: between the hand's frames)
         self.scope_pacer = ScopePacer()
+        self.session.starting.connect(self._on_starting)
+        self.session.started.connect(self._on_opened)
+        self.session.finished.connect(self._on_worker_finished)
+        self.session.stopped.connect(self._on_stopped)
         self.draw_timer = QTimer(self)
         self.draw_timer.setInterval(round(TICK_S * 1000))  # fine ticks; the pacer sets the scopes' rate
         self.draw_timer.timeout.connect(self._draw_tick)
@@ -360,77 +391,73 @@ class MainWindow(QMainWindow):
         self.settings.device.lsl_stream = "" if idx == 0 else streams[idx - 1]["name"]
         return True
 
+    @property
+    def worker(self) -> AcquisitionWorker | None:
+        """The session's acquisition worker (None when nothing runs); its rings are final once
+        ``acquisition_opened`` has been emitted for it (:attr:`QtSession.ready`)."""
+        return self.session.worker
+
     def start_demo(self, with_camera: bool = False) -> None:
         """Switch to the demo EMG source and start it; ``with_camera`` also labels the bundled hand video."""
-        self.device_combo.setCurrentIndex([k for k, _ in DEVICE_CHOICES].index("demo"))
+        self.device_combo.setCurrentIndex(self.device_combo.findData("demo"))
         self.settings.device.kind = "demo"
         self.start_acquisition()
         if with_camera:
             self.camera_panel.start("demo")
 
     def start_acquisition(self) -> bool:
-        """Start streaming from the selected device (stopping any running one); False if it cannot be built."""
-        self.stop_acquisition()
-        self.banner.show_message("")
-        kind = self.device_kind
-        try:
-            source = make_source(kind, self.settings, self.clock)
-        except (AshaError, FileNotFoundError) as exc:
-            self.show_error(str(exc))
-            return False
-        worker = AcquisitionWorker(lambda: source, self.clock, source.fs, source.n_channels,
-                                   filter_spec=FilterSpec.from_settings(self.settings.filter, source.fs),
-                                   mains_hz=float(self.settings.filter.mains_hz))
-        worker.error.connect(self._on_worker_error)
-        worker.unreachable.connect(self._on_unreachable)
-        text = source.description
-        if kind == "demo":
-            text += " — markers are the recording's gesture labels"
-        if source.warnings:
-            text += "  ⚠ " + " ".join(source.warnings)
-        self.run_worker(worker, source, text)
-        return True
+        """Start streaming from the selected device (stopping any running one); False if it cannot be tried
+        (the banner says why).  The source itself is built and opened in the acquisition thread."""
+        return self.session.start(self.device_kind)
 
-    def run_worker(self, worker: AcquisitionWorker, source: EmgSource, text: str | None = None) -> None:
-        """Show ``source`` streaming through ``worker`` (scopes, IMU, unit, status) and start the worker.
-
-        The one way a stream starts: the device picker (:meth:`start_acquisition`)
-        and a session replay both come here, and :meth:`stop_acquisition` undoes it.
-        """
-        worker.finished.connect(self._on_worker_finished)
-        self.worker = worker
-        self.scopes.attach(worker.emg_ring, source.fs, getattr(source, "units", "uV"))
-        self.scopes.marker_names = {100.0: "user marker", **getattr(source, "marker_names", {})}
-        self.imu.attach(worker.imu_ring, source.fs, source.has_imu)
-        self.set_emg_units(getattr(source, "units", "uV"))
-        self.source_label.setText(text or source.description)
-        self.status_device.setText(source.description.split(" (")[0])
+    def _on_starting(self, info: SourceInfo) -> None:
+        """The session starts a source: show what is known of it before its first sample (``acquisition_started``)."""
+        worker = self.worker
+        self.scopes.attach(worker.emg_ring, worker.fs, info.units or "uV")
+        self.scopes.marker_names = {100.0: "user marker", **dict(info.marker_names)}
+        self.imu.attach(worker.imu_ring, worker.fs, bool(info.has_imu))
+        self._show_units(info.units or "uV")
+        self.source_label.setText(info.source_line)
+        self.status_device.setText(info.description.split(" (")[0])
         self.start_action.setEnabled(False)
         self.stop_action.setEnabled(True)
-        worker.start()
         self.acquisition_started.emit(worker)
 
-    def set_emg_units(self, units: str | None) -> None:
-        """The running stream's EMG unit as stored ("uV" for live boards; :mod:`asha_app.core.units`): labels the
-        scopes, the RMS bars and the fixed range, and sets the unit the quality check assumes."""
+    def _on_opened(self, worker: AcquisitionWorker) -> None:
+        """The source is open (rings final): show what it is, and tell the features (``acquisition_opened``)."""
+        info = worker.info
+        if self.scopes.ring is not worker.emg_ring or self.scopes.fs != worker.fs:
+            self.scopes.attach(worker.emg_ring, worker.fs, info.units)
+        self.scopes.marker_names = {100.0: "user marker", **dict(info.marker_names)}
+        self.imu.attach(worker.imu_ring, worker.fs, bool(info.has_imu))
+        self.set_emg_units(info.units)
+        self.source_label.setText(info.source_line)
+        self.status_device.setText(info.description.split(" (")[0])
+        self.acquisition_opened.emit(worker)
+
+    def _show_units(self, units: str) -> None:
         units = str(units or "uV")
         self.scopes.set_units(units)
         self.rms.set_units(units)
         label = emg_unit_label(units)
         self.range_spin.setSuffix(f" {label}" if emg_unit_to_uv(units) is not None else "")
         self.range_spin.setToolTip(f"Fixed range of every scope, in {label}")
+
+    def set_emg_units(self, units: str | None) -> None:
+        """The running stream's EMG unit as stored ("uV" for live boards; :mod:`asha_app.core.units`): labels the
+        scopes, the RMS bars and the fixed range, and sets the unit the quality check assumes."""
+        units = str(units or "uV")
+        self._show_units(units)
         if self.worker is not None:
             self.worker.units = units
 
-    def stop_acquisition(self) -> None:
-        """Stop the running worker (waits up to 5 s) and clear what it showed: source line, rate, quality,
-        last marker, levels, and the 3D hands drawn from the stream."""
-        worker, self.worker = self.worker, None
-        if worker is None:
-            return
-        if not worker.stop(5000):
-            log.warning("acquisition worker did not stop within 5 s")
-            self._old_workers.append(worker)
+    def stop_acquisition(self) -> bool:
+        """Stop the running stream (waits up to 5 s) and clear what it showed: source line, rate, quality,
+        last marker, levels, and the 3D hands drawn from the stream.  False when the worker did not stop in
+        time (the banner says so; it finishes in the background)."""
+        return self.session.stop()
+
+    def _on_stopped(self) -> None:
         self.start_action.setEnabled(True)
         self.stop_action.setEnabled(False)
         self._clear_stream_state()
@@ -452,21 +479,15 @@ class MainWindow(QMainWindow):
             for slot in STREAM_HAND_SLOTS:
                 self.hands.clear(slot)
 
-    def _on_worker_finished(self) -> None:
-        if self.worker is not None and self.worker.isFinished():
+    def _on_worker_finished(self, worker: AcquisitionWorker) -> None:
+        if worker is self.worker:  # ended by itself (unreachable, an error): it can be started again
             self.start_action.setEnabled(True)
             self.stop_action.setEnabled(False)
 
-    def _on_worker_error(self, message: str) -> None:
-        self.show_error(message)
-
-    def _on_unreachable(self, message: str) -> None:
-        self.banner.show_message(message, [("Start demo", self.start_demo), ("Retry", self.start_acquisition),
-                                           ("Settings…", self.open_settings)])
-
-    def show_error(self, message: str) -> None:
-        """Show a user-facing error in the banner (non-blocking)."""
-        self.banner.show_message(message, [("Start demo", self.start_demo)])
+    def show_error(self, message: str, traceback: str = "") -> None:
+        """Show a user-facing error in the banner (non-blocking); every worker's ``error(message, traceback)``
+        comes here."""
+        self.sink.show(message, traceback)
 
     def add_marker(self) -> None:
         """Stamp marker code 100 (user key press) on the stream."""
@@ -548,18 +569,15 @@ class MainWindow(QMainWindow):
             dropped += f", reconnects: {s.reconnects}"
         self.status_dropped.setText(dropped)
         self.status_dropped.setStyleSheet("color: #b00;" if s.dropped else "")
-        self.status_battery.setText(f"battery: {s.battery:.0f}%" if s.battery and w.source and w.source.kind != "demo"
-                                    else "battery: —")
+        info = self.session.info
+        self.status_battery.setText(f"battery: {s.battery:.0f}%" if s.battery and info is not None and info.opened
+                                    and info.kind != "demo" else "battery: —")
         bad = [f"{i + 1}:{f.value}" for i, f in enumerate(s.quality) if f != Flag.OK]
         self.status_quality.setText(("quality: " + ", ".join(bad)) if bad else ("quality: ok" if s.quality else ""))
         self.scopes.set_flags(s.quality)
         if s.last_marker:
             self.status_marker.setText("last marker: " + self.scopes.marker_names.get(s.last_marker, f"{s.last_marker:g}"))
-        self.rms.set_values(s.rms)
-        if s.state in ("reconnecting", "lost") and s.message:
-            self.banner.show_message(s.message)
-        elif s.state == "streaming" and self.banner.isVisible() and "Connection lost" in self.banner.text.text():
-            self.banner.show_message("")
+        self.rms.set_values(s.rms)  # (a lost connection is said in the banner by the session controller)
 
     # ------------------------------------------------------------------ persistence
     def _qsettings(self) -> QSettings:
@@ -651,10 +669,10 @@ class MainWindow(QMainWindow):
                 log.exception("shutdown hook %r failed", fn)
         self.draw_timer.stop()
         self.status_timer.stop()
-        self.stop_acquisition()
-        self.camera_panel.stop()
-        for w in self._old_workers:
-            w.stop(2000)
+        if not self.session.shutdown():
+            log.warning("an EMG acquisition thread was still running at shutdown")
+        if not self.camera_panel.stop():
+            log.warning("the camera worker was still running at shutdown")
         if isinstance(self.hand_view, HandView):
             self.hand_view.close_canvas()  # frees the 3D view's OpenGL context and buffers
         try:

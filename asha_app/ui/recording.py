@@ -22,11 +22,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from asha_app.ui.recording_wizard import RecordingWizard
-from asha_app.ui.session_library import SessionLibrary, start_source
+from asha_app.ui.session_library import SessionLibrary
 
 log = logging.getLogger(__name__)
 
-__all__ = ["install", "open_wizard", "start_source"]
+__all__ = ["install", "open_wizard"]
 
 
 def open_wizard(window) -> RecordingWizard:

@@ -45,6 +45,7 @@ from asha_app.protocols.model import Protocol, builtin_protocols, load_protocol
 from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
 from asha_app.protocols.wizard import Page, SessionWizard, WizardInputError, evaluate_device_check
 from asha_app.ui.procedure_view import CameraLabelFeed, ProcedureView
+from asha_app.workers.base import stop_checked
 from asha_app.workers.recorder import RecorderWorker
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,8 @@ class DeviceCheckPage(QWizardPage):
         else:
             s = worker.stats()
             self.flags = list(s.quality)
-            self.device_label.setText(f"{worker.source.description if worker.source else 'EMG'}: {s.state}, "
+            info = w.session.info
+            self.device_label.setText(f"{info.description if info is not None else 'EMG'}: {s.state}, "
                                       f"{s.rate_hz:.0f} Hz, dropped {s.dropped}")
         for i, lab in enumerate(self.channel_labels):
             if i < len(self.flags):
@@ -408,7 +410,7 @@ class SessionPage(QWizardPage):
 
     def _metadata(self, worker) -> dict:
         w = self.wiz.window
-        src = worker.source
+        info = w.session.info  # the opened source, as the session controller reports it
         cam = _camera_worker(w)
         md = self.wiz.model.session_metadata()
         md["app_settings"] = {**md["app_settings"], "app": w.settings.model_dump(mode="json")}
@@ -418,13 +420,13 @@ class SessionPage(QWizardPage):
             camera.update(name=str(getattr(cam.source, "name", "")), mirror=bool(getattr(cam.source, "mirror", False)),
                           is_file=bool(getattr(cam.source, "is_file", False)))
         return dict(
-            device={"kind": getattr(src, "kind", ""), "description": getattr(src, "description", ""),
+            device={"kind": info.kind, "description": info.description,
                     "fs": worker.fs, "n_channels": worker.n_channels,
-                    "channel_names": src.channel_names() if src is not None else [],
-                    "package_modulus": getattr(src, "package_modulus", None),
-                    "has_imu": bool(getattr(src, "has_imu", False)),
+                    "channel_names": list(info.channel_names),
+                    "package_modulus": info.package_modulus,
+                    "has_imu": bool(info.has_imu),
                     # names of the board's marker codes (the demo's gesture labels), so a replay can show them
-                    "marker_names": {f"{k:g}": v for k, v in getattr(src, "marker_names", {}).items()}},
+                    "marker_names": {f"{k:g}": v for k, v in info.marker_names.items()}},
             camera=camera,
             hand_model={"kind": "builtin WebXR generic hand", "side": model.side if hasattr(model, "side") else "",
                         "dof_names": list(model.dof_names), "ik_valid_threshold_mm": 15.0},
@@ -439,16 +441,17 @@ class SessionPage(QWizardPage):
             return False
         w = self.wiz.window
         worker = w.worker
-        if worker is None or not worker.isRunning():
+        if worker is None or not w.session.ready:
             self.error.setText("No EMG stream is running: start the device (or the demo) in the main window first.")
             return False
+        info = w.session.info
         model = self._hand_model()
         self._dof_names = list(model.dof_names)
         self._rest_deg = getattr(model, "rest_deg", None)
         try:
             self.writer = SessionWriter(self.path, worker.n_channels, worker.fs, self._dof_names,
-                                        package_modulus=getattr(worker.source, "package_modulus", None),
-                                        package_restart=getattr(worker.source, "package_restart", None),
+                                        package_modulus=info.package_modulus,
+                                        package_restart=info.package_restart,
                                         **self._metadata(worker))
         except (RecordingFileError, ValueError) as exc:
             self.error.setText(str(exc))
@@ -458,7 +461,7 @@ class SessionPage(QWizardPage):
         self._labels = CameraLabelFeed(w)
         self._labels.follow()  # labels from before the start do not belong to the session (the recorder too reads
         # the camera's ring from its current end)
-        imu = worker.imu_ring if getattr(worker.source, "has_imu", False) else None  # no IMU: no all-zero IMU rows
+        imu = worker.imu_ring if info.has_imu else None  # no IMU: no all-zero IMU rows
         self.recorder = RecorderWorker(self.writer, worker.emg_ring, imu, self._labels.ring, poll_ms=50)
         self.recorder.setObjectName("RecorderWorker")
         self.recorder.error.connect(self._on_recorder_error)
@@ -580,10 +583,10 @@ class SessionPage(QWizardPage):
     def _on_recorder_status(self, status: dict) -> None:
         self.recorder_status = status
 
-    def _on_recorder_error(self, message: str) -> None:
+    def _on_recorder_error(self, message: str, traceback: str = "") -> None:
         self.failed = message
         self.error.setText(message)
-        self.wiz.window.show_error(message)
+        self.wiz.window.show_error(message, traceback)
         if self.procedure is not None and not self.procedure.finished:
             self.procedure.abort(self.wiz.window.clock.now())
         self._stop_requested = True
@@ -618,7 +621,7 @@ class SessionPage(QWizardPage):
             self.error.setText("The wizard was closed during the session; the session was aborted.")
             self._handle(self.procedure.abort(self.wiz.window.clock.now()))
         if self.recorder is not None and self.recorder.isRunning():
-            self.recorder.stop(timeout_ms)
+            stop_checked(self.recorder, "the recorder", timeout_ms, self.wiz.window.show_error)
         self.timer.stop()
 
 

@@ -283,7 +283,7 @@ class EmgScopes(QWidget):
         with np.errstate(all="ignore"):
             lo, hi = np.nanmin(y, axis=0), np.nanmax(y, axis=0)
             centre = np.zeros(y.shape[1]) if self.show_filtered else np.nanmedian(y, axis=0)
-        for ch, p in enumerate(self.plots):
+        for ch, p in enumerate(self.plots[: y.shape[1]]):
             if not (np.isfinite(lo[ch]) and np.isfinite(hi[ch])):
                 continue
             need = max(hi[ch] - centre[ch], centre[ch] - lo[ch], 1e-6)
@@ -328,8 +328,11 @@ class EmgScopes(QWidget):
         t = res.data["t"][:, 0]
         t = t - t[-1]
         y = res.data["filtered" if self.show_filtered else "raw"]
-        for ch, curve in enumerate(self.curves):
-            curve.setData(t, y[:, ch])
+        for ch, curve in enumerate(self.curves):  # a source with fewer channels leaves the others empty
+            if ch < y.shape[1]:
+                curve.setData(t, y[:, ch])
+            else:
+                curve.setData([], [])
         if self.autoscale:
             self._autoscale(y, float(res.data["t"][-1, 0]))
         for ch, flag in enumerate(self.flag_labels):
@@ -378,6 +381,7 @@ class RmsBars(QWidget):
         self.units = "uV"
         set_axis_unit(self.plot.getAxis("left"), "RMS", self.units)
         self.plot.getAxis("bottom").setTicks([[(i, str(i + 1)) for i in range(n_channels)]])
+        self.n_channels = n_channels
         self.bars = pg.BarGraphItem(x=np.arange(n_channels), height=np.zeros(n_channels), width=0.7,
                                     brushes=[pg.mkBrush(c) for c in CHANNEL_COLOURS[:n_channels]])
         self.plot.addItem(self.bars)
@@ -403,6 +407,7 @@ class RmsBars(QWidget):
         if rms is None or len(rms) == 0:
             return
         vals = np.nan_to_num(np.asarray(rms, dtype=float))
+        vals = np.pad(vals, (0, max(0, self.n_channels - len(vals))))[: self.n_channels]  # fewer channels: zero bars
         self.bars.setOpts(height=vals)
         to_uv = emg_unit_to_uv(self.units)
         top = max(50.0 / to_uv if to_uv else 1e-9, float(vals.max()) * 1.2)  # at least 50 µV

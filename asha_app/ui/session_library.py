@@ -8,11 +8,18 @@ hand labels, read from the file's ``summary`` attribute (or computed by
 finalized).  A corrupt or foreign file is listed with its error message; the
 other rows are unaffected.
 
-Replay runs the file through :class:`~asha_app.devices.replay.SessionReplaySource`
-in the main window's acquisition worker (:func:`start_source`), so its EMG
-reaches the scopes like a live stream; the label frame at the replay position
-is shown in the window's hands model (``"replay"`` slot), which the 3D view draws.  Play, pause and a scrubber
-(seek) control it.
+No file is read on the GUI thread: :meth:`SessionLibrary.refresh` lists the
+files at once ("reading…"), and a :class:`~asha_app.workers.export.JobWorker`
+summarizes them one by one; each row fills in as its summary arrives
+(``rows_loaded`` when all have).  The details dialog reads its file the same way.
+
+Replay is the session controller's ``replay`` device
+(:mod:`asha_app.devices.registry`): the window's session builds the
+:class:`~asha_app.devices.replay.SessionReplaySource` in its acquisition thread,
+with the rate, channels and unit the library's row already knows, so the file's
+EMG reaches the scopes like a live stream; once the source is open, the label
+frame at the replay position is shown in the window's hands model (``"replay"``
+slot), which the 3D view draws.  Play, pause and a scrubber (seek) control it.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPlainTextEdit, QPushButton, QSlider, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -37,6 +44,8 @@ from asha_app.core.errors import AshaError
 from asha_app.core.units import emg_unit_label
 from asha_app.data.integrity import check_session
 from asha_app.data.reader import SessionFile
+from asha_app.workers.base import stop_checked
+from asha_app.workers.export import JobWorker
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +129,19 @@ def summarize_file(path: str | Path) -> dict:
     Returns
     -------
     dict
-        ``path, participant, date, date_origin, duration_s, fs, units, n_emg, n_frames, dropped, valid_share, status,
-        error`` (``error`` None for a readable session file, else the reader's message; ``units`` the EMG unit as
+        ``path, participant, date, date_origin, duration_s, fs, units, n_channels, n_emg, n_frames, dropped,
+        valid_share, status, error`` (``error`` None for a readable session file, else the reader's message; ``units`` the EMG unit as
         stored).  ``date`` is when the recording started (see :func:`recording_start_unix`; ``date_origin`` says
         "recorded" or "file written").
     """
     path = Path(path)
     row = {"path": path, "participant": "", "date": "", "date_origin": "", "duration_s": None, "fs": None, "units": "",
-           "n_emg": None, "n_frames": None, "dropped": None, "valid_share": None, "status": "", "error": None}
+           "n_channels": None, "n_emg": None, "n_frames": None, "dropped": None, "valid_share": None, "status": "",
+           "error": None}
     try:
         with SessionFile(path) as sf:
             attrs = sf.attrs
-            row["fs"], row["units"] = sf.fs, sf.emg_units
+            row["fs"], row["units"], row["n_channels"] = sf.fs, sf.emg_units, sf.n_channels
             summary = sf.summary if sf.finalized else {}
             crashed, finalized = sf.crashed, sf.finalized
             first_t = float(sf.emg_t[0]) if sf.n_emg else None
@@ -207,55 +217,47 @@ def details_text(path: str | Path) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------- main-window glue
-def start_source(window, source):
-    """Run ``source`` (an :class:`~asha_app.devices.emg.EmgSource`) in a new acquisition worker of ``window``.
-
-    Does what ``MainWindow.start_acquisition`` does after building its source
-    from the device picker: stops the running worker, builds an
-    :class:`~asha_app.workers.acquisition.AcquisitionWorker` with the window's
-    clock and filter settings, and hands it to ``MainWindow.run_worker`` (scopes,
-    IMU plot, EMG unit, status; emits ``acquisition_started``).
-
-    Returns
-    -------
-    AcquisitionWorker
-        The started worker (also ``window.worker``).
-    """
-    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415
-    from asha_app.workers.acquisition import AcquisitionWorker  # noqa: PLC0415
-
-    window.stop_acquisition()
-    window.banner.show_message("")
-    worker = AcquisitionWorker(lambda: source, window.clock, source.fs, source.n_channels,
-                               filter_spec=FilterSpec.from_settings(window.settings.filter, source.fs),
-                               mains_hz=float(window.settings.filter.mains_hz),
-                               units=getattr(source, "units", "uV"))
-    worker.error.connect(window.show_error)
-    window.run_worker(worker, source)
-    return worker
+def placeholder_row(path: Path, status: str, busy: bool = False) -> dict:
+    """A library row before its summary is read (``status``: "reading…"), or for the file being recorded."""
+    return {"path": Path(path), "participant": "", "date": "", "date_origin": "", "duration_s": None, "fs": None,
+            "units": "", "n_channels": None, "n_emg": None, "n_frames": None, "dropped": None, "valid_share": None,
+            "status": status, "error": None, "busy": busy, "loading": not busy}
 
 
 class DetailsDialog(QDialog):
-    """Read-only details of one session file."""
+    """Read-only details of one session file (read in a worker thread; "Reading…" until then)."""
 
     def __init__(self, path: Path, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Session {Path(path).name}")
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
-        try:
-            self.text.setPlainText(details_text(path))
-        except AshaError as exc:
-            self.text.setPlainText(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a damaged file shows why instead of failing silently
-            self.text.setPlainText(report_unexpected(exc, f"showing the details of {path}"))
+        self.text.setPlainText(f"Reading {Path(path).name}…")
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         box.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addWidget(self.text)
         lay.addWidget(box)
         self.resize(760, 520)
+        #: True once the text shows the file's details (or why they cannot be read)
+        self.loaded = False
+        # JobWorker reports an AshaError's message as it is, anything else as one sentence naming the error log
+        self.worker = JobWorker([(f"showing the details of {path}", lambda _progress: details_text(path))])
+        self.worker.job_done.connect(self._show)
+        self.worker.job_failed.connect(self._show)
+        self.worker.start()
+
+    def _show(self, _index: int, text) -> None:
+        self.text.setPlainText(str(text))
+        self.loaded = True
+
+    def done(self, result: int) -> None:  # noqa: D102 - QDialog: closing stops the reader
+        stop_checked(self.worker, "reading the session details")
+        super().done(result)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        stop_checked(self.worker, "reading the session details")
+        super().closeEvent(event)
 
 
 class SessionLibrary(QWidget):
@@ -264,14 +266,25 @@ class SessionLibrary(QWidget):
     Parameters
     ----------
     window : MainWindow
+
+    Signals
+    -------
+    rows_loaded()
+        Every row of the last :meth:`refresh` has its summary.
     """
+
+    rows_loaded = Signal()
 
     def __init__(self, window, parent=None) -> None:
         super().__init__(parent)
         self.window = window
         self.entries: list[dict] = []
         self.extra_files = load_extra_files()
-        self.replay = None  # SessionReplaySource while replaying
+        self.replay = None  # SessionReplaySource while replaying (once its source is open)
+        self._replay_worker = None  # the acquisition worker started for the replay
+        self._replay_path: Path | None = None
+        self._loader: JobWorker | None = None
+        self._load_rows: list[int] = []  # job index -> row
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -331,6 +344,8 @@ class SessionLibrary(QWidget):
         self.timer.setInterval(40)
         self.timer.timeout.connect(self.poll_replay)
         self._last_label = -2
+        window.acquisition_opened.connect(self._on_acquisition_opened)
+        window.session.finished.connect(self._on_acquisition_finished)
 
     # ------------------------------------------------------------------ listing
     def files(self) -> list[Path]:
@@ -345,38 +360,91 @@ class SessionLibrary(QWidget):
         page = getattr(wiz, "session_page", None)
         return page.path if page is not None and page.running else None
 
+    @property
+    def loading(self) -> bool:
+        """Rows of the last :meth:`refresh` are still being read."""
+        return any(e.get("loading") for e in self.entries)
+
     def refresh(self) -> None:
-        """Re-read every file's summary (a bad file only affects its own row)."""
+        """List every file at once and read their summaries in a worker thread (a bad file only affects its row)."""
+        self._stop_loader()
         selected = set(self.selected_paths())
         busy = self.recording_path()
-        self.entries = []
-        for p in self.files():
-            if busy is not None and p == busy:
-                self.entries.append({"path": p, "participant": "", "date": "", "duration_s": 0.0, "fs": None,
-                                     "units": "", "n_emg": 0,
-                                     "n_frames": 0, "dropped": 0, "valid_share": None,
-                                     "status": "recording now", "error": None, "busy": True})
-            else:
-                self.entries.append(summarize_file(p))
+        self.entries = [placeholder_row(p, "recording now", busy=True) if busy is not None and p == busy
+                        else placeholder_row(p, "reading…") for p in self.files()]
         self.table.setRowCount(len(self.entries))
-        for r, e in enumerate(self.entries):
-            if e["error"]:
-                vals = [e["path"].name, "", "", "", "", "", "", "", e["error"]]
-            else:
-                vs = e["valid_share"]
-                vals = [e["path"].name, e["participant"], e["date"], f"{e['duration_s']:.1f} s", emg_text(e),
-                        str(e["n_emg"]), str(e["dropped"]), "—" if vs is None else f"{100 * vs:.0f} %", e["status"]]
-            for c, v in enumerate(vals):
-                item = QTableWidgetItem(v)
-                item.setToolTip(str(e["path"]) + ("\n" + e["error"] if e["error"] else ""))
-                if e["error"]:
-                    item.setForeground(Qt.GlobalColor.darkRed)
-                self.table.setItem(r, c, item)
-            if e.get("date_origin") == "file written":
-                self.table.item(r, 2).setToolTip("The source has no recording date: this is when the file was written.")
-            if e["path"] in selected:
+        for r in range(len(self.entries)):
+            self._fill_table_row(r)
+            if self.entries[r]["path"] in selected:
                 self.table.selectRow(r)
         self.table.resizeColumnsToContents()
+        self._load_rows = [r for r, e in enumerate(self.entries) if e["loading"]]
+        if not self._load_rows:
+            self.rows_loaded.emit()
+            return
+        # summarize_file is looked up when each job runs, and reports every error in its row itself
+        jobs = [(f"reading {self.entries[r]['path'].name}",
+                 lambda _progress, p=self.entries[r]["path"]: summarize_file(p)) for r in self._load_rows]
+        loader = JobWorker(jobs)
+        loader.setObjectName("SessionLibraryReader")
+        loader.job_done.connect(self._on_row_read)
+        loader.job_failed.connect(self._on_row_failed)
+        loader.all_done.connect(self._on_rows_read)
+        self._loader = loader
+        loader.start()
+
+    def _stop_loader(self) -> None:
+        loader, self._loader = self._loader, None
+        if loader is not None:
+            stop_checked(loader, "reading the session summaries")
+
+    def _row_for(self, job: int, path) -> int | None:
+        if self.sender() is not self._loader or job >= len(self._load_rows):
+            return None  # a reader replaced by a newer refresh
+        r = self._load_rows[job]
+        return r if r < len(self.entries) and Path(self.entries[r]["path"]) == Path(path) else None
+
+    def _on_row_read(self, job: int, row: dict) -> None:
+        r = self._row_for(job, row["path"])
+        if r is None:
+            return
+        self.entries[r] = row
+        self._fill_table_row(r)
+
+    def _on_row_failed(self, job: int, message: str) -> None:
+        if self.sender() is not self._loader or job >= len(self._load_rows):
+            return
+        r = self._load_rows[job]
+        self.entries[r] = {**placeholder_row(self.entries[r]["path"], "error"), "loading": False, "error": message}
+        self._fill_table_row(r)
+
+    def _on_rows_read(self, _result: dict) -> None:
+        if self.sender() is not self._loader:
+            return
+        for e in self.entries:  # a cancelled reader leaves no row "reading…" for ever
+            if e.get("loading"):
+                e.update(loading=False, status="not read")
+        self.table.resizeColumnsToContents()
+        self.rows_loaded.emit()
+
+    def _fill_table_row(self, r: int) -> None:
+        e = self.entries[r]
+        if e["error"]:
+            vals = [e["path"].name, "", "", "", "", "", "", "", e["error"]]
+        elif e.get("loading") or e.get("busy") or e.get("duration_s") is None:
+            vals = [e["path"].name, "", "", "", "", "", "", "", e["status"]]
+        else:
+            vs = e["valid_share"]
+            vals = [e["path"].name, e["participant"], e["date"], f"{e['duration_s']:.1f} s", emg_text(e),
+                    str(e["n_emg"]), str(e["dropped"]), "—" if vs is None else f"{100 * vs:.0f} %", e["status"]]
+        for c, v in enumerate(vals):
+            item = QTableWidgetItem(v)
+            item.setToolTip(str(e["path"]) + ("\n" + e["error"] if e["error"] else ""))
+            if e["error"]:
+                item.setForeground(Qt.GlobalColor.darkRed)
+            self.table.setItem(r, c, item)
+        if e.get("date_origin") == "file written":
+            self.table.item(r, 2).setToolTip("The source has no recording date: this is when the file was written.")
 
     def add_files(self, files) -> None:
         """Add files to the library (remembered between runs)."""
@@ -452,7 +520,7 @@ class SessionLibrary(QWidget):
             self.message.setText("Select the sessions to delete first.")
             return []
         busy = self.recording_path()
-        replaying = Path(self.replay.path) if self.replay is not None and getattr(self.replay, "path", None) else None
+        replaying = self._replay_path if self._replay_worker_alive() else None
         if busy is not None and busy in sel:
             self.message.setText(f"{busy.name} is being recorded: finish the recording before deleting it.")
             return []
@@ -484,9 +552,12 @@ class SessionLibrary(QWidget):
 
     # ------------------------------------------------------------------ replay
     def start_replay(self, path: Path | None = None, speed: float = 1.0) -> bool:
-        """Replay ``path`` (default: the selected session) through the acquisition worker."""
-        from asha_app.devices.replay import SessionReplaySource  # noqa: PLC0415
+        """Replay ``path`` (default: the selected session) through the window's session controller.
 
+        Returns False (message in the dock) when it cannot be tried; a file that turns out unreadable is
+        reported by the acquisition thread in the window's banner.  The transport controls come alive
+        once the file is open.
+        """
         if self.recording_path() is not None:
             self.message.setText("A recording is running: finish it before replaying (replay replaces the live EMG stream).")
             return False
@@ -496,29 +567,43 @@ class SessionLibrary(QWidget):
                 self.message.setText("Select a session to replay.")
                 return False
             path = sel[0]
-        try:
-            source = SessionReplaySource(path, speed=speed)
-        except AshaError as exc:
-            self.message.setText(str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - a damaged file shows why instead of failing silently
-            self.message.setText(report_unexpected(exc, f"replaying {path}"))
+        e = self.entry(path) or {}
+        known = {k: e[k] for k in ("fs", "n_channels", "units", "duration_s") if not e.get("error") and e.get(k)}
+        self.stop_replay()
+        session = self.window.session
+        if not session.start("replay", path=str(path), speed=speed, **known):
+            self.message.setText(self.window.last_error[0] if self.window.last_error else "The replay could not start.")
             return False
         self.message.setText("")
+        self._replay_worker = session.worker
+        self._replay_path = Path(path)
+        self.stop_button.setEnabled(True)
+        self._last_label = -2
+        return True
+
+    def _on_acquisition_opened(self, worker) -> None:
+        """The replay's file is open: its source (position, labels, transport) drives the controls."""
+        if worker is not self._replay_worker or worker.source is None:
+            return
+        source = worker.source
         self.replay = source
-        self._replay_worker = start_source(self.window, source)
         self.slider.setRange(0, int(round(1000 * source.duration)))
         self.slider.setEnabled(True)
         self.play_button.setEnabled(True)
         self.play_button.setText("Pause")
-        self.stop_button.setEnabled(True)
-        self._last_label = -2
         self.timer.start()
-        return True
+
+    def _on_acquisition_finished(self, worker) -> None:
+        """The replay's thread ended by itself (e.g. the file could not be read): the controls go back."""
+        if worker is not self._replay_worker or self.window.worker is not worker:
+            return
+        if worker.failure:
+            self.message.setText(worker.failure)
+        self.stop_replay()
 
     def _replay_worker_alive(self) -> bool:
         w = self.window.worker
-        return self.replay is not None and w is not None and w is getattr(self, "_replay_worker", None)
+        return self._replay_worker is not None and w is not None and w is self._replay_worker
 
     def toggle_play(self) -> None:
         """Pause or continue the replay."""
@@ -551,6 +636,7 @@ class SessionLibrary(QWidget):
         """Stop the replay (and its acquisition worker)."""
         if self._replay_worker_alive():
             self.window.stop_acquisition()
+        self._replay_worker = None
         self.timer.stop()
         self.replay = None
         self.slider.setEnabled(False)
@@ -608,5 +694,6 @@ class SessionLibrary(QWidget):
             hv.clear(REPLAY_SLOT)
 
     def shutdown(self) -> None:
-        """Stop the replay timer (the window stops the worker)."""
+        """Stop the replay timer and the summary reader (the window stops the acquisition worker)."""
         self.timer.stop()
+        self._stop_loader()

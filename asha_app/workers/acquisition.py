@@ -1,10 +1,17 @@
 """Acquisition worker: drains an EMG source every ~15 ms into ring buffers on the session clock.
 
-States (``AcquisitionStats.state``)::
+The worker follows the house lifecycle (:mod:`asha_app.workers.base`); the stream's own state is
+``stats.state``, a :class:`StreamState`::
 
     idle -> connecting -> streaming <-> lost -> (reconnecting -> streaming) ... -> stopped
                        \\-> unreachable (no data ever arrived: the user is offered the demo)
-                       \\-> error (the source raised; message in ``error``)
+                       \\-> error (the source raised; message in ``stats.message`` and on ``error``)
+
+Opening: the source factory runs in this thread (a playback file is read, the demo unpacked, an LSL
+stream resolved here, never on the GUI thread).  The rings are sized at construction from the rate
+and channels the caller expects (the device registry's description); when the opened source turns out
+different (an LSL stream, a replayed file) they are made anew before the first sample, and
+``opened(SourceInfo)`` tells consumers the final rings and the source's properties.
 
 Per block drained from the SDK it
 
@@ -25,6 +32,7 @@ Consumers (scopes, recorder, inference) read with their own ``RingReader``.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -40,18 +48,36 @@ from asha_app.core.errors import AshaError
 from asha_app.core.ringbuffer import RingBuffer
 from asha_app.devices.drops import DropCounter
 from asha_app.devices.emg import EmgSource
+from asha_app.devices.registry import SourceInfo
 from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter
 from asha_app.dsp.quality import Flag, assess_channels
 from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)
 
+#: rate and channels the rings are sized for when the caller cannot know them before the source opens
+PROVISIONAL_FS = 500.0
+PROVISIONAL_CHANNELS = 8
+
+
+class StreamState(enum.StrEnum):
+    """The stream's state in ``AcquisitionStats.state`` (compares equal to its text)."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    LOST = "lost"
+    RECONNECTING = "reconnecting"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
+    STOPPED = "stopped"
+
 
 @dataclass
 class AcquisitionStats:
     """Snapshot of the acquisition state for the status bar (copied under a lock)."""
 
-    state: str = "idle"
+    state: StreamState = StreamState.IDLE
     device: str = ""
     fs_nominal: float = 0.0
     samples: int = 0
@@ -74,15 +100,17 @@ class AcquisitionWorker(Worker):
     ----------
     source_factory : callable
         Returns the source to open; called in the worker thread so that a slow
-        connect never blocks the GUI.
+        connect, a file read or an unpack never blocks the GUI.
     clock : SessionClock
         The session clock every stream shares.
-    fs : float
-        Nominal sampling rate of the source (sizes the rings before it opens).
-    n_channels : int
-        EMG channels of the source.
-    filter_spec : FilterSpec
-        Filter applied to the ``filtered`` field.
+    fs : float, optional
+        Sampling rate the caller expects (sizes the rings before the source opens);
+        None when only the opened source knows it.
+    n_channels : int, optional
+        EMG channels the caller expects (None: only the opened source knows).
+    filter_spec : FilterSpec or callable, optional
+        Filter applied to the ``filtered`` field, or ``f(fs) -> FilterSpec`` called
+        with the opened source's rate (default: band-pass and notch at ``mains_hz``).
     buffer_s : float
         Seconds kept in the rings (bounded memory).
     period_s : float
@@ -93,43 +121,68 @@ class AcquisitionWorker(Worker):
         Unit of the source's EMG (:mod:`asha_app.core.units`) for the quality
         check; default the source's ``units`` (microvolts for live sources).
         May be changed while running (attribute ``units``).
+    kind : str, optional
+        The registered device kind reported in ``opened`` (default: the source's ``kind``).
+    note : str
+        Said after the description in the source line (``SourceInfo.note``).
 
     Signals
     -------
-    error(str)
-        A user-facing message; the worker has stopped.
+    error(str, str)
+        A user-facing message and a traceback text (the base's one error path); the worker has stopped.
+    opened(SourceInfo)
+        The source is open and the rings are final (``emg_ring``, ``imu_ring``, ``fs``, ``n_channels``).
     unreachable(str)
         No data ever arrived within the source's timeout (the GUI offers the demo).
     state_changed(str)
         New value of ``stats.state``.
     """
 
-    error = Signal(str)
+    opened = Signal(object)
     unreachable = Signal(str)
     state_changed = Signal(str)
 
-    def __init__(self, source_factory: Callable[[], EmgSource], clock: SessionClock, fs: float, n_channels: int,
-                 filter_spec: FilterSpec | None = None, buffer_s: float = 60.0, period_s: float = 0.015,
-                 mains_hz: float = 50.0, units: str | None = None, parent=None) -> None:
+    task = "the EMG stream"
+
+    def __init__(self, source_factory: Callable[[], EmgSource], clock: SessionClock, fs: float | None = None,
+                 n_channels: int | None = None, filter_spec: FilterSpec | Callable[[float], FilterSpec] | None = None,
+                 buffer_s: float = 60.0, period_s: float = 0.015, mains_hz: float = 50.0, units: str | None = None,
+                 kind: str | None = None, note: str = "", parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("AcquisitionWorker")
         self._factory = source_factory
         self.clock = clock
-        self.fs = float(fs)
-        self.n_channels = int(n_channels)
+        self.fs = float(fs) if fs else PROVISIONAL_FS
+        self.n_channels = int(n_channels) if n_channels else PROVISIONAL_CHANNELS
         self.period_s = period_s
         self.mains_hz = mains_hz
         self.units = units
-        self._spec = filter_spec or FilterSpec(fs=self.fs, notch_hz=mains_hz)
+        self.kind = kind
+        self.note = note
+        self.buffer_s = float(buffer_s)
+        self._filter_for = filter_spec if callable(filter_spec) else None
+        self._spec = self._filter_spec_at(self.fs, filter_spec if isinstance(filter_spec, FilterSpec) else None)
         self._pending_spec: FilterSpec | None = None
-        cap = int(buffer_s * self.fs)
-        self.emg_ring = RingBuffer(cap, {"t": 1, "board_t": 1, "raw": n_channels, "filtered": n_channels, "package": 1,
-                                         "marker": 1})
-        self.imu_ring = RingBuffer(cap, {"t": 1, "accel": 3, "gyro": 3})
+        self._make_rings()
         self._lock = threading.Lock()
         self._stats = AcquisitionStats(fs_nominal=self.fs)
         self._marker_requests: deque[float] = deque()
         self.source: EmgSource | None = None
+        #: what ``opened`` carried (None before the source opened)
+        self.info: SourceInfo | None = None
+
+    def _filter_spec_at(self, fs: float, given: FilterSpec | None = None) -> FilterSpec:
+        if self._filter_for is not None:
+            return self._filter_for(fs)
+        if given is not None:
+            return given if given.fs == fs else replace(given, fs=fs)
+        return FilterSpec(fs=fs, notch_hz=self.mains_hz)
+
+    def _make_rings(self) -> None:
+        cap = int(self.buffer_s * self.fs)
+        self.emg_ring = RingBuffer(cap, {"t": 1, "board_t": 1, "raw": self.n_channels, "filtered": self.n_channels,
+                                         "package": 1, "marker": 1})
+        self.imu_ring = RingBuffer(cap, {"t": 1, "accel": 3, "gyro": 3})
 
     # ------------------------------------------------------------------ API used from the GUI thread
     def stats(self) -> AcquisitionStats:
@@ -157,24 +210,56 @@ class AcquisitionWorker(Worker):
         if changed:
             self.state_changed.emit(state)
 
-    def run(self) -> None:  # noqa: C901 - one loop, documented in the module docstring
-        self._set(state="connecting", message="")
+    def _on_failure(self, message: str) -> None:
+        self._set(state=StreamState.ERROR, message=message)
+
+    def _open(self) -> EmgSource:
+        """Build and start the source in this thread; size the rings and filter for it; emit ``opened``."""
+        self.task = "opening the EMG source"
+        source = self._factory()
         try:
-            source = self._factory()
-            self.source = source
-            if self.units is None:
-                self.units = getattr(source, "units", "uV")
             self._set(device=source.description)
             source.start()
-        except AshaError as exc:
-            self._set(state="error", message=str(exc))
-            self.error.emit(str(exc))
-            return
-        except Exception as exc:  # a foreign failure must still reach the user
-            log.exception("opening the EMG source failed")
-            self._set(state="error", message=f"Could not open the device: {exc}")
-            self.error.emit(f"Could not open the device: {exc}")
-            return
+        except BaseException:
+            try:
+                source.stop()
+            except Exception:  # noqa: BLE001 - the start's own error is the one to report
+                log.exception("stopping a source that failed to start")
+            raise
+        fs, n = float(source.fs), int(source.n_channels)
+        if fs != self.fs or n != self.n_channels:  # not what the caller expected: rings and filter for this source
+            log.info("source opened at %g Hz x %d channels (expected %g Hz x %d)", fs, n, self.fs, self.n_channels)
+            self.fs, self.n_channels = fs, n
+            self._spec = self._filter_spec_at(fs, self._spec)
+            if self._pending_spec is not None and self._pending_spec.fs != fs:
+                self._pending_spec = self._filter_spec_at(fs, self._pending_spec)
+            self._make_rings()
+            with self._lock:
+                self._stats.fs_nominal = fs
+        if self.units is None:
+            self.units = getattr(source, "units", "uV")
+        self.info = SourceInfo.of(source, self.kind, self.note)
+        self._set(device=source.description)
+        self.source = source
+        self.task = "the EMG stream"
+        self.opened.emit(self.info)
+        return source
+
+    def work(self) -> None:
+        self._set(state=StreamState.CONNECTING, message="")
+        source = self._open()
+        failed = False
+        try:
+            self._stream(source)
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            source.stop()
+            if not failed and self._stats.state not in (StreamState.ERROR, StreamState.UNREACHABLE):
+                self._set(state=StreamState.STOPPED)
+
+    def _stream(self, source: EmgSource) -> None:  # noqa: C901 - one loop, documented in the module docstring
         for w in getattr(source, "warnings", []):
             self._set(message=w)
         mapper = BoardTimeMapper(self.clock)
@@ -188,103 +273,98 @@ class AcquisitionWorker(Worker):
         last_quality = 0.0
         reconnect_at = 0.0
         streaming = False
-        try:
-            while not self.isInterruptionRequested():
-                tick = time.monotonic()
-                if self._pending_spec is not None:
-                    self._spec, self._pending_spec = self._pending_spec, None
-                    filt = StreamingFilter(self._spec, self.n_channels)
-                try:
-                    packet = source.read()
-                except AshaError as exc:
-                    log.warning("read failed: %s", exc)
-                    packet = None
-                now = time.monotonic()
-                if packet is not None and packet.n:
-                    arrival = self.clock.now()
-                    if not streaming:
-                        streaming = True
-                        self._set(state="streaming")
-                    t = source.session_times(packet.board_t)
-                    if t is None:
-                        t = mapper.map(packet.board_t, arrival)
-                    if last_t is not None and t[0] - last_t > 2.0 / self.fs and drops.last is None:
-                        # after a reconnect the package counter is not comparable: count the gap by time
-                        missing = int(round((t[0] - last_t) * self.fs)) - 1
-                        if missing > 0:
-                            with self._lock:
-                                self._stats.dropped += missing
-                                self._stats.gaps += 1
-                    lost = drops.update(packet.package)
-                    raw = packet.emg
-                    filtered = filt.process(raw)
-                    marker = packet.marker
-                    if self._marker_requests:
-                        marker = marker.copy()
-                        marker[-1] = self._marker_requests.popleft()
-                    self.emg_ring.write(t=t, board_t=packet.board_t, raw=raw, filtered=filtered, package=packet.package,
-                                       marker=marker)
-                    if packet.accel is not None and packet.gyro is not None:
-                        self.imu_ring.write(t=t, accel=packet.accel, gyro=packet.gyro)
-                    rms = env.process(filtered)[-1]
-                    arrivals.append((now, packet.n))
-                    while arrivals and now - arrivals[0][0] > 2.0:
-                        arrivals.popleft()
-                    span = now - arrivals[0][0] if len(arrivals) > 1 else 0.0
-                    rate = sum(n for _, n in list(arrivals)[1:]) / span if span > 0.5 else 0.0
-                    nz = marker[marker != 0]
-                    with self._lock:
-                        s = self._stats
-                        s.samples += packet.n
-                        s.dropped += lost
-                        s.gaps = s.gaps + (1 if lost else 0)
-                        s.loops = drops.restarts
-                        s.rate_hz = rate
-                        s.rms = rms
-                        if packet.battery is not None and len(packet.battery):
-                            s.battery = float(packet.battery[-1])
-                        if nz.size:
-                            s.last_marker = float(nz[-1])
-                    last_data = now
-                    last_t = float(t[-1])
-                    if now - last_quality > 0.25:
-                        last_quality = now
-                        window = self.emg_ring.latest(int(self.fs))
-                        flags = assess_channels(window.data["raw"], window.data["filtered"], self.fs, self.mains_hz,
-                                                units=self.units)
-                        self._set(quality=flags)
-                else:
-                    timeout = source.no_data_timeout_s
-                    if last_data is None and now - started > timeout:
-                        msg = (f"No data from {source.description} within {timeout:.0f} s. Check that the armband is on "
-                               "(LED lit), that this computer is on the armband's WiFi network, and the IP address in "
-                               "Settings. You can start the demo on real recordings meanwhile.")
-                        self._set(state="unreachable", message=msg)
-                        self.unreachable.emit(msg)
-                        return
-                    if last_data is not None and now - last_data > timeout and now >= reconnect_at:
-                        streaming = False
+        while not self.isInterruptionRequested():
+            tick = time.monotonic()
+            if self._pending_spec is not None:
+                self._spec, self._pending_spec = self._pending_spec, None
+                filt = StreamingFilter(self._spec, self.n_channels)
+            try:
+                packet = source.read()
+            except AshaError as exc:
+                log.warning("read failed: %s", exc)
+                packet = None
+            now = time.monotonic()
+            if packet is not None and packet.n:
+                arrival = self.clock.now()
+                if not streaming:
+                    streaming = True
+                    self._set(state=StreamState.STREAMING)
+                t = source.session_times(packet.board_t)
+                if t is None:
+                    t = mapper.map(packet.board_t, arrival)
+                if last_t is not None and t[0] - last_t > 2.0 / self.fs and drops.last is None:
+                    # after a reconnect the package counter is not comparable: count the gap by time
+                    missing = int(round((t[0] - last_t) * self.fs)) - 1
+                    if missing > 0:
                         with self._lock:
-                            self._stats.reconnects += 1
-                            n_tries = self._stats.reconnects
-                        self._set(state="reconnecting",
-                                  message=f"Connection lost {now - last_data:.0f} s ago; reconnecting (attempt {n_tries}).")
-                        try:
-                            source.stop()
-                            source.start()
-                        except AshaError as exc:
-                            self._set(message=f"Reconnect failed: {exc}")
-                        drops.reset()
-                        mapper.reset()
-                        reconnect_at = now + min(10.0, 2.0 * n_tries)
-                        self._set(state="lost")
-                spent = time.monotonic() - tick
-                if spent < self.period_s:
-                    self.msleep(max(1, int((self.period_s - spent) * 1000)))
-        finally:
-            source.stop()
-            if self._stats.state not in ("error", "unreachable"):
-                self._set(state="stopped")
+                            self._stats.dropped += missing
+                            self._stats.gaps += 1
+                lost = drops.update(packet.package)
+                raw = packet.emg
+                filtered = filt.process(raw)
+                marker = packet.marker
+                if self._marker_requests:
+                    marker = marker.copy()
+                    marker[-1] = self._marker_requests.popleft()
+                self.emg_ring.write(t=t, board_t=packet.board_t, raw=raw, filtered=filtered, package=packet.package,
+                                   marker=marker)
+                if packet.accel is not None and packet.gyro is not None:
+                    self.imu_ring.write(t=t, accel=packet.accel, gyro=packet.gyro)
+                rms = env.process(filtered)[-1]
+                arrivals.append((now, packet.n))
+                while arrivals and now - arrivals[0][0] > 2.0:
+                    arrivals.popleft()
+                span = now - arrivals[0][0] if len(arrivals) > 1 else 0.0
+                rate = sum(n for _, n in list(arrivals)[1:]) / span if span > 0.5 else 0.0
+                nz = marker[marker != 0]
+                with self._lock:
+                    s = self._stats
+                    s.samples += packet.n
+                    s.dropped += lost
+                    s.gaps = s.gaps + (1 if lost else 0)
+                    s.loops = drops.restarts
+                    s.rate_hz = rate
+                    s.rms = rms
+                    if packet.battery is not None and len(packet.battery):
+                        s.battery = float(packet.battery[-1])
+                    if nz.size:
+                        s.last_marker = float(nz[-1])
+                last_data = now
+                last_t = float(t[-1])
+                if now - last_quality > 0.25:
+                    last_quality = now
+                    window = self.emg_ring.latest(int(self.fs))
+                    flags = assess_channels(window.data["raw"], window.data["filtered"], self.fs, self.mains_hz,
+                                            units=self.units)
+                    self._set(quality=flags)
+            else:
+                timeout = source.no_data_timeout_s
+                if last_data is None and now - started > timeout:
+                    msg = (f"No data from {source.description} within {timeout:.0f} s. Check that the armband is on "
+                           "(LED lit), that this computer is on the armband's WiFi network, and the IP address in "
+                           "Settings. You can start the demo on real recordings meanwhile.")
+                    self._set(state=StreamState.UNREACHABLE, message=msg)
+                    self.unreachable.emit(msg)
+                    return
+                if last_data is not None and now - last_data > timeout and now >= reconnect_at:
+                    streaming = False
+                    with self._lock:
+                        self._stats.reconnects += 1
+                        n_tries = self._stats.reconnects
+                    self._set(state=StreamState.RECONNECTING,
+                              message=f"Connection lost {now - last_data:.0f} s ago; reconnecting (attempt {n_tries}).")
+                    try:
+                        source.stop()
+                        source.start()
+                    except AshaError as exc:
+                        self._set(message=f"Reconnect failed: {exc}")
+                    drops.reset()
+                    mapper.reset()
+                    reconnect_at = now + min(10.0, 2.0 * n_tries)
+                    self._set(state=StreamState.LOST)
+            spent = time.monotonic() - tick
+            if spent < self.period_s:
+                self.msleep(max(1, int((self.period_s - spent) * 1000)))
 
     def insert_marker(self, code: float) -> None:
         """Stamp a marker code on the next block's last sample (thread-safe)."""

@@ -1,10 +1,9 @@
 """Camera worker: source -> MediaPipe Hands -> IK, in a QThread, with results the GUI polls.
 
-Lifecycle (the house worker pattern, :class:`asha_app.workers.base.Worker`): construct,
-``start()``, and ``stop(timeout_ms)`` (``requestInterruption(); quit(); wait()``).  ``run()`` opens the source and
-MediaPipe inside the thread, loops until interrupted or the video ends, and
-closes everything on the way out.  Errors reach the GUI once through
-``error(str)``; the worker never blocks the GUI thread.
+Lifecycle: the house one (:mod:`asha_app.workers.base`): construct, ``start()``, ``stop(timeout_ms)``
+(True when the thread finished).  ``work()`` opens the source and MediaPipe inside the thread, loops until
+interrupted or the video ends, and closes everything on the way out.  Errors reach the GUI once through
+the base's ``error(message, traceback)``; the worker never blocks the GUI thread.
 
 Threads inside the worker
 -------------------------
@@ -24,8 +23,9 @@ Outputs (all thread-safe, polled by the GUI on a QTimer)
 
 Signals
 -------
-error(str)
-    A user-facing message (camera missing or busy, undecodable file, MediaPipe failure).
+error(str, str)
+    A user-facing message (camera missing or busy, undecodable file, MediaPipe failure) and a traceback
+    text ("" for an expected failure).
 status(dict)
     At most 5 Hz: ``captured, labelled, skipped, no_hand, invalid, fps, fit_error_mm, confidence``.
 """
@@ -42,7 +42,6 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import Signal
 
-from asha_app.core.errors import AshaError
 from asha_app.core.ringbuffer import ItemRing
 from asha_app.core.slot import LatestSlot
 from asha_app.devices.camera import CameraSource, Frame
@@ -144,8 +143,9 @@ class CameraWorker(Worker):
     parent : QObject, optional
     """
 
-    error = Signal(str)
     status = Signal(dict)
+
+    task = "the camera"
 
     def __init__(
         self,
@@ -197,7 +197,7 @@ class CameraWorker(Worker):
             self.counts[key] += n
 
     # ------------------------------------------------------------------ thread body
-    def run(self) -> None:  # noqa: C901 - one linear loop
+    def work(self) -> None:  # noqa: C901 - one linear loop
         detector = None
         capture_thread = None
         stop_capture = threading.Event()
@@ -226,7 +226,7 @@ class CameraWorker(Worker):
                                 self._count("skipped")
                             newest[0] = fr
                             cond.notify()
-                except AshaError as exc:
+                except Exception as exc:  # noqa: BLE001 - re-raised in the worker's loop, which reports it
                     capture_error[0] = exc
                     ended.set()
                 finally:
@@ -258,12 +258,6 @@ class CameraWorker(Worker):
                 processed += 1
                 if self.max_frames is not None and processed >= self.max_frames:
                     break
-        except AshaError as exc:
-            log.warning("camera worker: %s", exc)
-            self.error.emit(str(exc))
-        except Exception as exc:  # a worker must report, not die silently
-            log.exception("camera worker failed")
-            self.error.emit(f"camera pipeline failed: {exc!r}")
         finally:
             stop_capture.set()
             if capture_thread is not None:

@@ -6,6 +6,12 @@ exporters and importers take exactly such a callback).  The GUI polls
 :meth:`JobWorker.progress` on a timer (no high-rate signals) and gets one
 ``job_done`` / ``job_failed`` signal per job and ``all_done`` at the end.
 
+A job's failure is not the worker's: it is reported on the per-job signal
+``job_failed(index, message)`` (an unexpected one with its traceback in the
+error log, :func:`~asha_app.core.crashlog.report_unexpected`) and the next job
+runs.  Only a failure of the worker itself goes out on the base's one error
+path, ``error(message, traceback)`` (:mod:`asha_app.workers.base`).
+
 Cancelling (:meth:`JobWorker.stop`) takes effect at the job's next progress
 call: the job raises :class:`JobCancelled` inside the data layer's function,
 whose temporary output is then removed (exports and imports write under a
@@ -47,7 +53,9 @@ class JobWorker(Worker):
     job_done(int, object)
         Index of the job and its result.
     job_failed(int, str)
-        Index and a user-facing message (the data layer's messages name the file).
+        Index and a user-facing message (the data layer's messages name the file); the next job runs.
+    error(str, str)
+        The worker itself failed (the base's error path); no ``all_done`` follows.
     all_done(dict)
         ``{"done": [...indices], "failed": {index: message}, "cancelled": bool}``.
     """
@@ -55,6 +63,9 @@ class JobWorker(Worker):
     job_done = Signal(int, object)
     job_failed = Signal(int, str)
     all_done = Signal(dict)
+
+    task = "a file job"
+    stop_timeout_ms = 10_000
 
     def __init__(self, jobs: list[Job], parent=None) -> None:
         super().__init__(parent)
@@ -77,7 +88,7 @@ class JobWorker(Worker):
         i, frac = self.progress()
         return (i + frac) / len(self.jobs) if self.jobs else 1.0
 
-    def run(self) -> None:
+    def work(self) -> None:
         for i, (desc, fn) in enumerate(self.jobs):
             if self.isInterruptionRequested():
                 self.cancelled = True

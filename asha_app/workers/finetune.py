@@ -7,7 +7,8 @@ the fine-tuning loop) and relays its events.
 Progress goes out as ``status`` dicts at most 5 times a second
 (``{"stage", "fraction", "message", "epoch", "val_loss"}``; the final one has
 ``stage == "done"``), the result is kept in :attr:`CalibrationWorker.result`,
-and a user-facing message goes out on ``error``.  ``stop()`` cancels
+and a user-facing message (with the child's traceback text for an unexpected
+failure) goes out on the base's ``error(str, str)``.  ``stop()`` cancels
 fine-tuning (no profile is written then).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 
 from PySide6.QtCore import Signal
 
@@ -38,7 +40,9 @@ class CalibrationWorker(Worker):
     """
 
     status = Signal(dict)
-    error = Signal(str)
+
+    task = "calibration"
+    stop_timeout_ms = 10_000
 
     def __init__(self, recording, settings, profile_path=None, parent=None, threads: int | None = None,
                  **kwargs) -> None:
@@ -52,17 +56,20 @@ class CalibrationWorker(Worker):
         self.profile_path = profile_path
         self.kwargs = kwargs
         self.result = None
-        self.failed: str | None = None
         #: (time.perf_counter(), stage) of every calibration event, for benchmarks
         self.stage_times: list[tuple[float, str]] = []
         self._cancel = threading.Event()
 
-    def stop(self, timeout_ms: int = 5000) -> bool:
-        """Cancel (best weights so far are discarded, nothing saved) and wait; the child is ended with the thread."""
-        self._cancel.set()
-        return super().stop(timeout_ms)
+    @property
+    def failed(self) -> str | None:
+        """The user-facing message of the failure (None while none)."""
+        return self.failure
 
-    def run(self) -> None:
+    def _request_stop(self) -> None:
+        """Cancel (best weights so far are discarded, nothing saved); the child is ended with the thread."""
+        self._cancel.set()
+
+    def work(self) -> None:
         from asha_app.core.child import ChildJob
 
         child = ChildJob("asha_app.calibration.jobs:run_calibration",
@@ -72,7 +79,7 @@ class CalibrationWorker(Worker):
             child.start()
         except Exception as exc:  # noqa: BLE001 - spawning can fail in many ways (no memory, no fork)
             log.exception("calibration process did not start")
-            self._fail(f"the calibration process could not start ({type(exc).__name__}: {exc})")
+            self.fail(f"the calibration process could not start ({type(exc).__name__}: {exc})", traceback.format_exc())
             return
         cancelled_sent = False
         try:
@@ -94,10 +101,6 @@ class CalibrationWorker(Worker):
                         if tb:
                             log.error("calibration failed in the child process:\n%s", tb)
                             msg = f"calibration failed unexpectedly ({msg}); see the log"
-                        self._fail(msg)
+                        self.fail(msg, tb or "")
         finally:
             child.terminate(grace_s=5.0)
-
-    def _fail(self, message: str) -> None:
-        self.failed = message
-        self.error.emit(message)

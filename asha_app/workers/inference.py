@@ -10,8 +10,8 @@ thread.  The newest :class:`~asha_app.inference.pipeline.LivePose` goes into a
 :class:`~asha_app.core.slot.LatestSlot` (``get()`` -> ``(count, pose)``).  A
 ``pose_ready`` signal (no payload, one per pose) wakes the GUI, which takes the
 newest pose from the slot: poses the GUI cannot draw in time are skipped, never
-queued.
-``status`` (<= 5 Hz) and ``error`` are the only other signals.
+queued.  ``status`` (<= 5 Hz) and the base's ``error(message, traceback)``
+(:mod:`asha_app.workers.base`) are the only other signals.
 
 Timing: ``t_seen`` of a pose is ``time.perf_counter()`` when the worker's read
 returned the sample the pose belongs to (the ring's write happened at most
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections import deque
 
 from PySide6.QtCore import Signal
@@ -68,13 +69,15 @@ class InferenceWorker(Worker):
         A new pose is in :attr:`slot` (emitted once per pose).
     status(dict)
         ``{"poses", "rate_hz", "lost", "restarts"}`` about 4 times a second.
-    error(str)
-        A user-facing message; the worker stops.
+    error(str, str)
+        A user-facing message and a traceback text; the worker stops.
     """
 
     pose_ready = Signal()
     status = Signal(dict)
-    error = Signal(str)
+
+    task = "live inference"
+    stop_timeout_ms = 3000
 
     def __init__(self, ckpt: Checkpoint, emg_ring: RingBuffer, decimation: int = 1, stride: int = 1,
                  monitor: InputMonitor | None = None, smoothing: dict | None = None, poll_s: float = 0.002,
@@ -109,7 +112,7 @@ class InferenceWorker(Worker):
         """Model outputs computed so far."""
         return self.stream.outputs if self.stream is not None else 0
 
-    def run(self) -> None:
+    def work(self) -> None:
         try:
             import torch
 
@@ -117,7 +120,7 @@ class InferenceWorker(Worker):
             stream = PoseStream(self.ckpt, self.decimation, self.stride, self.monitor, self.smoothing, self.hands,
                                 self.history if self.keep_history else None)
         except (AshaError, RuntimeError, ValueError) as exc:
-            self.error.emit(f"the model cannot run: {exc}")
+            self.fail(f"the model cannot run: {exc}", traceback.format_exc())
             return
         self.stream = stream
         last_status = time.perf_counter()
@@ -134,7 +137,7 @@ class InferenceWorker(Worker):
                     lp = stream.process(d["raw"], d["t"][:, 0], d["package"][:, 0] if "package" in d else None,
                                         r.start, t_seen)
                 except (RuntimeError, ValueError) as exc:
-                    self.error.emit(f"live inference failed: {exc}")
+                    self.fail(f"live inference failed: {exc}", traceback.format_exc())
                     return
                 if lp is not None:
                     rate_n += 1

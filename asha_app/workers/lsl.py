@@ -13,8 +13,10 @@ Every ``period_s`` it
 5. polls the marker inlets and signals each marker, and each stream that stops
    or comes back.
 
-With LSL off or unavailable it signals the reason once and finishes; the app
-runs as before.
+With LSL off or unavailable it signals the reason once (on ``status``: LSL being
+off is not a failure) and finishes; the app runs as before.  A failure while
+running goes out on the base's ``error(message, traceback)``
+(:mod:`asha_app.workers.base`).
 
 Signals
 -------
@@ -69,6 +71,9 @@ class LslWorker(Worker):
     status = Signal(dict)
     marker_received = Signal(str, str, float)
     stream_event = Signal(str, str, float)
+
+    task = "Lab Streaming Layer"
+    stop_timeout_ms = 3000
 
     def __init__(self, clock: SessionClock, settings, dof_names: list[str], *,
                  camera_slot: Callable[[], object] | None = None, pose_slot: Callable[[], object] | None = None,
@@ -143,7 +148,7 @@ class LslWorker(Worker):
         marker_names = {float(k): str(v) for k, v in getattr(src, "marker_names", {}).items()}
         return acq, RingReader(acq.emg_ring), imu_reader, marker_names
 
-    def run(self) -> None:  # noqa: C901 - one loop, documented in the module docstring
+    def work(self) -> None:  # noqa: C901 - one loop, documented in the module docstring
         st = L.lsl_status(self.settings.enabled, self.settings.scope)
         self.available, self.message = st.available, st.message
         if not st.available:

@@ -16,8 +16,9 @@ counted in ``status``.
 
 Signals
 -------
-error(str)
-    A user-facing message (disk full, folder not writable); the worker has
+error(str, str)
+    A user-facing message (disk full, folder not writable) and a traceback text
+    (the base's one error path, :mod:`asha_app.workers.base`); the worker has
     stopped and the file is valid up to its last flush.
 status(dict)
     At most ``status_hz`` per second: ``{"emg": n, "frames": m, "dropped_device": k,
@@ -33,11 +34,12 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 
-from asha_app.core.errors import AshaError, RecordingFileError
+from asha_app.core.errors import AshaError
 from asha_app.core.ringbuffer import ItemReader, ItemRing, RingBuffer, RingReader
 from asha_app.data.recording import Prompt
 from asha_app.data.schema import Dropped
@@ -88,9 +90,10 @@ class RecorderWorker(Worker):
         Write the summary attributes when stopped without error.
     """
 
-    error = Signal(str)
     status = Signal(dict)
     finished_file = Signal(dict)
+
+    task = "recording"
 
     def __init__(self, writer: SessionWriter, emg_ring: RingBuffer, imu_ring: RingBuffer | None = None,
                  labels: ItemRing | None = None, *, poll_ms: int = 50, status_hz: float = 2.0,
@@ -109,7 +112,6 @@ class RecorderWorker(Worker):
         self._lock = threading.Lock()
         self._last_t = 0.0
         self.summary: dict | None = None
-        self.failed: str | None = None
 
     # ------------------------------------------------------------------ thread-safe API
     def add_prompt(self, prompt: Prompt, discarded: bool = False) -> None:
@@ -127,7 +129,12 @@ class RecorderWorker(Worker):
         with self._lock:
             self._next_labels.append(reader)
 
-    def stop(self, timeout_ms: int = 5000) -> bool:
+    @property
+    def failed(self) -> str | None:
+        """The user-facing message of the failure that stopped the recording (None while none)."""
+        return self.failure
+
+    def stop(self, timeout_ms: int | None = None) -> bool:
         """Ask the thread to drain, flush, finalize and finish; returns True if it finished in time."""
         return super().stop(timeout_ms)
 
@@ -186,7 +193,7 @@ class RecorderWorker(Worker):
             "camera_dropped": self._labels_lost,
         }
 
-    def run(self) -> None:
+    def work(self) -> None:
         """Drain every ``poll_ms`` until interrupted; flush <= 1 s; finalize at a clean stop."""
         last_status = 0.0
         try:
@@ -204,20 +211,24 @@ class RecorderWorker(Worker):
                 self.finished_file.emit(self.summary)
             else:
                 self.writer.close()
-        except AshaError as exc:
-            self.failed = str(exc)
-            log.error("recorder stopped: %s", exc)
-            self.error.emit(str(exc))
-        except (ValueError, OSError) as exc:  # bad block shape from a source, unexpected I/O error
+        except AshaError:
+            raise  # the writer's message names the file; the base reports it
+        except (ValueError, OSError) as exc:  # bad block shape from a source, an I/O error the writer did not name
             msg = f"recording stopped: {exc}"
-            if not isinstance(exc, RecordingFileError) and self.writer.is_open:
+            if self.writer.is_open:
                 try:
                     self.writer.close()
                 except AshaError as close_exc:
                     msg += f" ({close_exc})"
-            self.failed = msg
             log.exception("recorder stopped")
-            self.error.emit(msg)
+            self.fail(msg, traceback.format_exc())
+        except BaseException:  # anything else: close what can be closed, the base reports it
+            if self.writer.is_open:
+                try:
+                    self.writer.close()
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    log.exception("closing the session file after a failure")
+            raise
 
 
 __all__ = ["AddMarker", "AddPrompt", "RecorderWorker"]

@@ -9,7 +9,8 @@ lock-protected queue the GUI drains on a timer (:meth:`TrainingWorker.drain`).
 The child saves the checkpoint (best epoch, also after Stop) under
 ``data_dir()/"models"`` and writes its evaluation report beside it.
 
-Only low-rate signals cross threads: ``error(str)`` (a user-facing message) and
+Only low-rate signals cross threads: ``error(str, str)`` (a user-facing message and the
+child's traceback text, the base's one error path, :mod:`asha_app.workers.base`) and
 ``status(dict)`` (phase changes: preparing, training, evaluating, saved; a
 handful per run).  The Qt-free plan (:class:`TrainingPlan`, :func:`prepare_plan`
 ...) lives in :mod:`asha_app.models.plan` and is re-exported here.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections import deque
 from pathlib import Path
 
@@ -32,18 +34,22 @@ log = logging.getLogger(__name__)
 
 
 class WarmUpWorker(Worker):
-    """Runs :func:`warm_up` in its own thread (started when the training wizard opens)."""
+    """Runs :func:`warm_up` in its own thread (started when the training wizard opens).
+
+    Warm-up is an optimisation only (training does the same imports itself): a failure goes to the
+    log and the ``error`` signal, which the wizard does not show.
+    """
+
+    task = "the training warm-up"
+    stop_timeout_ms = 2000  # an import cannot be interrupted: waiting longer would only block closing
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("TrainingWarmUp")
         self.seconds: float | None = None
 
-    def run(self) -> None:  # noqa: D102 - QThread entry
-        try:
-            self.seconds = warm_up()
-        except Exception:  # warm-up is an optimisation only; training does the same imports itself
-            log.exception("training warm-up failed")
+    def work(self) -> None:
+        self.seconds = warm_up()
 
 
 class TrainingWorker(Worker):
@@ -63,8 +69,9 @@ class TrainingWorker(Worker):
 
     Signals
     -------
-    error(str)
-        A user-facing message; the run ended without a checkpoint.
+    error(str, str)
+        A user-facing message and the traceback text of an unexpected failure in the child
+        process ("" otherwise); the run ended without a checkpoint.
     status(dict)
         ``{"phase": "training" | "evaluating" | "saved", ...}``, a few per run.
 
@@ -78,8 +85,10 @@ class TrainingWorker(Worker):
     after an error (:attr:`error_message`).
     """
 
-    error = Signal(str)
     status = Signal(dict)
+
+    task = "training"
+    stop_timeout_ms = 10_000
 
     def __init__(self, prepared: PreparedRun, config=None, out_path: Path | None = None, threads: int | None = None,
                  write_report: bool = True, parent=None) -> None:
@@ -98,7 +107,6 @@ class TrainingWorker(Worker):
         self._lock = threading.Lock()
         self._events: deque = deque(maxlen=100_000)
         self.result: dict | None = None
-        self.error_message: str | None = None
         self.child_pid: int | None = None
 
     # ------------------------------------------------------------------ GUI side
@@ -118,13 +126,17 @@ class TrainingWorker(Worker):
             self._events.clear()
         return out
 
-    def stop(self, timeout_ms: int = 5000) -> bool:
-        """Cancel, wait up to ``timeout_ms`` for the best epoch to be saved, then end the child and the thread."""
+    @property
+    def error_message(self) -> str | None:
+        """The user-facing message of the failure (None while none)."""
+        return self.failure
+
+    def _request_stop(self) -> None:
+        """Cancel: the child keeps the best epoch, evaluates and saves it; the thread ends the child if it lingers."""
         self._cancel.set()
-        return super().stop(timeout_ms)
 
     # ------------------------------------------------------------------ thread side
-    def run(self) -> None:  # noqa: D102 - QThread entry
+    def work(self) -> None:
         from asha_app.core.child import ChildJob
 
         prepared = self.prepared
@@ -137,7 +149,7 @@ class TrainingWorker(Worker):
             child.start()
         except Exception as exc:  # noqa: BLE001 - spawning can fail in many ways (no memory, no fork)
             log.exception("training process did not start")
-            self._fail(f"the training process could not start ({type(exc).__name__}: {exc})")
+            self.fail(f"the training process could not start ({type(exc).__name__}: {exc})", traceback.format_exc())
             return
         finally:
             job.hand_model = hand
@@ -165,10 +177,6 @@ class TrainingWorker(Worker):
                         if tb:
                             log.error("training failed in the child process:\n%s", tb)
                             msg = f"training failed unexpectedly ({msg}); see the log"
-                        self._fail(msg)
+                        self.fail(msg, tb or "")
         finally:
             child.terminate(grace_s=10.0 if cancelled_sent else 2.0)
-
-    def _fail(self, message: str) -> None:
-        self.error_message = message
-        self.error.emit(message)
