@@ -55,7 +55,7 @@ from vispy.visuals.transforms import STTransform
 
 from asha_app.pose.chain import HAND_CONNECTIONS
 from asha_app.pose.hand_model import HandModel
-from asha_app.pose.scene import HandScene, HandSlot, SceneChange
+from asha_app.pose.scene import DEFAULT_SLOTS, HandScene, HandSlot, SceneChange
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +309,9 @@ class _VispyScene:
         h = self.hands.get(slot.name)
         if h is None:
             h = _HandVisual(self.view.scene, slot.colour)
+            # a fixed draw order whatever slot is posed first: where two hands overlay exactly (same pose), the
+            # depth test keeps the one drawn first, and that is the camera's (the label the others are judged by)
+            h.node.order = DEFAULT_SLOTS.index(slot.name) if slot.name in DEFAULT_SLOTS else len(DEFAULT_SLOTS)
             self.hands[slot.name] = h
         was_shown = h.shown
         if slot.visible != was_shown:
