@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asha_app.core.errors import DatasetError
-from asha_app.data.windows import WindowSet
+from asha_app.data.windows import WindowSet, participant_key
 
 SET_NAMES = ("train", "val", "test")
 SET_CODES = {name: i for i, name in enumerate(SET_NAMES)}
@@ -250,7 +250,7 @@ def make_split(ws: WindowSet, kind: str = "time_blocks", **kw) -> Split:
 def group_names(recordings: list) -> tuple[list[str], list[str]]:
     """Session and participant keys of recordings, exactly as :func:`asha_app.data.windows.build_windows` names them."""
     sessions = [str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recordings)]
-    participants = [str(r.meta.get("participant", "unknown")) for r in recordings]
+    participants = [participant_key(r.meta) for r in recordings]
     return sessions, participants
 
 

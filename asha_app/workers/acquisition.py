@@ -120,7 +120,7 @@ class AcquisitionWorker(Worker):
         self.period_s = period_s
         self.mains_hz = mains_hz
         self.units = units
-        self._spec = filter_spec or FilterSpec(fs=self.fs, notch_hz=mains_hz)
+        self._spec = filter_spec or FilterSpec.raw_semg_default(self.fs, mains_hz)
         self._pending_spec: FilterSpec | None = None
         cap = int(buffer_s * self.fs)
         self.emg_ring = RingBuffer(cap, {"t": 1, "board_t": 1, "raw": n_channels, "filtered": n_channels, "package": 1,
