@@ -90,3 +90,17 @@ def test_recordings_of_different_kinds_are_refused_together(tmp_path):
     b.meta["signal_kind"] = "raw_semg"
     with pytest.raises(DatasetError, match="different kinds of EMG"):
         auto_filter_spec([a, b])
+
+
+def test_a_checkpoint_trained_with_an_impossible_filter_says_to_retrain(demo_assets_home, tmp_path):
+    """Checkpoints from before the Nyquist check may hold a 20-200 Hz band at 50 Hz (it ran as a high-pass)."""
+    import torch
+
+    from asha_app.models import checkpoint as C
+
+    d = torch.load(demo_assets_home.model_path, map_location="cpu", weights_only=True)
+    d["filter"] = {**d["filter"], "band": [20.0, 200.0]}
+    torch.save(d, tmp_path / "old.pt")
+    with pytest.raises(C.CheckpointError, match=r"old.pt was trained with a filter that cannot exist.*high edge 200 Hz"
+                                                r".*Nyquist frequency 25 Hz.*Retrain"):
+        C.load(tmp_path / "old.pt")
