@@ -2,7 +2,7 @@
 
 ``asha`` alone starts the desktop app (``--demo`` starts straight into the
 demo).  Researchers' sub-commands (``import``, ``export``, ``check``,
-``train``, ``evaluate``) are registered by the feature packages that provide
+``train``, ``evaluate``, ``calibrate``) are registered by the feature packages that provide
 them, each with ``--help``.
 """
 
@@ -16,7 +16,7 @@ from asha_app import __version__
 from asha_app.core.plugins import available_modules
 
 # modules exposing ``register(subparsers)``; a feature not yet installed is skipped
-COMMAND_MODULES = ("asha_app.data.commands", "asha_app.models.commands")
+COMMAND_MODULES = ("asha_app.data.commands", "asha_app.models.commands", "asha_app.calibration.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

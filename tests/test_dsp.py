@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter, design_sos, filter_offline
+from asha_app.core.errors import AshaError
+from asha_app.dsp.filters import (FilterDesignError, FilterSpec, RmsEnvelope, StreamingFilter, design_sos,
+                                   filter_offline)
 from asha_app.dsp.quality import Flag, assess_channels
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,11 +69,32 @@ def test_design_rejects_bad_band():
         design_sos(FilterSpec(fs=500.0, band=(100.0, 50.0)))
 
 
-def test_high_edge_above_nyquist_becomes_highpass():
-    # Myo data at 200 Hz with the armband's default 20-200 Hz band
-    sos = design_sos(FilterSpec(fs=200.0, band=(20.0, 200.0), notch_hz=50.0))
-    w, h = signal.sosfreqz(sos, worN=[10.0, 80.0], fs=200.0)
-    assert abs(h[0]) < 0.2 and abs(h[1]) > 0.8
+@pytest.mark.parametrize("kw, words", [
+    ({"fs": 200.0, "band": (20.0, 200.0), "notch_hz": None}, ["high edge 200 Hz", "Nyquist frequency 100 Hz",
+                                                               "200 Hz sampling rate"]),
+    ({"fs": 100.0, "band": (20.0, 50.0), "notch_hz": None}, ["high edge 50 Hz", "Nyquist frequency 50 Hz"]),
+    ({"fs": 100.0, "band": None, "notch_hz": 50.0}, ["50 Hz mains notch", "Nyquist frequency 50 Hz", "--notch 0"]),
+    ({"fs": 100.0, "band": (60.0, 70.0), "notch_hz": None}, ["low edge 60 Hz", "Nyquist frequency 50 Hz"]),
+])
+def test_band_edge_or_notch_at_or_above_nyquist_is_an_error(kw, words):
+    """Myo data at 200 Hz with the armband's 20-200 Hz band, or DB1's 100 Hz envelope with a 50 Hz notch: the
+    spec itself refuses, naming the rate and the edge (it used to become a high-pass, or lose its notch, silently)."""
+    with pytest.raises(FilterDesignError) as err:
+        FilterSpec(**kw)
+    for w in words:
+        assert w in str(err.value)
+    assert isinstance(err.value, AshaError) and isinstance(err.value, ValueError)
+
+
+def test_live_defaults_still_build_and_a_high_edge_just_below_nyquist_is_a_real_band_pass():
+    assert FilterSpec(500.0) == FilterSpec.raw_semg_default(500.0)  # the live chain at 500 Hz is unchanged
+    assert len(design_sos(FilterSpec(500.0))) == 5  # band-pass order 4 (4 sections) + one notch
+    sos = design_sos(FilterSpec(fs=200.0, band=(20.0, 98.0), notch_hz=None))
+    w, h = signal.sosfreqz(sos, worN=[5.0, 60.0], fs=200.0)
+    assert abs(h[0]) < 0.1 and abs(h[1]) > 0.9
+    low = FilterSpec.raw_semg_default(100.0)  # a raw chain at a low rate stays below Nyquist, without a notch
+    assert low.band[1] < 50.0 and low.notch_hz is None
+    design_sos(low)
 
 
 def test_nan_samples_do_not_poison_the_state():

@@ -126,3 +126,74 @@ def test_old_checkpoint_with_pinky_joint_names_loads_evaluates_and_finetunes(tmp
     # calibration from the old checkpoint: new data's names match, the run finishes with a new checkpoint
     last = list(T.finetune(old, rec, mode="head", cfg=T.TrainConfig(max_epochs=1, progress_every=0)))[-1]
     assert last.kind == "done" and last.checkpoint.target_names == joint_target_names()
+
+
+def test_split_choices_round_trip_through_the_cli_and_the_checkpoint(tmp_path, capsys):
+    """`--split repetitions --val-reps 2 --test-reps 4` reaches make_split (from 1 on the command line, stored from
+    0), the JSON and the checkpoint; auto picks repetitions; a time-block split of movement-ordered prompts warns
+    in the JSON naming the movements training never sees."""
+    from asha_app.models.checkpoint import load
+    from tests.split_helpers import prompted_slice, write_h5
+
+    h5 = write_h5(prompted_slice(n_moves=3, n_reps=4), tmp_path / "p.h5")
+    common = ["--model", "ridge", "--stride-ms", "40", "--threads", "1"]
+
+    def train(*extra):
+        out = tmp_path / f"m{len(list(tmp_path.glob('*.pt')))}.pt"
+        a = parser().parse_args(["train", str(h5), "--out", str(out), *common, *extra])
+        rc = a.func(a)
+        o, err = capsys.readouterr()
+        return rc, (loads_strict(o.strip().splitlines()[-1]) if rc == 0 else err), out
+
+    rc, res, out = train("--split", "repetitions", "--val-reps", "2", "--test-reps", "4")
+    assert rc == 0, res
+    assert res["split_kind"] == "repetitions" and res["warnings"] == []
+    assert res["split_info"]["assign"] == {"0": "train", "1": "val", "2": "train", "3": "test"}
+    assert load(out).data["split"]["assign"] == res["split_info"]["assign"]
+    assert res["filter"]["band"] is None and "normalised" in res["filter"]["why"]  # the paired data's own: none
+    rc, auto, _ = train()  # defaults: auto split, auto filter
+    assert rc == 0 and auto["split_kind"] == "repetitions" and "auto: by repetitions" in auto["split_info"]["auto"]
+    rc, err, _ = train("--split", "time_blocks", "--test-reps", "4")
+    assert rc == 2 and "apply to --split repetitions, not --split time_blocks" in err
+    rc, err, _ = train("--test-reps", "9")
+    assert rc == 2 and "repetition(s) 9 are not in the data; it has 1, 2, 3, 4" in err
+    rc, err, _ = train("--filter", "default", "--band", "20", "30")
+    assert rc == 2 and "high edge 30 Hz is at or above the Nyquist frequency 25 Hz" in err
+
+    h5b = write_h5(prompted_slice(n_moves=5, n_reps=2), tmp_path / "five.h5")  # 2 repetitions: auto -> blocks
+    a = parser().parse_args(["train", str(h5b), "--out", str(tmp_path / "tb.pt"), "--blocks", "5", *common])
+    assert a.func(a) == 0
+    tb = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])
+    assert tb["split_kind"] == "time_blocks" and "auto: by time blocks" in tb["split_info"]["auto"]
+    assert any("test set holds" in w and "movement 5" in w for w in tb["warnings"])
+
+
+def test_evaluate_reports_per_recording_and_per_participant_with_mean_and_std(tmp_path, capsys):
+    from asha_app.calibration.strategies import slice_recording
+    from tests.split_helpers import prompted_slice, write_h5
+
+    rec = prompted_slice(n_moves=3, n_reps=4)
+    cuts = np.linspace(rec.emg_t[0], rec.emg_t[-1] + 1e-3, 4)
+    files = []
+    for i, who in enumerate(["P1", "P2", "P2"]):
+        part = slice_recording(rec, cuts[i], cuts[i + 1])
+        part.meta.update(participant=who, session=f"s{i + 1}")
+        files.append(str(write_h5(part, tmp_path / f"s{i + 1}.h5")))
+    out = tmp_path / "m.pt"
+    a = parser().parse_args(["train", str(SLICE), "--model", "ridge", "--out", str(out), "--stride-ms", "40",
+                             "--threads", "1", "--split", "time_blocks", "--blocks", "5"])
+    assert a.func(a) == 0
+    capsys.readouterr()
+    a = parser().parse_args(["evaluate", str(out), *files])
+    assert a.func(a) == 0
+    o, err = capsys.readouterr()
+    m = loads_strict(o.strip().splitlines()[-1])
+    assert [r["recording"] for r in m["per_recording"]] == files
+    assert [r["participant"] for r in m["per_recording"]] == ["P1", "P2", "P2"]
+    assert list(m["per_participant"]) == ["P1", "P2"]
+    assert sum(r["n"] for r in m["per_recording"]) == m["n"] == sum(p["n"] for p in m["per_participant"].values())
+    maes = [m["per_participant"][p]["mae_mean"] for p in ("P1", "P2")]
+    over = m["over_participants"]["mae_mean"]
+    assert over["n_participants"] == 2 and over["mean"] == pytest.approx(np.mean(maes))
+    assert over["std"] == pytest.approx(np.std(maes, ddof=1))
+    assert "mae_mean over 2 participant(s)" in err

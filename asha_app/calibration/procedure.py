@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.calibration import strategies as S
+from asha_app.calibration.parts import as_list, duration_s, has_valid_labels
 from asha_app.inference.ood import InputMonitor
 from asha_app.calibration.profile import UserProfile, default_path, save_profile
 from asha_app.calibration.report import render_report_card
@@ -34,7 +35,6 @@ from asha_app.core.errors import AshaError, DatasetError
 from asha_app.data.labels import select_targets
 from asha_app.data.recording import Recording
 from asha_app.data.windows import WindowSpec, device_name
-from asha_app.dsp.filters import FilterSpec
 from asha_app.models import checkpoint as C
 from asha_app.models import train as T
 from asha_app.pose.contract import PoseContractError, check_drives_hand
@@ -191,13 +191,15 @@ class QualityReport:
 MIN_HELDOUT_S = 2.0
 
 
-def check_quality(rec: Recording, min_valid_share: float = 0.6, holdout_fraction: float = 0.25) -> QualityReport:
+def check_quality(rec: Recording, min_valid_share: float = 0.6, holdout_fraction: float = 0.25,
+                  held=None) -> QualityReport:
     """The quality gate of a calibration recording.
 
     Passes when every prompt has at least ``min_valid_share`` valid hand labels and the
     held-out block that :func:`calibrate` evaluates on (the last ``holdout_fraction`` of
-    the recording, after a gap) is at least :data:`MIN_HELDOUT_S` long with valid labels,
-    so a recording that passes here never fails later in fine-tuning for its length.
+    the recording, after a gap; or ``held``, a recording or list of pieces, when given) is at
+    least :data:`MIN_HELDOUT_S` long with valid labels, so a recording that passes here never
+    fails later in fine-tuning for its length.
 
     Raises
     ------
@@ -220,16 +222,18 @@ def check_quality(rec: Recording, min_valid_share: float = 0.6, holdout_fraction
                 sel |= (t >= p.start) & (t < p.end)
         shares[label] = float(valid[sel].mean()) if sel.any() else None
     redo = [k for k, v in shares.items() if v is None or v < min_valid_share]
-    _, held = S.split_holdout(rec, holdout_fraction)
-    held_s = float(held.emg_t[-1] - held.emg_t[0]) if len(held.emg_t) > 1 else 0.0
-    held_ok = held_s >= MIN_HELDOUT_S and bool(np.asarray(held.valid, bool).any())
+    if held is None:
+        _, held = S.split_holdout(rec, holdout_fraction)
+    held_s = duration_s(held)
+    held_valid = has_valid_labels(held)
+    held_ok = held_s >= MIN_HELDOUT_S and held_valid
     if redo:
         msg = ("too few valid hand labels in: " + ", ".join(
             f"{k} ({0 if shares[k] is None else round(100 * shares[k])} %)" for k in redo)
             + f". Redo these prompts with the whole hand in view (need {round(100 * min_valid_share)} %).")
     elif not held_ok:
         msg = (f"the recording ({rec.duration:.0f} s) leaves {held_s:.1f} s of held-out test data with "
-               f"{'no' if not np.asarray(held.valid, bool).any() else 'some'} valid labels at its end; the "
+               f"{'no' if not held_valid else 'some'} valid labels at its end; the "
                f"before/after test needs at least {MIN_HELDOUT_S:g} s with the hand in view: record the whole protocol "
                "and keep the hand in view until the end")
     else:
@@ -261,10 +265,10 @@ class CalibrationResult:
     finetune_s: float
 
 
-def _scratch_checkpoint(rec: Recording, settings: CalibrationSettings, cancel) -> Iterator:
-    spec = FilterSpec.from_dict(rec.meta["filter_hint"]) if "filter_hint" in rec.meta else None
-    job = T.prepare(rec, model_name=SCRATCH_MODEL, window=WindowSpec(1500.0, max(20.0, 3000.0 / rec.fs)),
-                    filter_spec=spec, split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
+def _scratch_checkpoint(rec, settings: CalibrationSettings, cancel) -> Iterator:
+    recs = as_list(rec)  # no filter given: the one the recording's signal kind asks for (auto_filter_spec)
+    job = T.prepare(recs, model_name=SCRATCH_MODEL, window=WindowSpec(1500.0, max(20.0, 3000.0 / recs[0].fs)),
+                    filter_spec=None, split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
                     require_test=False)
     cfg = T.TrainConfig(max_epochs=30, lr=2e-3, patience=5, progress_every=10, max_time_s=settings.scratch_time_s)
     yield from T.run(job, cfg, cancel)
@@ -294,7 +298,8 @@ def load_base_model(path: str | Path, *, n_channels: int | None = None, fs: floa
 
 
 def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profile_path: str | Path | None = None,
-              report_dir: str | Path | None = None, hand_model=None) -> Iterator[CalibrationEvent]:
+              report_dir: str | Path | None = None, hand_model=None, parts: tuple | None = None,
+              require_hand: bool = True) -> Iterator[CalibrationEvent]:
     """Run the calibration on a recorded calibration session, yielding progress; the last event has the result.
 
     Parameters
@@ -310,6 +315,13 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
         Folder of the report card PNG (default: beside the profile).
     hand_model : HandModel, optional
         The hand the model drives, for MPJPE of the driven hand (default: the built-in right hand).
+    parts : (calibration, held_out), optional
+        The two parts of ``rec``, each a Recording or a list of contiguous pieces
+        (:func:`asha_app.calibration.parts.calibration_parts`, ``asha calibrate --calib-reps``);
+        default: the first ``1 - holdout_fraction`` and the rest (:func:`~asha_app.calibration.strategies.split_holdout`).
+    require_hand : bool
+        Refuse targets that cannot drive the live hand (the wizard).  False (``asha calibrate``)
+        calibrates any targets, e.g. NinaPro glove channels; the profile then serves evaluation only.
 
     Raises
     ------
@@ -318,18 +330,20 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
         (or recording) whose targets cannot drive the live hand (:mod:`asha_app.pose.contract`).
     """
     yield CalibrationEvent("check", 0.0, "checking the recording")
-    quality = check_quality(rec, settings.min_valid_share, settings.holdout_fraction)
+    calib, held = parts if parts is not None else S.split_holdout(rec, settings.holdout_fraction)
+    quality = check_quality(rec, settings.min_valid_share, settings.holdout_fraction, held=held)
     if not quality.ok:
         raise CalibrationError(quality.message)
-    calib, held = S.split_holdout(rec, settings.holdout_fraction)
-    if not np.asarray(held.valid).any() or len(held.emg) < 2 * rec.fs:
+    first = as_list(calib)[0]
+    if not has_valid_labels(held) or duration_s(held) < 2.0:
         raise CalibrationError("the held-out block at the end of the recording has no valid labels; record again "
                                "and keep the hand in view until the end")
     if settings.base_checkpoint:
         yield CalibrationEvent("base", 0.05, f"loading base model {Path(settings.base_checkpoint).name}")
         try:
-            base = load_base_model(settings.base_checkpoint, n_channels=rec.n_channels, fs=rec.fs)
-            _, names, _ = select_targets(calib, base.target_kind)
+            base = (load_base_model(settings.base_checkpoint, n_channels=rec.n_channels, fs=rec.fs) if require_hand
+                    else C.load(settings.base_checkpoint, n_channels=rec.n_channels, fs=rec.fs))
+            _, names, _ = select_targets(first, base.target_kind)
             base.check_compatible(target_names=names)
         except (C.CheckpointError, DatasetError, PoseContractError) as exc:
             raise CalibrationError(f"the base model cannot be used: {exc}") from exc
@@ -344,7 +358,10 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     try:  # (a scratch model predicts the data's own labels: the canonical joint angles, or imported flexions)
         hand_model = check_drives_hand(base, hand_model).hand_model
     except PoseContractError as exc:
-        raise CalibrationError(f"this recording cannot calibrate a live hand: {exc}") from exc
+        if require_hand:
+            raise CalibrationError(f"this recording cannot calibrate a live hand: {exc}") from exc
+        log.info("the targets cannot drive the live hand (%s); calibrating them as they are", exc)
+        hand_model = None
     yield CalibrationEvent("evaluate", 0.35, "evaluating the base model on the held-out block")
     before = S.evaluate_on(base, held, hand_model)
     yield CalibrationEvent("finetune", 0.4, f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']})")
@@ -362,11 +379,12 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     ft_s = time.perf_counter() - t0
     yield CalibrationEvent("evaluate", 0.87, "evaluating the calibrated model on the held-out block")
     after = S.evaluate_on(new, held, hand_model)
-    monitor = InputMonitor(new.filter_spec, new.n_channels).fit(calib.emg)
+    monitor = InputMonitor(new.filter_spec, new.n_channels).fit(np.vstack([r.emg for r in as_list(calib)]))
     dev = {"name": device_name(rec.meta) or new.device, "fs": rec.fs, "n_channels": rec.n_channels,
            "channel_names": list(rec.channel_names), "channel_map": rec.meta.get("channel_map"), "decimation": 1,
            **settings.device}
-    metrics = {"before": before, "after": after, "held_out_s": [float(held.emg_t[0]), float(held.emg_t[-1])]}
+    pieces = as_list(held)
+    metrics = {"before": before, "after": after, "held_out_s": [float(pieces[0].emg_t[0]), float(pieces[-1].emg_t[-1])]}
     profile = UserProfile(participant=settings.participant, checkpoint=new, device=dev,
                           placement_notes=settings.placement_notes, bone_lengths_mm=settings.bone_lengths_mm,
                           metrics=metrics, monitor=monitor.to_dict(),

@@ -166,8 +166,9 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
     """
     if strategy not in STRATEGIES:
         raise T.TrainingError(f"unknown calibration strategy {strategy!r}; use one of {sorted(STRATEGIES)}")
-    _, names, _ = select_targets(recording, ckpt.target_kind)
-    ckpt.check_compatible(n_channels=recording.n_channels, fs=recording.fs, target_names=names)
+    first = recording[0] if isinstance(recording, (list, tuple)) else recording  # or a list of pieces
+    _, names, _ = select_targets(first, ckpt.target_kind)
+    ckpt.check_compatible(n_channels=first.n_channels, fs=first.fs, target_names=names)
     if strategy in ("head", "bn_head") and not ckpt.build_model().closed_form and _linear_head(ckpt.build_model()):
         yield from _closed_form(ckpt, recording, strategy, cancel)
         return

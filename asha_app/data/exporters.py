@@ -39,6 +39,7 @@ from asha_app.core.errors import AshaError, RecordingFileError, describe_os_erro
 from asha_app.data.labels import pose_labels
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Recording
+from asha_app.data.signal_kind import signal_info
 
 log = logging.getLogger(__name__)
 
@@ -391,6 +392,7 @@ def _write_emg2pose(tmp, rec, dtype, t0, participant, n, c, block, max_label_gap
         a["joint_angles_units"] = "rad" if angles_in_radians else "deg"
         a["asha_target_kind"] = kind  # Asha's own: "targets" are not joint angles, read them back as targets
         a["emg_units"] = rec.emg_units
+        a["signal_kind"] = signal_info(rec).kind  # so an import of this file filters it as the original
     return n_valid
 
 

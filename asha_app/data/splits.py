@@ -7,7 +7,13 @@ dropped (:data:`DROPPED`).
 
 This is the one split module: the API (:func:`asha_app.models.train.prepare`),
 the command line (``asha train``) and the training wizard all go through
-:func:`make_split`, which knows every kind in :data:`SPLIT_KINDS`.  The group
+:func:`make_split`, which knows every kind in :data:`SPLIT_KINDS` and ``"auto"``
+(repetitions when every recording has at least 3 repetitions of its prompts,
+else time blocks: :func:`choose_split_kind`).  Every split checks that the
+prompted movements of its test and validation sets also occur in training and
+carries a warning naming those that do not (``Split.info["warnings"]``; a
+NinaPro file is ordered movement by movement, so time blocks hold whole
+movements out of training).  The group
 helpers (:func:`group_names`, :func:`repetitions_of`, :func:`default_group_assignment`)
 name the groups exactly as :func:`asha_app.data.windows.build_windows` does, so a
 choice made in the wizard splits the windows the same way.
@@ -17,10 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import logging
+import re
+
 import numpy as np
 
 from asha_app.core.errors import DatasetError
-from asha_app.data.windows import WindowSet
+from asha_app.data.windows import WindowSet, participant_key
+
+log = logging.getLogger(__name__)
 
 SET_NAMES = ("train", "val", "test")
 SET_CODES = {name: i for i, name in enumerate(SET_NAMES)}
@@ -28,6 +39,10 @@ DROPPED = -1
 
 #: every split kind :func:`make_split` knows, with the keyword arguments it takes
 SPLIT_KINDS = ("time_blocks", "repetitions", "sessions", "participants")
+#: what ``asha train --split`` and :func:`make_split` accept: every kind, and ``"auto"``
+SPLIT_CHOICES = ("auto", *SPLIT_KINDS)
+#: distinct groups (repetitions, sessions, participants) a group split needs: train, validation and test
+MIN_GROUPS = 3
 #: a group left out of every set (the wizard offers it beside train, val and test)
 UNUSED = "unused"
 
@@ -43,7 +58,8 @@ class Split:
     kind : str
         ``"time_blocks"``, ``"repetitions"``, ``"sessions"`` or ``"participants"``.
     info : dict
-        Parameters (blocks, gap, assignment) for the checkpoint.
+        Parameters (blocks, gap, assignment) for the checkpoint; ``warnings`` (list of
+        str, see :func:`coverage_warnings`) and, for ``"auto"``, ``auto`` (why this kind).
     """
 
     assign: np.ndarray
@@ -72,6 +88,11 @@ class Split:
     def to_dict(self) -> dict:
         """Summary for the checkpoint."""
         return {"kind": self.kind, "counts": self.counts(), **self.info}
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is wrong with this split as an evaluation (movements in test or validation but not in training)."""
+        return list(self.info.get("warnings") or [])
 
 
 def _apply_intervals(ws: WindowSet, rec: int, change_t: np.ndarray, set_at_end: np.ndarray, gap_s: float,
@@ -197,37 +218,60 @@ def split_by_participants(ws: WindowSet, assign_participant: dict[str, str]) -> 
     return _split_by_group(ws, ws.participants, assign_participant, "participants")
 
 
+#: keyword arguments of each kind of :func:`make_split`
+SPLIT_TAKES = {"time_blocks": ("n_blocks", "pattern", "gap_ms"), "repetitions": ("assign_rep", "gap_ms"),
+               "sessions": ("assign_session",), "participants": ("assign_participant",),
+               "auto": ("n_blocks", "pattern", "gap_ms", "assign_rep")}
+
+
 def make_split(ws: WindowSet, kind: str = "time_blocks", **kw) -> Split:
     """Split windows by ``kind`` with that kind's keyword arguments.
 
     Parameters
     ----------
     ws : WindowSet
-    kind : {"time_blocks", "repetitions", "sessions", "participants"}
+    kind : {"auto", "time_blocks", "repetitions", "sessions", "participants"}
         ``time_blocks``: :func:`split_time_blocks` (``n_blocks``, ``pattern``, ``gap_ms``);
-        ``repetitions``: :func:`split_by_repetitions` (``assign_rep`` {repetition: set},
-        ``gap_ms``); ``sessions``: :func:`split_by_sessions` (``assign_session``);
-        ``participants``: :func:`split_by_participants` (``assign_participant``).
-        A group assigned :data:`UNUSED` is left out, like one not named.
+        ``repetitions``: :func:`split_by_repetitions` (``assign_rep`` {repetition (0-based): set},
+        ``gap_ms``; without ``assign_rep``: :func:`default_repetition_assignment`);
+        ``sessions``: :func:`split_by_sessions` (``assign_session``);
+        ``participants``: :func:`split_by_participants` (``assign_participant``);
+        ``auto``: repetitions or time blocks as :func:`choose_split_kind` says (takes the
+        arguments of both).  A group assigned :data:`UNUSED` is left out, like one not named.
     **kw
         The kind's keyword arguments.
 
     Returns
     -------
     Split
+        Its ``info["warnings"]`` names prompted movements of the test or validation set
+        that training never sees (:func:`coverage_warnings`); each is also logged.
 
     Raises
     ------
     DatasetError
         An unknown kind, an argument the kind does not take, or a bad assignment.
     """
-    takes = {"time_blocks": {"n_blocks", "pattern", "gap_ms"}, "repetitions": {"assign_rep", "gap_ms"},
-             "sessions": {"assign_session"}, "participants": {"assign_participant"}}
-    if kind not in takes:
-        raise DatasetError(f"unknown split kind {kind!r}: use {', '.join(SPLIT_KINDS)}")
-    extra = sorted(set(kw) - takes[kind])
+    if kind not in SPLIT_TAKES:
+        raise DatasetError(f"unknown split kind {kind!r}: use {', '.join(SPLIT_CHOICES)}")
+    extra = sorted(set(kw) - set(SPLIT_TAKES[kind]))
     if extra:
-        raise DatasetError(f"the {kind} split takes {', '.join(sorted(takes[kind]))}, not {', '.join(extra)}")
+        raise DatasetError(f"the {kind} split takes {', '.join(sorted(SPLIT_TAKES[kind]))}, not {', '.join(extra)}")
+    why = None
+    if kind == "auto":
+        kind, why = choose_split_kind(ws.rec_prompts)
+        kw = {k: v for k, v in kw.items() if k in SPLIT_TAKES[kind]}
+        log.info("split: %s", why)
+    split = _make_split(ws, kind, kw)
+    if why is not None:
+        split.info["auto"] = why
+    split.info["warnings"] = coverage_warnings(ws, split)
+    for w in split.info["warnings"]:
+        log.warning("split: %s", w)
+    return split
+
+
+def _make_split(ws: WindowSet, kind: str, kw: dict) -> Split:
     if kind == "time_blocks":
         return split_time_blocks(ws, **kw)
 
@@ -237,8 +281,14 @@ def make_split(ws: WindowSet, kind: str = "time_blocks", **kw) -> Split:
         return out
 
     if kind == "repetitions":
-        return split_by_repetitions(ws, {int(k): v for k, v in used(kw.get("assign_rep")).items()},
-                                    gap_ms=kw.get("gap_ms"))
+        assign = kw.get("assign_rep")
+        if not assign:
+            reps = common_repetitions(ws.rec_prompts)
+            if not reps:
+                raise DatasetError("a repetition split needs prompts with repetition numbers in every recording; "
+                                   "split by time blocks instead")
+            assign = default_repetition_assignment(reps)
+        return split_by_repetitions(ws, {int(k): v for k, v in used(assign).items()}, gap_ms=kw.get("gap_ms"))
     if kind == "sessions":
         return split_by_sessions(ws, used(kw.get("assign_session")))
     return split_by_participants(ws, used(kw.get("assign_participant")))
@@ -250,23 +300,158 @@ def make_split(ws: WindowSet, kind: str = "time_blocks", **kw) -> Split:
 def group_names(recordings: list) -> tuple[list[str], list[str]]:
     """Session and participant keys of recordings, exactly as :func:`asha_app.data.windows.build_windows` names them."""
     sessions = [str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recordings)]
-    participants = [str(r.meta.get("participant", "unknown")) for r in recordings]
+    participants = [participant_key(r.meta) for r in recordings]
     return sessions, participants
 
 
 def repetitions_of(recordings: list) -> list[int] | None:
-    """Repetition numbers present in EVERY recording's prompts (sorted), or None if one recording has none."""
+    """Repetition numbers (0-based) present in EVERY recording's prompts (sorted), or None if one recording has none."""
+    return common_repetitions([r.prompts for r in recordings])
+
+
+def common_repetitions(prompt_lists: list[list]) -> list[int] | None:
+    """Repetition numbers (0-based) common to every list of prompts (sorted), or None if one list has none."""
     common = None
-    for r in recordings:
-        reps = {int(p.repetition) for p in r.prompts if p.repetition >= 0}
+    for prompts in prompt_lists:
+        reps = {int(p.repetition) for p in prompts if p.repetition >= 0}
         if not reps:
             return None
         common = reps if common is None else common & reps
-    return sorted(common or [])
+    return sorted(common or []) if common is not None else None
+
+
+def choose_split_kind(prompt_lists: list[list]) -> tuple[str, str]:
+    """What ``--split auto`` picks for recordings with these prompts, and why (a sentence).
+
+    Repetitions when every recording has at least :data:`MIN_GROUPS` repetition numbers in
+    common (each repetition then holds every movement, so test and training see the same
+    movements); otherwise contiguous time blocks.
+    """
+    reps = common_repetitions(prompt_lists)
+    if reps is not None and len(reps) >= MIN_GROUPS:
+        a = default_repetition_assignment(reps)
+        shown = {s: ", ".join(str(k + 1) for k in sorted(a) if a[k] == s) for s in ("val", "test")}
+        return "repetitions", (f"auto: by repetitions, every recording repeats its prompts {len(reps)} times "
+                               f"(validation {shown['val']}, test {shown['test']}, the rest training)")
+    if reps is None:
+        return "time_blocks", "auto: by time blocks, a recording has no prompts with repetition numbers"
+    return "time_blocks", (f"auto: by time blocks, the recordings share only {len(reps)} repetition(s) of their "
+                           f"prompts (a repetition split needs {MIN_GROUPS})")
+
+
+#: NinaPro's customary within-subject protocol for 10 repetitions (1-based): validation 7, test 2, 5 and 10
+NINAPRO_VAL_REPS, NINAPRO_TEST_REPS = (7,), (2, 5, 10)
+
+
+def default_repetition_assignment(reps: list[int]) -> dict[int, str]:
+    """Default train/val/test of repetition numbers (0-based keys), spread over the session.
+
+    Ten repetitions 0..9 follow NinaPro's customary protocol (shown from 1: validation 7,
+    test 2, 5, 10, training 1, 3, 4, 6, 8, 9).  Otherwise about 30 % test, spread evenly
+    from the second repetition to the last, and one validation repetition near the middle;
+    the first repetition always trains.  Fewer than :data:`MIN_GROUPS` leave a set empty.
+    """
+    reps = sorted({int(r) for r in reps})
+    if reps == list(range(10)):
+        return {r: "val" if r + 1 in NINAPRO_VAL_REPS else "test" if r + 1 in NINAPRO_TEST_REPS else "train"
+                for r in reps}
+    n = len(reps)
+    out = {r: "train" for r in reps}
+    if n < 2:
+        return out
+    n_test = max(1, int(0.3 * n))
+    pos = [n - 1] if n_test == 1 else sorted({int(round(x)) for x in np.linspace(1, n - 1, n_test)})
+    for i in pos:
+        out[reps[i]] = "test"
+    free = [i for i in range(1, n) if out[reps[i]] == "train"]
+    if free:
+        out[reps[min(free, key=lambda i: abs(i - (n - 1) / 2))]] = "val"
+    return out
+
+
+def held_out_assignment(keys: list, val=(), test=(), what: str = "repetition") -> dict:
+    """Every key to training except those named for validation and test.
+
+    Parameters
+    ----------
+    keys : list
+        The groups present (repetition numbers, session or participant names).
+    val, test : iterable
+        Keys held out for validation / test.
+    what : str
+        Name of the groups, for messages.
+
+    Raises
+    ------
+    DatasetError
+        A named key that is not present (the message lists those that are), or one named for both sets.
+    """
+    keys = list(dict.fromkeys(keys))
+    val, test = list(val or ()), list(test or ())
+    missing = [k for k in val + test if k not in keys]
+    if missing:
+        raise DatasetError(f"{what}(s) {', '.join(map(str, missing))} are not in the data; it has "
+                           f"{', '.join(map(str, keys)) or 'none'}")
+    both = sorted(set(val) & set(test), key=str)
+    if both:
+        raise DatasetError(f"{what}(s) {', '.join(map(str, both))} are named for both validation and test; "
+                           "hold each out for one set only")
+    out = {k: "train" for k in keys}
+    out.update({k: "val" for k in val})
+    out.update({k: "test" for k in test})
+    return out
+
+
+def prompt_labels(ws: WindowSet) -> np.ndarray:
+    """The prompted movement each window's label time falls in (object array; None outside every prompt)."""
+    out = np.full(len(ws), None, dtype=object)
+    for r, prompts in enumerate(ws.rec_prompts):
+        ps = sorted([p for p in prompts if p.end > p.start], key=lambda p: p.start)
+        sel = np.flatnonzero(ws.rec_index == r)
+        if not ps or not len(sel):
+            continue
+        starts = np.array([p.start for p in ps])
+        ends = np.array([p.end for p in ps])
+        t = ws.label_time[sel]
+        k = np.searchsorted(starts, t, side="right") - 1
+        inside = (k >= 0) & (t < ends[np.clip(k, 0, None)])
+        labels = np.array([p.label for p in ps], dtype=object)
+        out[sel[inside]] = labels[k[inside]]
+    return out
+
+
+def coverage_warnings(ws: WindowSet, split: Split) -> list[str]:
+    """Warnings naming the prompted movements of the test (and validation) set that no training window holds.
+
+    A model scored on movements it never saw in training gets a misleadingly low score
+    (and one tuned on them a misleading early stop): NinaPro files, ordered movement by
+    movement, do this under a time-block split.
+    """
+    labels = prompt_labels(ws)
+    seen = {x for x in labels[split.indices("train")] if x is not None}
+    out = []
+    for name, words in (("test", "test set"), ("val", "validation set")):
+        idx = split.indices(name)
+        lab = [x for x in labels[idx] if x is not None]
+        missing = sorted(set(lab) - seen, key=_natural)
+        if missing:
+            n = sum(1 for x in lab if x in missing)
+            out.append(f"the {words} holds {len(missing)} prompted movement(s) absent from training: "
+                       f"{', '.join(missing)} ({n} of its {len(idx)} windows); the model is scored on movements it "
+                       "never saw. Split by repetitions (asha train --split repetitions) so every movement is in "
+                       "every set." if name == "test" else
+                       f"the {words} holds {len(missing)} prompted movement(s) absent from training: "
+                       f"{', '.join(missing)} ({n} of its {len(idx)} windows)")
+    return out
+
+
+def _natural(s: str):
+    """Sort key: "movement 2" before "movement 10"."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
 def default_group_assignment(keys: list) -> dict:
-    """Default train/val/test of distinct groups (sessions, participants, repetitions): last test, one before val.
+    """Default train/val/test of distinct groups (sessions, participants): last test, one before val.
 
     Needs at least 3 distinct keys; fewer leave a set empty (the split check then says so).
     """

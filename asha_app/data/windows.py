@@ -168,6 +168,15 @@ def device_name(meta: dict) -> str:
     return str(d or "")
 
 
+def participant_key(meta: dict) -> str:
+    """A recording's participant as a short key: the pseudonym (or id/name) of a participant record, else the
+    string; ``"unknown"`` when none is recorded."""
+    p = meta.get("participant")
+    if isinstance(p, dict):
+        p = p.get("pseudonym") or p.get("id") or p.get("name")
+    return str(p) if p not in (None, "") else "unknown"
+
+
 def ws_name(rec: Recording, i: int = 0) -> str:
     """A name for a recording in messages (source file, session or its index)."""
     return str(rec.meta.get("source_file", rec.meta.get("session", f"recording {i}")))
@@ -208,7 +217,9 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
         Same channel count and sampling rate.
     spec : WindowSpec
     filter_spec : FilterSpec, optional
-        Causal filter chain; default: the live default chain at the recording's rate.
+        Causal filter chain; default: the one the recordings' signal kind asks for
+        (:func:`asha_app.data.signal_kind.auto_filter_spec`: the live chain for raw sEMG,
+        none for an envelope or normalised values).
     target_kind : str
         See :func:`select_targets`.
 
@@ -229,7 +240,10 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
     for r in recs:
         check_recording(r, fs, n_ch)
     if filter_spec is None:
-        filter_spec = FilterSpec(fs=fs)
+        from asha_app.data.signal_kind import auto_filter_spec  # noqa: PLC0415
+
+        filter_spec, why = auto_filter_spec(recs)
+        log.info("filter: %s", why)
     if abs(filter_spec.fs - fs) > 1e-6:
         raise DatasetError(f"the filter is designed for {filter_spec.fs} Hz but the recordings are sampled at {fs} Hz")
     W = spec.window_samples(fs)
@@ -269,7 +283,7 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
         target_names=list(names), target_kind=str(kind),
         channel_names=list(recs[0].channel_names) or [f"ch{i + 1}" for i in range(n_ch)],
         sessions=[str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recs)],
-        participants=[str(r.meta.get("participant", "unknown")) for r in recs],
+        participants=[participant_key(r.meta) for r in recs],
         rec_bounds=bounds, rec_prompts=[list(r.prompts) for r in recs],
         device=device_name(recs[0].meta),
         hand_model_meta=recs[0].meta.get("hand_model") if isinstance(recs[0].meta.get("hand_model"), dict) else None,

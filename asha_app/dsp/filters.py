@@ -13,6 +13,12 @@ and run as second-order sections with :func:`scipy.signal.sosfilt` and its
 ``zi`` state.  The useful sEMG band is roughly 20-450 Hz (De Luca, 2002,
 "Surface electromyography: detection and recording"); at 500 Hz sampling the
 upper edge must stay under the 250 Hz Nyquist limit.
+
+A band edge or notch at or above the Nyquist frequency (half the sampling
+rate) is an error (:class:`FilterDesignError`), never silently turned into
+something else: a 20-200 Hz band-pass asked of 100 Hz data means the data is
+not the raw sEMG the chain was made for (NinaPro DB1's EMG, for example, is
+the electrodes' own RMS envelope; see :mod:`asha_app.data.signal_kind`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import signal
 
+from asha_app.core.errors import AshaError
+
 log = logging.getLogger(__name__)
+
+
+class FilterDesignError(AshaError, ValueError):
+    """A filter chain that cannot exist at its sampling rate (a band edge or notch outside (0, Nyquist))."""
 
 
 @dataclass(frozen=True)
@@ -35,12 +47,12 @@ class FilterSpec:
     fs : float
         Sampling rate in Hz.
     band : tuple of float or None
-        Band-pass edges ``(low, high)`` in Hz; ``None`` disables the band-pass.
-        A ``high`` at or above 0.95 x Nyquist becomes a high-pass at ``low``.
+        Band-pass edges ``(low, high)`` in Hz, ``0 < low < high < fs / 2``;
+        ``None`` disables the band-pass.
     order : int
         Butterworth order of the band-pass (per edge).
     notch_hz : float or None
-        Mains frequency to remove (50 or 60 Hz); ``None`` disables the notch.
+        Mains frequency to remove (50 or 60 Hz), below ``fs / 2``; ``None`` disables the notch.
     notch_q : float
         Quality factor of the notch (centre / bandwidth).
     notch_harmonics : bool
@@ -53,6 +65,18 @@ class FilterSpec:
     notch_hz: float | None = 50.0
     notch_q: float = 30.0
     notch_harmonics: bool = False
+
+    def __post_init__(self) -> None:
+        check_spec(self)
+
+    @classmethod
+    def raw_semg_default(cls, fs: float, mains_hz: float | None = 50.0) -> FilterSpec:
+        """The live default chain for raw sEMG sampled at ``fs`` Hz: band-pass 20 Hz to min(200 Hz, 0.45 fs),
+        notch at ``mains_hz`` when it lies below 0.98 x Nyquist (else none: it cannot be in the data)."""
+        high = min(200.0, 0.45 * float(fs))
+        low = min(20.0, 0.5 * high)
+        notch = float(mains_hz) if mains_hz and mains_hz < 0.98 * fs / 2 else None
+        return cls(fs=float(fs), band=(low, high), notch_hz=notch)
 
     def to_dict(self) -> dict:
         """Plain dict for HDF5 attributes and checkpoints."""
@@ -92,6 +116,39 @@ class FilterSpec:
         return cls(fs=fs, band=(low, high), order=settings.order, notch_hz=notch)
 
 
+def check_spec(spec: FilterSpec) -> None:
+    """Raise :class:`FilterDesignError` when ``spec`` cannot be built at its sampling rate.
+
+    Every band edge and the notch must lie strictly between 0 and the Nyquist
+    frequency ``fs / 2``, and the low edge below the high edge.  The message
+    names the rate, the edge and what to do.
+    """
+    fs = float(spec.fs)
+    if not np.isfinite(fs) or fs <= 0:
+        raise FilterDesignError(f"the filter's sampling rate {spec.fs!r} Hz is not a positive number")
+    nyq = fs / 2.0
+    advice = ("choose edges below it, or no band-pass/notch (--filter none) for data that is already an envelope "
+              "or normalised")
+    if spec.band is not None:
+        low, high = (float(x) for x in spec.band)
+        if not 0 < low < nyq:
+            raise FilterDesignError(
+                f"the band-pass low edge {low:g} Hz must lie between 0 and the Nyquist frequency {nyq:g} Hz "
+                f"(half the {fs:g} Hz sampling rate); {advice}")
+        if high <= low:
+            raise FilterDesignError(f"the band-pass high edge {high:g} Hz must exceed the low edge {low:g} Hz")
+        if high >= nyq:
+            raise FilterDesignError(
+                f"the band-pass high edge {high:g} Hz is at or above the Nyquist frequency {nyq:g} Hz (half the "
+                f"{fs:g} Hz sampling rate): a signal sampled at {fs:g} Hz holds nothing above {nyq:g} Hz; {advice}")
+    if spec.notch_hz is not None:
+        f0 = float(spec.notch_hz)
+        if not 0 < f0 < nyq:
+            raise FilterDesignError(
+                f"the {f0:g} Hz mains notch is at or above the Nyquist frequency {nyq:g} Hz (half the {fs:g} Hz "
+                f"sampling rate), so mains hum cannot be in this data; turn the notch off (--notch 0)")
+
+
 def design_sos(spec: FilterSpec) -> np.ndarray:
     """Second-order sections of the whole chain described by ``spec``.
 
@@ -102,27 +159,21 @@ def design_sos(spec: FilterSpec) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        If a band edge is not inside (0, Nyquist) or ``low >= high``.
+    FilterDesignError
+        If a band edge or the notch is not inside (0, Nyquist) or ``low >= high``
+        (also a :class:`ValueError`).
     """
+    check_spec(spec)
     nyq = spec.fs / 2.0
     sections = []
     if spec.band is not None:
         low, high = spec.band
-        if not 0 < low < nyq:
-            raise ValueError(f"band-pass low edge {low} Hz must lie in (0, {nyq}) Hz at fs={spec.fs} Hz")
-        if high <= low:
-            raise ValueError(f"band-pass high edge {high} Hz must exceed the low edge {low} Hz")
-        if high >= 0.95 * nyq:
-            log.info("band-pass high edge %.1f Hz too close to Nyquist (%.1f Hz): using a high-pass at %.1f Hz", high, nyq, low)
-            sections.append(signal.butter(spec.order, low, btype="highpass", fs=spec.fs, output="sos"))
-        else:
-            sections.append(signal.butter(spec.order, [low, high], btype="bandpass", fs=spec.fs, output="sos"))
+        sections.append(signal.butter(spec.order, [low, high], btype="bandpass", fs=spec.fs, output="sos"))
     if spec.notch_hz is not None:
         top = spec.band[1] if (spec.band is not None and spec.notch_harmonics) else spec.notch_hz
         f = spec.notch_hz
         k = 1
-        while f < min(top + 1e-9, 0.98 * nyq) or (k == 1 and f < 0.98 * nyq):
+        while k == 1 or f < min(top + 1e-9, 0.98 * nyq):  # the fundamental always (checked below Nyquist)
             b, a = signal.iirnotch(f, spec.notch_q, fs=spec.fs)
             sections.append(signal.tf2sos(b, a))
             k += 1

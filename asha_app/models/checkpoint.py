@@ -39,7 +39,7 @@ from asha_app.core.errors import AshaError
 from asha_app.data.labels import canonical_target_names
 from asha_app.data.normalisation import Normalizer
 from asha_app.data.windows import WindowSpec
-from asha_app.dsp.filters import FilterSpec
+from asha_app.dsp.filters import FilterDesignError, FilterSpec
 from asha_app.models.base import EmgModel
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,10 @@ def load(path: str | Path, *, n_channels: int | None = None, fs: float | None = 
             "Use the Asha version that wrote it or retrain.")
     try:
         ckpt = from_dict(d)
+    except FilterDesignError as exc:
+        raise CheckpointError(f"{path} was trained with a filter that cannot exist at its sampling rate ({exc}); "
+                              "earlier Asha versions replaced such a band-pass by a high-pass without a word. "
+                              "Retrain the model (asha train --filter auto picks the filter the data asks for).") from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"{path} is damaged: missing or bad entry {exc}") from exc
     if not (math.isfinite(ckpt.fs) and ckpt.fs > 0):

@@ -29,15 +29,88 @@ from asha_app.core.jsonout import print_line
 log = logging.getLogger(__name__)
 
 
-def _filter_spec(args, fs: float, rec_meta: dict):
+def _filter_spec(args, recs: list):
+    """The filter chain ``--filter``/``--band``/``--notch`` ask for, and why (a phrase for the log and the JSON).
+
+    ``auto`` follows the recordings' signal kind (:func:`asha_app.data.signal_kind.auto_filter_spec`); ``--band`` or
+    ``--notch`` make it the live chain with those settings.  A chain that cannot exist at the data's rate raises
+    :class:`~asha_app.dsp.filters.FilterDesignError` naming the rate and the edge.
+    """
+    from asha_app.data.signal_kind import auto_filter_spec
     from asha_app.dsp.filters import FilterSpec
 
+    fs = recs[0].fs
+    explicit = bool(args.band) or args.notch is not None
     if args.filter == "none":
-        return FilterSpec(fs=fs, band=None, notch_hz=None)
-    if args.filter == "auto" and "filter_hint" in rec_meta:
-        return FilterSpec.from_dict(rec_meta["filter_hint"])
-    band = tuple(args.band) if args.band else (20.0, min(200.0, 0.45 * fs))
-    return FilterSpec(fs=fs, band=band, notch_hz=args.notch if args.notch > 0 else None)
+        if explicit:
+            raise AshaError("--filter none and --band/--notch contradict each other; give one or the other.")
+        return FilterSpec(fs=fs, band=None, notch_hz=None), "none (--filter none)"
+    if args.filter == "auto" and not explicit:
+        return auto_filter_spec(recs)
+    spec = FilterSpec.raw_semg_default(fs)
+    band = tuple(args.band) if args.band else spec.band
+    notch = spec.notch_hz if args.notch is None else (args.notch if args.notch > 0 else None)
+    return FilterSpec(fs=fs, band=band, notch_hz=notch), "the live sEMG chain" + (" with --band/--notch" if explicit else "")
+
+
+def _split_choice(args, recs: list) -> tuple[str, dict]:
+    """``--split`` and the held-out groups as :func:`asha_app.data.splits.make_split`'s kind and arguments.
+
+    Repetitions are numbered from 1 on the command line (as everywhere a person sees them) and
+    stored from 0.  Naming held-out groups of one kind with ``--split auto`` picks that kind.
+    """
+    from asha_app.data import splits as SP
+
+    held = {"repetitions": (args.val_reps, args.test_reps, "--val-reps/--test-reps"),
+            "sessions": (args.val_sessions, args.test_sessions, "--val-sessions/--test-sessions"),
+            "participants": (args.val_participants, args.test_participants, "--val-participants/--test-participants")}
+    named = [k for k, (v, t, _) in held.items() if v or t]
+    kind = args.split
+    if len(named) > 1:
+        raise AshaError(f"{' and '.join(held[k][2] for k in named)} name held-out groups of different splits; "
+                        "give those of one split only.")
+    if kind == "auto" and named:
+        kind = named[0]
+    for k in named:
+        if k != kind:
+            raise AshaError(f"{held[k][2]} apply to --split {k}, not --split {kind}.")
+    gap = {"gap_ms": args.gap_ms} if args.gap_ms else {}
+    if kind in ("auto", "time_blocks"):
+        return kind, {"n_blocks": args.blocks, **gap}
+    val, test, _ = held[kind]
+    if kind == "repetitions":
+        reps = SP.repetitions_of(recs)
+        if not reps:
+            raise AshaError("--split repetitions: a recording has no prompts with repetition numbers; use --split "
+                            "time_blocks (or auto).")
+        if not (val or test):
+            return kind, {"assign_rep": SP.default_repetition_assignment(reps), **gap}
+        a = SP.held_out_assignment([r + 1 for r in reps], val, test, "repetition")
+        return kind, {"assign_rep": {k - 1: v for k, v in a.items()}, **gap}
+    sessions, participants = SP.group_names(recs)
+    keys = sessions if kind == "sessions" else participants
+    assign = (SP.held_out_assignment(keys, val, test, kind[:-1]) if (val or test)
+              else SP.default_group_assignment(keys))
+    return kind, {"assign_session" if kind == "sessions" else "assign_participant": assign}
+
+
+def int_list(text: str) -> list[int]:
+    """``"2,5,10"`` -> [2, 5, 10] (positive integers), for argparse."""
+    try:
+        out = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers (e.g. 2,5,10)") from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give numbers from 1 up, separated by commas (e.g. 2,5,10)")
+    return out
+
+
+def str_list(text: str) -> list[str]:
+    """``"S1,S2"`` -> ["S1", "S2"], for argparse."""
+    out = [x.strip() for x in text.split(",") if x.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more names separated by commas")
+    return out
 
 
 def _load(paths: list[str]):
@@ -83,16 +156,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     recs = _load(args.inputs)
-    if args.band and args.band[1] >= recs[0].fs / 2:
-        raise AshaError(f"--band: the high edge {args.band[1]:g} Hz must be below half the sampling rate "
-                        f"({recs[0].fs / 2:g} Hz).")
-    fspec = _filter_spec(args, recs[0].fs, recs[0].meta)
+    fspec, why = _filter_spec(args, recs)
+    log.info("filter: %s", why)
+    kind, split_args = _split_choice(args, recs)
     cfg = args.config or {}
     window = WindowSpec(args.window_ms, args.stride_ms, args.label_lag_ms)
     job = T.prepare(recs, model_name=args.model, model_config=cfg, window=window, filter_spec=fspec,
-                    target_kind=args.target, split_args={"n_blocks": args.blocks}, seed=args.seed)
+                    target_kind=args.target, split_kind=kind, split_args=split_args, seed=args.seed)
     job.hand_model = T.builtin_hand_for(job.ws)
-    log.info("split: %s", job.split.counts())
+    log.info("split: %s %s", job.split.kind, job.split.counts())
     tcfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                          seed=args.seed, max_time_s=args.max_time_s)
     ev = None
@@ -105,13 +177,47 @@ def cmd_train(args: argparse.Namespace) -> int:
     m, yt, yp = T.evaluate_job(job, set_name="test")
     files = write_report(out, m, job.ws.label_time[job.split.indices("test")], yt, yp, job.ws.target_names,
                          title=f"{args.model} on {', '.join(Path(p).name for p in args.inputs)}")
-    print_line({"checkpoint": str(out), "split": job.split.counts(), "best_epoch": ev.result["best_epoch"],
-                "test": m, "report": files})
+    info = {k: v for k, v in job.split.to_dict().items() if k not in ("counts", "warnings")}
+    print_line({"checkpoint": str(out), "split": job.split.counts(), "split_kind": job.split.kind, "split_info": info,
+                "warnings": job.split.warnings, "filter": {**fspec.to_dict(), "why": why},
+                "best_epoch": ev.result["best_epoch"], "test": m, "report": files})
     return 0
 
 
+def _grouped(pred: np.ndarray, ws, hand, inputs: list[str]) -> dict:
+    """Headline metrics per recording and per participant, and mean ± std over participants."""
+    from asha_app.models import metrics as M
+    from asha_app.models.plan import headline
+
+    def scores(sel: np.ndarray) -> dict:
+        m = M.evaluate(pred[sel], ws.y[sel], ws.target_names, ws.target_kind, hand)
+        return {**headline(m), "mae_mean": m["mae_mean"]}
+
+    per_rec = []
+    for r in range(len(ws.rec_bounds)):
+        sel = ws.rec_index == r
+        if sel.any():
+            per_rec.append({"recording": str(inputs[r]) if r < len(inputs) else ws.sessions[r],
+                            "session": ws.sessions[r], "participant": ws.participants[r], **scores(sel)})
+    parts = list(dict.fromkeys(ws.participants))
+    per_part = {}
+    for p in parts:
+        sel = np.isin(ws.rec_index, [r for r, q in enumerate(ws.participants) if q == p])
+        if sel.any():
+            per_part[p] = scores(sel)
+    over = {}
+    for key in ("r2_mean", "mae_mean", "mpjpe_mm", "angle_err_deg", "pck20"):
+        vals = np.array([v[key] for v in per_part.values() if v.get(key) is not None], float)
+        vals = vals[np.isfinite(vals)]
+        if len(vals):
+            over[key] = {"mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else None,
+                         "n_participants": int(len(vals))}
+    return {"per_recording": per_rec, "per_participant": per_part, "over_participants": over}
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Run ``asha evaluate``: metrics over all labelled windows of the given (held-out) recordings."""
+    """Run ``asha evaluate``: metrics over all labelled windows of the given (held-out) recordings, and per
+    recording and per participant with mean ± std (sample standard deviation) over participants."""
     import torch
 
     from asha_app.data.labels import select_targets
@@ -127,6 +233,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     recs = _load(args.inputs)
     _, names, _ = select_targets(recs[0], "auto")
     ck = C.load(args.checkpoint, n_channels=recs[0].n_channels, fs=recs[0].fs)
+    _check_signal_kind(ck, recs)
     ws = build_windows(recs, ck.window, ck.filter_spec, ck.target_kind)
     ck.check_compatible(target_names=ws.target_names)
     model = ck.build_model()
@@ -134,15 +241,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     pred = ck.normalizer.y_inverse(predict(model, ds))
     from asha_app.models.train import builtin_hand_for
 
-    m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind, builtin_hand_for(ws))
+    hand = builtin_hand_for(ws)
+    m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind, hand)
     m["checkpoint"] = str(args.checkpoint)
     m["inputs"] = [str(p) for p in args.inputs]
+    m.update(_grouped(pred, ws, hand, list(args.inputs)))
+    for p, v in m["per_participant"].items():
+        sys.stderr.write(f"{p}: " + ", ".join(f"{k} {v[k]:.3g}" for k in ("r2_mean", "mae_mean", "mpjpe_mm")
+                                              if v.get(k) is not None) + "\n")
+    for k, v in m["over_participants"].items():
+        sys.stderr.write(f"{k} over {v['n_participants']} participant(s): {v['mean']:.3g}"
+                         + (f" ± {v['std']:.3g}" if v["std"] is not None else "") + "\n")
     if args.report:
         from asha_app.models.report import write_report
 
         m["report"] = write_report(args.report, m, ws.label_time, ws.y, pred, ws.target_names)
     print_line(m)
     return 0
+
+
+def _check_signal_kind(ck, recs: list) -> None:
+    """Warn when a checkpoint's filter does not suit the recordings' signal (a raw-sEMG chain on an envelope)."""
+    from asha_app.data.signal_kind import RAW_SEMG, signal_info
+
+    info = signal_info(recs[0])
+    filtered = ck.filter_spec.band is not None or ck.filter_spec.notch_hz is not None
+    if filtered and info.kind != RAW_SEMG:
+        log.warning("the checkpoint band-passes/notches its input, but %s holds %s: it was trained for another "
+                    "kind of signal", recs[0].meta.get("file", "the recording"), info.describe())
 
 
 def _wrap(fn):
@@ -158,6 +284,7 @@ def _wrap(fn):
 
 def register(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse sub-parser collection; each sets ``func``."""
+    from asha_app.data.splits import SPLIT_CHOICES
     from asha_app.models.registry import available
 
     p = subparsers.add_parser("train", help="train an EMG-to-pose model on recordings",
@@ -174,10 +301,31 @@ def register(subparsers) -> None:
     p.add_argument("--stride-ms", type=float_range(0.0, 60_000.0, lo_open=True), default=20.0, help="stride between windows, ms")
     p.add_argument("--label-lag-ms", type=float_range(0.0, 10_000.0), default=0.0, help="label taken this long after the window end")
     p.add_argument("--filter", choices=["auto", "default", "none"], default="auto",
-                   help="auto: the data set's own spec if it has one, else the live default chain")
-    p.add_argument("--band", type=POSITIVE_FLOAT, nargs=2, metavar=("LOW", "HIGH"), help="band-pass edges, Hz")
-    p.add_argument("--notch", type=NONNEGATIVE_FLOAT, default=50.0, help="mains notch, Hz (0: off)")
-    p.add_argument("--blocks", type=int_range(3, 10_000), default=10, help="contiguous time blocks for train/val/test (60/20/20)")
+                   help="auto: what the recording's signal asks for (the data set's own spec; the live chain for "
+                        "raw sEMG, none for an RMS envelope or normalised values); default: the live sEMG chain; "
+                        "--band/--notch imply default")
+    p.add_argument("--band", type=POSITIVE_FLOAT, nargs=2, metavar=("LOW", "HIGH"),
+                   help="band-pass edges, Hz (below half the sampling rate)")
+    p.add_argument("--notch", type=NONNEGATIVE_FLOAT, default=None,
+                   help="mains notch, Hz (0: off; default 50 when below half the sampling rate)")
+    p.add_argument("--split", choices=list(SPLIT_CHOICES), default="auto",
+                   help="how windows are held out (never at random): auto = repetitions when every recording "
+                        "repeats its prompts (at least 3 times), else time blocks")
+    p.add_argument("--blocks", type=int_range(3, 10_000), default=10,
+                   help="time_blocks: contiguous blocks per recording for train/val/test (60/20/20)")
+    p.add_argument("--gap-ms", type=POSITIVE_FLOAT, default=None,
+                   help="gap between windows of different sets, ms (default: one window)")
+    p.add_argument("--val-reps", type=int_list, default=None, metavar="N,N",
+                   help="repetitions (from 1) for validation, e.g. 7; the rest not held out trains")
+    p.add_argument("--test-reps", type=int_list, default=None, metavar="N,N",
+                   help="repetitions (from 1) for test, e.g. 2,5,10 (default: NinaPro's 7 / 2,5,10 for 10 repetitions, "
+                        "else about 30 %% spread over the session)")
+    p.add_argument("--val-sessions", type=str_list, default=None, metavar="NAME,NAME")
+    p.add_argument("--test-sessions", type=str_list, default=None, metavar="NAME,NAME",
+                   help="sessions held out for test (--split sessions)")
+    p.add_argument("--val-participants", type=str_list, default=None, metavar="ID,ID")
+    p.add_argument("--test-participants", type=str_list, default=None, metavar="ID,ID",
+                   help="participants held out for test: held-out-user evaluation (--split participants)")
     p.add_argument("--epochs", type=int_range(1, 100_000), default=60)
     p.add_argument("--batch-size", type=int_range(1, 1_000_000), default=64)
     p.add_argument("--lr", type=float_range(0.0, 10.0, lo_open=True), default=1e-3)

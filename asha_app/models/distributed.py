@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--blocks", type=int, default=10)
     p.add_argument("--filter", default="auto", choices=["auto", "default", "none"])
     p.add_argument("--band", type=float, nargs=2)
-    p.add_argument("--notch", type=float, default=50.0)
+    p.add_argument("--notch", type=float, default=None)  # as `asha train`: None = 50 Hz when below Nyquist
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         recs = _load(args.inputs)
         job = T.prepare(recs, model_name=args.model, model_config=json.loads(args.config),
-                        window=WindowSpec(args.window_ms, args.stride_ms), filter_spec=_filter_spec(args, recs[0].fs, recs[0].meta),
+                        window=WindowSpec(args.window_ms, args.stride_ms), filter_spec=_filter_spec(args, recs)[0],
                         split_args={"n_blocks": args.blocks}, seed=args.seed)
         cfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                             seed=args.seed, progress_every=0, device=device)

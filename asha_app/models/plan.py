@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asha_app.data.splits import SPLIT_KINDS
+from asha_app.data.splits import SPLIT_CHOICES, SPLIT_TAKES
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,14 @@ class TrainingPlan:
         Fine-tuning keeps the checkpoint's window.
     filter_spec : FilterSpec or None
         None: the live default chain at the data's rate.
-    split_kind : {"time_blocks", "repetitions", "sessions", "participants"}
+    split_kind : {"auto", "time_blocks", "repetitions", "sessions", "participants"}
+        Passed to :func:`asha_app.data.splits.make_split` (the one split path of the
+        API, the CLI and the wizard).
     split_args : dict
         ``time_blocks``: ``n_blocks``, ``gap_ms`` (and optionally ``pattern``);
         ``repetitions``: ``assign_rep`` {rep: set}, ``gap_ms``; ``sessions``:
-        ``assign_session``; ``participants``: ``assign_participant``.
+        ``assign_session``; ``participants``: ``assign_participant``; ``auto``: those
+        of time blocks and repetitions.
     hand_model : HandModel or None
         Drives 5 finger-flexion targets to 21 joints for MPJPE in the report.
     """
@@ -143,8 +146,8 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
         raise DatasetError("no sessions chosen: pick at least one session with pose labels")
     for r in recs:
         check_recording(r, recs[0].fs, recs[0].n_channels)
-    if plan.split_kind not in SPLIT_KINDS:
-        raise ConfigError(f"unknown split {plan.split_kind!r}; use one of {', '.join(SPLIT_KINDS)}")
+    if plan.split_kind not in SPLIT_CHOICES:
+        raise ConfigError(f"unknown split {plan.split_kind!r}; use one of {', '.join(SPLIT_CHOICES)}")
 
     if plan.is_finetune:
         ck = plan.finetune_from
@@ -152,7 +155,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
             raise T.TrainingError(f"fine-tuning mode {plan.finetune_mode!r} unknown: use one of {T.FINETUNE_MODES}")
         _, names, _ = select_targets(recs[0], ck.target_kind)
         ck.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
-        if plan.split_kind != "time_blocks":
+        if plan.split_kind not in ("time_blocks", "auto"):
             raise ConfigError("fine-tuning (calibration) splits the new data into contiguous time blocks only")
         ws = build_windows(recs, ck.window, ck.filter_spec, ck.target_kind)
         split = split_time_blocks(ws, **finetune_split_args(plan.split_args))
@@ -197,8 +200,7 @@ def split_args_for(kind: str, args: dict) -> dict:
     The wizard keeps settings of every kind it showed (a block count after switching to
     sessions); only the chosen kind's keys go on.
     """
-    keep = {"time_blocks": ("n_blocks", "pattern", "gap_ms"), "repetitions": ("assign_rep", "gap_ms"),
-            "sessions": ("assign_session",), "participants": ("assign_participant",)}.get(kind, ())
+    keep = SPLIT_TAKES.get(kind, ())
     return {k: v for k, v in dict(args).items() if k in keep}
 
 

@@ -49,7 +49,7 @@ from asha_app.core.ringbuffer import RingBuffer
 from asha_app.devices.drops import DropCounter
 from asha_app.devices.emg import EmgSource
 from asha_app.devices.registry import SourceInfo
-from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter
+from asha_app.dsp.filters import FilterDesignError, FilterSpec, RmsEnvelope, StreamingFilter
 from asha_app.dsp.quality import Flag, assess_channels
 from asha_app.workers.base import Worker
 
@@ -174,9 +174,14 @@ class AcquisitionWorker(Worker):
     def _filter_spec_at(self, fs: float, given: FilterSpec | None = None) -> FilterSpec:
         if self._filter_for is not None:
             return self._filter_for(fs)
+        if given is not None and given.fs == fs:
+            return given
         if given is not None:
-            return given if given.fs == fs else replace(given, fs=fs)
-        return FilterSpec(fs=fs, notch_hz=self.mains_hz)
+            try:
+                return replace(given, fs=fs)
+            except FilterDesignError as exc:  # the chain asked for does not fit under this source's Nyquist
+                log.warning("%s: using the default chain for raw sEMG at %.0f Hz instead", exc, fs)
+        return FilterSpec.raw_semg_default(fs, self.mains_hz)
 
     def _make_rings(self) -> None:
         cap = int(self.buffer_s * self.fs)

@@ -92,7 +92,7 @@ def read_brainflow_csv(path: str | Path, board_id: int | None = None) -> Recordi
     emg = data[emg_rows].T.astype(np.float32)
     if not np.isfinite(emg).any():
         raise RecordingFileError(f"{path}: every EMG value is NaN or infinite; there is no signal to import.")
-    meta = {"source_format": "brainflow_csv", "source_file": str(path), "session_t0_unix": t0,
+    meta = {"source_format": "brainflow_csv", "source_file": str(path), "session_t0_unix": t0, "signal_kind": "raw_semg",
             "device": {"board_id": board_id, "name": descr.get("name", "")}}
     for w in warnings:
         log.warning("%s: %s", path, w)

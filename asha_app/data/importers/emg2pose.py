@@ -148,6 +148,7 @@ def read_emg2pose(path: str | Path, *, label_rate_hz: float | None = 50.0, block
     t0 = float(time[0])
     meta.update({"source_format": "emg2pose", "source_file": str(path), "session_t0_unix": t0,
                  "participant": {"pseudonym": str(meta.get("user", "")), "hand": str(meta.get("side", ""))}})
+    meta.setdefault("signal_kind", "raw_semg")  # emg2pose's wristband: raw sEMG at 2 kHz (Asha's export says its own)
     names = [str(x) for x in names]
     labels = {"joint_angles": angles_deg.astype(np.float32), "angle_names": names}
     if meta.get("asha_target_kind") == "targets":  # Asha's export of imported targets (not joint angles)

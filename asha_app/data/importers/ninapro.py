@@ -8,6 +8,14 @@ database (DB1: 100 Hz after RMS rectification, DB2/DB3/DB7: 2 kHz, DB5:
 variable.  ``restimulus`` / ``rerepetition`` (relabelled movement intervals)
 are preferred over ``stimulus`` / ``repetition`` when present.
 
+What the ``emg`` variable holds differs too, and the importer records it
+(``meta["signal_kind"]``, :mod:`asha_app.data.signal_kind`): DB1's Otto Bock
+13E200 electrodes deliver their own RMS-rectified envelope at 100 Hz, and DB1
+files have no ``frequency`` variable; DB2/DB3/DB5/DB7 files give
+``frequency`` and hold raw sEMG.  So a file without ``frequency`` sampled at
+200 Hz or less is read as a DB1-style envelope (no band-pass, no notch when
+training), one with ``frequency`` as raw sEMG.
+
 NinaPro files carry no recording date (the MATLAB header's "Created on" is
 when the file was written), so an imported session has none: the session
 library shows the date it was imported.
@@ -84,6 +92,19 @@ def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(lab[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True) if lab[s] != 0]
 
 
+def signal_of(has_frequency: bool, fs: float) -> dict:
+    """``signal_kind``, ``filter_hint`` and a ``signal_note`` of a NinaPro file (see the module docstring)."""
+    from asha_app.data.signal_kind import RAW_SEMG, RMS_ENVELOPE, filter_for_kind  # noqa: PLC0415
+
+    if not has_frequency and fs <= 200.0:
+        kind, note = RMS_ENVELOPE, (f"no 'frequency' variable and {fs:g} Hz: NinaPro DB1-style EMG, the Otto Bock "
+                                    "electrodes' own RMS envelope (not raw sEMG); trained without band-pass or notch")
+    else:
+        kind, note = RAW_SEMG, (f"raw sEMG at {fs:g} Hz ({'rate from the file' if has_frequency else 'rate given'}; "
+                                "NinaPro DB2/DB3/DB5/DB7-style)")
+    return {"signal_kind": kind, "filter_hint": filter_for_kind(kind, fs).to_dict(), "signal_note": note}
+
+
 def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
     """Read a NinaPro ``.mat`` file into a :class:`Recording`.
 
@@ -98,7 +119,9 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
     Recording
         ``emg`` in the file's units, ``targets`` = the data-glove channels
         (``glove_1``...) at every EMG sample, ``prompts`` = one per movement
-        repetition (``"movement <k>"``, repetition 0-based).
+        repetition (``"movement <k>"``, repetition 0-based); ``meta`` with
+        ``signal_kind``, ``filter_hint``, ``signal_note``, ``participant``
+        (``"S<subject>"``) and ``session`` (the file's stem).
 
     Raises
     ------
@@ -123,7 +146,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         raise RecordingFileError(f"{path}: 'emg' is empty ({emg.shape}).")
     if not np.isfinite(emg).any():
         raise RecordingFileError(f"{path}: every 'emg' value is NaN or infinite; there is no signal to import.")
-    if fs is None and "frequency" in m:
+    has_frequency = "frequency" in m
+    if fs is None and has_frequency:
         try:
             fs = float(_numeric(path, "frequency", m["frequency"]).reshape(-1)[0])
         except IndexError:
@@ -169,7 +193,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         for value, s, e in _runs(stim):
             rep = int(reps[s]) - 1 if rep_key is not None else -1
             prompts.append(Prompt(f"movement {value}", float(t[s]), float(t[e - 1] + 1.0 / fs), rep))
-    meta = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key}
+    meta = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key, "session": path.stem,
+            **signal_of(has_frequency, float(fs))}
     for w in warnings:
         log.warning("%s: %s", path, w)
     if warnings:
@@ -177,6 +202,9 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
     for key in ("subject", "exercise"):
         if key in m and np.asarray(m[key]).dtype.kind in "biuf":
             meta[key] = np.asarray(m[key]).reshape(-1).tolist()
+    if meta.get("subject"):
+        meta["participant"] = f"S{int(meta['subject'][0])}"
+    log.info("%s: %s", path.name, meta["signal_note"])
     return Recording(
         emg=emg, emg_t=t, fs=float(fs), label_t=t.copy() if targets is not None else np.zeros(0), targets=targets,
         valid=np.ones(n if targets is not None else 0, bool), target_names=names,

@@ -267,6 +267,7 @@ def load_paired(folder: str | Path | None = None, *, emg_csv: str | Path | None 
             "resampling": f"causal bin-mean onto a uniform {fs:g} Hz grid from {len(et)} irregular rows",
             "clock_alignment": "hour dropped; aligned on mm:ss.mmm; t=0 at the first EMG row",
             "filter_hint": filter_spec_hint(fs),
+            "signal_kind": "normalised",
             **({"session_t0_unix": t0_unix} if t0_unix is not None else {}),
         },
     )

@@ -251,5 +251,7 @@ def read_xdf(path: str | Path, *, emg_stream: str | int | None = None, marker_st
         "device": {"kind": "xdf", "description": f"XDF stream '{pick['emg']['name']}'", "fs": fs},
         "participant": {"pseudonym": ""},
     }
+    if emg_units == "uV":  # volts of some scale: raw sEMG; other units leave the kind to be inferred from the rate
+        meta["signal_kind"] = "raw_semg"
     return Recording(emg=(x * scale).astype(np.float32), emg_t=ts - origin, fs=fs, channel_names=names,
                      emg_units=emg_units, prompts=prompts, meta=meta, **labels)

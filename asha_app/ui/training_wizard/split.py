@@ -9,7 +9,8 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLay
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage)
 
 from asha_app.core.errors import AshaError
-from asha_app.data.splits import default_group_assignment, group_names, repetitions_of
+from asha_app.data.splits import (choose_split_kind, default_group_assignment, default_repetition_assignment,
+                                  group_names, repetitions_of)
 from asha_app.ui.training_wizard.common import error_label, show_error
 from asha_app.workers.training import prepare_plan
 
@@ -70,6 +71,7 @@ class SplitPage(QWizardPage):
         lay.addWidget(self.assign_table, 1)
         lay.addStretch(1)
         self.counts_label = QLabel()
+        self.counts_label.setWordWrap(True)
         lay.addWidget(self.counts_label)
         self.error = error_label()
         lay.addWidget(self.error)
@@ -107,7 +109,9 @@ class SplitPage(QWizardPage):
             if not ok and r.isChecked():
                 self.radios["time_blocks"].setChecked(True)
         if not any(r.isChecked() for r in self.radios.values()):
-            self.radios["time_blocks"].setChecked(True)
+            # the same choice as `asha train --split auto`: repetitions when every session repeats its prompts
+            auto = "time_blocks" if fine else choose_split_kind([r.prompts for r in recs])[0]
+            self.radios[auto if self.radios[auto].isEnabled() else "time_blocks"].setChecked(True)
         self._assign_kind = None
         self._update()
 
@@ -131,7 +135,11 @@ class SplitPage(QWizardPage):
                 # repetitions are numbered from 1 here, as everywhere a person sees them (stored from 0)
                 "repetitions": [str(k + 1) for k in (repetitions_of(self.wiz.recordings) or [])]}[kind]
         keys = list(dict.fromkeys(keys))
-        default = default_group_assignment(keys)
+        if kind == "repetitions":  # the same default as the API and `asha train --split repetitions`
+            default = {str(k + 1): v for k, v in
+                       default_repetition_assignment(repetitions_of(self.wiz.recordings) or []).items()}
+        else:
+            default = default_group_assignment(keys)
         self.assign_table.setHorizontalHeaderLabels([{"sessions": "Session", "participants": "Participant",
                                                       "repetitions": "Repetition"}[kind], "Set"])
         self.assign_table.setRowCount(len(keys))
@@ -184,6 +192,7 @@ class SplitPage(QWizardPage):
             return False
         self.wiz.plan, self.wiz.prepared = plan, prepared
         c = prepared.counts()
+        warn = prepared.job.split.warnings
         self.counts_label.setText(f"Windows: {c['train']} train, {c['val']} validation, {c['test']} test, "
-                                  f"{c['dropped']} dropped in gaps.")
+                                  f"{c['dropped']} dropped in gaps." + "".join(f"\nWarning: {w}" for w in warn))
         return True

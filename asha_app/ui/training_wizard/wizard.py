@@ -76,24 +76,31 @@ class TrainingWizard(QWizard):
             self.prepared_used = False
 
     def filter_choices(self, rec) -> list[tuple[str, object]]:
-        """(label, FilterSpec) choices for a recording, the recommended first."""
-        from asha_app.dsp.filters import FilterSpec, design_sos
+        """(label, FilterSpec) choices for a recording, the recommended first.
+
+        The recommendation follows the recording's signal kind (:func:`asha_app.data.signal_kind.auto_filter_spec`,
+        as ``asha train --filter auto``): the live chain for raw sEMG, none for an envelope or normalised values.
+        """
+        from asha_app.core.errors import AshaError as _AshaError
+        from asha_app.data.signal_kind import auto_filter_spec, signal_info
+        from asha_app.dsp.filters import FilterSpec
 
         out = []
-        hint = rec.meta.get("filter_hint")
-        if isinstance(hint, dict):
-            try:
-                spec = FilterSpec.from_dict(hint)
-                out.append((f"The data set's own: {describe_filter(spec)}", spec))
-            except (TypeError, ValueError) as exc:
-                log.warning("bad filter hint %s: %s", hint, exc)
-        live = FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None else FilterSpec(fs=rec.fs)
         try:
-            design_sos(live)
-            out.append((f"The live chain: {describe_filter(live)}", live))
+            rec_spec, why = auto_filter_spec(rec)
+            out.append((f"Recommended for {signal_info(rec).describe()}: {describe_filter(rec_spec)}", rec_spec))
+        except _AshaError as exc:
+            log.warning("no recommended filter: %s", exc)
+        try:
+            live = (FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None
+                    else FilterSpec.raw_semg_default(rec.fs))
+            if all(live != s for _, s in out):
+                out.append((f"The live chain: {describe_filter(live)}", live))
         except ValueError as exc:
             log.info("live filter not usable at %g Hz: %s", rec.fs, exc)
-        out.append(("None (EMG already processed)", FilterSpec(rec.fs, band=None, notch_hz=None)))
+        none = FilterSpec(rec.fs, band=None, notch_hz=None)
+        if all(none != s for _, s in out):
+            out.append(("None (EMG already processed)", none))
         return out
 
     def build_plan(self) -> TrainingPlan:
