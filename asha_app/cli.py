@@ -16,7 +16,7 @@ from asha_app import __version__
 from asha_app.core.plugins import available_modules
 
 # modules exposing ``register(subparsers)``; a feature not yet installed is skipped
-COMMAND_MODULES = ("asha_app.data.commands", "asha_app.models.commands")
+COMMAND_MODULES = ("asha_app.data.commands", "asha_app.devices.commands", "asha_app.models.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

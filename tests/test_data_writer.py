@@ -294,7 +294,7 @@ def test_damaged_foreign_and_newer_files_are_refused_clearly(tmp_path):
 
 
 def test_package_gaps_wrap_restart_and_modulus():
-    from asha_app.devices.drops import package_gaps
+    from asha_app.data.drops import package_gaps
 
     # 8-bit counter wrapping, with 2 lost across the wrap (254, [255, 0] missing, 1)
     idx, first, n = package_gaps(np.array([252.0, 253, 254, 1, 2]))

@@ -165,7 +165,7 @@ def test_lsl_emg_source_delivers_samples_on_the_session_clock_and_counts_gaps(pl
         assert emg.shape == (400, 8)
         assert np.allclose(emg, x[:, :8].astype(np.float64) * 1e6, rtol=1e-5)  # volts -> µV
         assert np.max(np.abs(t - t_sess)) < 1e-3
-        from asha_app.devices.drops import DropCounter
+        from asha_app.data.drops import DropCounter
 
         assert DropCounter().update(package) == 50
     finally:

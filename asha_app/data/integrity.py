@@ -19,8 +19,8 @@ import h5py
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
+from asha_app.data.drops import package_gaps
 from asha_app.data.reader import SessionFile
-from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +189,6 @@ class SessionReport:
                          "marker-stream stops")
         st = lsl.get("selftest")
         if st:
-            from asha_app.devices.lsl_sync import format_selftest  # noqa: PLC0415 - plain formatting, no LSL loaded
-
             lines.append("  synchronization self-test: " + format_selftest(st).replace("\n", "\n    "))
         for w in self.warnings:
             lines.append(f"  WARNING: {w}")
@@ -389,3 +387,27 @@ def write_summary(f: h5py.File, summary: dict) -> None:
     f.attrs.modify(S.Root.SUMMARY, S.to_json(summary))
     f.attrs.modify(S.Root.FINALIZED, True)
     f.flush()
+
+
+def format_selftest(res: dict) -> str:
+    """Lines for the user (CLI, Settings dialog, session summary) from a synchronization self-test result.
+
+    ``res`` is the dict :func:`asha_app.devices.lsl_sync.run_selftest` returns (and new
+    session files store as ``sync_selftest``); missing parts are left out.
+    """
+    lines = [res.get("message", "")]
+    lb = res.get("emg_loopback")
+    if lb:
+        se, la = lb["stamp_error"], lb["latency"]
+        lines.append(f"EMG loopback: {lb['received']}/{lb['sent']} samples; time-stamp error p99 "
+                     f"{se.get('p99_ms', float('nan')):.3f} ms; latency p50 {la.get('p50_ms', float('nan')):.2f} ms, "
+                     f"p99 {la.get('p99_ms', float('nan')):.2f} ms, jitter {lb.get('jitter_ms') or float('nan'):.2f} ms")
+    mk = res.get("marker")
+    if mk:
+        lines.append(f"Marker Asha → session: {mk['received']}/{mk['sent']} received; recorded minus sent time at most "
+                     f"{mk['offset'].get('max_abs_ms', float('nan')):.3f} ms; arrival delay p50 "
+                     f"{mk['delay'].get('p50_ms', float('nan')):.2f} ms")
+    ev = res.get("emg_video")
+    if ev:
+        lines.append("EMG-to-video: " + ev.get("message", ""))
+    return "\n".join(x for x in lines if x)

@@ -62,9 +62,9 @@ except ImportError:  # Windows
 from asha_app.core.errors import RecordingFileError, describe_os_error
 from asha_app.data import schema as S
 from asha_app.data import integrity
+from asha_app.data.drops import package_gaps
 from asha_app.data.reader import SessionFile
 from asha_app.data.recording import Prompt
-from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class SessionWriter:
     package_modulus : int, optional
         Value at which the board's package counter wraps (the EMG source's
         ``package_modulus``); ``None``: see
-        :func:`asha_app.devices.drops.package_gaps`.
+        :func:`asha_app.data.drops.package_gaps`.
     package_restart : float, optional
         Package number a looping source starts again from (the EMG source's
         ``package_restart``: a playback file's first package); a jump back to

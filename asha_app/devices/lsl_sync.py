@@ -24,7 +24,9 @@ self-test…*):
 
 Results are plain dicts (JSON-ready) with units in the key names; the app
 stores the last result in new session files (root attribute ``sync_selftest``)
-and the session summary shows it.
+and the session summary shows it; :func:`asha_app.data.integrity.format_selftest`
+turns a result into lines for the user (the data layer reads stored results
+without importing this module).
 """
 
 from __future__ import annotations
@@ -267,23 +269,3 @@ def run_selftest(clock: SessionClock, *, enabled: bool = True, scope: str = "sit
         out["emg_video"] = {"offset_ms": None, "message": "not measured: start the camera and the EMG, then run the "
                                                           "test from Settings and tap the table when asked."}
     return out
-
-
-def format_selftest(res: dict) -> str:
-    """Lines for the user (CLI, Settings dialog, session summary)."""
-    lines = [res.get("message", "")]
-    lb = res.get("emg_loopback")
-    if lb:
-        se, la = lb["stamp_error"], lb["latency"]
-        lines.append(f"EMG loopback: {lb['received']}/{lb['sent']} samples; time-stamp error p99 "
-                     f"{se.get('p99_ms', float('nan')):.3f} ms; latency p50 {la.get('p50_ms', float('nan')):.2f} ms, "
-                     f"p99 {la.get('p99_ms', float('nan')):.2f} ms, jitter {lb.get('jitter_ms') or float('nan'):.2f} ms")
-    mk = res.get("marker")
-    if mk:
-        lines.append(f"Marker Asha → session: {mk['received']}/{mk['sent']} received; recorded minus sent time at most "
-                     f"{mk['offset'].get('max_abs_ms', float('nan')):.3f} ms; arrival delay p50 "
-                     f"{mk['delay'].get('p50_ms', float('nan')):.2f} ms")
-    ev = res.get("emg_video")
-    if ev:
-        lines.append("EMG-to-video: " + ev.get("message", ""))
-    return "\n".join(x for x in lines if x)

@@ -186,7 +186,8 @@ class LabController:
         Returns the :class:`~asha_app.workers.export.JobWorker` running it (its ``all_done`` signals the end).
         """
         from asha_app.core.settings import LslSettings  # noqa: PLC0415
-        from asha_app.devices.lsl_sync import format_selftest, run_selftest  # noqa: PLC0415
+        from asha_app.data.integrity import format_selftest  # noqa: PLC0415
+        from asha_app.devices.lsl_sync import run_selftest  # noqa: PLC0415
 
         parent = parent or self.window
         s: LslSettings = self.window.settings.lsl

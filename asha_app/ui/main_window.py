@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -36,8 +37,10 @@ from asha_app.ui.pacing import TICK_S, ScopePacer
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
 from asha_app.ui.widgets import ElidedLabel
-from asha_app.workers.acquisition import AcquisitionWorker
 from asha_app.workers.session import QtSession
+
+if TYPE_CHECKING:  # the window never builds one: the session controller does
+    from asha_app.workers.acquisition import AcquisitionWorker
 
 log = logging.getLogger(__name__)
 
