@@ -37,7 +37,9 @@ from asha_app.data.windows import WindowSpec, device_name
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models import checkpoint as C
 from asha_app.models import train as T
+from asha_app.models.fingers import FINGERS, units_of
 from asha_app.pose.contract import PoseContractError, check_drives_hand
+from asha_app.protocols.model import parse_protocol
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ instruction = "Move your fingers freely, slowly, in any combination."
 duration_s = 20.0
 repetitions = 1
 rest_s = 0.0
-"""
+"""  # noqa: E501 - a TOML inline table (a pose) is one line
 
 
 class CalibrationError(AshaError):
@@ -133,8 +135,6 @@ class CalibrationError(AshaError):
 
 def calibration_protocol():
     """The calibration protocol (a :class:`asha_app.protocols.model.Protocol`, about 2.5 minutes)."""
-    from asha_app.protocols.model import parse_protocol
-
     return parse_protocol(CALIBRATION_PROTOCOL_TOML, "calibration protocol")
 
 
@@ -264,7 +264,8 @@ class CalibrationResult:
 def _scratch_checkpoint(rec: Recording, settings: CalibrationSettings, cancel) -> Iterator:
     spec = FilterSpec.from_dict(rec.meta["filter_hint"]) if "filter_hint" in rec.meta else None
     job = T.prepare(rec, model_name=SCRATCH_MODEL, window=WindowSpec(1500.0, max(20.0, 3000.0 / rec.fs)),
-                    filter_spec=spec, split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
+                    filter_spec=spec,
+                    split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
                     require_test=False)
     cfg = T.TrainConfig(max_epochs=30, lr=2e-3, patience=5, progress_every=10, max_time_s=settings.scratch_time_s)
     yield from T.run(job, cfg, cancel)
@@ -397,8 +398,6 @@ _KIND_WORDS = {"joint_angles": "joint angles", "joints_mm": "joint coordinates"}
 def summary(before: dict, after: dict) -> str:
     """One line: held-out error before -> after in named units, R² over the targets that vary, and a warning
     when calibration made it worse."""
-    from asha_app.models.fingers import units_of
-
     names = list(after.get("mae_per_target") or [])
     kind = after.get("target_kind", "targets")
     units = after.get("units") or units_of(names, kind)
@@ -422,8 +421,6 @@ def finger_summary(before: dict, after: dict) -> str:
 
     Empty when the targets have no finger (glove channels).
     """
-    from asha_app.models.fingers import FINGERS
-
     mb, ma = before.get("mae_per_finger") or {}, after.get("mae_per_finger") or {}
     parts = [f"{f} {mb[f]:.1f} → {ma[f]:.1f}" for f in FINGERS if f in mb and f in ma]
     return f"Per finger: {', '.join(parts)} {after.get('units') or ''}".rstrip() if parts else ""

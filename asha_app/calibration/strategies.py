@@ -19,6 +19,7 @@ Three strategies:
 from __future__ import annotations
 
 import logging
+import time as _time
 from collections.abc import Iterator
 
 from dataclasses import replace
@@ -70,7 +71,8 @@ def _linear_head(model) -> nn.Linear | None:
 def _head_inputs(model, head: nn.Linear, ds: WindowDataset, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Inputs of the head layer (N, H) and normalised targets (N, T) over a dataset, eval mode."""
     feats = []
-    hook = head.register_forward_pre_hook(lambda _m, args: feats.append(args[0].detach().reshape(-1, args[0].shape[-1])))
+    hook = head.register_forward_pre_hook(
+        lambda _m, args: feats.append(args[0].detach().reshape(-1, args[0].shape[-1])))
     model.eval()
     ys = []
     try:
@@ -86,7 +88,7 @@ def _head_inputs(model, head: nn.Linear, ds: WindowDataset, batch: int = 512) ->
 @torch.no_grad()
 def _reestimate_bn(model, ds: WindowDataset, batch: int = 256) -> int:
     """AdaBN: recompute every BatchNorm's running mean/var on ``ds`` (cumulative average); returns the BN count."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # noqa: SLF001 - torch's only common base of BatchNorm1d/2d/3d
     if not bns:
         return 0
     model.eval()
@@ -113,8 +115,6 @@ def _ridge_to_prior(f: np.ndarray, y: np.ndarray, w0: np.ndarray, alpha: float) 
 
 
 def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Iterator[T.ProgressEvent]:
-    import time as _time
-
     t0 = _time.perf_counter()
     yield T.ProgressEvent("start", max_epochs=1, message=f"{strategy}: closed-form head")
     model = ckpt.build_model()

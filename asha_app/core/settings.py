@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from asha_app.core import paths
+from asha_app.core.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,4 @@ class AppSettings(BaseModel):
 
     def save(self, path: Path | None = None) -> None:
         """Write atomically (temporary file in the same folder, then rename)."""
-        from asha_app.core.atomic import atomic_write_text
-
         atomic_write_text(path or self.path(), self.model_dump_json(indent=2))

@@ -188,7 +188,8 @@ def check_recording(rec: Recording, fs: float | None = None, n_channels: int | N
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
         raise DatasetError(
-            f"{src}: EMG holds {int(bad.sum())} NaN/inf values (first at sample {rows[0]}, t={rec.emg_t[rows[0]]:.3f} s); "
+            f"{src}: EMG holds {int(bad.sum())} NaN/inf values "
+            f"(first at sample {rows[0]}, t={rec.emg_t[rows[0]]:.3f} s); "
             "cut the broken stretch out or re-record before training")
     if n_channels is not None and rec.n_channels != n_channels:
         raise DatasetError(f"{src}: has {rec.n_channels} EMG channels, the others have {n_channels}")

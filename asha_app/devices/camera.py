@@ -19,6 +19,7 @@ import numpy as np
 
 from asha_app.core.clock import SessionClock
 from asha_app.core.errors import DeviceError, DeviceNotFoundError
+from asha_app.core.paths import resource
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ class Frame:
 
 def demo_video_path() -> Path:
     """The bundled demo hand video (``resources/demo/hand_landmarker_test_video.mp4``)."""
-    from asha_app.core.paths import resource
-
     return resource("demo", "hand_landmarker_test_video.mp4")
 
 
@@ -122,7 +121,7 @@ class CameraSource:
 
     def open(self) -> CameraSource:
         """Open the device or file and read a first frame to prove it works."""
-        import cv2
+        import cv2  # noqa: PLC0415 - cv2 on first use
 
         if self.is_file:
             path = Path(self.source)
@@ -131,7 +130,8 @@ class CameraSource:
             cap = cv2.VideoCapture(str(path))
             if not cap.isOpened():
                 cap.release()
-                raise VideoFileError(f"cannot open {path} as a video (unknown or damaged format). Try an MP4/H.264 file.")
+                raise VideoFileError(f"cannot open {path} as a video (unknown or damaged format). Try an MP4/H.264 "
+                                     "file.")
             ok, frame = cap.read()
             if not ok or frame is None:
                 cap.release()
@@ -180,7 +180,7 @@ class CameraSource:
         DeviceError
             If the source is not open.
         """
-        import cv2
+        import cv2  # noqa: PLC0415 - cv2 on first use
 
         if self._cap is None:
             raise DeviceError(f"{self.name} is not open; call open() first")
@@ -232,7 +232,7 @@ def list_cameras(max_index: int = 5) -> list[int]:
     Probing stops at the first two consecutive indices that fail to open (device
     numbers are mostly contiguous), so a machine without cameras answers quickly.
     """
-    import cv2
+    import cv2  # noqa: PLC0415 - cv2 on first use
 
     found: list[int] = []
     misses = 0

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import numpy as np
 
+from asha_app.core.clock import BoardTimeMapper, SessionClock
 from asha_app.core.jsonout import print_line
+from asha_app.core.settings import AppSettings
 
 
 def cmd_lsl(args: argparse.Namespace) -> int:
     """``asha lsl status|list|selftest|stream``: Lab Streaming Layer from the command line."""
-    from asha_app.core.settings import AppSettings  # noqa: PLC0415
-    from asha_app.devices import lsl as L  # noqa: PLC0415
+    from asha_app.devices import lsl as L  # noqa: PLC0415 - the MindRove SDK on first use
 
     settings, _ = AppSettings.load()
     scope = args.scope or settings.lsl.scope
@@ -32,9 +34,8 @@ def cmd_lsl(args: argparse.Namespace) -> int:
             sys.stdout.write(st.message + "\n")
         return 0 if st.available else 1
     if args.action == "selftest":
-        from asha_app.core.clock import SessionClock  # noqa: PLC0415
-        from asha_app.data.integrity import format_selftest  # noqa: PLC0415
-        from asha_app.devices.lsl_sync import run_selftest  # noqa: PLC0415
+        from asha_app.data.integrity import format_selftest  # noqa: PLC0415 - h5py on first use
+        from asha_app.devices.lsl_sync import run_selftest  # noqa: PLC0415 - the MindRove SDK on first use
 
         res = run_selftest(SessionClock(), enabled=True, scope=scope, seconds=args.seconds)
         sys.stdout.write(format_selftest(res) + "\n")
@@ -43,7 +44,7 @@ def cmd_lsl(args: argparse.Namespace) -> int:
         return 0 if res["available"] else 1
     try:
         pl = L.require_lsl(True, scope)
-    except L.LslUnavailable as exc:
+    except L.LslUnavailableError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     if args.action == "list":
@@ -52,18 +53,16 @@ def cmd_lsl(args: argparse.Namespace) -> int:
             print_line(streams)
         else:
             for d in streams:
-                sys.stdout.write(f"{d['name']}\t{d['type']}\t{d['fs']:g} Hz\t{d['channels']} ch\t{d['source_id']}\t{d['hostname']}\n")
+                sys.stdout.write(f"{d['name']}\t{d['type']}\t{d['fs']:g} Hz\t{d['channels']} "
+                                 f"ch\t{d['source_id']}\t{d['hostname']}\n")
         return 0
     return _lsl_stream(args, pl)
 
 
 def _lsl_stream(args: argparse.Namespace, pl) -> int:
     """Publish a device (default: the demo) through Asha's outlets for ``--seconds``, headless."""
-    import time  # noqa: PLC0415
-
-    from asha_app.core.clock import BoardTimeMapper, SessionClock  # noqa: PLC0415
-    from asha_app.devices import lsl as L  # noqa: PLC0415
-    from asha_app.devices.emg import DemoSource, PlaybackSource, SyntheticSource  # noqa: PLC0415
+    from asha_app.devices import lsl as L  # noqa: PLC0415 - the MindRove SDK on first use
+    from asha_app.devices.emg import DemoSource, PlaybackSource, SyntheticSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     clock = SessionClock()
     src = DemoSource() if args.source == "demo" else (SyntheticSource() if args.source == "synthetic"
@@ -71,12 +70,14 @@ def _lsl_stream(args: argparse.Namespace, pl) -> int:
     keys = [k.strip() for k in (args.outlets or "emg,imu,gestures").split(",") if k.strip()]
     bad = sorted(set(keys) - {"emg", "imu", "gestures"})
     if bad:
-        sys.stderr.write(f"outlets {bad} need the app (camera, live model, recording); from the command line: emg, imu, gestures\n")
+        sys.stderr.write(f"outlets {bad} need the app (camera, live model, recording); from the command line: emg, "
+                         "imu, gestures\n")
         return 2
     lclock = L.LslClock(clock, pl)
     outs = {}
     if "emg" in keys:
-        outs["emg"] = L.open_outlet("emg", lclock, pl, fs=src.fs, channel_names=src.channel_names(), device=src.description)
+        outs["emg"] = L.open_outlet("emg", lclock, pl, fs=src.fs, channel_names=src.channel_names(),
+                                    device=src.description)
     if "imu" in keys and src.has_imu:
         outs["imu"] = L.open_outlet("imu", lclock, pl, fs=src.fs, device=src.description)
     if "gestures" in keys:
@@ -84,7 +85,8 @@ def _lsl_stream(args: argparse.Namespace, pl) -> int:
     names = getattr(src, "marker_names", {})
     mapper = BoardTimeMapper(clock)
     src.start()
-    sys.stderr.write(f"publishing {', '.join(o.name for o in outs.values())} from {src.description} for {args.seconds:g} s\n")
+    sys.stderr.write(f"publishing {', '.join(o.name for o in outs.values())} from {src.description} for "
+                     f"{args.seconds:g} s\n")
     end = time.monotonic() + args.seconds
     try:
         while time.monotonic() < end:

@@ -75,7 +75,8 @@ def emg_loopback(pl, seconds: float = 3.0, fs: float = 500.0, n_channels: int = 
     outlet = pl.StreamOutlet(info, 0, 30)
     found = pl.resolve_byprop("source_id", sid, 1, 5.0)
     if not found:
-        raise L.LslUnavailable("the self-test's own EMG stream could not be found: LSL cannot reach this computer.")
+        raise L.LslUnavailableError("the self-test's own EMG stream could not be found: "
+                                    "LSL cannot reach this computer.")
     inlet = pl.StreamInlet(found[0], max_buflen=30, processing_flags=pl.proc_clocksync)
     inlet.open_stream(5.0)
     got_ts: list[np.ndarray] = []
@@ -122,9 +123,11 @@ def emg_loopback(pl, seconds: float = 3.0, fs: float = 500.0, n_channels: int = 
     ok = (idx >= 0) & (idx < n_total)
     err = ts[ok] - sent_ts[idx[ok]]
     lat = np.array([a - b for a, b in arrivals])
-    return {"sent": n_total, "received": int(ts.size), "in_order": bool(np.all(np.diff(idx) == 1)) if idx.size else False,
+    return {"sent": n_total, "received": int(ts.size),
+            "in_order": bool(np.all(np.diff(idx) == 1)) if idx.size else False,
             "fs_hz": fs, "channels": n_channels, "chunk_ms": chunk_s * 1e3,
-            "stamp_error": _stats_ms(err), "latency": _stats_ms(lat), "jitter_ms": float(lat.std() * 1e3) if lat.size else None}
+            "stamp_error": _stats_ms(err), "latency": _stats_ms(lat),
+            "jitter_ms": float(lat.std() * 1e3) if lat.size else None}
 
 
 def marker_offset(pl, clock: SessionClock, n: int = 10, gap_s: float = 0.05) -> dict:
@@ -142,7 +145,7 @@ def marker_offset(pl, clock: SessionClock, n: int = 10, gap_s: float = 0.05) -> 
     L.wait_for(lambda: bool(inlets.poll()) or bool(inlets.tracked), 5.0)
     if not inlets.tracked:
         outlet.close()
-        raise L.LslUnavailable("the self-test's marker stream could not be found: LSL cannot reach this computer.")
+        raise L.LslUnavailableError("the self-test's marker stream could not be found: LSL cannot reach this computer.")
     sent: dict[str, float] = {}
     events = []
     for i in range(n):
@@ -264,7 +267,8 @@ def run_selftest(clock: SessionClock, *, enabled: bool = True, scope: str = "sit
         out["emg_loopback"] = emg_loopback(pl, seconds=seconds)
         out["marker"] = marker_offset(pl, clock, n=markers)
     if camera is not None:
-        out["emg_video"] = tap_offset(camera["emg_t"], camera["emg"], camera["label_t"], camera["joints_mm"], camera["fs"])
+        out["emg_video"] = tap_offset(camera["emg_t"], camera["emg"], camera["label_t"], camera["joints_mm"],
+                                      camera["fs"])
     else:
         out["emg_video"] = {"offset_ms": None, "message": "not measured: start the camera and the EMG, then run the "
                                                           "test from Settings and tap the table when asked."}

@@ -114,7 +114,8 @@ def design_sos(spec: FilterSpec) -> np.ndarray:
         if high <= low:
             raise ValueError(f"band-pass high edge {high} Hz must exceed the low edge {low} Hz")
         if high >= 0.95 * nyq:
-            log.info("band-pass high edge %.1f Hz too close to Nyquist (%.1f Hz): using a high-pass at %.1f Hz", high, nyq, low)
+            log.info("band-pass high edge %.1f Hz too close to Nyquist (%.1f Hz): using a high-pass at %.1f Hz", high,
+                     nyq, low)
             sections.append(signal.butter(spec.order, low, btype="highpass", fs=spec.fs, output="sos"))
         else:
             sections.append(signal.butter(spec.order, [low, high], btype="bandpass", fs=spec.fs, output="sos"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -25,12 +26,16 @@ from asha_app.core.cli_args import (NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE
                                     int_range, json_object)
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
+from asha_app.data.labels import select_targets
+from asha_app.models import metrics as M
+from asha_app.models.recordings_io import load_any
+from asha_app.models.report import write_report
 
 log = logging.getLogger(__name__)
 
 
 def _filter_spec(args, fs: float, rec_meta: dict):
-    from asha_app.dsp.filters import FilterSpec
+    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415 - scipy.signal on first use
 
     if args.filter == "none":
         return FilterSpec(fs=fs, band=None, notch_hz=None)
@@ -41,8 +46,6 @@ def _filter_spec(args, fs: float, rec_meta: dict):
 
 
 def _load(paths: list[str]):
-    from asha_app.models.recordings_io import load_any
-
     recs = [load_any(p) for p in paths]
     for p, rec in zip(paths, recs, strict=True):
         if rec.meta.get("crashed"):
@@ -55,8 +58,6 @@ def _load(paths: list[str]):
 
 def _check_out(path: str, what: str) -> Path:
     """Refuse an output path that cannot be written, before minutes of training."""
-    import os
-
     out = Path(path)
     if out.is_dir():
         raise AshaError(f"{out}: is a folder; give a file name for the {what} (e.g. {out / 'model.pt'}).")
@@ -70,12 +71,11 @@ def _check_out(path: str, what: str) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run ``asha train``."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use
 
-    from asha_app.data.windows import WindowSpec
-    from asha_app.models import checkpoint as C
-    from asha_app.models import train as T
-    from asha_app.models.report import write_report
+    from asha_app.data.windows import WindowSpec  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
+    from asha_app.models import train as T  # noqa: PLC0415 - torch, scipy.signal on first use
 
     _check_out(args.out, "checkpoint")
     if args.band and not args.band[0] < args.band[1]:
@@ -112,14 +112,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Run ``asha evaluate``: metrics over all labelled windows of the given (held-out) recordings."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use
 
-    from asha_app.data.labels import select_targets
-    from asha_app.data.windows import build_windows
-    from asha_app.models import checkpoint as C
-    from asha_app.models.dataset import WindowDataset
-    from asha_app.models import metrics as M
-    from asha_app.models.train import predict
+    from asha_app.data.windows import build_windows  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
+    from asha_app.models.dataset import WindowDataset  # noqa: PLC0415 - torch, scipy.signal on first use
+    from asha_app.models.train import predict  # noqa: PLC0415 - torch, scipy.signal on first use
 
     if args.report:
         _check_out(args.report, "report")
@@ -132,14 +130,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = ck.build_model()
     ds = WindowDataset(ws, np.arange(len(ws)), ck.normalizer, model.history)
     pred = ck.normalizer.y_inverse(predict(model, ds))
-    from asha_app.models.train import builtin_hand_for
+    from asha_app.models.train import builtin_hand_for  # noqa: PLC0415 - torch, scipy.signal on first use
 
     m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind, builtin_hand_for(ws))
     m["checkpoint"] = str(args.checkpoint)
     m["inputs"] = [str(p) for p in args.inputs]
     if args.report:
-        from asha_app.models.report import write_report
-
         m["report"] = write_report(args.report, m, ws.label_time, ws.y, pred, ws.target_names)
     print_line(m)
     return 0
@@ -158,7 +154,7 @@ def _wrap(fn):
 
 def register(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse sub-parser collection; each sets ``func``."""
-    from asha_app.models.registry import available
+    from asha_app.models.registry import available  # noqa: PLC0415 - torch on first use
 
     p = subparsers.add_parser("train", help="train an EMG-to-pose model on recordings",
                               description="Train a model on session files (.h5), recording archives (.npz) or a "
@@ -170,14 +166,18 @@ def register(subparsers) -> None:
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
                    help="what the model predicts; auto: hand-model joint angles (deg, the pose the live hand is "
                         "drawn from) when the data has them, else the imported targets, else joints (mm)")
-    p.add_argument("--window-ms", type=float_range(0.0, 60_000.0), default=0.0, help="window length, ms (default: the model's history)")
-    p.add_argument("--stride-ms", type=float_range(0.0, 60_000.0, lo_open=True), default=20.0, help="stride between windows, ms")
-    p.add_argument("--label-lag-ms", type=float_range(0.0, 10_000.0), default=0.0, help="label taken this long after the window end")
+    p.add_argument("--window-ms", type=float_range(0.0, 60_000.0), default=0.0,
+                   help="window length, ms (default: the model's history)")
+    p.add_argument("--stride-ms", type=float_range(0.0, 60_000.0, lo_open=True), default=20.0,
+                   help="stride between windows, ms")
+    p.add_argument("--label-lag-ms", type=float_range(0.0, 10_000.0), default=0.0,
+                   help="label taken this long after the window end")
     p.add_argument("--filter", choices=["auto", "default", "none"], default="auto",
                    help="auto: the data set's own spec if it has one, else the live default chain")
     p.add_argument("--band", type=POSITIVE_FLOAT, nargs=2, metavar=("LOW", "HIGH"), help="band-pass edges, Hz")
     p.add_argument("--notch", type=NONNEGATIVE_FLOAT, default=50.0, help="mains notch, Hz (0: off)")
-    p.add_argument("--blocks", type=int_range(3, 10_000), default=10, help="contiguous time blocks for train/val/test (60/20/20)")
+    p.add_argument("--blocks", type=int_range(3, 10_000), default=10,
+                   help="contiguous time blocks for train/val/test (60/20/20)")
     p.add_argument("--epochs", type=int_range(1, 100_000), default=60)
     p.add_argument("--batch-size", type=int_range(1, 1_000_000), default=64)
     p.add_argument("--lr", type=float_range(0.0, 10.0, lo_open=True), default=1e-3)

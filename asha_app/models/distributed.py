@@ -30,17 +30,17 @@ import os
 import torch
 import torch.distributed as dist
 
+from asha_app.core.jsonout import print_line
+from asha_app.data.windows import WindowSpec
+from asha_app.models import checkpoint as C
+from asha_app.models import train as T
+from asha_app.models.commands import _filter_spec, _load
+
 log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    from asha_app.core.jsonout import print_line
-    from asha_app.data.windows import WindowSpec
-    from asha_app.models import checkpoint as C
-    from asha_app.models import train as T
-    from asha_app.models.commands import _filter_spec, _load
-
     p = argparse.ArgumentParser(prog="python -m asha_app.models.distributed")
     p.add_argument("inputs", nargs="+")
     p.add_argument("--model", default="envtcn")
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         recs = _load(args.inputs)
         job = T.prepare(recs, model_name=args.model, model_config=json.loads(args.config),
-                        window=WindowSpec(args.window_ms, args.stride_ms), filter_spec=_filter_spec(args, recs[0].fs, recs[0].meta),
+                        window=WindowSpec(args.window_ms, args.stride_ms),
+                        filter_spec=_filter_spec(args, recs[0].fs, recs[0].meta),
                         split_args={"n_blocks": args.blocks}, seed=args.seed)
         cfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                             seed=args.seed, progress_every=0, device=device)

@@ -44,6 +44,8 @@ from asha_app.models.base import EmgModel
 from asha_app.models.checkpoint import Checkpoint
 from asha_app.models.dataset import WindowDataset
 from asha_app.models.registry import build
+from asha_app.pose.contract import PoseContractError, hand_mapper
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,7 @@ def is_cancelled(cancel) -> bool:
     return bool(getattr(cancel, "is_set", lambda: False)())
 
 
-def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: TrainConfig | None = None,
+def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: TrainConfig | None = None,  # noqa: C901
           cancel: Callable[[], bool] | None = None, trainable: list[nn.Parameter] | None = None,
           train_mode: Callable[[nn.Module], None] | None = None, ddp_model: nn.Module | None = None
           ) -> Iterator[ProgressEvent]:
@@ -224,7 +226,8 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                                                   seed=cfg.seed, drop_last=True)
     n_batches = (len(train_ds) // world) // local_b
     if n_batches == 0:
-        raise TrainingError(f"cannot train: {len(train_ds)} training windows are fewer than one batch of {cfg.batch_size}")
+        raise TrainingError(f"cannot train: {len(train_ds)} training windows are fewer than one batch of "
+                            f"{cfg.batch_size}")
     loss_fn = nn.MSELoss()
     best = (float("inf"), 0, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
     history = []
@@ -343,7 +346,8 @@ def prepare(recordings: list[Recording] | Recording, *, model_name: str, model_c
     return Job(ws, split, norm, model, hand_model)
 
 
-def evaluate_job(job: Job, model: EmgModel | None = None, set_name: str = "test") -> tuple[dict, np.ndarray, np.ndarray]:
+def evaluate_job(job: Job, model: EmgModel | None = None,
+                 set_name: str = "test") -> tuple[dict, np.ndarray, np.ndarray]:
     """Metrics of a model on one split, in target units; returns (metrics, y_true, y_pred)."""
     model = model or job.model
     ds = WindowDataset(job.ws, job.split.indices(set_name), job.norm, model.history)
@@ -357,9 +361,6 @@ def builtin_hand_for(ws: WindowSet, side: str = "right"):
 
     Joint angles and finger flexions then also get MPJPE/PCK of the driven hand (forward kinematics).
     """
-    from asha_app.pose.contract import PoseContractError, hand_mapper
-    from asha_app.pose.hand_model import HandModel
-
     if ws.target_kind == "joints_mm":
         return None  # joints are compared directly
     hm = HandModel.builtin(side)
@@ -445,12 +446,13 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     ckpt.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
     model = ckpt.build_model()
     ws = build_windows(recs, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
-    split = split_time_blocks(ws, **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
+    split = split_time_blocks(ws,
+                              **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
     split.check(("train", "val"))
     job = Job(ws, split, ckpt.normalizer, model)
     cfg = cfg or TrainConfig(max_epochs=20, lr=3e-4, patience=5)
     head = [p for m in model.head_modules() for p in m.parameters()]
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # noqa: SLF001 - torch's only common base of BatchNorm1d/2d/3d
     if mode == "all":
         trainable, mode_fn = list(model.parameters()), None
     else:

@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asha_app.core.atomic import atomic_write
 from asha_app.core.errors import AshaError
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,8 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ManoFileError(f"MANO file not found: {path}. Download MANO_RIGHT.pkl from mano.is.tue.mpg.de and point the setting at it.")
+        raise ManoFileError(f"MANO file not found: {path}. Download MANO_RIGHT.pkl from mano.is.tue.mpg.de and point "
+                            "the setting at it.")
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -149,7 +152,8 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
     except ManoFileError:
         raise
     except (OSError, EOFError, ValueError, pickle.UnpicklingError, AttributeError, TypeError, KeyError) as exc:
-        raise ManoFileError(f"cannot read the MANO file {path}: {exc}. Use the official MANO_RIGHT.pkl / MANO_LEFT.pkl or an .npz made from it.") from exc
+        raise ManoFileError(f"cannot read the MANO file {path}: {exc}. Use the official MANO_RIGHT.pkl / MANO_LEFT.pkl "
+                            "or an .npz made from it.") from exc
     for key, shape in REQUIRED.items():
         if key not in data:
             raise ManoFileError(f"{path} is not a MANO model: array {key!r} is missing")
@@ -163,8 +167,6 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
 def convert_to_npz(pkl_path: str | Path, npz_path: str | Path) -> Path:
     """Convert an official MANO pickle to a chumpy-free ``.npz`` (for the user's own machine only)."""
     data = load_mano_arrays(pkl_path)
-    from asha_app.core.atomic import atomic_write  # noqa: PLC0415
-
     npz_path = Path(npz_path)
     with atomic_write(npz_path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **{k: np.asarray(v) for k, v in data.items() if isinstance(v, np.ndarray) and v.dtype != object})
@@ -185,8 +187,8 @@ class ManoHand:
     """
 
     def __init__(self, arrays: dict, side: str = "right", source: str = "") -> None:
-        import smplx
-        from smplx.utils import Struct
+        import smplx  # noqa: PLC0415 - smplx on first use
+        from smplx.utils import Struct  # noqa: PLC0415 - smplx on first use
 
         self.side = side
         self.source = source
@@ -295,7 +297,8 @@ class ManoFitter:
         def closure():
             opt.zero_grad()
             j, _ = self.hand(self.pose, self.orient, self.betas, self.transl)
-            loss = ((j - target) ** 2).sum(-1).mean() + self.pose_prior * (self.pose**2).mean() + self.shape_prior * (self.betas**2).mean()
+            loss = (((j - target) ** 2).sum(-1).mean() + self.pose_prior * (self.pose**2).mean()
+                    + self.shape_prior * (self.betas**2).mean())
             loss.backward()
             return loss
 
@@ -326,8 +329,6 @@ def load_hand(mano_path: str | Path | None, side: str = "right"):
     message : str or None
         A user-facing explanation when the MANO file was given but could not be used.
     """
-    from asha_app.pose.hand_model import HandModel
-
     if mano_path:
         try:
             return ManoHand.from_file(mano_path, side), None

@@ -265,7 +265,10 @@ class SessionWizard:
         return self.procedure
 
     def session_metadata(self) -> dict:
-        """Attributes for :class:`~asha_app.data.writer.SessionWriter`: ``participant`` and an ``app`` entry with the protocol and check."""
+        """Attributes for :class:`~asha_app.data.writer.SessionWriter`.
+
+        ``participant`` and an ``app`` entry with the protocol and check.
+        """
         return {
             "participant": self.participant.to_attrs() if self.participant else {},
             "app_settings": {

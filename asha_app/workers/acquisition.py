@@ -223,7 +223,7 @@ class AcquisitionWorker(Worker):
         except BaseException:
             try:
                 source.stop()
-            except Exception:  # noqa: BLE001 - the start's own error is the one to report
+            except Exception:  # the start's own error is the one to report
                 log.exception("stopping a source that failed to start")
             raise
         fs, n = float(source.fs), int(source.n_channels)

@@ -57,7 +57,8 @@ def _load_mat(path: Path) -> dict:
     except (OSError, ValueError, NotImplementedError, IndexError, TypeError, EOFError, MatReadError, KeyError,
             AttributeError, MemoryError, OverflowError, zlib.error, struct.error) as exc:
         raise RecordingFileError(
-            f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' variable."
+            f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' "
+            "variable."
         ) from exc
 
 
@@ -84,7 +85,7 @@ def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(lab[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True) if lab[s] != 0]
 
 
-def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
+def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:  # noqa: C901
     """Read a NinaPro ``.mat`` file into a :class:`Recording`.
 
     Parameters
@@ -110,7 +111,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         raise RecordingFileError(f"{path}: no such file.")
     m = _load_mat(path)
     if "emg" not in m:
-        raise RecordingFileError(f"{path}: no 'emg' variable; not a NinaPro file (variables: {sorted(k for k in m if not k.startswith('__'))}).")
+        raise RecordingFileError(f"{path}: no 'emg' variable; not a NinaPro file (variables: "
+                                 f"{sorted(k for k in m if not k.startswith('__'))}).")
     warnings: list[str] = []
     emg = _numeric(path, "emg", m["emg"]).astype(np.float32)
     if emg.ndim != 2:
@@ -148,7 +150,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         if targets.shape[0] != n and targets.shape[1] == n:
             targets = np.ascontiguousarray(targets.T)
         if targets.shape[0] != n:
-            raise RecordingFileError(f"{path}: 'glove' has {targets.shape[0]} rows, 'emg' {n}; they must be sampled together.")
+            raise RecordingFileError(f"{path}: 'glove' has {targets.shape[0]} rows, 'emg' {n}; they must be sampled "
+                                     "together.")
         names = [f"glove_{i + 1}" for i in range(targets.shape[1])]
     stim_key = "restimulus" if "restimulus" in m else ("stimulus" if "stimulus" in m else None)
     rep_key = "rerepetition" if "rerepetition" in m else ("repetition" if "repetition" in m else None)

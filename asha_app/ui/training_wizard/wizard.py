@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWizard
 
+from asha_app.core.paths import data_dir
+from asha_app.dsp.filters import FilterSpec, design_sos
 from asha_app.ui.report_view import fit_to_screen
 from asha_app.ui.training_wizard.common import describe_filter
 from asha_app.ui.training_wizard.model import ModelPage
@@ -34,10 +36,9 @@ class TrainingWizard(QWizard):
 
     PAGE_SESSIONS, PAGE_MODEL, PAGE_WINDOWS, PAGE_SPLIT, PAGE_RUN, PAGE_REPORT = range(6)
 
-    def __init__(self, settings=None, parent=None, sessions_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, settings=None, parent=None, sessions_dir: Path | None = None,
+                 threads: int | None = None) -> None:
         super().__init__(parent)
-        from asha_app.core.paths import data_dir
-
         self.setWindowTitle("Train or fine-tune a model")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -77,8 +78,6 @@ class TrainingWizard(QWizard):
 
     def filter_choices(self, rec) -> list[tuple[str, object]]:
         """(label, FilterSpec) choices for a recording, the recommended first."""
-        from asha_app.dsp.filters import FilterSpec, design_sos
-
         out = []
         hint = rec.meta.get("filter_hint")
         if isinstance(hint, dict):
@@ -87,7 +86,8 @@ class TrainingWizard(QWizard):
                 out.append((f"The data set's own: {describe_filter(spec)}", spec))
             except (TypeError, ValueError) as exc:
                 log.warning("bad filter hint %s: %s", hint, exc)
-        live = FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None else FilterSpec(fs=rec.fs)
+        live = (FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None
+                else FilterSpec(fs=rec.fs))
         try:
             design_sos(live)
             out.append((f"The live chain: {describe_filter(live)}", live))
@@ -117,10 +117,10 @@ class TrainingWizard(QWizard):
             if not w.stop(timeout_ms):
                 log.warning("training worker did not stop within %d ms", timeout_ms)
 
-    def reject(self) -> None:  # noqa: D102 - closing stops training (best epoch saved)
+    def reject(self) -> None:  # closing stops training (best epoch saved)
         self.shutdown()
         super().reject()
 
-    def done(self, r: int) -> None:  # noqa: D102
+    def done(self, r: int) -> None:
         self.shutdown()
         super().done(r)
