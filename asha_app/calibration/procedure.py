@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -225,7 +226,7 @@ def check_quality(rec: Recording, min_valid_share: float = 0.6, holdout_fraction
     held_ok = held_s >= MIN_HELDOUT_S and bool(np.asarray(held.valid, bool).any())
     if redo:
         msg = ("too few valid hand labels in: " + ", ".join(
-            f"{k} ({0 if shares[k] is None else round(100 * shares[k])} %)" for k in redo)
+            f"{k} ({0 if (s := shares[k]) is None else round(100 * s)} %)" for k in redo)
             + f". Redo these prompts with the whole hand in view (need {round(100 * min_valid_share)} %).")
     elif not held_ok:
         msg = (f"the recording ({rec.duration:.0f} s) leaves {held_s:.1f} s of held-out test data with "
@@ -294,7 +295,8 @@ def load_base_model(path: str | Path, *, n_channels: int | None = None, fs: floa
     return ckpt
 
 
-def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profile_path: str | Path | None = None,
+def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,
+              profile_path: str | Path | Literal[False] | None = None,
               report_dir: str | Path | None = None, hand_model=None) -> Iterator[CalibrationEvent]:
     """Run the calibration on a recorded calibration session, yielding progress; the last event has the result.
 
@@ -341,6 +343,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
             last = ev
             if ev.kind in ("epoch", "batch"):
                 yield CalibrationEvent("base", 0.05 + 0.3 * ev.epoch / max(1, ev.max_epochs), "training base model", ev)
+        assert last is not None and last.checkpoint is not None, "training always ends with a done event"
         base = last.checkpoint
     try:  # (a scratch model predicts the data's own labels: the canonical joint angles, or imported flexions)
         hand_model = check_drives_hand(base, hand_model).hand_model
@@ -360,6 +363,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
                                    f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']}), epoch {ev.epoch}", ev)
         elif ev.kind == "cancelled":
             raise CalibrationError("calibration cancelled; no profile was written")
+    assert new is not None, "a strategy ends with a done event unless cancelled"
     ft_s = time.perf_counter() - t0
     yield CalibrationEvent("evaluate", 0.87, "evaluating the calibrated model on the held-out block")
     after = S.evaluate_on(new, held, hand_model)

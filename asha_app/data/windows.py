@@ -267,7 +267,7 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
         emg=np.concatenate(emgs), ends=np.concatenate(ends).astype(np.int64), end_t=np.concatenate(end_t),
         start_t=np.concatenate(start_t), label_time=np.concatenate(lab_t), y=np.concatenate(ys),
         rec_index=np.concatenate(rix), window=W, fs=fs, spec=spec, filter_spec=filter_spec,
-        target_names=list(names), target_kind=str(kind),
+        target_names=list(names or []), target_kind=str(kind),
         channel_names=list(recs[0].channel_names) or [f"ch{i + 1}" for i in range(n_ch)],
         sessions=[str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recs)],
         participants=[str(r.meta.get("participant", "unknown")) for r in recs],

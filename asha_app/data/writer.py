@@ -57,7 +57,7 @@ import numpy as np
 try:  # POSIX only: the process's file-size limit
     import resource
 except ImportError:  # Windows
-    resource = None
+    resource = None  # type: ignore[assignment]
 
 from asha_app import __version__ as app_version
 from asha_app.core.errors import RecordingFileError, describe_os_error

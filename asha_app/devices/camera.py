@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class CameraSource:
         fps: float | None = None,
     ) -> None:
         self.is_file = not isinstance(source, int)
-        self.source = source if not self.is_file else Path(source)
+        self.source: int | Path = source if isinstance(source, int) else Path(source)
         self.clock = clock
         self.width = width
         self.height = height
@@ -109,7 +110,7 @@ class CameraSource:
         self.loop = loop
         self._fps_override = fps
         self.fps = 0.0
-        self._cap = None
+        self._cap: Any = None  # cv2.VideoCapture once open
         self._index = 0
         self._t_start: float | None = None
         self._file_frame = 0
@@ -117,14 +118,14 @@ class CameraSource:
     @property
     def name(self) -> str:
         """Human-readable name (``"Camera 0"`` or the file name)."""
-        return f"Camera {self.source}" if not self.is_file else Path(self.source).name
+        return self.source.name if isinstance(self.source, Path) else f"Camera {self.source}"
 
     def open(self) -> CameraSource:
         """Open the device or file and read a first frame to prove it works."""
         import cv2  # noqa: PLC0415 - cv2 on first use
 
-        if self.is_file:
-            path = Path(self.source)
+        if isinstance(self.source, Path):
+            path = self.source
             if not path.is_file():
                 raise VideoFileError(f"video file not found: {path}. Choose an existing video file.")
             cap = cv2.VideoCapture(str(path))

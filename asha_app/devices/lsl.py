@@ -56,6 +56,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import psutil
@@ -355,7 +356,7 @@ class Outlet:
         self.name = info.name()
         self.source_id = info.source_id()
 
-    def push(self, t_session: np.ndarray, values) -> None:
+    def push(self, t_session: np.ndarray | list[float], values) -> None:
         """Push samples with their session times (s); the stamps are those times on the LSL clock."""
         t_session = np.asarray(t_session, np.float64).reshape(-1)
         if t_session.size == 0:
@@ -458,8 +459,8 @@ class MarkerEvent:
 
 @dataclass
 class _Tracked:
-    info: object
-    inlet: object | None
+    info: Any
+    inlet: Any | None
     name: str
     source_id: str
     lost_at: float | None = None
@@ -620,9 +621,9 @@ class LslEmgSource(EmgSource):
         self._n = max_channels
         self._names: list[str] = []
         self._scale = 1.0
-        self._inlet = None
-        self._new_inlet = None
-        self._pylsl = None
+        self._inlet: Any = None
+        self._new_inlet: Any = None
+        self._pylsl: Any = None
         self._lsl_clock: LslClock | None = None
         self._counter = 0
         self._last_ts: float | None = None
@@ -638,7 +639,7 @@ class LslEmgSource(EmgSource):
     def channel_names(self) -> list[str]:
         return list(self._names) or super().channel_names()
 
-    def resolve(self) -> object:
+    def resolve(self) -> Any:
         """Find the stream (blocks up to the timeout); sets rate, channels and units from its description.
 
         Raises

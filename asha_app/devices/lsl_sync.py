@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
@@ -231,7 +232,7 @@ def tap_offset(emg_t: np.ndarray, emg: np.ndarray, label_t: np.ndarray, joints_m
             k = int(np.argmin(np.abs(v_on - te)))
             if abs(v_on[k] - te) <= max_offset_s:
                 pairs.append(v_on[k] - te)
-    res = {"taps": len(pairs), "emg_onsets": int(e_on.size), "video_onsets": int(v_on.size)}
+    res: dict[str, Any] = {"taps": len(pairs), "emg_onsets": int(e_on.size), "video_onsets": int(v_on.size)}
     if not pairs:
         res.update(offset_ms=None, spread_ms=None,
                    message="No tap showed clearly in both the EMG and the camera: tap the table sharply with the "

@@ -100,6 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if ev.kind == "epoch":
             sys.stderr.write(f"epoch {ev.epoch}/{ev.max_epochs} train {ev.train_loss:.4f} val {ev.val_loss:.4f} "
                              f"best {ev.best_val_loss:.4f}@{ev.best_epoch} {ev.elapsed_s:.0f}s\n")
+    assert ev is not None and ev.checkpoint is not None and ev.result is not None, "run() ends with a done event"
     out = Path(args.out)
     C.save(ev.checkpoint, out)
     m, yt, yp = T.evaluate_job(job, set_name="test")

@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         for ev in T.train(job.model, job.dataset("train"), job.dataset("val"), cfg, ddp_model=ddp):
             if ev.kind == "epoch" and rank == 0:
                 log.warning("epoch %d train %.5f val %.5f", ev.epoch, ev.train_loss, ev.val_loss)
+        assert ev is not None and ev.result is not None, "train() ends with a done event"
         if rank == 0:
             m, _, _ = T.evaluate_job(job, set_name="test")
             C.save(T.make_checkpoint(job, cfg, ev.result, {"test": m}), args.out)

@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,12 @@ from asha_app.data.labels import select_targets
 from asha_app.data.splits import SPLIT_KINDS, split_time_blocks
 from asha_app.data.windows import WindowSpec, build_windows, check_recording
 from asha_app.models.fingers import units_of
+
+if TYPE_CHECKING:  # torch stays out of import time: these types only for the type checker
+    from asha_app.dsp.filters import FilterSpec
+    from asha_app.models.checkpoint import Checkpoint
+    from asha_app.models.train import Job
+    from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +87,16 @@ class TrainingPlan:
     sources: list[str] = field(default_factory=list)
     model_name: str | None = None
     model_config: dict = field(default_factory=dict)
-    finetune_from: object | None = None
+    finetune_from: Checkpoint | None = None
     finetune_mode: str = "head"
     window_ms: float = 0.0
     stride_ms: float = 20.0
     label_lag_ms: float = 0.0
-    filter_spec: object | None = None
+    filter_spec: FilterSpec | None = None
     target_kind: str = "auto"
     split_kind: str = "time_blocks"
     split_args: dict = field(default_factory=dict)
-    hand_model: object | None = None
+    hand_model: HandModel | None = None
     seed: int = 0
 
     @property
@@ -109,7 +116,7 @@ class PreparedRun:
     """
 
     plan: TrainingPlan
-    job: object
+    job: Job
     eval_set: str
 
     def counts(self) -> dict:
@@ -143,8 +150,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
     if plan.split_kind not in SPLIT_KINDS:
         raise ConfigError(f"unknown split {plan.split_kind!r}; use one of {', '.join(SPLIT_KINDS)}")
 
-    if plan.is_finetune:
-        ck = plan.finetune_from
+    if (ck := plan.finetune_from) is not None:  # fine-tuning
         if plan.finetune_mode not in T.FINETUNE_MODES:
             raise T.TrainingError(f"fine-tuning mode {plan.finetune_mode!r} unknown: use one of {T.FINETUNE_MODES}")
         _, names, _ = select_targets(recs[0], ck.target_kind)

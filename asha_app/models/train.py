@@ -203,7 +203,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
     if model.closed_form:
         xt, yt = train_ds.batch(np.arange(len(train_ds)))
         xv, yv = val_ds.batch(np.arange(len(val_ds)))
-        info = model.fit_closed_form(xt, yt, xv, yv)
+        info = model.fit_closed_form(xt, yt, xv, yv)  # type: ignore[operator]  # closed-form models define it
         model.eval()
         vl = _val_loss(model, val_ds)
         tl = float(np.mean((predict(model, train_ds) - yt.numpy()) ** 2))
@@ -222,6 +222,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
     if cfg.batch_size % world:
         raise TrainingError(f"batch size {cfg.batch_size} does not divide among {world} processes")
     local_b = cfg.batch_size // world
+    sampler: torch.utils.data.DistributedSampler[int]
     sampler = torch.utils.data.DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True,
                                                   seed=cfg.seed, drop_last=True)
     n_batches = (len(train_ds) // world) // local_b
@@ -406,6 +407,7 @@ def run(job: Job, cfg: TrainConfig | None = None, cancel=None) -> Iterator[Progr
     if len(job.split.indices("test")):
         metrics["test"], _, _ = evaluate_job(job, set_name="test")
     metrics["val"], _, _ = evaluate_job(job, set_name="val")
+    assert last is not None and last.result is not None, "train() ends with a done event"
     last.checkpoint = make_checkpoint(job, cfg, last.result, metrics)
     yield last
 
@@ -453,6 +455,8 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     cfg = cfg or TrainConfig(max_epochs=20, lr=3e-4, patience=5)
     head = [p for m in model.head_modules() for p in m.parameters()]
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # noqa: SLF001 - torch's only common base of BatchNorm1d/2d/3d
+    trainable: list[nn.Parameter] | None
+    mode_fn: Callable[[nn.Module], None] | None
     if mode == "all":
         trainable, mode_fn = list(model.parameters()), None
     else:
@@ -464,7 +468,7 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
 
         def mode_fn(m: nn.Module) -> None:
             m.eval()
-            for h in m.head_modules():
+            for h in m.head_modules():  # type: ignore[operator]  # m is the EmgModel
                 h.train()
             if mode == "bn_head":
                 for bn in bns:
@@ -481,6 +485,7 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     for p in model.parameters():
         p.requires_grad_(True)
     metrics = {"val": evaluate_job(job, model, "val")[0]}
+    assert last is not None and last.result is not None, "train() ends with a done event"
     new = make_checkpoint(job, cfg, last.result, metrics)
     new.training["finetuned_from"] = {"mode": mode, "previous": ckpt.training, "data": ckpt.data}
     last.checkpoint = new

@@ -311,7 +311,7 @@ class HandChain:
         # level_order puts the level-by-level node list back in node order; level_parent_index: each
         # node's parent as an index into the previous level (the torch twin gathers by it)
         self.levels = [np.nonzero(depth == d)[0] for d in range(1, depth.max() + 1)]
-        self.level_order = np.argsort(np.concatenate([[0]] + self.levels))
+        self.level_order = np.argsort(np.concatenate([np.array([0]), *self.levels]))
         prev = [np.array([0])] + self.levels[:-1]
         self.level_parent_index = [np.array([list(pv).index(self.parents[j]) for j in lv])
                                    for lv, pv in zip(self.levels, prev)]

@@ -100,7 +100,7 @@ class HandMapper:
         self.kind = kind
         self.description = description
         self._index = index
-        self._ik = None
+        self._ik: IKSolver | None = None
 
     def angles(self, pose: np.ndarray) -> np.ndarray:
         """Joint angles of one pose.

@@ -135,7 +135,7 @@ class IKResult:
 
     def copy(self) -> IKResult:
         """A copy whose arrays are not shared (the camera thread reuses its own)."""
-        return dataclasses.replace(self, **{f.name: np.array(getattr(self, f.name), copy=True)
+        return dataclasses.replace(self, **{f.name: np.array(getattr(self, f.name), copy=True)  # type: ignore[arg-type]
                                             for f in dataclasses.fields(self)
                                             if isinstance(getattr(self, f.name), np.ndarray)})
 
@@ -265,7 +265,7 @@ class IKSolver:
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         """Forget the previous frame and the bone-scale calibration (a new session or person)."""
-        self._state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._state: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
         self._lengths: list[np.ndarray] = []
         self._palm_samples: list[np.ndarray] = []
         self._set_offsets(self.model.offsets_mm.copy())
@@ -433,7 +433,7 @@ class IKSolver:
         R = U @ Vt
         return theta, R, t, sigma, lm, pos, it
 
-    def _cold_start(self, target):
+    def _cold_start(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         theta = self._rest.copy()
         p0 = self._fk(theta, np.eye(3))[0][self._lm_nodes]
         R, t = kabsch(p0[PALM], target[PALM])

@@ -283,7 +283,7 @@ class ManoFitter:
         self.pose = torch.zeros(1, 45, dtype=dt, requires_grad=True)
         self.orient = torch.zeros(1, 3, dtype=dt, requires_grad=True)
         self.betas = torch.zeros(1, self.hand.n_betas, dtype=dt, requires_grad=True)
-        self.transl = None
+        self.transl: torch.Tensor | None = None
 
     def fit(self, world_mm: np.ndarray) -> dict:
         """Fit one frame; returns ``joints_mm (21,3)``, ``vertices_mm``, ``hand_pose``, ``betas``, ``fit_error_mm``."""
@@ -291,7 +291,7 @@ class ManoFitter:
         target = torch.as_tensor(np.asarray(world_mm), dtype=dt).reshape(1, 21, 3)
         if self.transl is None:
             self.transl = (target[:, 0] - 0).clone().detach().requires_grad_(True)
-        params = [self.pose, self.orient, self.betas, self.transl]
+        params: list[torch.Tensor] = [self.pose, self.orient, self.betas, self.transl]
         opt = torch.optim.LBFGS(params, max_iter=self.iters, line_search_fn="strong_wolfe")
 
         def closure():

@@ -20,6 +20,7 @@ import math
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -172,7 +173,7 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:  # noq
         for value, s, e in _runs(stim):
             rep = int(reps[s]) - 1 if rep_key is not None else -1
             prompts.append(Prompt(f"movement {value}", float(t[s]), float(t[e - 1] + 1.0 / fs), rep))
-    meta = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key}
+    meta: dict[str, Any] = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key}
     for w in warnings:
         log.warning("%s: %s", path, w)
     if warnings:

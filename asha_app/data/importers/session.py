@@ -119,9 +119,9 @@ def _write_recording_into(rec: Recording, tmp: Path, extras: dict, meta: dict, a
             if e > s:
                 writer.append_emg(
                     rec.emg_t[s:e], rec.emg[s:e],
-                    package=extras.get("emg/package", None)[s:e] if "emg/package" in extras else None,
-                    marker=extras.get("emg/marker", None)[s:e] if "emg/marker" in extras else None,
-                    board_t=extras.get("emg/board_t", None)[s:e] if "emg/board_t" in extras else None,
+                    package=extras["emg/package"][s:e] if "emg/package" in extras else None,
+                    marker=extras["emg/marker"][s:e] if "emg/marker" in extras else None,
+                    board_t=extras["emg/board_t"][s:e] if "emg/board_t" in extras else None,
                 )
                 writer.flush()
             if progress is not None:
