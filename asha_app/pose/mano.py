@@ -25,7 +25,6 @@ message and falls back to the built-in hand.
 
 from __future__ import annotations
 
-import io
 import logging
 import pickle
 from pathlib import Path
@@ -145,7 +144,7 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
                 data = {k: z[k] for k in z.files}
         else:
             with open(path, "rb") as fh:
-                raw = _ManoUnpickler(io.BufferedReader(fh), encoding="latin1").load()
+                raw = _ManoUnpickler(fh, encoding="latin1").load()
             if not isinstance(raw, dict):
                 raise ManoFileError(f"{path} does not hold a MANO model (a dict of arrays), found {type(raw).__name__}")
             data = {k: _plain(v) for k, v in raw.items()}
