@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 from asha_app.core.clock import SessionClock
+from asha_app.core.crashlog import report_unexpected
+from asha_app.core.paths import resources_dir
 from asha_app.core.plugins import available_modules
 from asha_app.core.settings import AppSettings
 
@@ -34,7 +37,7 @@ def create_window(demo: bool = False, settings: AppSettings | None = None):
     -------
     MainWindow
     """
-    from asha_app.ui.main_window import MainWindow
+    from asha_app.ui.main_window import MainWindow  # noqa: PLC0415 - Qt only for the GUI, not the CLI
 
     problem = None
     if settings is None:
@@ -59,10 +62,6 @@ def install_excepthook(get_window=lambda: None) -> None:
     sentence naming the log file in the main window's banner (stderr when
     there is no window yet).  The app keeps running.
     """
-    import threading
-
-    from asha_app.core.crashlog import report_unexpected
-
     def show(exc: BaseException, context: str) -> None:
         if isinstance(exc, KeyboardInterrupt):
             return
@@ -89,27 +88,25 @@ def install_excepthook(get_window=lambda: None) -> None:
 def run_gui(demo: bool = False) -> int:
     """Run the desktop app until its window closes; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415 - Qt only for the GUI, not the CLI
 
-    import pyqtgraph as pg
+    import pyqtgraph as pg  # noqa: PLC0415 - Qt only for the GUI, not the CLI
 
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Asha")
     app.setOrganizationName("Asha")
     app.setDesktopFileName("asha")
-    from PySide6.QtGui import QIcon
-
-    from asha_app.core.paths import resources_dir
+    from PySide6.QtGui import QIcon  # noqa: PLC0415 - Qt only for the GUI, not the CLI
 
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "asha.svg")))
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer  # noqa: PLC0415 - Qt only for the GUI, not the CLI
 
-    from asha_app.ui.gc_policy import GuiThreadCollector
+    from asha_app.ui.gc_policy import GuiThreadCollector  # noqa: PLC0415 - Qt only for the GUI, not the CLI
 
     # garbage is collected on a GUI-thread timer only, and full collections freeze their survivors
     # (a worker-thread collection freeing a Qt object deadlocks PySide; a full one took ~230 ms)
-    app._asha_gc = GuiThreadCollector(interval_s=1.0)
+    collector = GuiThreadCollector(interval_s=1.0)  # lives as long as the event loop below
     holder: dict = {}
     install_excepthook(lambda: holder.get("window"))
     window = create_window(demo=demo)
@@ -118,5 +115,5 @@ def run_gui(demo: bool = False) -> int:
     if screen is not None:  # never open wider or taller than the screen (docks added by features grow the hint)
         window.resize(window.size().boundedTo(screen.availableGeometry().size()))
     window.show()
-    QTimer.singleShot(500, app._asha_gc.settle)  # once the window is up: later full collections are short
+    QTimer.singleShot(500, collector.settle)  # once the window is up: later full collections are short
     return app.exec()

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import sys
 
 from asha_app import __version__
+from asha_app.app import run_gui
+from asha_app.core.crashlog import report_unexpected
+from asha_app.core.errors import AshaError
 from asha_app.core.plugins import available_modules
 
 # modules exposing ``register(subparsers)``; a feature not yet installed is skipped
-COMMAND_MODULES = ("asha_app.data.commands", "asha_app.models.commands", "asha_app.calibration.commands")
+COMMAND_MODULES = ("asha_app.data.commands", "asha_app.devices.commands", "asha_app.models.commands",
+                   "asha_app.calibration.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,16 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     the error log (:mod:`asha_app.core.crashlog`) and printed as one sentence
     naming that file (no traceback reaches the terminal).  130 after Ctrl+C.
     """
-    import multiprocessing
-
     multiprocessing.freeze_support()  # a frozen (PyInstaller) app starts its training child processes through here
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "command", None):
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        from asha_app.core.crashlog import report_unexpected
-        from asha_app.core.errors import AshaError
-
         try:
             return int(args.func(args) or 0)
         except AshaError as exc:
@@ -59,6 +59,4 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - the boundary: log the traceback, show one sentence
             print(report_unexpected(exc, f"asha {args.command}"), file=sys.stderr)
             return 2
-    from asha_app.app import run_gui
-
     return run_gui(demo=args.demo)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import emit, ensure_display  # noqa: E402
+from benchmarks._common import emit, ensure_display
 
 
 def main() -> int:
@@ -146,7 +146,8 @@ def main() -> int:
         "scope_window_s": 10.0,
         "scope_frames_painted_per_s": round(paints / wall, 1),
         "scope_updates_per_s": round(frames / wall, 1),
-        "gui_process_cpu_percent_of_one_core": round(100.0 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall, 1),
+        "gui_process_cpu_percent_of_one_core": round(
+            100.0 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall, 1),
         "rss_start_mb": round(rss_start / 2**20, 1),
         "rss_end_mb": round(rss_end / 2**20, 1),
         "rss_max_mb": round(max(state["rss"] + [rss_end]) / 2**20, 1),

@@ -158,7 +158,8 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
     acc_fit = np.linalg.norm(np.diff(fitted, 2, axis=0), axis=2).mean(1)[triple]
     acc_mp = np.linalg.norm(np.diff(mp_in_hand, 2, axis=0), axis=2).mean(1)[triple]
     per_joint = np.nanmedian(np.asarray(per_joint_err), 0) if per_joint_err else np.full(21, np.nan)
-    shares = {k: round(float(np.sum(v) / total), 3) for k, v in (("decode_resize", t_dec), ("mediapipe", t_mp), ("ik", t_ik))}
+    shares = {k: round(float(np.sum(v) / total), 3)
+              for k, v in (("decode_resize", t_dec), ("mediapipe", t_mp), ("ik", t_ik))}
     return {
         "video": path.name,
         "frames": n_frames,
@@ -274,7 +275,8 @@ def main(argv=None) -> int:
     media = (REPO / ".." / "shared" / "data" / "hand_media").resolve()
     missing = [v for v in VIDEOS if not (media / v).is_file()]
     if missing:
-        print(f"hand media not found: {media} (missing {missing}); this benchmark needs ../shared/data", file=sys.stderr)
+        print(f"hand media not found: {media} (missing {missing}); this benchmark needs ../shared/data",
+              file=sys.stderr)
         print_line({"error": f"missing {media}", "missing": missing})
         return 2
     import torch
@@ -288,8 +290,10 @@ def main(argv=None) -> int:
         print(
             f"{v['video']}: {v['frames']} frames, hand in {v['frames_with_hand']}, valid {v['frames_valid']} | "
             f"MediaPipe {v['mediapipe_ms']['median']} ms (p95 {v['mediapipe_ms']['p95']}) | "
-            f"IK {v['ik_ms']['median']} ms (p95 {v['ik_ms']['p95']}; CPU {v['ik_cpu_ms']['median']}) | pipeline {v['pipeline_fps']} frames/s | "
-            f"fit {v['fit_error_mm']['median']} mm (p95 {v['fit_error_mm']['p95']}) | violations {v['limit_violations']} | "
+            f"IK {v['ik_ms']['median']} ms (p95 {v['ik_ms']['p95']}; CPU {v['ik_cpu_ms']['median']}) | pipeline "
+            f"{v['pipeline_fps']} frames/s | "
+            f"fit {v['fit_error_mm']['median']} mm (p95 {v['fit_error_mm']['p95']}) | violations "
+            f"{v['limit_violations']} | "
             f"jitter fitted {v['jitter_fitted_mm']['median']} mm vs MediaPipe {v['jitter_mediapipe_mm']['median']} mm "
             f"(2nd diff {v['jitter2_fitted_mm']['median']} vs {v['jitter2_mediapipe_mm']['median']}) | "
             f"time share {v['time_share']} | CPU per frame: MediaPipe {v['mediapipe_cpu_ms']['median']} ms, "

@@ -146,7 +146,8 @@ def kill_case(folder: Path, i: int, during_finalize: bool, rng: random.Random) -
     proc.wait()
     rest = proc.stdout.read()  # what the child printed before the kill landed
     proc.stdout.close()
-    out = {"during_finalize": during_finalize, "kill_delay_s": round(delay, 3) if during_finalize else round(kill_after, 2)}
+    out = {"during_finalize": during_finalize,
+           "kill_delay_s": round(delay, 3) if during_finalize else round(kill_after, 2)}
     if during_finalize:
         out["killed_before_stop_returned"] = "DONE" not in rest
     try:
@@ -255,7 +256,8 @@ def _worker(conn) -> None:
                 import_file(path, kind)
             conn.send(("ok", ""))
         except AshaError as exc:
-            names = [str(path), Path(path).name] + ([p.name for p in Path(path).iterdir()] if Path(path).is_dir() else [])
+            names = [str(path), Path(path).name]
+            names += [p.name for p in Path(path).iterdir()] if Path(path).is_dir() else []
             conn.send(("refused" if any(n in str(exc) for n in names) else "refused_unnamed", str(exc)[:300]))
         except Exception:  # noqa: BLE001 - that is what the fuzz looks for
             conn.send(("crash", traceback.format_exc()[-1500:]))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import emit  # noqa: E402
+from benchmarks._common import emit
 
 
 def _hog(stop) -> None:  # pragma: no cover - a busy loop in another process

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import emit, ensure_display  # noqa: E402
+from benchmarks._common import emit, ensure_display
 
 
 def main() -> int:
@@ -126,7 +126,7 @@ def main() -> int:
         "scopes_move_while_live": w.live_dock.scopes_check.isChecked(),
         "mesh_drawn": w.live_dock.mesh_check.isChecked(),
         "set_pose_ms_median": round(float(np.median(w.live.set_pose_ms)), 2) if w.live.set_pose_ms else None,
-        "samples_lost": w.live.worker._reader.lost_total if w.live.worker else None,
+        "samples_lost": w.live.worker._reader.lost_total if w.live.worker else None,  # noqa: SLF001 - the benchmark reads the worker's own cursor
         "cpu_count": os.cpu_count(),
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "goals": {"pose_updates_per_s": ">= 50", "latency_ms_p95": "<= 20"},

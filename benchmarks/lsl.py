@@ -41,7 +41,7 @@ from asha_app.core.jsonout import print_line  # noqa: E402
 
 def child(out: str, source_id: str, seconds: float) -> int:
     """Receive the benchmark's EMG stream and save stamps and values (runs in another process)."""
-    from asha_app.devices import lsl as L  # noqa: PLC0415
+    from asha_app.devices import lsl as L
 
     pl = L.configure("machine")
     found = pl.resolve_byprop("source_id", source_id, 1, 20.0)
@@ -73,9 +73,9 @@ def _cpu() -> float:
 
 
 def bench_outlet(seconds: float, baseline_s: float, folder: Path) -> dict:
-    from asha_app.core.clock import BoardTimeMapper, SessionClock  # noqa: PLC0415
-    from asha_app.devices import lsl as L  # noqa: PLC0415
-    from asha_app.devices.emg import DemoSource  # noqa: PLC0415
+    from asha_app.core.clock import BoardTimeMapper, SessionClock
+    from asha_app.devices import lsl as L
+    from asha_app.devices.emg import DemoSource
 
     pl = L.configure("machine")
     clock = SessionClock()
@@ -103,7 +103,8 @@ def bench_outlet(seconds: float, baseline_s: float, folder: Path) -> dict:
     sent_t: list[np.ndarray] = []
     sent_x: list[np.ndarray] = []
     base_cpu, base_wall, _ = loop(baseline_s, None)
-    out = L.open_outlet("emg", lc, pl, fs=src.fs, channel_names=src.channel_names(), device=src.description, tag="bench")
+    out = L.open_outlet("emg", lc, pl, fs=src.fs, channel_names=src.channel_names(), device=src.description,
+                        tag="bench")
     rx = folder / "rx.npz"
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(rx), "--source-id", out.source_id,
                              "--seconds", str(seconds)], cwd=ROOT)
@@ -126,7 +127,8 @@ def bench_outlet(seconds: float, baseline_s: float, folder: Path) -> dict:
         "seconds": round(wall, 1), "samples_sent": int(n_sent), "samples_received": int(len(gt)),
         "values_equal": bool(n == len(st) == len(gt) and np.array_equal(gx[:n], sx[:n])),
         "rate_hz": round(n_sent / wall, 1),
-        "stamp_error_ms": {"p50": float(np.percentile(np.abs(err_ms), 50)), "p99": float(np.percentile(np.abs(err_ms), 99)),
+        "stamp_error_ms": {"p50": float(np.percentile(np.abs(err_ms), 50)),
+                           "p99": float(np.percentile(np.abs(err_ms), 99)),
                            "max": float(np.abs(err_ms).max()) if n else None},
         "cpu_pct_with_outlet": round(100 * cpu / wall, 2), "cpu_pct_baseline": round(100 * base_cpu / base_wall, 2),
         "added_cpu_pct_one_core": round(added, 2), "load_avg_1min": os.getloadavg()[0],
@@ -134,10 +136,10 @@ def bench_outlet(seconds: float, baseline_s: float, folder: Path) -> dict:
 
 
 def _long_session(path: Path, minutes: float) -> Path:
-    from lab_helpers import FS, demo_emg, real_angles  # noqa: PLC0415
+    from lab_helpers import FS, demo_emg, real_angles
 
-    from asha_app.data.recording import Prompt  # noqa: PLC0415
-    from asha_app.data.writer import SessionWriter  # noqa: PLC0415
+    from asha_app.data.recording import Prompt
+    from asha_app.data.writer import SessionWriter
 
     base = demo_emg(140.0)
     n = int(minutes * 60 * FS)
@@ -170,8 +172,8 @@ def _long_session(path: Path, minutes: float) -> Path:
 
 
 def bench_bids(minutes: float, folder: Path) -> dict:
-    from asha_app.data import bids  # noqa: PLC0415
-    from asha_app.data.reader import read_recording  # noqa: PLC0415
+    from asha_app.data import bids
+    from asha_app.data.reader import read_recording
 
     sess = _long_session(folder / "long.h5", minutes)
     root = folder / "bids"

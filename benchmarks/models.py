@@ -115,7 +115,8 @@ def main() -> int:
         b = results[base]
         r = {"mae_ratio_best_over_base": best["mae_deg_mean"] / b["mae_deg_mean"],
              "r2_mean_best_minus_base": best["r2_mean"] - b["r2_mean"],
-             "r2_better_on_all_fingers": all(best["r2_per_finger"][f] > b["r2_per_finger"][f] for f in b["r2_per_finger"]),
+             "r2_better_on_all_fingers": all(best["r2_per_finger"][f] > b["r2_per_finger"][f]
+                                             for f in b["r2_per_finger"]),
              "mae_better_on_all_fingers": all(best["mae_deg_per_finger"][f] < b["mae_deg_per_finger"][f]
                                               for f in b["mae_deg_per_finger"])}
         if "mpjpe_wrist_rel_mm_hand_model" in b:

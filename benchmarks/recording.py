@@ -59,7 +59,8 @@ def bench_write(emg: np.ndarray, seconds: float, compression: str | None, folder
     for s in range(0, n, 10):
         t = np.arange(s, s + 10) / fs
         c0 = time.process_time()
-        w.append_emg(t, stream[s:s + 10], package=np.arange(s, s + 10, dtype=float), marker=np.zeros(10), board_t=t + 1.7e9)
+        w.append_emg(t, stream[s:s + 10], package=np.arange(s, s + 10, dtype=float), marker=np.zeros(10),
+                     board_t=t + 1.7e9)
         if (s + 10) % 500 == 0:
             f0 = time.perf_counter()
             w.flush()

@@ -94,7 +94,8 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
     acq.start()
     cam.start()
     t_wait = time.monotonic()
-    while (acq.emg_ring.total == 0 or cam.snapshot()["labelled"] + cam.snapshot()["invalid"] < 5) and time.monotonic() - t_wait < 90:
+    while (acq.emg_ring.total == 0
+           or cam.snapshot()["labelled"] + cam.snapshot()["invalid"] < 5) and time.monotonic() - t_wait < 90:
         app.processEvents()
         time.sleep(0.05)
     if acq.emg_ring.total == 0:
@@ -104,8 +105,8 @@ def run_session(path: Path, seconds: float, child: bool = False) -> dict:
                            participant={"pseudonym": "BENCH"}, device={"kind": "demo"}, camera={"name": "demo video"},
                            emg_to_video_offset_s=0.0, offset_source="assumed", overwrite=True)
     rec = TimedRecorder(writer, acq.emg_ring, acq.imu_ring, cam.labels, poll_ms=50)
-    start_total = rec._emg_reader.cursor  # the recorder records every sample written after this counter
-    start_labels = rec._label_reader.cursor  # and every camera label put after this one
+    start_total = rec._emg_reader.cursor  # noqa: SLF001 - the benchmark reads the recorder's own cursors; the recorder records every sample written after this counter
+    start_labels = rec._label_reader.cursor  # noqa: SLF001 - the benchmark reads the recorder's own cursors; and every camera label put after this one
     cam_start = cam.snapshot()
     cpu0 = time.process_time()
     rec.start()

@@ -141,14 +141,16 @@ def main(argv=None) -> int:
                   "best_epoch": ckpt.training.get("best_epoch")},
         "split": {"n_blocks": len(PATTERN), "pattern": PATTERN, "counts": job.split.counts()},
         "monitor": monitor_stats(rec, spec, i_a / MODEL_FS),
-        "metrics_test": {k: ckpt.metrics["test"][k] for k in ("r2_per_target", "r2_mean", "mae_per_target", "mae_mean")},
+        "metrics_test": {k: ckpt.metrics["test"][k]
+                         for k in ("r2_per_target", "r2_mean", "mae_per_target", "mae_mean")},
     }
     (out / "live_demo.json").write_text(json.dumps(meta, indent=1))
     lic = data / "LICENSE.upstream"
     if lic.is_file():
         shutil.copyfile(lic, out / "LICENSE.upstream")
     log.info("wrote %s: model %d bytes, %d file samples, test MAE %.1f deg, R2 %s", out, size, n_file,
-             meta["metrics_test"]["mae_mean"], {k: round(v, 2) for k, v in meta["metrics_test"]["r2_per_target"].items()})
+             meta["metrics_test"]["mae_mean"],
+             {k: round(v, 2) for k, v in meta["metrics_test"]["r2_per_target"].items()})
     print_line({"ok": True, **{k: meta[k] for k in ("model", "metrics_test", "file_samples")}})
     return 0
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run Asha's test suite: unit and widget tests offscreen, OpenGL (vispy) tests on a virtual X screen.
+# Run Asha's test suite: ruff, then unit and widget tests offscreen (the import-linter contracts and mypy run as
+# tests: tests/test_import_rules.py, tests/test_types.py), then OpenGL (vispy) tests on a virtual X screen.
 # Usage: bash scripts/test.sh [extra pytest args]
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -27,10 +27,10 @@ FS = 500.0
 
 def demo_emg(seconds: float) -> np.ndarray:
     """The first ``seconds`` of the bundled demo sEMG, (n, 8) float32 µV."""
-    from mindrove.board_shim import BoardIds  # noqa: PLC0415
-    from mindrove.data_filter import DataFilter  # noqa: PLC0415
+    from mindrove.board_shim import BoardIds
+    from mindrove.data_filter import DataFilter
 
-    from asha_app.devices.emg import BoardLayout, unpack_demo_recording  # noqa: PLC0415
+    from asha_app.devices.emg import BoardLayout, unpack_demo_recording
 
     lay = BoardLayout.from_board(BoardIds.MINDROVE_WIFI_BOARD)
     data = DataFilter.read_file(str(unpack_demo_recording()))
@@ -40,7 +40,7 @@ def demo_emg(seconds: float) -> np.ndarray:
 
 def real_angles(n_frames: int):
     """``(t_rel, angles (m, 22) deg, dof_names)`` from the bundled reference finger flexions."""
-    from asha_app.pose.hand_model import HandModel  # noqa: PLC0415
+    from asha_app.pose.hand_model import HandModel
 
     hm = HandModel.builtin("right")
     rows = list(csv.DictReader(open(paths.resource("live_demo", "reference_angles.csv"))))[:n_frames]

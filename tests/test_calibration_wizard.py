@@ -83,7 +83,8 @@ def test_profile_bone_lengths_scale_the_live_hand(qtbot, tmp_path):
         j_tall = lp.joints
         j_std = w.live.hand_model.forward_np(lp.angles)
         tip = 8  # index tip: 20 % further from the wrist
-        assert np.linalg.norm(j_tall[tip] - j_tall[0]) == pytest.approx(1.2 * np.linalg.norm(j_std[tip] - j_std[0]), rel=1e-6)
+        assert np.linalg.norm(j_tall[tip] - j_tall[0]) == pytest.approx(
+            1.2 * np.linalg.norm(j_std[tip] - j_std[0]), rel=1e-6)
     finally:
         w.shutdown()
 

@@ -88,7 +88,8 @@ def test_worker_fits_mano_when_given_a_mano_hand(qtbot, tmp_path):
     from tests.mano_fake import fake_mano_arrays
 
     mano = ManoHand(fake_mano_arrays(), "right", "generated")
-    worker = CameraWorker(CameraSource(demo_video_path(), SessionClock(), pace=False), max_frames=20, mano=mano, mano_hz=1000.0)
+    worker = CameraWorker(CameraSource(demo_video_path(), SessionClock(), pace=False), max_frames=20, mano=mano,
+                          mano_hz=1000.0)
     worker.start()
     qtbot.waitUntil(worker.isFinished, timeout=60000)
     labels = [lab for lab in worker.labels.reader(from_start=True).read() if lab.valid]

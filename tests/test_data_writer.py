@@ -29,11 +29,13 @@ def _frames(rng, m, t0=0.0):
     frames = []
     for i in range(m):
         valid = i % 4 != 3
-        ik = IKResult.from_labels(rng.normal(size=3) * 30, rng.normal(size=(21, 3)) * 50, rng.normal(size=(21, 3)) * 50 + 400,
+        ik = IKResult.from_labels(rng.normal(size=3) * 30, rng.normal(size=(21, 3)) * 50,
+                                  rng.normal(size=(21, 3)) * 50 + 400,
                         float(rng.uniform(1, 5)), valid)
         hand = i % 5 != 0
         frames.append(S.CameraLabelFrame(
-            t0 + i / 30.0, rng.uniform(size=(21, 3)) if hand else None, rng.normal(size=(21, 3)) * 0.05 if hand else None,
+            t0 + i / 30.0, rng.uniform(size=(21, 3)) if hand else None,
+            rng.normal(size=(21, 3)) * 0.05 if hand else None,
             "Right" if hand else "", 0.95 if hand else 0.0, ik if hand else None,
         ))
     return frames
@@ -51,7 +53,8 @@ def test_round_trip_every_stream(tmp_path):
     raw = rng.normal(size=(n, 8)).astype(np.float32) * 100
     pk = np.arange(n, dtype=float)
     for s in range(0, n, 37):  # odd block size: many appends, few flushes
-        w.append_emg(t[s:s + 37], raw[s:s + 37], package=pk[s:s + 37], marker=np.zeros(len(t[s:s + 37])), board_t=t[s:s + 37] + 1.7e9)
+        w.append_emg(t[s:s + 37], raw[s:s + 37], package=pk[s:s + 37], marker=np.zeros(len(t[s:s + 37])),
+                     board_t=t[s:s + 37] + 1.7e9)
         if s % 370 == 0:
             w.flush()
     w.append_imu(t[::10], rng.normal(size=(150, 3)), rng.normal(size=(150, 3)))
@@ -129,8 +132,10 @@ def test_write_recording_round_trip(tmp_path):
     rng = np.random.default_rng(1)
     rec = Recording(emg=rng.normal(size=(1000, 4)).astype(np.float32), emg_t=np.arange(1000) / 200.0, fs=200.0,
                     label_t=np.arange(50) / 10.0, joint_angles=rng.normal(size=(50, 2)).astype(np.float32),
-                    valid=np.ones(50, bool), angle_names=["a", "b"], channel_names=["w", "x", "y", "z"], emg_units="counts",
-                    prompts=[Prompt("fist", 1.0, 2.0, 0), Prompt("note", 3.0, 3.0, -1)], meta={"dataset": "x", "user": "u1"})
+                    valid=np.ones(50, bool), angle_names=["a", "b"], channel_names=["w", "x", "y", "z"],
+                    emg_units="counts",
+                    prompts=[Prompt("fist", 1.0, 2.0, 0), Prompt("note", 3.0, 3.0, -1)],
+                    meta={"dataset": "x", "user": "u1"})
     done = []
     write_recording(rec, tmp_path / "r.h5", progress=lambda a, b: done.append((a, b)), block=300)
     assert done[-1] == (1000, 1000) and len(done) == 4
@@ -294,7 +299,7 @@ def test_damaged_foreign_and_newer_files_are_refused_clearly(tmp_path):
 
 
 def test_package_gaps_wrap_restart_and_modulus():
-    from asha_app.devices.drops import package_gaps
+    from asha_app.data.drops import package_gaps
 
     # 8-bit counter wrapping, with 2 lost across the wrap (254, [255, 0] missing, 1)
     idx, first, n = package_gaps(np.array([252.0, 253, 254, 1, 2]))

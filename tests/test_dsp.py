@@ -164,7 +164,8 @@ def test_a_channel_stuck_at_the_rail_is_railed_not_flat():
     filt = filter_offline(raw, FilterSpec(fs=fs))
     assert assess_channels(raw, filt, fs) == [Flag.OK, Flag.RAILED, Flag.RAILED, Flag.FLAT]
     # the same signals in millivolts are judged the same way (converted to microvolts first)
-    assert assess_channels(raw / 1000.0, filt / 1000.0, fs, units="mV") == [Flag.OK, Flag.RAILED, Flag.RAILED, Flag.FLAT]
+    flags = assess_channels(raw / 1000.0, filt / 1000.0, fs, units="mV")
+    assert flags == [Flag.OK, Flag.RAILED, Flag.RAILED, Flag.FLAT]
 
 
 def test_quality_of_a_50_hz_session_in_minivie_units_is_not_flat():

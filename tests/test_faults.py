@@ -465,7 +465,8 @@ def test_ninapro_bad_inputs(tmp_path, capsys):
     scipy.io.savemat(p, {"emg": emg.T, "stimulus": stim[: n // 2], "frequency": 100.0})
     rec = read_ninapro(p)
     assert rec.emg.shape == (n, 4)
-    assert any("transposed" in w for w in rec.meta["warnings"]) and any("covers only" in w for w in rec.meta["warnings"])
+    assert any("transposed" in w for w in rec.meta["warnings"])
+    assert any("covers only" in w for w in rec.meta["warnings"])
     # MATLAB v7.3 (HDF5 inside, arrays stored transposed)
     p = tmp_path / "v73.mat"
     with h5py.File(p, "w", userblock_size=512) as f:
@@ -505,9 +506,12 @@ def test_emg2pose_bad_inputs(tmp_path, capsys):
     cases = {
         trunc: "truncated",
         group: "is a group",
-        _emg2pose(tmp_path / "scalar.hdf5", fields=[("time", "<f8"), ("emg", "<f4"), ("joint_angles", "<f4", (3,))]): "per-sample shape",
-        _emg2pose(tmp_path / "twod.hdf5", fields=[("time", "<f8"), ("emg", "<f4", (2, 2)), ("joint_angles", "<f4", (3,))]): "per-sample shape",
-        _emg2pose(tmp_path / "strtime.hdf5", fields=[("time", "S8"), ("emg", "<f4", (4,)), ("joint_angles", "<f4", (3,))]): "not numbers",
+        _emg2pose(tmp_path / "scalar.hdf5",
+                  fields=[("time", "<f8"), ("emg", "<f4"), ("joint_angles", "<f4", (3,))]): "per-sample shape",
+        _emg2pose(tmp_path / "twod.hdf5",
+                  fields=[("time", "<f8"), ("emg", "<f4", (2, 2)), ("joint_angles", "<f4", (3,))]): "per-sample shape",
+        _emg2pose(tmp_path / "strtime.hdf5",
+                  fields=[("time", "S8"), ("emg", "<f4", (4,)), ("joint_angles", "<f4", (3,))]): "not numbers",
         _emg2pose(tmp_path / "nan.hdf5", emg=np.full((200, 4), np.nan)): "NaN",
     }
     for p, words in cases.items():
@@ -532,7 +536,8 @@ def test_brainflow_truncated_line_and_missing_timestamps(tmp_path):
     f.write_bytes(f.read_bytes()[:-30])
     rec = read_brainflow_csv(f)
     assert rec.emg.shape[0] == 49
-    assert any("incomplete" in w for w in rec.meta["warnings"]) and any("time stamps" in w for w in rec.meta["warnings"])
+    assert any("incomplete" in w for w in rec.meta["warnings"])
+    assert any("time stamps" in w for w in rec.meta["warnings"])
     np.testing.assert_allclose(np.diff(rec.emg_t), 1 / d["sampling_rate"])
 
 
@@ -651,7 +656,8 @@ def test_protocol_with_an_unknown_dof_names_it():
     from asha_app.core.errors import ConfigError
     from asha_app.protocols.model import parse_protocol
 
-    text = 'name = "x"\n[poses.fist]\nindex_mcp_flexon = 80.0\n[[prompts]]\nlabel = "fist"\nduration_s = 1\ntarget = "fist"\n'
+    text = ('name = "x"\n[poses.fist]\nindex_mcp_flexon = 80.0\n'
+            '[[prompts]]\nlabel = "fist"\nduration_s = 1\ntarget = "fist"\n')
     with pytest.raises(ConfigError, match=r"line 3: 'index_mcp_flexon'"):
         parse_protocol(text, "mine.toml")
 

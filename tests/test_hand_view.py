@@ -136,7 +136,8 @@ def test_offscreen_view_paints_frames_and_reports_which_pose(qtbot):
         px = shot.pixelColor(QPoint(150, 130))
         assert (px.red(), px.green(), px.blue()) != (0, 0, 0)
         # a burst of poses set in one go shares one frame, which shows the newest
-        gens = [v.hands.set_pose("emg", angles_deg=m.angles_from_finger_flexion([120 + i, 90, 90, 90, 90])) for i in range(20)]
+        gens = [v.hands.set_pose("emg", angles_deg=m.angles_from_finger_flexion([120 + i, 90, 90, 90, 90]))
+                for i in range(20)]
         n = len(seen)
         qtbot.waitUntil(lambda: seen[-1] >= gens[-1], timeout=5000)
         assert len(seen) == n + 1 and v._hands["emg"].has_data
@@ -298,7 +299,8 @@ def test_the_hands_are_whole_and_centred_at_every_dock_size(qtbot, backend):
                 x0, x1, y0, y1 = _bbox(img)
                 where = f"{slots} {layout} at {W}x{H}: box x {x0}-{x1}, y {y0}-{y1}"
                 assert x0 >= 3 and y0 >= 3 and x1 <= W - 4 and y1 <= H - 4, "cut off: " + where
-                assert abs((x0 + x1) / 2 / W - 0.5) < 0.05 and abs((y0 + y1) / 2 / H - 0.5) < 0.05, "off-centre: " + where
+                assert abs((x0 + x1) / 2 / W - 0.5) < 0.05 and abs((y0 + y1) / 2 / H - 0.5) < 0.05, \
+                    "off-centre: " + where
                 assert max((x1 - x0) / W, (y1 - y0) / H) > 0.45, "too small to read: " + where
         assert len({s for s in sizes}) == 3 and sizes[1][0] > sizes[1][1] and sizes[2][1] > sizes[2][0]
     finally:
@@ -313,7 +315,8 @@ def test_legend_names_each_hand_drawn_in_its_own_colour_and_the_target_stands_be
     from asha_app.ui.hand_view import SIDE_BY_SIDE_GAP_MM
     from asha_app.ui.procedure_view import TARGET_SLOT
 
-    assert TARGET_SLOT in BESIDE_SLOTS  # the slot the recording and calibration pages draw their prompt's target pose into
+    # the slot the recording and calibration pages draw their prompt's target pose into
+    assert TARGET_SLOT in BESIDE_SLOTS
     m = HandModel.builtin("right")
     cols = [tuple(DEFAULT_COLOURS[s]) for s in ("camera", "emg", "reference", "target", "replay")]
     assert len(set(cols)) == len(cols)

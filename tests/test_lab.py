@@ -22,7 +22,7 @@ from asha_app.devices import lsl as L
 from asha_app.devices import lsl_sync
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lab_helpers import write_real_session, write_xdf  # noqa: E402
+from lab_helpers import write_real_session, write_xdf
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,7 +165,7 @@ def test_lsl_emg_source_delivers_samples_on_the_session_clock_and_counts_gaps(pl
         assert emg.shape == (400, 8)
         assert np.allclose(emg, x[:, :8].astype(np.float64) * 1e6, rtol=1e-5)  # volts -> µV
         assert np.max(np.abs(t - t_sess)) < 1e-3
-        from asha_app.devices.drops import DropCounter
+        from asha_app.data.drops import DropCounter
 
         assert DropCounter().update(package) == 50
     finally:
@@ -273,7 +273,8 @@ def test_bids_export_round_trips_through_mne_bids(real_session, tmp_path):
 
 def test_bids_export_passes_the_bids_validator(real_session, tmp_path):
     exe = shutil.which("bids-validator-deno") or (str(Path(sys.executable).parent / "bids-validator-deno")
-                                                  if (Path(sys.executable).parent / "bids-validator-deno").exists() else None)
+                                                  if (Path(sys.executable).parent / "bids-validator-deno").exists()
+                                                  else None)
     if exe is None:
         pytest.skip("bids-validator-deno is not installed (pip install bids-validator-deno; the npm bids-validator 1.x "
                     "does not know EMG-BIDS)")
@@ -318,7 +319,8 @@ def test_participant_id_that_is_not_bids_safe_says_how_it_will_be_written(real_s
     import argparse
 
     args = argparse.Namespace(file=str(real_session), format="bids", output=str(tmp_path / "cli"), subject=None,
-                              session=None, task=None, overwrite=False, quiet=True, window=100, stride=25, filtered=False)
+                              session=None, task=None, overwrite=False, quiet=True, window=100, stride=25,
+                              filtered=False)
     err = []
     import io
     import contextlib
@@ -353,7 +355,8 @@ def _xdf_streams(offset_s: float = 0.0):
          "time_stamps": np.array([100.5, 102.0]), "values": asha_mk, "source_id": "m"},
         {"name": "Asha camera pose", "type": "Pose", "n": len(names) + 1, "fs": 0, "format": "float32",
          "time_stamps": 100.0 + lt, "values": pose,
-         "channels": [(nm, "degrees", "JointAngle") for nm in names] + [("valid", "boolean", "Validity")], "source_id": "c"},
+         "channels": [(nm, "degrees", "JointAngle") for nm in names] + [("valid", "boolean", "Validity")],
+         "source_id": "c"},
     ]
 
 
@@ -380,7 +383,8 @@ def test_xdf_import_applies_clock_offsets_and_makes_an_ordinary_session(tmp_path
     assert marks["LSL PsychoPy: go"] == pytest.approx(1.0, abs=0.01)
     assert marks["LSL PsychoPy: stop"] == pytest.approx(2.0, abs=0.01)
     fist = [p for p in rec.prompts if p.label == "fist"]
-    assert len(fist) == 1 and fist[0].start == pytest.approx(0.5, abs=0.01) and fist[0].end == pytest.approx(2.0, abs=0.01)
+    assert len(fist) == 1
+    assert fist[0].start == pytest.approx(0.5, abs=0.01) and fist[0].end == pytest.approx(2.0, abs=0.01)
     assert rec.joint_angles is not None and rec.joint_angles.shape[1] == 22 and not rec.valid[5] and rec.valid[6]
 
 

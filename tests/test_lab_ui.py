@@ -23,7 +23,7 @@ from asha_app.ui.main_window import MainWindow
 from asha_app.workers.recorder import RecorderWorker
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lab_helpers import demo_emg, write_real_session, write_xdf  # noqa: E402
+from lab_helpers import demo_emg, write_real_session, write_xdf
 
 pytestmark = pytest.mark.gui
 

@@ -164,7 +164,8 @@ def test_profile_for_another_device_is_refused_clearly(qtbot, tmp_path):
     try:
         assert w.live.start_demo()
         ck = C.load(demo_assets().model_path)
-        p = P.save_profile(P.UserProfile("bob", ck, {"name": "x", "fs": 250.0, "n_channels": 8}), tmp_path / "b.ashaprofile")
+        p = P.save_profile(P.UserProfile("bob", ck, {"name": "x", "fs": 250.0, "n_channels": 8}),
+                           tmp_path / "b.ashaprofile")
         assert not w.live.load_profile(p)
         assert "250 Hz" in w.banner.text.text() and "Calibrate" in w.banner.text.text()
         assert not w.live.load_profile(tmp_path / "none.ashaprofile")
@@ -222,7 +223,8 @@ def test_stop_live_clears_the_hands_and_figures_and_nothing_restarts_by_itself(q
             assert hv.legend_entries() == [] and w.hands.layout == "overlay"
 
         ck = C.load(demo_assets().model_path)
-        prof = P.save_profile(P.UserProfile("ann", ck, {"name": "demo", "fs": 500.0, "n_channels": 8, "decimation": 10}),
+        prof = P.save_profile(P.UserProfile("ann", ck,
+                                            {"name": "demo", "fs": 500.0, "n_channels": 8, "decimation": 10}),
                               tmp_path / "ann.ashaprofile")
         w.start_demo()
         assert w.live.load_profile(prof)

@@ -152,7 +152,8 @@ def test_autoscale_grows_at_once_and_shrinks_only_after_2_s(qtbot):
 
     push(1.0, 100.0)
     lo, hi = yrange()
-    assert lo == pytest.approx(-hi) and 100.0 < hi <= 250.0 * 1.15  # centred on 0, a 1-2-5 value above the peak (+ margin)
+    # centred on 0, a 1-2-5 value above the peak (+ margin)
+    assert lo == pytest.approx(-hi) and 100.0 < hi <= 250.0 * 1.15
     push(0.1, 400.0)  # burst: grows at once
     assert yrange()[1] >= 400.0
     big = yrange()[1]

@@ -40,7 +40,8 @@ def test_round_trip_gives_identical_predictions(name, tmp_path):
     job, ck = trained(name)
     path = C.save(ck, tmp_path / f"{name}.pt")
     ck2 = C.load(path, n_channels=8, fs=50.0)
-    for key in ("model_name", "model_config", "channel_names", "fs", "window", "filter_spec", "target_names", "history"):
+    for key in ("model_name", "model_config", "channel_names", "fs", "window", "filter_spec", "target_names",
+                "history"):
         assert getattr(ck2, key) == getattr(ck, key)
     assert ck2.versions["torch"] == str(torch.__version__) and ck2.metrics["test"]["n"] > 0
     ds = WindowDataset(job.ws, job.split.indices("test"), ck2.normalizer, ck2.history)
@@ -120,7 +121,8 @@ def test_metrics_definitions():
     assert np.allclose(M.r2_per_target(y, y), 1.0)
     assert np.allclose(M.r2_per_target(np.zeros_like(y) + y.mean(0), y), 0.0)
     e = M.evaluate(y + [1.0, -2.0], y, ["thumb", "index"], "targets")  # finger flexions: degrees
-    assert e["mae_per_target"] == pytest.approx({"thumb": 1.0, "index": 2.0}) and e["mean_angle_error_deg"] == pytest.approx(1.5)
+    assert e["mae_per_target"] == pytest.approx({"thumb": 1.0, "index": 2.0})
+    assert e["mean_angle_error_deg"] == pytest.approx(1.5)
     assert e["units"] == "deg" and e["mae_per_finger"] == pytest.approx({"thumb": 1.0, "index": 2.0})
     g = M.evaluate(y + [1.0, -2.0], y, ["glove_1", "glove_2"], "targets")  # glove channels are not angles
     assert g["units"] == "glove units" and "mean_angle_error_deg" not in g and g["mae_mean"] == pytest.approx(1.5)

@@ -122,7 +122,8 @@ def test_old_checkpoint_with_pinky_joint_names_loads_evaluates_and_finetunes(tmp
     m = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])
     assert m["mpjpe_wrist_rel_mm"] >= 0 and m["n"] > 1000
     assert list(m["per_finger_mpjpe_wrist_rel_mm"]) == ["thumb", "index", "middle", "ring", "little"]
-    assert "little_tip" in m["per_joint_mpjpe_wrist_rel_mm"] and not any("pinky" in k for k in m["per_joint_mpjpe_wrist_rel_mm"])
+    assert "little_tip" in m["per_joint_mpjpe_wrist_rel_mm"]
+    assert not any("pinky" in k for k in m["per_joint_mpjpe_wrist_rel_mm"])
     # calibration from the old checkpoint: new data's names match, the run finishes with a new checkpoint
     last = list(T.finetune(old, rec, mode="head", cfg=T.TrainConfig(max_epochs=1, progress_every=0)))[-1]
     assert last.kind == "done" and last.checkpoint.target_names == joint_target_names()

@@ -51,7 +51,8 @@ def test_two_process_torchrun_matches_single_process(tmp_path, capsys):
     assert "WORLD_SIZE" not in os.environ
     assert main([*ARGS, "--out", str(tmp_path / "one.pt")]) == 0
     one = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    two = _run([torchrun, "--nproc_per_node=2", f"--master_port={_free_port()}", "-m", "asha_app.models.distributed", *ARGS,
+    two = _run([torchrun, "--nproc_per_node=2", f"--master_port={_free_port()}", "-m", "asha_app.models.distributed",
+                *ARGS,
                 "--out", str(tmp_path / "two.pt")], tmp_path)
     assert one["world_size"] == 1 and two["world_size"] == 2
     for h1, h2 in zip(one["history"], two["history"]):

@@ -102,7 +102,8 @@ def test_seeds_make_runs_repeatable():
     outs = []
     for _ in range(2):
         job = small_job("envtcn")
-        list(T.train(job.model, job.dataset("train"), job.dataset("val"), T.TrainConfig(max_epochs=2, progress_every=0)))
+        list(T.train(job.model, job.dataset("train"), job.dataset("val"),
+                     T.TrainConfig(max_epochs=2, progress_every=0)))
         outs.append(T.predict(job.model, job.dataset("test")))
     assert np.array_equal(outs[0], outs[1])
 
@@ -122,7 +123,8 @@ def test_finetune_modes_adapt_the_chosen_layers(mode):
     events = list(T.run(job, T.TrainConfig(max_epochs=1, progress_every=0)))
     ck = events[-1].checkpoint
     before = {k: v.clone() for k, v in ck.state_dict.items()}
-    evs = list(T.finetune(ck, paired(), mode=mode, cfg=T.TrainConfig(max_epochs=2, lr=1e-2, patience=5, progress_every=0)))
+    evs = list(T.finetune(ck, paired(), mode=mode,
+                          cfg=T.TrainConfig(max_epochs=2, lr=1e-2, patience=5, progress_every=0)))
     new = evs[-1].checkpoint
     assert new.training["finetuned_from"]["mode"] == mode
     assert new.normalizer.to_dict() == ck.normalizer.to_dict()  # calibration keeps the model's statistics

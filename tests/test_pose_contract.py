@@ -34,7 +34,10 @@ def test_auto_picks_the_canonical_joint_angles_over_joints(hm):
 
 
 def test_auto_falls_through_all_nan_labels(hm):
-    """An emg2pose import whose joints were never computed (all NaN) trains on its angles; no labels at all is an error."""
+    """An emg2pose import whose joints were never computed (all NaN) trains on its angles.
+
+    No labels at all is an error.
+    """
     rec = _rec(hm)
     rec.joint_angles[:] = np.nan
     assert select_targets(rec, "auto")[2] == "joints_mm"

@@ -136,7 +136,8 @@ def test_numpy_fk_matches_torch_fk(model):
     R = Rotation.from_rotvec(rng.normal(size=3)).as_matrix()
     offs = model.offsets_mm * rng.uniform(0.8, 1.2, size=(25, 1))
     p, r, s0 = model.fk_nodes_np(a, R, offs)
-    pt, rt, st = model.fk_nodes(torch.as_tensor(a)[None], rot_matrix=torch.as_tensor(R)[None], offsets_mm=torch.as_tensor(offs))
+    pt, rt, st = model.fk_nodes(torch.as_tensor(a)[None], rot_matrix=torch.as_tensor(R)[None],
+                                offsets_mm=torch.as_tensor(offs))
     np.testing.assert_allclose(p, pt[0].numpy(), atol=1e-9)
     np.testing.assert_allclose(r, rt[0].numpy(), atol=1e-12)
 

@@ -90,7 +90,8 @@ def test_bone_scale_calibration_recovers_a_bigger_hand():
     solver = IKSolver(model, calib_frames=10)
     for _ in range(12):
         truth = _sample_angles(model, rng)
-        res = solver.solve(_make_target(model, truth, _random_rotation(rng), rng.normal(0, 50, 3), rng, 0.5, scale=scale))
+        res = solver.solve(_make_target(model, truth, _random_rotation(rng), rng.normal(0, 50, 3), rng, 0.5,
+                                        scale=scale))
     assert solver.scales_frozen
     np.testing.assert_allclose(np.median(solver.bone_scale), 1.15, atol=0.03)
     assert res.fit_error_mm < 2.0
@@ -146,4 +147,5 @@ def test_size_factor_absorbs_mediapipe_size_changes():
     assert free.fit_error_mm < fixed.fit_error_mm
     assert 0.88 < free.size_factor < 0.95
     # hand-frame joints keep the skeleton's size
-    np.testing.assert_allclose(np.linalg.norm(free.joints_hand_mm[9]), np.linalg.norm(model.rest_landmarks_mm[9]), rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(free.joints_hand_mm[9]), np.linalg.norm(model.rest_landmarks_mm[9]),
+                               rtol=1e-6)

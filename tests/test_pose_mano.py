@@ -26,7 +26,7 @@ def _chumpy_pickle(path, arrays):
     """Write a pickle whose arrays are wrapped in classes named like chumpy's (chumpy itself is not needed)."""
     mod = types.ModuleType("chumpy.ch")
 
-    class Ch:  # noqa: D401 - stand-in with chumpy's module path
+    class Ch:  # stand-in with chumpy's module path
         def __init__(self, x):
             self.x = x
 
@@ -36,7 +36,8 @@ def _chumpy_pickle(path, arrays):
     sys.modules["chumpy"] = types.ModuleType("chumpy")
     sys.modules["chumpy.ch"] = mod
     try:
-        wrapped = {k: (Ch(v) if k in ("v_template", "shapedirs", "posedirs", "weights") else v) for k, v in arrays.items()}
+        wrapped = {k: (Ch(v) if k in ("v_template", "shapedirs", "posedirs", "weights") else v)
+                   for k, v in arrays.items()}
         import scipy.sparse
 
         wrapped["J_regressor"] = scipy.sparse.csc_matrix(arrays["J_regressor"])
@@ -57,7 +58,8 @@ def test_npz_loads_and_gives_mediapipe_ordered_joints(npz_file):
     np.testing.assert_allclose(joints[0, 5].numpy(), J[1], atol=1e-3)  # index MCP = MANO joint 1
     np.testing.assert_allclose(joints[0, 1].numpy(), J[13], atol=1e-3)  # thumb CMC = MANO joint 13
     np.testing.assert_allclose(joints[0, 4].numpy(), arrays["v_template"][MANO_TIP_VERTICES["thumb"]] * 1000, atol=1e-3)
-    np.testing.assert_allclose(joints[0, 20].numpy(), arrays["v_template"][MANO_TIP_VERTICES["little"]] * 1000, atol=1e-3)
+    np.testing.assert_allclose(joints[0, 20].numpy(), arrays["v_template"][MANO_TIP_VERTICES["little"]] * 1000,
+                               atol=1e-3)
 
 
 def test_chumpy_pickle_loads_without_chumpy(tmp_path):
@@ -103,7 +105,8 @@ def test_fitter_recovers_a_generated_pose(npz_file):
     hand = ManoHand.from_file(npz_file)
     torch.manual_seed(0)
     with torch.no_grad():
-        target, _ = hand(torch.randn(1, 45) * 0.3, torch.tensor([[0.3, -0.2, 0.1]]), transl_mm=torch.tensor([[5.0, 10.0, 400.0]]))
+        target, _ = hand(torch.randn(1, 45) * 0.3, torch.tensor([[0.3, -0.2, 0.1]]),
+                         transl_mm=torch.tensor([[5.0, 10.0, 400.0]]))
     fitter = ManoFitter(hand, iters=30)
     first = fitter.fit(target[0].numpy())
     for _ in range(3):

@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("PySide6.QtCore")
 
-from asha_app.core.ringbuffer import ItemRing, RingBuffer  # noqa: E402
-from asha_app.data.reader import SessionFile  # noqa: E402
-from asha_app.data.recording import Prompt  # noqa: E402
-from asha_app.data.schema import CameraLabelFrame  # noqa: E402
-from asha_app.pose.ik import IKResult  # noqa: E402
-from asha_app.data.writer import SessionWriter  # noqa: E402
-from asha_app.workers.recorder import RecorderWorker  # noqa: E402
+from asha_app.core.ringbuffer import ItemRing, RingBuffer
+from asha_app.data.reader import SessionFile
+from asha_app.data.recording import Prompt
+from asha_app.data.schema import CameraLabelFrame
+from asha_app.pose.ik import IKResult
+from asha_app.data.writer import SessionWriter
+from asha_app.workers.recorder import RecorderWorker
 
 C = 8
 
@@ -46,7 +46,8 @@ class Producer(threading.Thread):
             self.emg.write(t=i / 500.0, raw=raw, filtered=raw, package=i, marker=np.zeros(len(i)))
             self.imu.write(t=np.array([self.n / 500.0]), accel=np.ones((1, 3)), gyro=np.zeros((1, 3)))
             while frame / 25.0 <= self.n / 500.0:
-                ik = IKResult.from_labels(np.array([float(frame), 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0, frame % 2 == 0)
+                ik = IKResult.from_labels(np.array([float(frame), 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0,
+                                          frame % 2 == 0)
                 self.frames.put(CameraLabelFrame(frame / 25.0, np.zeros((21, 3)), np.zeros((21, 3)), "Right", 0.9, ik))
                 frame += 1
             self.n += 10
@@ -179,7 +180,8 @@ def test_recorder_follows_a_camera_started_again_while_recording(qtbot, tmp_path
 
     def frame(t):
         return CameraLabelFrame(t, np.zeros((21, 3)), np.zeros((21, 3)), "Right", 0.9,
-                                IKResult.from_labels(np.array([t, 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0, True))
+                                IKResult.from_labels(np.array([t, 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0,
+                                                     True))
 
     for t in (0.1, 0.2, 0.3):  # the recorder may or may not have read these when the switch comes: written either way
         first.put(frame(t))

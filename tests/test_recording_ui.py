@@ -112,7 +112,8 @@ def test_wizard_records_a_session_end_to_end_on_the_demo(qtbot, window, tmp_path
         assert emg_t[0] - 0.5 < cam_t[0] and cam_t[-1] < emg_t[-1] + 0.5
         assert np.all(np.diff(emg_t) > 0)
         a = sf.attrs
-        assert a["participant"]["pseudonym"] == "P07" and a["participant"]["consent_given"] and a["participant"]["consent_time"]
+        p = a["participant"]
+        assert p["pseudonym"] == "P07" and p["consent_given"] and p["consent_time"]
         assert a["emg_to_video_offset_s"] == 0.0 and a["offset_source"] == "assumed"
         assert a["filter"]["fs"] == FS and a["device"]["kind"] == "demo" and a["camera"]["running"]
         assert len(a["hand_model"]["dof_names"]) == len(sf.angle_names) == 22
@@ -310,13 +311,15 @@ def test_export_dialog_writes_all_formats_with_progress(qtbot, window, tmp_path)
     path = write_session(sessions_dir() / "P01_export.h5", seconds=6.0)
     for key, check in (
         ("npz", lambda out: np.load(out / "P01_export.windows.npz")["emg"].shape[1:] == (100, 8)),
-        ("emg2pose", lambda out: h5py.File(out / "P01_export.emg2pose.hdf5", "r")["emg2pose/timeseries"].shape == (3000,)),
+        ("emg2pose",
+         lambda out: h5py.File(out / "P01_export.emg2pose.hdf5", "r")["emg2pose/timeseries"].shape == (3000,)),
         ("csv", lambda out: (out / "P01_export" / "emg.csv").read_text().count("\n") == 3001),
     ):
         out = tmp_path / key
         dlg = ExportDialog([path], window, out_dir=out)
         qtbot.addWidget(dlg)
-        dlg.format.setCurrentIndex([k for k, _ in __import__("asha_app.ui.export_dialog", fromlist=["x"]).EXPORT_FORMATS].index(key))
+        formats = __import__("asha_app.ui.export_dialog", fromlist=["x"]).EXPORT_FORMATS
+        dlg.format.setCurrentIndex([k for k, _ in formats].index(key))
         seen = []
         dlg.finished_export.connect(seen.append)
         worker = dlg.start_export()

@@ -43,7 +43,8 @@ def test_target_pose_and_replay_pose_in_the_hand_view(qtbot, tmp_path):
         assert "target" in hv.slots and hv._hands["target"].drawn
         # the target's fist: index MCP flexed 85 deg -> the index tip is much nearer the palm than in the rest pose
         fist = hv._hands["target"].joints
-        open_joints = model.forward(__import__("torch").zeros(1, len(model.dof_names), dtype=__import__("torch").float64))[0].numpy()
+        torch = __import__("torch")
+        open_joints = model.forward(torch.zeros(1, len(model.dof_names), dtype=torch.float64))[0].numpy()
         assert np.linalg.norm(fist[8] - fist[0]) < 0.8 * np.linalg.norm(open_joints[8] - open_joints[0])
         view.show_target(None)
         assert not hv._hands["target"].drawn

@@ -1,4 +1,7 @@
-"""The calibration report card and the training report a person reads: per finger, in named units, on a laptop screen."""
+"""The calibration report card and the training report a person reads.
+
+Per finger, in named units, on a laptop screen.
+"""
 
 from __future__ import annotations
 

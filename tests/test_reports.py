@@ -54,7 +54,8 @@ def test_r2_leaves_out_near_constant_targets_and_says_why():
     assert raw[:3].max() < -1e6
     m = M.evaluate(pred, true, JOINT_NAMES, "joints_mm")
     assert set(m["r2_excluded"]) == {"wrist_x_mm", "wrist_y_mm", "wrist_z_mm"}
-    assert all(why.startswith("near-constant in the evaluated set") and "mm" in why for why in m["r2_excluded"].values())
+    assert all(why.startswith("near-constant in the evaluated set") and "mm" in why
+               for why in m["r2_excluded"].values())
     assert all(math.isnan(m["r2_per_target"][k]) for k in m["r2_excluded"])
     scored = [v for k, v in m["r2_per_target"].items() if k not in m["r2_excluded"]]
     assert m["r2_mean"] == pytest.approx(np.mean(scored)) and 0.9 < m["r2_mean"] < 1.0
@@ -80,7 +81,8 @@ def test_locked_joint_angle_is_left_out_and_per_finger_figures_are_in_degrees():
     assert list(m["mae_per_finger"]) == list(FINGERS) and all(2 < v < 5 for v in m["mae_per_finger"].values())
     assert 0.5 < m["r2_per_finger"]["ring"] < 1.0  # the locked CMC does not drag the ring finger down
     # joint angles named like the hand model's DOFs: MPJPE of its forward kinematics, per finger
-    assert m["hand_model_mpjpe_wrist_rel_mm"] > 0 and list(m["hand_model_per_finger_mpjpe_wrist_rel_mm"]) == list(FINGERS)
+    assert m["hand_model_mpjpe_wrist_rel_mm"] > 0
+    assert list(m["hand_model_per_finger_mpjpe_wrist_rel_mm"]) == list(FINGERS)
 
 
 def test_no_target_varies_gives_no_r2_mean_and_strict_json():

@@ -31,7 +31,8 @@ def test_invalid_settings_are_explained_beside_the_field_and_edits_kept(qtbot, t
         dlg.order.setValue(6)
         qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
         seen["open_after_bad_ok"] = dlg.isVisible()
-        seen["errors"] = {k: dlg.error_label(k).text().replace("\n", " ") for k in ("armband_ip", "band_high_hz", "mano_path")}
+        seen["errors"] = {k: dlg.error_label(k).text().replace("\n", " ")
+                          for k in ("armband_ip", "band_high_hz", "mano_path")}
         seen["shown"] = all(dlg.error_label(k).isVisibleTo(dlg) for k in ("armband_ip", "band_high_hz", "mano_path"))
         seen["others_clear"] = not dlg.error_label("band_low_hz").isVisibleTo(dlg)
         seen["kept"] = (dlg.ip.text(), dlg.low.value(), dlg.high.value(), dlg.order.value())

@@ -24,7 +24,9 @@ def ramp_recording(fs=500.0, seconds=20.0, label_hz=17.0, session="s1", particip
     t = np.arange(n) / fs + 100.0
     emg = np.random.default_rng(0).normal(size=(n, n_ch)).astype(np.float32)
     emg[:, 0] = t
-    lt = np.arange(t[0], t[-1], 1.0 / label_hz) + np.random.default_rng(1).uniform(0, 0.01, int(np.ceil((t[-1] - t[0]) * label_hz)))[: len(np.arange(t[0], t[-1], 1.0 / label_hz))]
+    grid = np.arange(t[0], t[-1], 1.0 / label_hz)
+    jitter = np.random.default_rng(1).uniform(0, 0.01, int(np.ceil((t[-1] - t[0]) * label_hz)))
+    lt = grid + jitter[: len(grid)]
     y = (3.0 * lt + 1.0)[:, None].astype(np.float64)
     return Recording(emg=emg, emg_t=t, fs=fs, label_t=lt, targets=np.hstack([y, -y]).astype(np.float32),
                      valid=np.ones(len(lt), bool), target_names=["a", "b"],
@@ -286,7 +288,8 @@ def test_prepare_splits_by_repetitions_like_the_wizard():
     job = T.prepare(r1, model_name="ridge", window=WindowSpec(200.0, 20.0), split_kind="repetitions",
                     split_args=split_args, filter_spec=FilterSpec(100.0, band=None, notch_hz=None))
     plan = TrainingPlan([r1], model_name="ridge", window_ms=200.0, stride_ms=20.0, split_kind="repetitions",
-                        split_args={**split_args, "n_blocks": 5}, filter_spec=FilterSpec(100.0, band=None, notch_hz=None))
+                        split_args={**split_args, "n_blocks": 5},
+                        filter_spec=FilterSpec(100.0, band=None, notch_hz=None))
     prepared = prepare_plan(plan)
     assert prepared.job.split.kind == "repetitions" and prepared.job.split.info["gap_ms"] == 300.0
     assert np.array_equal(prepared.job.split.assign, job.split.assign)

@@ -23,31 +23,32 @@ import sys
 
 import numpy as np
 
+from asha_app.core.cli_args import POSITIVE_FLOAT, float_range, int_range
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
+from asha_app.data.labels import select_targets
+from asha_app.models.commands import _check_out, _load, int_list
 
 log = logging.getLogger(__name__)
 
 
 def _summary(m: dict) -> dict:
     """The headline numbers of a metrics dict, with the mean absolute error."""
-    from asha_app.models.plan import headline
+    from asha_app.models.plan import headline  # noqa: PLC0415 - scipy.signal on first use
 
     return {**headline(m), "mae_mean": m.get("mae_mean"), "units": m.get("units")}
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run ``asha calibrate``."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use
 
-    from asha_app.calibration import strategies as S
-    from asha_app.calibration.jobs import run_calibration
-    from asha_app.calibration.parts import calibration_parts
-    from asha_app.calibration.procedure import CalibrationSettings
-    from asha_app.data.labels import select_targets
-    from asha_app.data.windows import participant_key
-    from asha_app.models import checkpoint as C
-    from asha_app.models.commands import _check_out, _load
+    from asha_app.calibration import strategies as S  # noqa: PLC0415 - torch on first use
+    from asha_app.calibration.jobs import run_calibration  # noqa: PLC0415 - torch on first use
+    from asha_app.calibration.parts import calibration_parts  # noqa: PLC0415 - torch on first use
+    from asha_app.calibration.procedure import CalibrationSettings  # noqa: PLC0415 - torch on first use
+    from asha_app.data.windows import participant_key  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch on first use
 
     out = _check_out(args.out, "profile")
     if args.threads:
@@ -105,9 +106,7 @@ def _wrap(fn):
 
 def register(subparsers) -> None:
     """Add ``calibrate`` to an argparse sub-parser collection; it sets ``func``."""
-    from asha_app.calibration.strategies import DEFAULT_STRATEGY, STRATEGIES
-    from asha_app.core.cli_args import POSITIVE_FLOAT, float_range, int_range
-    from asha_app.models.commands import int_list
+    from asha_app.calibration.strategies import DEFAULT_STRATEGY, STRATEGIES  # noqa: PLC0415 - torch on first use
 
     p = subparsers.add_parser(
         "calibrate", help="calibrate a base model on a person's recorded session (the wizard's calibration)",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from asha_app.calibration.procedure import calibrate
+
 
 def run_calibration(recording, settings, profile_path=None, kwargs: dict | None = None, *, emit, cancelled):
     """:func:`asha_app.calibration.procedure.calibrate` as a job: each event is emitted; returns the result.
@@ -12,8 +14,6 @@ def run_calibration(recording, settings, profile_path=None, kwargs: dict | None 
     Events are sent as ``("calibration", CalibrationEvent)`` with their ``result`` left out (it is the return
     value) and at most 5 per second except stage changes and the last.
     """
-    from asha_app.calibration.procedure import calibrate
-
     result, last_t, last_stage = None, 0.0, None
     for ev in calibrate(recording, settings, cancel=cancelled, profile_path=profile_path, **(kwargs or {})):
         now = time.perf_counter()

@@ -96,6 +96,7 @@ def calibration_parts(rec: Recording, calib_reps: list[int] | None = None, calib
             raise CalibrationPartsError(f"{_name(rec)} has no prompts with repetition numbers; give the "
                                         "calibration part in seconds (--calib-seconds) instead")
         present = sorted({p.repetition + 1 for p in prompts})
+        assert calib_reps is not None  # exactly one of the two was given (checked above)
         wanted = sorted({int(r) for r in calib_reps})
         missing = [r for r in wanted if r not in present]
         if missing:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -37,7 +38,9 @@ from asha_app.data.recording import Recording
 from asha_app.data.windows import WindowSpec, device_name
 from asha_app.models import checkpoint as C
 from asha_app.models import train as T
+from asha_app.models.fingers import FINGERS, units_of
 from asha_app.pose.contract import PoseContractError, check_drives_hand
+from asha_app.protocols.model import parse_protocol
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +127,7 @@ instruction = "Move your fingers freely, slowly, in any combination."
 duration_s = 20.0
 repetitions = 1
 rest_s = 0.0
-"""
+"""  # noqa: E501 - a TOML inline table (a pose) is one line
 
 
 class CalibrationError(AshaError):
@@ -133,8 +136,6 @@ class CalibrationError(AshaError):
 
 def calibration_protocol():
     """The calibration protocol (a :class:`asha_app.protocols.model.Protocol`, about 2.5 minutes)."""
-    from asha_app.protocols.model import parse_protocol
-
     return parse_protocol(CALIBRATION_PROTOCOL_TOML, "calibration protocol")
 
 
@@ -229,7 +230,7 @@ def check_quality(rec: Recording, min_valid_share: float = 0.6, holdout_fraction
     held_ok = held_s >= MIN_HELDOUT_S and held_valid
     if redo:
         msg = ("too few valid hand labels in: " + ", ".join(
-            f"{k} ({0 if shares[k] is None else round(100 * shares[k])} %)" for k in redo)
+            f"{k} ({0 if (s := shares[k]) is None else round(100 * s)} %)" for k in redo)
             + f". Redo these prompts with the whole hand in view (need {round(100 * min_valid_share)} %).")
     elif not held_ok:
         msg = (f"the recording ({rec.duration:.0f} s) leaves {held_s:.1f} s of held-out test data with "
@@ -268,7 +269,8 @@ class CalibrationResult:
 def _scratch_checkpoint(rec, settings: CalibrationSettings, cancel) -> Iterator:
     recs = as_list(rec)  # no filter given: the one the recording's signal kind asks for (auto_filter_spec)
     job = T.prepare(recs, model_name=SCRATCH_MODEL, window=WindowSpec(1500.0, max(20.0, 3000.0 / recs[0].fs)),
-                    filter_spec=None, split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
+                    filter_spec=None,
+                    split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
                     require_test=False)
     cfg = T.TrainConfig(max_epochs=30, lr=2e-3, patience=5, progress_every=10, max_time_s=settings.scratch_time_s)
     yield from T.run(job, cfg, cancel)
@@ -297,7 +299,8 @@ def load_base_model(path: str | Path, *, n_channels: int | None = None, fs: floa
     return ckpt
 
 
-def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profile_path: str | Path | None = None,
+def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noqa: C901 - one linear procedure
+              profile_path: str | Path | Literal[False] | None = None,
               report_dir: str | Path | None = None, hand_model=None, parts: tuple | None = None,
               require_hand: bool = True) -> Iterator[CalibrationEvent]:
     """Run the calibration on a recorded calibration session, yielding progress; the last event has the result.
@@ -318,7 +321,8 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
     parts : (calibration, held_out), optional
         The two parts of ``rec``, each a Recording or a list of contiguous pieces
         (:func:`asha_app.calibration.parts.calibration_parts`, ``asha calibrate --calib-reps``);
-        default: the first ``1 - holdout_fraction`` and the rest (:func:`~asha_app.calibration.strategies.split_holdout`).
+        default: the first ``1 - holdout_fraction`` and the rest
+        (:func:`~asha_app.calibration.strategies.split_holdout`).
     require_hand : bool
         Refuse targets that cannot drive the live hand (the wizard).  False (``asha calibrate``)
         calibrates any targets, e.g. NinaPro glove channels; the profile then serves evaluation only.
@@ -354,6 +358,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
             last = ev
             if ev.kind in ("epoch", "batch"):
                 yield CalibrationEvent("base", 0.05 + 0.3 * ev.epoch / max(1, ev.max_epochs), "training base model", ev)
+        assert last is not None and last.checkpoint is not None, "training always ends with a done event"
         base = last.checkpoint
     try:  # (a scratch model predicts the data's own labels: the canonical joint angles, or imported flexions)
         hand_model = check_drives_hand(base, hand_model).hand_model
@@ -376,6 +381,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None, profil
                                    f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']}), epoch {ev.epoch}", ev)
         elif ev.kind == "cancelled":
             raise CalibrationError("calibration cancelled; no profile was written")
+    assert new is not None, "a strategy ends with a done event unless cancelled"
     ft_s = time.perf_counter() - t0
     yield CalibrationEvent("evaluate", 0.87, "evaluating the calibrated model on the held-out block")
     after = S.evaluate_on(new, held, hand_model)
@@ -415,8 +421,6 @@ _KIND_WORDS = {"joint_angles": "joint angles", "joints_mm": "joint coordinates"}
 def summary(before: dict, after: dict) -> str:
     """One line: held-out error before -> after in named units, R² over the targets that vary, and a warning
     when calibration made it worse."""
-    from asha_app.models.fingers import units_of
-
     names = list(after.get("mae_per_target") or [])
     kind = after.get("target_kind", "targets")
     units = after.get("units") or units_of(names, kind)
@@ -440,8 +444,6 @@ def finger_summary(before: dict, after: dict) -> str:
 
     Empty when the targets have no finger (glove channels).
     """
-    from asha_app.models.fingers import FINGERS
-
     mb, ma = before.get("mae_per_finger") or {}, after.get("mae_per_finger") or {}
     parts = [f"{f} {mb[f]:.1f} → {ma[f]:.1f}" for f in FINGERS if f in mb and f in ma]
     return f"Per finger: {', '.join(parts)} {after.get('units') or ''}".rstrip() if parts else ""

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import torch
 
+from asha_app.core import paths
+from asha_app.core.atomic import atomic_write
 from asha_app.inference.ood import InputMonitor
 from asha_app.core.errors import ConfigError
 from asha_app.models.checkpoint import FORMAT_VERSION as CKPT_VERSION
@@ -91,11 +93,13 @@ class UserProfile:
         """The calibration statistics as a live monitor (None when the profile has none)."""
         return InputMonitor.from_dict(self.monitor) if self.monitor else None
 
-    def check_device(self, *, n_channels: int | None = None, fs: float | None = None, device: str | None = None) -> None:
+    def check_device(self, *, n_channels: int | None = None, fs: float | None = None,
+                     device: str | None = None) -> None:
         """Raise :class:`ProfileMismatchError` when the live stream differs from the calibration's."""
         problems = []
         if n_channels is not None and int(n_channels) != int(self.device.get("n_channels", self.checkpoint.n_channels)):
-            problems.append(f"it was calibrated with {self.device.get('n_channels')} EMG channels, this stream has {n_channels}")
+            problems.append(f"it was calibrated with {self.device.get('n_channels')} EMG channels, this stream has "
+                            f"{n_channels}")
         if fs is not None and abs(float(fs) - self.input_fs) > 1e-6:
             problems.append(f"it was calibrated at {self.input_fs:g} Hz, this stream runs at {float(fs):g} Hz")
         if device is not None and self.device.get("name") and device != self.device["name"]:
@@ -114,8 +118,6 @@ class UserProfile:
 
 def default_path(participant: str, folder: str | Path | None = None) -> Path:
     """``<data dir>/profiles/<participant>.ashaprofile`` (safe file name)."""
-    from asha_app.core import paths
-
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in participant.strip()) or "profile"
     folder = Path(folder) if folder is not None else paths.data_dir() / "profiles"
     return folder / (safe + SUFFIX)
@@ -129,8 +131,6 @@ def save_profile(profile: UserProfile, path: str | Path) -> Path:
     ProfileError
         The folder cannot be written (the message names it); no partial file is left.
     """
-    from asha_app.core.atomic import atomic_write
-
     path = Path(path)
     try:
         with atomic_write(path) as tmp, open(tmp, "wb") as f:

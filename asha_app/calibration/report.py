@@ -15,10 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from asha_app.core.atomic import atomic_write
+from asha_app.models.fingers import FINGERS, finger_traces, units_of
+
 log = logging.getLogger(__name__)
 
 
-def render_report_card(path: str | Path, *args, separate_process: bool = False, timeout_s: float = 120.0) -> Path | None:
+def render_report_card(path: str | Path, *args, separate_process: bool = False,
+                       timeout_s: float = 120.0) -> Path | None:
     """:func:`write_report_card` in a spawned process (or here); returns the PNG path, None if it failed."""
     path = Path(path)
     if not separate_process:
@@ -76,12 +80,10 @@ def write_report_card(path: str | Path, participant: str, names: list[str], befo
     y, p_before, p_after : arrays (N, T)
         Camera labels and the two models' predictions, target units.
     """
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib on first use
 
     matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    from asha_app.models.fingers import FINGERS, finger_traces, units_of
+    from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib on first use
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,8 +133,6 @@ def write_report_card(path: str | Path, participant: str, names: list[str], befo
             a.set_xlabel("session time, s", fontsize=7.5)
     if quantity and len(quantity) >= 12:
         fig.text(0.5, 0.005, f"traces: {quantity} ({tunit}) per finger", ha="center", fontsize=7.5, color="0.3")
-    from asha_app.core.atomic import atomic_write
-
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png")
     return path

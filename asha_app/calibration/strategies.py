@@ -19,7 +19,9 @@ Three strategies:
 from __future__ import annotations
 
 import logging
+import time as _time
 from collections.abc import Iterator
+from typing import Any
 
 from dataclasses import replace
 
@@ -38,7 +40,7 @@ from asha_app.models.dataset import WindowDataset
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = {
+STRATEGIES: dict[str, dict[str, Any]] = {
     "head": {"mode": "head", "lr": 3e-3, "label": "output layer only"},
     "bn_head": {"mode": "bn_head", "lr": 3e-3, "label": "BatchNorm statistics + output layer"},
     "all": {"mode": "all", "lr": 3e-4, "label": "whole network, small learning rate"},
@@ -70,7 +72,8 @@ def _linear_head(model) -> nn.Linear | None:
 def _head_inputs(model, head: nn.Linear, ds: WindowDataset, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Inputs of the head layer (N, H) and normalised targets (N, T) over a dataset, eval mode."""
     feats = []
-    hook = head.register_forward_pre_hook(lambda _m, args: feats.append(args[0].detach().reshape(-1, args[0].shape[-1])))
+    hook = head.register_forward_pre_hook(
+        lambda _m, args: feats.append(args[0].detach().reshape(-1, args[0].shape[-1])))
     model.eval()
     ys = []
     try:
@@ -86,7 +89,7 @@ def _head_inputs(model, head: nn.Linear, ds: WindowDataset, batch: int = 512) ->
 @torch.no_grad()
 def _reestimate_bn(model, ds: WindowDataset, batch: int = 256) -> int:
     """AdaBN: recompute every BatchNorm's running mean/var on ``ds`` (cumulative average); returns the BN count."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # noqa: SLF001 - torch's only common base of BatchNorm1d/2d/3d
     if not bns:
         return 0
     model.eval()
@@ -113,8 +116,6 @@ def _ridge_to_prior(f: np.ndarray, y: np.ndarray, w0: np.ndarray, alpha: float) 
 
 
 def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Iterator[T.ProgressEvent]:
-    import time as _time
-
     t0 = _time.perf_counter()
     yield T.ProgressEvent("start", max_epochs=1, message=f"{strategy}: closed-form head")
     model = ckpt.build_model()
@@ -125,6 +126,7 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
     va = WindowDataset(ws, split.indices("val"), ckpt.normalizer, model.history)
     n_bn = _reestimate_bn(model, tr) if strategy == "bn_head" else 0
     head = _linear_head(model)
+    assert head is not None, "run_strategy only takes this path for a linear head"
     ft, yt = _head_inputs(model, head, tr)
     if T.is_cancelled(cancel):
         yield T.ProgressEvent("cancelled", 0, 1, message="cancelled")
@@ -132,7 +134,7 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
     fv, yv = _head_inputs(model, head, va)
     w0 = np.vstack([head.weight.detach().numpy().T, head.bias.detach().numpy()[None]]).astype(np.float64)
     base_val = float(np.mean((np.hstack([fv, np.ones((len(fv), 1))]) @ w0 - yv) ** 2))
-    best = (base_val, None, w0)
+    best: tuple[float, float | None, np.ndarray] = (base_val, None, w0)
     for a in ALPHAS:
         w = _ridge_to_prior(ft, yt, w0, a)
         v = float(np.mean((np.hstack([fv, np.ones((len(fv), 1))]) @ w - yv) ** 2))

@@ -36,6 +36,8 @@ import pickle
 import traceback
 from collections.abc import Callable
 
+from asha_app.core.errors import AshaError
+
 log = logging.getLogger(__name__)
 
 _CTX = mp.get_context("spawn")
@@ -52,11 +54,9 @@ def _send(conn, kind: str, payload) -> None:
 
 def _child_main(conn, cancel_event, target: str, kwargs_pickle: bytes, threads: int | None) -> None:  # pragma: no cover
     """Entry point of the child process (coverage does not follow it)."""
-    from asha_app.core.errors import AshaError
-
     try:
         if threads:
-            import torch
+            import torch  # noqa: PLC0415 - torch on first use
 
             torch.set_num_threads(int(threads))
         kwargs = pickle.loads(kwargs_pickle)

@@ -44,7 +44,9 @@ class SessionClock:
 
     def to_unix(self, t_session):
         """Convert session seconds back to Unix seconds."""
-        return np.asarray(t_session, dtype=np.float64) + self.t0_unix if np.ndim(t_session) else float(t_session) + self.t0_unix
+        if np.ndim(t_session):
+            return np.asarray(t_session, dtype=np.float64) + self.t0_unix
+        return float(t_session) + self.t0_unix
 
 
 class BoardTimeMapper:

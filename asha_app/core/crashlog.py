@@ -17,6 +17,9 @@ import sys
 import traceback
 from pathlib import Path
 
+from asha_app import __version__
+from asha_app.core import paths
+
 log = logging.getLogger(__name__)
 
 LOG_NAME = "asha-errors.log"
@@ -26,8 +29,6 @@ MAX_BYTES = 2_000_000
 
 def error_log_path() -> Path:
     """The file that receives the tracebacks (in the user's log folder)."""
-    from asha_app.core import paths  # noqa: PLC0415
-
     return paths.log_dir() / LOG_NAME
 
 
@@ -38,10 +39,6 @@ def log_exception(exc: BaseException, context: str = "") -> Path | None:
     to the ``logging`` module only).
     """
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        from asha_app import __version__  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - the package is always importable here
-        __version__ = "?"
     head = (f"==== {datetime.datetime.now().isoformat(timespec='seconds')} asha {__version__} "
             f"python {sys.version.split()[0]} pid {os.getpid()} {context}\n")
     try:
@@ -61,7 +58,8 @@ def report_unexpected(exc: BaseException, context: str = "") -> str:
     path = log_exception(exc, context)
     what = f"{context}: " if context else ""
     where = f"the details are in {path}" if path is not None else "the details could not be saved"
-    return (f"{what}an unexpected error occurred ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}); "
+    return (f"{what}an unexpected error occurred ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no message'}); "
             f"{where}. Please include that file when you report the problem.")
 
 

@@ -208,12 +208,12 @@ class RingReader:
             Return at most this many (oldest first); the rest stays for the next call.
         """
         ring = self.ring
-        with ring._lock:
-            total = ring._total
+        with ring._lock:  # noqa: SLF001 - the ring's own reader
+            total = ring._total  # noqa: SLF001 - the ring's own reader
             oldest = max(0, total - ring.capacity)
             begin = max(self.cursor, oldest)
             end = total if max_samples is None else min(total, begin + max_samples)
-            result = ReadResult(ring._copy_range(begin, end), begin, begin - self.cursor)
+            result = ReadResult(ring._copy_range(begin, end), begin, begin - self.cursor)  # noqa: SLF001 - the ring's own reader
         self.lost_total += result.lost
         self.cursor = result.start + result.n
         return result
@@ -311,7 +311,7 @@ class ItemReader:
 
     def read(self, max_items: int | None = None) -> list:
         """The items put since the last read, oldest first (at most ``max_items``); advances the cursor."""
-        items, self.lost, self.cursor = self.ring._read(self.cursor, max_items)
+        items, self.lost, self.cursor = self.ring._read(self.cursor, max_items)  # noqa: SLF001 - the ring's own reader
         self.lost_total += self.lost
         return items
 

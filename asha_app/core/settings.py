@@ -11,11 +11,12 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from asha_app.core import paths
+from asha_app.core.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +82,16 @@ class CameraSettings(BaseModel):
     mano_path: str = ""
 
 
+OutletName = Literal["emg", "imu", "camera_pose", "predicted_pose", "gestures", "markers"]
+
+
 class LslSettings(BaseModel):
     """Lab Streaming Layer: the switch, the resolve scope, which outlets to publish, and the marker inlet."""
 
     enabled: bool = False
     scope: Literal["machine", "link", "site"] = "site"
-    outlets: list[Literal["emg", "imu", "camera_pose", "predicted_pose", "gestures", "markers"]] = Field(
-        default_factory=lambda: ["emg", "imu", "camera_pose", "predicted_pose", "gestures", "markers"])
+    outlets: list[OutletName] = Field(
+        default_factory=lambda: list(get_args(OutletName)))
     record_markers: bool = True
     marker_stream: str = ""  # name or source id; "" = every marker stream except Asha's own
 
@@ -147,6 +151,4 @@ class AppSettings(BaseModel):
 
     def save(self, path: Path | None = None) -> None:
         """Write atomically (temporary file in the same folder, then rename)."""
-        from asha_app.core.atomic import atomic_write_text
-
         atomic_write_text(path or self.path(), self.model_dump_json(indent=2))

@@ -64,6 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asha_app import __version__
 from asha_app.core.errors import AshaError
 from asha_app.data.labels import pose_labels
 from asha_app.data.reader import read_recording
@@ -106,7 +107,10 @@ def bids_label(raw: str) -> tuple[str, str | None]:
 
 
 def short_channel_name(name: str) -> str:
-    """A BDF label (at most 16 characters) for a joint-angle name: ``_flexion`` -> ``_fl``, ``_abduction`` -> ``_ab``."""
+    """A BDF label (at most 16 characters) for a joint-angle name.
+
+    ``_flexion`` -> ``_fl``, ``_abduction`` -> ``_ab``.
+    """
     s = str(name).replace("_flexion", "_fl").replace("_abduction", "_ab").replace("_extension", "_ex")
     return s[:_EDF_LABEL_MAX]
 
@@ -164,7 +168,8 @@ def check_target(root: str | Path) -> str:
     """
     root = Path(root)
     if root.exists() and not root.is_dir():
-        raise BidsExportError(f"{root} is a file; a BIDS export needs a folder (an empty one, or an existing BIDS dataset).")
+        raise BidsExportError(f"{root} is a file; a BIDS export needs a folder (an empty one, or an existing BIDS "
+                              "dataset).")
     if not root.exists() or not any(root.iterdir()):
         return "new"
     if (root / "dataset_description.json").is_file():
@@ -216,7 +221,7 @@ def plan_export(source: str | Path | Recording, root: str | Path, *, subject: st
 def _write_bdf(path: Path, rec: Recording, names: list[str], units: list[str], data_fn, n: int, fs: int,
                ranges: list[tuple[float, float]], start: dt.datetime | None, progress: ProgressCallback | None,
                n_pad: int) -> None:
-    from edfio import Bdf, BdfSignal, Patient, Recording as EdfRecording  # noqa: PLC0415
+    from edfio import Bdf, BdfSignal, Patient, Recording as EdfRecording  # noqa: PLC0415 - edfio on first use
 
     signals = []
     total = len(names)
@@ -236,7 +241,7 @@ def _write_bdf(path: Path, rec: Recording, names: list[str], units: list[str], d
         bdf.write(path)
 
 
-def export_bids(
+def export_bids(  # noqa: C901
     source: str | Path | Recording,
     root: str | Path,
     *,
@@ -282,9 +287,7 @@ def export_bids(
         The session file cannot be read.
     """
     import mne  # noqa: PLC0415 - heavy, only for this export
-    from mne_bids import BIDSPath, make_dataset_description, write_raw_bids  # noqa: PLC0415
-
-    from asha_app import __version__  # noqa: PLC0415
+    from mne_bids import BIDSPath, make_dataset_description, write_raw_bids  # noqa: PLC0415 - mne_bids on first use
 
     rec = source if isinstance(source, Recording) else read_recording(source)
     root = Path(root)
@@ -295,7 +298,8 @@ def export_bids(
                               "(--overwrite / 'Replace existing').")
     n, c = rec.emg.shape
     if n == 0:
-        raise BidsExportError(f"{rec.meta.get('file', 'the session')} holds no EMG samples; there is nothing to export.")
+        raise BidsExportError(f"{rec.meta.get('file', 'the session')} holds no EMG samples; "
+                              "there is nothing to export.")
     fs = float(rec.fs)
     if abs(fs - round(fs)) > 1e-6:
         raise BidsExportError(f"BDF needs a whole-number sampling rate; this session has {fs:g} Hz.")
@@ -331,7 +335,8 @@ def export_bids(
             lo, hi = lo - 1.0, hi + 1.0
         ranges.append((lo, hi))
     for j in range(len(pose_names)):
-        lo, hi = ANGLE_RANGE if pose_unit == "deg" else (float(angles[:, j].min()) - 1.0, float(angles[:, j].max()) + 1.0)
+        lo, hi = ANGLE_RANGE if pose_unit == "deg" else (float(angles[:, j].min()) - 1.0,
+                                                         float(angles[:, j].max()) + 1.0)
         if pose_unit == "deg" and (angles[:, j].min() < lo or angles[:, j].max() > hi):
             lo, hi = float(angles[:, j].min()) - 1.0, float(angles[:, j].max()) + 1.0
         ranges.append((lo, hi))
@@ -356,7 +361,8 @@ def export_bids(
         i0 = idx_of(p.start)
         if p.end > p.start:
             i1 = idx_of(p.end)
-            events.append((i0 / fs_i, max(0, i1 - i0) / fs_i, p.label, p.repetition if p.repetition >= 0 else None, "prompt"))
+            events.append((i0 / fs_i, max(0, i1 - i0) / fs_i, p.label, p.repetition if p.repetition >= 0 else None,
+                           "prompt"))
         else:
             kind = "lsl_marker" if p.label.startswith("LSL ") else "marker"
             events.append((i0 / fs_i, 0.0, p.label, None, kind))
@@ -511,7 +517,8 @@ def _complete_sidecars(base, rec: Recording, emg_labels, pose_names, pose_channe
             "repetition": {"Description": "repetition of the prompt within the protocol, counted from 1"},
             "asha_kind": {"Description": "what the event is",
                           "Levels": {"prompt": "a prompted movement (duration = how long it was held)",
-                                     "marker": "a marker set in Asha", "lsl_marker": "a marker from an LSL marker stream",
+                                     "marker": "a marker set in Asha",
+                                     "lsl_marker": "a marker from an LSL marker stream",
                                      "padding": "padding of the last BDF data record (not recorded data)"}},
         })
         _write_json(ej, desc_ev)
@@ -519,7 +526,7 @@ def _complete_sidecars(base, rec: Recording, emg_labels, pose_names, pose_channe
 
 def read_back(root: str | Path, subject: str, session: str, task: str):
     """The export read with mne-bids' ``read_raw_bids`` (what the round-trip test and benchmark use)."""
-    from mne_bids import BIDSPath, read_raw_bids  # noqa: PLC0415
+    from mne_bids import BIDSPath, read_raw_bids  # noqa: PLC0415 - mne_bids on first use
 
     bp = BIDSPath(subject=subject, session=session, task=task, datatype="emg", root=Path(root))
     with warnings.catch_warnings():

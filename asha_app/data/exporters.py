@@ -37,7 +37,7 @@ import numpy as np
 from asha_app.core.atomic import OutputExistsError, atomic_folder, atomic_write
 from asha_app.core.errors import AshaError, RecordingFileError, describe_os_error
 from asha_app.data.labels import pose_labels
-from asha_app.data.reader import read_recording
+from asha_app.data.reader import SessionFile, read_recording
 from asha_app.data.recording import Recording
 from asha_app.data.signal_kind import signal_info
 
@@ -133,8 +133,6 @@ def check_output(source, out_path: str | Path, *, overwrite: bool = False, folde
 
 def estimate_npz_bytes(path: str | Path, window: int, stride: int) -> int:
     """Upper bound of the size of :func:`export_windows_npz`'s output for a session file (bytes, EMG windows only)."""
-    from asha_app.data.reader import SessionFile  # noqa: PLC0415
-
     with SessionFile(path) as sf:
         n, c = sf.n_emg, sf.n_channels
     n_windows = (n - window) // max(int(stride), 1) + 1 if n >= window else 0
@@ -151,7 +149,8 @@ def _check_room(out: Path, estimated: int, allow_large: bool, what: str) -> None
         free = None
     if free is not None and estimated > free:
         raise ExportError(f"{out}: the {what} would take about {estimated / 1e9:.2f} GB, more than the "
-                          f"{free / 1e9:.2f} GB free on that disk; use a larger stride or shorter windows, or free space.")
+                          f"{free / 1e9:.2f} GB free on that disk; use a larger stride or shorter windows, or free "
+                          "space.")
     if estimated > SANE_EXPORT_BYTES and not allow_large:
         raise ExportTooLargeError(
             f"{out}: the {what} would take about {estimated / 1e9:.2f} GB on disk and in memory; check the window "
@@ -161,7 +160,8 @@ def _check_room(out: Path, estimated: int, allow_large: bool, what: str) -> None
 
 def _wrap_os_error(out: Path, exc: BaseException) -> ExportError:
     if isinstance(exc, OutputExistsError):
-        return ExportError(f"{out}: appeared while the export was written; the export was not saved. Choose another name.")
+        return ExportError(f"{out}: appeared while the export was written; the export was not saved. Choose another "
+                           "name.")
     return ExportError(f"could not write {out}: {describe_os_error(exc)}. Nothing was left under that name.")
 
 
@@ -246,12 +246,13 @@ def export_windows_npz(
     rec = _load(source)
     n = rec.emg.shape[0]
     if n < window:
-        raise RecordingFileError(f"{rec.meta.get('file', 'recording')}: only {n} EMG samples, fewer than one window of {window}.")
+        raise RecordingFileError(f"{rec.meta.get('file', 'recording')}: only {n} EMG samples, fewer than one window of "
+                                 f"{window}.")
     ends = np.arange(window - 1, n, stride)
     _check_room(out_path, int(ends.size) * window * rec.n_channels * 4, allow_large, "windowed export")
     emg = rec.emg.astype(np.float32)
     if filter_spec is not None:
-        from asha_app.dsp.filters import filter_offline  # noqa: PLC0415
+        from asha_app.dsp.filters import filter_offline  # noqa: PLC0415 - scipy.signal on first use
 
         emg = filter_offline(emg, filter_spec).astype(np.float32)
     t_end = rec.emg_t[ends]
@@ -310,7 +311,8 @@ def export_emg2pose(
         emg2pose stores joint angles in radians; Asha stores degrees.  The
         unit written is also recorded in the extra attribute ``joint_angles_units``.
     max_label_gap_s : float
-        See :func:`asha_app.data.labels.pose_labels`; the default equals training's ``max_label_gap_ms`` (250 ms), so a model
+        See :func:`asha_app.data.labels.pose_labels`; the default equals training's ``max_label_gap_ms``
+        (250 ms), so a model
         evaluated on the export and on the session sees the same labelled windows.
 
     Returns
@@ -434,7 +436,9 @@ def _write_csv(rec: Recording, paths: dict[str, Path], progress, block: int) -> 
     n = rec.emg.shape[0]
     with open(paths["emg"], "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["t_s", *[f"{c}_{rec.emg_units}" for c in (rec.channel_names or [f"ch{i + 1}" for i in range(rec.n_channels)])]])
+        w.writerow(["t_s",
+                    *[f"{c}_{rec.emg_units}"
+                      for c in (rec.channel_names or [f"ch{i + 1}" for i in range(rec.n_channels)])]])
         for s in range(0, n, block):
             e = min(n, s + block)
             np.savetxt(fh, np.column_stack([rec.emg_t[s:e], rec.emg[s:e]]), delimiter=",", fmt="%.6f")

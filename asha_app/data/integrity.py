@@ -19,8 +19,8 @@ import h5py
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
+from asha_app.data.drops import package_gaps
 from asha_app.data.reader import SessionFile
-from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
 
@@ -167,21 +167,27 @@ class SessionReport:
 
     def format_text(self) -> str:
         """Human-readable multi-line report (the CLI prints it; the wizard shows it)."""
-        state = "finalized" if self.finalized else ("NOT CLOSED: interrupted (or still being recorded); readable up to the last save" if self.crashed else "not finalized")
+        state = "finalized" if self.finalized else ("NOT CLOSED: interrupted (or still being recorded); readable up to "
+                                                    "the last save" if self.crashed else "not finalized")
         lines = [
             f"{self.file}: {state}",
-            f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self._imu_text()}, {self.n_frames} camera frames",
-            f"  EMG rate measured {self.measured_fs:.2f} Hz (nominal {self.nominal_fs:g} Hz)" if self.measured_fs else "  EMG rate: not enough samples",
-            f"  dropped: {self.dropped_samples} samples by the device (package gaps), {self.dropped_host} by the recorder",
+            f"  duration {self.duration_s:.1f} s, {self.n_emg} EMG samples, {self._imu_text()}, {self.n_frames} camera "
+            "frames",
+            f"  EMG rate measured {self.measured_fs:.2f} Hz (nominal {self.nominal_fs:g} Hz)" if self.measured_fs
+            else "  EMG rate: not enough samples",
+            f"  dropped: {self.dropped_samples} samples by the device (package gaps), {self.dropped_host} by the "
+            "recorder",
         ]
         if self.valid_label_share is not None:
             lines.append(f"  valid labels: {100 * self.valid_label_share:.1f} % of frames")
         for label, share in self.per_label().items():
             lines.append(f"    {label}: {'no frames' if share is None else f'{100 * share:.1f} % valid'}")
         if self.emg_gaps:
-            lines.append(f"  EMG time gaps: {len(self.emg_gaps)} (longest {max(b - a for a, b in self.emg_gaps):.3f} s)")
+            lines.append(f"  EMG time gaps: {len(self.emg_gaps)} "
+                         f"(longest {max(b - a for a, b in self.emg_gaps):.3f} s)")
         if self.camera_gaps:
-            lines.append(f"  camera time gaps: {len(self.camera_gaps)} (longest {max(b - a for a, b in self.camera_gaps):.3f} s)")
+            lines.append(f"  camera time gaps: {len(self.camera_gaps)} (longest "
+                         f"{max(b - a for a, b in self.camera_gaps):.3f} s)")
         lsl = self.lsl or {}
         if lsl.get("clock_offset_s") is not None:
             lines.append(f"  LSL: clock offset {lsl['clock_offset_s']:.6f} s (LSL time = session time + offset), "
@@ -189,8 +195,6 @@ class SessionReport:
                          "marker-stream stops")
         st = lsl.get("selftest")
         if st:
-            from asha_app.devices.lsl_sync import format_selftest  # noqa: PLC0415 - plain formatting, no LSL loaded
-
             lines.append("  synchronization self-test: " + format_selftest(st).replace("\n", "\n    "))
         for w in self.warnings:
             lines.append(f"  WARNING: {w}")
@@ -242,7 +246,7 @@ def _count_nonfinite_rows(ds, block: int = 262_144) -> int:
     return n
 
 
-def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s: float = 0.5,
+def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s: float = 0.5,  # noqa: C901
                        min_valid_share: float = 0.7, package_modulus: int | None = None) -> SessionReport:
     """:func:`check_session` on an open :class:`SessionFile` (the writer's own, at finalize).
 
@@ -300,7 +304,8 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
     duration = float(tf[-1] - tf[0]) if tf.size > 1 else 0.0
     measured = (tf.size - 1) / duration if duration > 0 else None
     _, _, n_missing = package_gaps(package, package_modulus, restart if np.isfinite(restart) else None)
-    host = int(dropped[S.Dropped.N_MISSING][dropped[S.Dropped.SOURCE] == S.Dropped.SOURCE_HOST].sum()) if dropped.size else 0
+    host = (int(dropped[S.Dropped.N_MISSING][dropped[S.Dropped.SOURCE] == S.Dropped.SOURCE_HOST].sum())
+            if dropped.size else 0)
     per_prompt = valid_share_per_prompt(prompts, cam_t, valid) if cam_t.size else [
         {"label": p.label, "repetition": p.repetition, "start": p.start, "end": p.end, "frames": 0, "valid_share": None}
         for p in prompts if p.end > p.start
@@ -323,7 +328,8 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
             for g in gaps:
                 if g[2] == name and g[1] is None:
                     g[1] = p.start
-    lsl_info["lsl_markers"] = sum(1 for p in markers if p.label.startswith("LSL ") and not p.label.startswith("LSL marker stream '"))
+    lsl_info["lsl_markers"] = sum(1 for p in markers if p.label.startswith("LSL ")
+                                  and not p.label.startswith("LSL marker stream '"))
     lsl_info["stream_gaps"] = gaps
     report.lsl = lsl_info
     w = report.warnings
@@ -336,7 +342,8 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
     if t.size == 0:
         w.append("the file holds no EMG samples.")
     if nonfinite_emg:
-        w.append(f"{nonfinite_emg} EMG samples hold NaN or infinite values (invalid samples from the device, or damage).")
+        w.append(f"{nonfinite_emg} EMG samples hold NaN or infinite values (invalid samples from the device, or "
+                 "damage).")
     if nonfinite_t:
         w.append(f"{nonfinite_t} EMG time stamps are NaN or infinite (rows never written, or damage); "
                  "readers leave trailing ones out.")
@@ -350,7 +357,8 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
         w.append(f"measured EMG rate {measured:.1f} Hz differs from the nominal {nominal:g} Hz by more than 2 %.")
     total = report.dropped_samples + report.dropped_host
     if t.size and total > 0.01 * t.size:
-        w.append(f"{total} samples ({100 * total / (t.size + total):.1f} %) were dropped; check the WiFi link and the computer's load.")
+        w.append(f"{total} samples ({100 * total / (t.size + total):.1f} %) were dropped; check the WiFi link and the "
+                 "computer's load.")
     if report.emg_gaps:
         w.append(f"{len(report.emg_gaps)} gaps longer than {emg_gap_s:g} s in the EMG stream.")
     if report.camera_gaps:
@@ -389,3 +397,28 @@ def write_summary(f: h5py.File, summary: dict) -> None:
     f.attrs.modify(S.Root.SUMMARY, S.to_json(summary))
     f.attrs.modify(S.Root.FINALIZED, True)
     f.flush()
+
+
+def format_selftest(res: dict) -> str:
+    """Lines for the user (CLI, Settings dialog, session summary) from a synchronization self-test result.
+
+    ``res`` is the dict :func:`asha_app.devices.lsl_sync.run_selftest` returns (and new
+    session files store as ``sync_selftest``); missing parts are left out.
+    """
+    lines = [res.get("message", "")]
+    lb = res.get("emg_loopback")
+    if lb:
+        se, la = lb["stamp_error"], lb["latency"]
+        lines.append(f"EMG loopback: {lb['received']}/{lb['sent']} samples; time-stamp error p99 "
+                     f"{se.get('p99_ms', float('nan')):.3f} ms; latency p50 {la.get('p50_ms', float('nan')):.2f} ms, "
+                     f"p99 {la.get('p99_ms', float('nan')):.2f} ms, "
+                     f"jitter {lb.get('jitter_ms') or float('nan'):.2f} ms")
+    mk = res.get("marker")
+    if mk:
+        lines.append(f"Marker Asha → session: {mk['received']}/{mk['sent']} received; recorded minus sent time at most "
+                     f"{mk['offset'].get('max_abs_ms', float('nan')):.3f} ms; arrival delay p50 "
+                     f"{mk['delay'].get('p50_ms', float('nan')):.2f} ms")
+    ev = res.get("emg_video")
+    if ev:
+        lines.append("EMG-to-video: " + ev.get("message", ""))
+    return "\n".join(x for x in lines if x)

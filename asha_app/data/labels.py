@@ -103,7 +103,8 @@ def select_targets(rec: Recording, kind: str = "auto") -> tuple[np.ndarray, list
     if kind == "auto":
         raise DatasetError(f"{src}: has no pose labels (no finite joint angles, targets or joints); record with the "
                            "camera on so every frame gets a hand pose")
-    raise DatasetError(f"{src}: has no labels of kind {kind!r}; record with the camera on or choose another target kind")
+    raise DatasetError(f"{src}: has no labels of kind {kind!r}; "
+                       "record with the camera on or choose another target kind")
 
 
 def labels_at(label_t: np.ndarray, y: np.ndarray, valid: np.ndarray | None, tq: np.ndarray,

@@ -87,4 +87,5 @@ class Normalizer:
     @classmethod
     def from_dict(cls, d: dict) -> Normalizer:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{k: np.asarray(d[k], dtype=np.float32) for k in ("emg_mean", "emg_std", "target_mean", "target_std")})
+        return cls(**{k: np.asarray(d[k], dtype=np.float32)
+                      for k in ("emg_mean", "emg_std", "target_mean", "target_std")})

@@ -83,7 +83,8 @@ def open_h5_readonly(path: Path) -> tuple[h5py.File, bool]:
                     f"(written by an older Asha or another program), and HDF5 cannot open it ({exc2}). "
                     "'asha check --recover' tries to repair it."
                 ) from exc2
-        raise RecordingFileError(f"{path}: the HDF5 file is truncated or corrupt and cannot be opened ({text}).") from exc
+        raise RecordingFileError(f"{path}: the HDF5 file is truncated or corrupt "
+                                 f"and cannot be opened ({text}).") from exc
 
 
 _LOCKED = ("{path}: the file is locked by another program that is writing it (a recording still running, or "
@@ -143,7 +144,7 @@ class SessionFile:
             self.close()
             raise RecordingFileError(f"{self.path}: the session file is damaged ({exc}).") from exc
 
-    def _validate(self) -> None:
+    def _validate(self) -> None:  # noqa: C901
         a = self._f.attrs
         fmt = _decode_attr(a.get(S.Root.FORMAT))
         if fmt != S.FORMAT_NAME:
@@ -153,7 +154,8 @@ class SessionFile:
             )
         version = _decode_attr(a.get(S.Root.SCHEMA_VERSION))
         if not isinstance(version, int):
-            raise RecordingFileError(f"{self.path}: the session file has no valid schema_version attribute ({version!r}).")
+            raise RecordingFileError(f"{self.path}: the session file has no valid schema_version attribute "
+                                     f"({version!r}).")
         if version > S.SCHEMA_VERSION:
             raise RecordingFileError(
                 f"{self.path}: written with session-format version {version}, this Asha reads up to version "
@@ -161,17 +163,20 @@ class SessionFile:
             )
         for key in _REQUIRED:
             if key not in self._f:
-                raise RecordingFileError(f"{self.path}: the session file lacks the dataset /{key}; it is damaged or incomplete.")
+                raise RecordingFileError(f"{self.path}: the session file lacks the dataset /{key}; it is damaged or "
+                                         "incomplete.")
         for key in _REQUIRED:
             if not isinstance(self._f[key], h5py.Dataset):
-                raise RecordingFileError(f"{self.path}: /{key} is a group, not a dataset; the file is damaged or foreign.")
+                raise RecordingFileError(f"{self.path}: /{key} is a group, not a dataset; the file is damaged or "
+                                         "foreign.")
         raw, t = self._f[_REQUIRED[0]], self._f[_REQUIRED[1]]
         if raw.ndim != 2 or t.ndim != 1:
             raise RecordingFileError(f"{self.path}: /emg/raw has shape {raw.shape} and /emg/t {t.shape}; expected "
                                      "(samples, channels) and (samples,). The file is damaged or foreign.")
         n_raw, n_t = raw.shape[0], t.shape[0]
         if n_raw != n_t:
-            raise RecordingFileError(f"{self.path}: /emg/raw has {n_raw} rows but /emg/t has {n_t}; the file is damaged.")
+            raise RecordingFileError(f"{self.path}: /emg/raw has {n_raw} rows but /emg/t has {n_t}; the file is "
+                                     "damaged.")
         fs = _decode_attr(a.get(S.Root.FS))
         try:
             fs_value = float(fs)
@@ -236,7 +241,8 @@ class SessionFile:
         """
         value = self.attrs.get(S.Root.SUMMARY) or {}
         if not isinstance(value, dict):
-            log.warning("%s: the 'summary' attribute is not a JSON object (%s); ignored", self.path, type(value).__name__)
+            log.warning("%s: the 'summary' attribute is not a JSON object (%s); ignored", self.path,
+                        type(value).__name__)
             return {}
         return value
 
@@ -439,7 +445,8 @@ class SessionFile:
         )
         return Recording(
             emg=emg[S.Emg.RAW][()], emg_t=emg[S.Emg.T][()], fs=self.fs, label_t=label_t, joint_angles=joint_angles,
-            joints_mm=joints_mm, targets=targets, valid=valid, angle_names=angle_names if joint_angles is not None else [],
+            joints_mm=joints_mm, targets=targets, valid=valid,
+            angle_names=angle_names if joint_angles is not None else [],
             target_names=target_names, channel_names=self.channel_names,
             emg_units=self.emg_units, prompts=self.prompts(), meta=meta, extras=extras,
         )

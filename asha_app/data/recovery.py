@@ -9,13 +9,16 @@ session.  ``asha check --recover`` uses it.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from asha_app.core.atomic import OutputExistsError, atomic_write, temp_path_for
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
+from asha_app.data.h5flags import SWMR_WRITE_ACCESS, WRITE_ACCESS, clear_open_flags, open_flags
 from asha_app.data.integrity import check_session, write_summary
 from asha_app.data.reader import SessionFile, open_h5_readonly
 
@@ -78,14 +81,13 @@ def recover_session(path: str | Path, out_path: str | Path | None = None, *, ove
     RecordingFileError
         If ``path`` is not a readable session file or ``out_path`` exists.
     """
-    from asha_app.core.atomic import OutputExistsError, atomic_write  # noqa: PLC0415
-
     path = Path(path)
     out = Path(out_path) if out_path is not None else path.with_name(path.stem + ".recovered.h5")
     if out.exists() and not overwrite:
         raise RecordingFileError(f"{out}: already exists; remove it or choose another name.")
     if out.resolve() == path.resolve():
-        raise RecordingFileError(f"{out}: the recovered copy cannot replace the file it is made from; choose another name.")
+        raise RecordingFileError(f"{out}: the recovered copy cannot replace the file it is made from; choose another "
+                                 "name.")
     unflagged = None
     try:
         with SessionFile(path):  # validates format and version
@@ -133,11 +135,6 @@ def _copy_without_open_flags(path: Path, out: Path) -> Path | None:
     "write access" set without "SWMR write access" (older Asha versions wrote
     the summary that way).  The original is never modified.
     """
-    import shutil  # noqa: PLC0415
-
-    from asha_app.core.atomic import temp_path_for  # noqa: PLC0415
-    from asha_app.data.h5flags import SWMR_WRITE_ACCESS, WRITE_ACCESS, clear_open_flags, open_flags  # noqa: PLC0415
-
     try:
         flags = open_flags(path)
     except OSError:

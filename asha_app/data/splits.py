@@ -190,7 +190,8 @@ def split_by_repetitions(ws: WindowSet, assign_rep: dict[int, str], gap_ms: floa
         if not sel.any():
             continue
         if not ps:
-            raise DatasetError(f"{ws.sessions[r]}: has no prompts with repetition numbers; split by time blocks instead")
+            raise DatasetError(f"{ws.sessions[r]}: has no prompts with repetition numbers; "
+                               "split by time blocks instead")
         starts = np.array([p.start for p in ps])
         set_of_p = np.array([SET_CODES[assign_rep[p.repetition]] if p.repetition in assign_rep else DROPPED
                              for p in ps], dtype=np.int8)

@@ -197,7 +197,8 @@ def check_recording(rec: Recording, fs: float | None = None, n_channels: int | N
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
         raise DatasetError(
-            f"{src}: EMG holds {int(bad.sum())} NaN/inf values (first at sample {rows[0]}, t={rec.emg_t[rows[0]]:.3f} s); "
+            f"{src}: EMG holds {int(bad.sum())} NaN/inf values "
+            f"(first at sample {rows[0]}, t={rec.emg_t[rows[0]]:.3f} s); "
             "cut the broken stretch out or re-record before training")
     if n_channels is not None and rec.n_channels != n_channels:
         raise DatasetError(f"{src}: has {rec.n_channels} EMG channels, the others have {n_channels}")
@@ -280,7 +281,7 @@ def build_windows(recordings: list[Recording] | Recording, spec: WindowSpec, fil
         emg=np.concatenate(emgs), ends=np.concatenate(ends).astype(np.int64), end_t=np.concatenate(end_t),
         start_t=np.concatenate(start_t), label_time=np.concatenate(lab_t), y=np.concatenate(ys),
         rec_index=np.concatenate(rix), window=W, fs=fs, spec=spec, filter_spec=filter_spec,
-        target_names=list(names), target_kind=str(kind),
+        target_names=list(names or []), target_kind=str(kind),
         channel_names=list(recs[0].channel_names) or [f"ch{i + 1}" for i in range(n_ch)],
         sessions=[str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recs)],
         participants=[participant_key(r.meta) for r in recs],

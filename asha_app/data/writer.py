@@ -57,14 +57,15 @@ import numpy as np
 try:  # POSIX only: the process's file-size limit
     import resource
 except ImportError:  # Windows
-    resource = None
+    resource = None  # type: ignore[assignment]
 
+from asha_app import __version__ as app_version
 from asha_app.core.errors import RecordingFileError, describe_os_error
 from asha_app.data import schema as S
 from asha_app.data import integrity
+from asha_app.data.drops import package_gaps
 from asha_app.data.reader import SessionFile
 from asha_app.data.recording import Prompt
-from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class SessionWriter:
     package_modulus : int, optional
         Value at which the board's package counter wraps (the EMG source's
         ``package_modulus``); ``None``: see
-        :func:`asha_app.devices.drops.package_gaps`.
+        :func:`asha_app.data.drops.package_gaps`.
     package_restart : float, optional
         Package number a looping source starts again from (the EMG source's
         ``package_restart``: a playback file's first package); a jump back to
@@ -244,7 +245,8 @@ class SessionWriter:
             raise ValueError(f"n_channels must be at least 1, got {n_channels}")
         self.fs = float(fs)
         self.angle_names = [str(a) for a in angle_names]
-        self.channel_names = [str(c) for c in channel_names] if channel_names is not None else [f"ch{i + 1}" for i in range(self.n_channels)]
+        self.channel_names = ([str(c) for c in channel_names] if channel_names is not None
+                              else [f"ch{i + 1}" for i in range(self.n_channels)])
         if len(self.channel_names) != self.n_channels:
             raise ValueError(f"{len(self.channel_names)} channel names for {self.n_channels} channels")
         if offset_source not in (S.OffsetSource.ASSUMED, S.OffsetSource.MEASURED):
@@ -269,7 +271,8 @@ class SessionWriter:
         self._t_range = [math.inf, -math.inf]
 
         if self.path.exists() and not overwrite:
-            raise RecordingFileError(f"{self.path}: a file with this name already exists; choose another name or delete it first.")
+            raise RecordingFileError(f"{self.path}: a file with this name already exists; choose another name or "
+                                     "delete it first.")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # a small per-dataset chunk cache: the default 1 MiB per dataset made a 30-minute session's
@@ -277,7 +280,8 @@ class SessionWriter:
             self._f = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=64 * 1024)
         except (OSError, ValueError) as exc:
             raise RecordingFileError(
-                f"cannot create session file {self.path}: {describe_os_error(exc)}. Choose a writable folder with free space."
+                f"cannot create session file {self.path}: {describe_os_error(exc)}. Choose a writable folder with free "
+                "space."
             ) from exc
         self._reserve = self._make_reserve(int(reserve_bytes))
         try:
@@ -303,8 +307,6 @@ class SessionWriter:
     def _create_layout(self, *, participant, device, filter_spec, camera, hand_model, app_settings, source,
                        session_t0_unix, emg_to_video_offset_s, offset_source, compression, lsl_clock_offset_s=None,
                        lsl=None, sync_selftest=None) -> None:
-        from asha_app import __version__ as app_version  # noqa: PLC0415
-
         f = self._f
         a = f.attrs
         a[S.Root.FORMAT] = S.FORMAT_NAME
@@ -338,7 +340,8 @@ class SessionWriter:
                 kw["fillvalue"] = fill
             if any(x == 0 for x in tail):
                 return group.create_dataset(name, shape=(0, *tail), dtype=dtype)
-            return group.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), chunks=(chunk, *tail), dtype=dtype, **kw)
+            return group.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), chunks=(chunk, *tail),
+                                        dtype=dtype, **kw)
 
         g = f.create_group(S.Emg.GROUP)
         g.attrs[S.Emg.CHANNEL_NAMES] = self.channel_names
@@ -359,7 +362,8 @@ class SessionWriter:
             S.Imu.ACCEL: grow(g, S.Imu.ACCEL, (3,), "<f4", IMU_CHUNK),
             S.Imu.GYRO: grow(g, S.Imu.GYRO, (3,), "<f4", IMU_CHUNK),
         }
-        dropped = {"": f.create_dataset(S.Dropped.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Dropped.DTYPE)}
+        dropped = {"": f.create_dataset(S.Dropped.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,),
+                                        dtype=S.Dropped.DTYPE)}
         g = f.create_group(S.Camera.GROUP)
         if camera:
             for k, v in camera.items():
@@ -385,10 +389,13 @@ class SessionWriter:
             S.Labels.TRANSLATION_MM: grow(g, S.Labels.TRANSLATION_MM, (3,), "<f4", FRAME_CHUNK, False, np.nan),
             S.Labels.VALID: grow(g, S.Labels.VALID, (), "?", FRAME_CHUNK),
         }
-        prompts = {"": f.create_dataset(S.Prompts.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Prompts.DTYPE)}
-        markers = {"": f.create_dataset(S.Markers.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,), dtype=S.Markers.DTYPE)}
+        prompts = {"": f.create_dataset(S.Prompts.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,),
+                                        dtype=S.Prompts.DTYPE)}
+        markers = {"": f.create_dataset(S.Markers.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,),
+                                        dtype=S.Markers.DTYPE)}
         self._streams: dict[str, _Stream] = {
-            "emg": _Stream(emg), "imu": _Stream(imu), "dropped": _Stream(dropped), "frames": _Stream({**cam, **{f"l:{k}": v for k, v in lab.items()}}),
+            "emg": _Stream(emg), "imu": _Stream(imu), "dropped": _Stream(dropped),
+            "frames": _Stream({**cam, **{f"l:{k}": v for k, v in lab.items()}}),
             "prompts": _Stream(prompts), "markers": _Stream(markers),
         }
         if self.target_names is not None:
@@ -403,7 +410,8 @@ class SessionWriter:
             g = f.create_group(S.Video.GROUP)
             self._streams["video"] = _Stream({
                 S.Video.T: grow(g, S.Video.T, (), "<f8", 16, False, nan),
-                S.Video.FRAMES: g.create_dataset(S.Video.FRAMES, shape=(0, h, w, 3), maxshape=(None, h, w, 3), chunks=(1, h, w, 3), dtype="u1"),
+                S.Video.FRAMES: g.create_dataset(S.Video.FRAMES, shape=(0, h, w, 3), maxshape=(None, h, w, 3),
+                                                 chunks=(1, h, w, 3), dtype="u1"),
             })
 
     # ------------------------------------------------------------------ state
@@ -506,7 +514,8 @@ class SessionWriter:
             self._fail(exc, "checking free space", hdf5_failed=False)
         if free < needed:
             self._fail(
-                f"the disk is full or nearly full (would need {needed / 1e6:.1f} MB, {max(free, 0) / 1e6:.1f} MB usable)",
+                f"the disk is full or nearly full (would need {needed / 1e6:.1f} MB, {max(free, 0) / 1e6:.1f} MB "
+                "usable)",
                 "saving", hdf5_failed=False,
             )
 
@@ -555,7 +564,8 @@ class SessionWriter:
         marker = np.zeros(n) if marker is None else np.asarray(marker, dtype=np.float64).reshape(n)
         board_t = nan if board_t is None else np.asarray(board_t, dtype=np.float64).reshape(n)
         self._detect_gaps(t, package)
-        self._streams["emg"].add({S.Emg.RAW: raw, S.Emg.T: t, S.Emg.BOARD_T: board_t, S.Emg.PACKAGE: package, S.Emg.MARKER: marker})
+        self._streams["emg"].add({S.Emg.RAW: raw, S.Emg.T: t, S.Emg.BOARD_T: board_t, S.Emg.PACKAGE: package,
+                                  S.Emg.MARKER: marker})
         self._t_range = [min(self._t_range[0], float(t[0])), max(self._t_range[1], float(t[-1]))]
         if self._pending_t0 is None:
             self._pending_t0 = float(t[0])
@@ -587,7 +597,8 @@ class SessionWriter:
             S.Imu.GYRO: np.asarray(gyro, dtype=np.float32).reshape(t.size, 3),
         })
 
-    def append_dropped(self, t: float, first_missing_package: float, n_missing: int, source: int = S.Dropped.SOURCE_DEVICE) -> None:
+    def append_dropped(self, t: float, first_missing_package: float, n_missing: int,
+                       source: int = S.Dropped.SOURCE_DEVICE) -> None:
         """Record a gap of ``n_missing`` samples before session time ``t``.
 
         ``source`` is :attr:`Dropped.SOURCE_DEVICE` for package-number gaps and
@@ -694,11 +705,13 @@ class SessionWriter:
         self._streams["frames"].add({
             S.Camera.T: t, S.Camera.IMAGE_LANDMARKS: arr(image_landmarks, (m, L, 3)),
             S.Camera.WORLD_LANDMARKS: arr(world_landmarks, (m, L, 3)),
-            S.Camera.HANDEDNESS: np.zeros(m, dtype=f"S{S.HANDEDNESS_BYTES}"), S.Camera.CONFIDENCE: np.zeros(m, np.float32),
+            S.Camera.HANDEDNESS: np.zeros(m, dtype=f"S{S.HANDEDNESS_BYTES}"),
+            S.Camera.CONFIDENCE: np.zeros(m, np.float32),
             f"l:{S.Labels.JOINT_ANGLES}": ang, f"l:{S.Labels.JOINTS_MM}": arr(joints_mm, (m, L, 3)),
             f"l:{S.Labels.JOINTS_WORLD_MM}": arr(joints_world_mm, (m, L, 3)),
             f"l:{S.Labels.FIT_ERROR_MM}": arr(fit_error_mm, (m,)), f"l:{S.Labels.GLOBAL_ROT}": arr(None, (m, 3)),
-            f"l:{S.Labels.TRANSLATION_MM}": arr(None, (m, 3)), f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
+            f"l:{S.Labels.TRANSLATION_MM}": arr(None, (m, 3)),
+            f"l:{S.Labels.VALID}": np.asarray(valid, bool).reshape(m),
         })
 
     def append_prompt(self, prompt: Prompt, discarded: bool = False) -> None:
@@ -727,14 +740,16 @@ class SessionWriter:
             raise ValueError("this session was created without target_names; it has no /targets group")
         t = np.asarray(t, np.float64).reshape(-1)
         if t.size:
-            self._streams["targets"].add({S.Targets.T: t, S.Targets.VALUES: np.asarray(values, np.float32).reshape(t.size, -1)})
+            self._streams["targets"].add({S.Targets.T: t,
+                                          S.Targets.VALUES: np.asarray(values, np.float32).reshape(t.size, -1)})
 
     def append_video(self, t: float, frame_rgb: np.ndarray) -> None:
         """Buffer one RGB video frame (``/video``; only when created with ``video_shape``)."""
         self._check_open()
         if "video" not in self._streams:
             raise ValueError("video storage is off for this session (create the writer with video_shape=(H, W))")
-        self._streams["video"].add({S.Video.T: np.array([t], np.float64), S.Video.FRAMES: np.asarray(frame_rgb, np.uint8)[None]})
+        self._streams["video"].add({S.Video.T: np.array([t], np.float64),
+                                    S.Video.FRAMES: np.asarray(frame_rgb, np.uint8)[None]})
 
     # ------------------------------------------------------------------ flushing
     def flush(self) -> None:

@@ -14,11 +14,13 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from asha_app.core.clock import SessionClock
 from asha_app.core.errors import DeviceError, DeviceNotFoundError
+from asha_app.core.paths import resource
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ class Frame:
 
 def demo_video_path() -> Path:
     """The bundled demo hand video (``resources/demo/hand_landmarker_test_video.mp4``)."""
-    from asha_app.core.paths import resource
-
     return resource("demo", "hand_landmarker_test_video.mp4")
 
 
@@ -101,7 +101,7 @@ class CameraSource:
         fps: float | None = None,
     ) -> None:
         self.is_file = not isinstance(source, int)
-        self.source = source if not self.is_file else Path(source)
+        self.source: int | Path = source if isinstance(source, int) else Path(source)
         self.clock = clock
         self.width = width
         self.height = height
@@ -110,7 +110,7 @@ class CameraSource:
         self.loop = loop
         self._fps_override = fps
         self.fps = 0.0
-        self._cap = None
+        self._cap: Any = None  # cv2.VideoCapture once open
         self._index = 0
         self._t_start: float | None = None
         self._file_frame = 0
@@ -118,20 +118,21 @@ class CameraSource:
     @property
     def name(self) -> str:
         """Human-readable name (``"Camera 0"`` or the file name)."""
-        return f"Camera {self.source}" if not self.is_file else Path(self.source).name
+        return self.source.name if isinstance(self.source, Path) else f"Camera {self.source}"
 
     def open(self) -> CameraSource:
         """Open the device or file and read a first frame to prove it works."""
-        import cv2
+        import cv2  # noqa: PLC0415 - cv2 on first use
 
-        if self.is_file:
-            path = Path(self.source)
+        if isinstance(self.source, Path):
+            path = self.source
             if not path.is_file():
                 raise VideoFileError(f"video file not found: {path}. Choose an existing video file.")
             cap = cv2.VideoCapture(str(path))
             if not cap.isOpened():
                 cap.release()
-                raise VideoFileError(f"cannot open {path} as a video (unknown or damaged format). Try an MP4/H.264 file.")
+                raise VideoFileError(f"cannot open {path} as a video (unknown or damaged format). Try an MP4/H.264 "
+                                     "file.")
             ok, frame = cap.read()
             if not ok or frame is None:
                 cap.release()
@@ -180,7 +181,7 @@ class CameraSource:
         DeviceError
             If the source is not open.
         """
-        import cv2
+        import cv2  # noqa: PLC0415 - cv2 on first use
 
         if self._cap is None:
             raise DeviceError(f"{self.name} is not open; call open() first")
@@ -232,7 +233,7 @@ def list_cameras(max_index: int = 5) -> list[int]:
     Probing stops at the first two consecutive indices that fail to open (device
     numbers are mostly contiguous), so a machine without cameras answers quickly.
     """
-    import cv2
+    import cv2  # noqa: PLC0415 - cv2 on first use
 
     found: list[int] = []
     misses = 0

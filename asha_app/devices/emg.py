@@ -203,7 +203,8 @@ class MindRoveSource(EmgSource):
         Board whose row layout the data has (the master board for playback).
     """
 
-    def __init__(self, board_id: int, params: MindRoveInputParams | None = None, layout_board: int | None = None) -> None:
+    def __init__(self, board_id: int, params: MindRoveInputParams | None = None,
+                 layout_board: int | None = None) -> None:
         self.board_id = int(board_id)
         self.params = params or MindRoveInputParams()
         self.layout = BoardLayout.from_board(self.board_id if layout_board is None else layout_board)
@@ -413,7 +414,8 @@ def inspect_playback_file(path: Path, layout: BoardLayout) -> tuple[int, dict[in
             raise RecordingFileError(f"Recording file {path} could not be read ({exc}); it is not a MindRove/BrainFlow "
                                      "recording.") from exc
     if data.shape[0] != layout.num_rows:
-        raise RecordingFileError(f"Recording file {path} has {data.shape[0]} rows, expected {layout.num_rows} ({layout.name}).")
+        raise RecordingFileError(f"Recording file {path} has {data.shape[0]} rows, expected {layout.num_rows} "
+                                 f"({layout.name}).")
     if data.shape[1] == 0:
         raise RecordingFileError(f"Recording file {path} holds no complete sample.")
     markers: dict[int, float] = {}

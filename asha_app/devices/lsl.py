@@ -56,8 +56,10 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import psutil
 
 from asha_app.core.clock import SessionClock
 from asha_app.core.errors import AshaError, DeviceError, DeviceNotFoundError
@@ -89,7 +91,7 @@ _config_lock = threading.Lock()
 _configured_scope: str | None = None
 
 
-class LslUnavailable(AshaError):
+class LslUnavailableError(AshaError):
     """LSL cannot be used here (off in Settings, liblsl missing, or no network interface); the message says which."""
 
 
@@ -101,7 +103,8 @@ def config_text(scope: str) -> str:
     lines = ["[multicast]", f"ResolveScope = {scope}"]
     if scope == "machine":  # loopback only: no multicast or broadcast leaves this computer
         lines += ["AddressesOverride = {127.0.0.1}", "Interfaces = {127.0.0.1}", "[ports]", "IPv6 = disable"]
-    lines += ["[log]", "level = -3"]  # liblsl logs only fatal errors (its INFO/ERR lines on every reconnect would flood)
+    lines += ["[log]",
+              "level = -3"]  # liblsl logs only fatal errors (its INFO/ERR lines on every reconnect would flood)
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +123,7 @@ def configure(scope: str = "site"):
 
     Raises
     ------
-    LslUnavailable
+    LslUnavailableError
         If pylsl or its bundled liblsl cannot be loaded.
     """
     global _configured_scope
@@ -128,7 +131,7 @@ def configure(scope: str = "site"):
     try:
         import pylsl  # noqa: PLC0415 - optional at run time: Asha runs without LSL
     except (ImportError, OSError, RuntimeError) as exc:
-        raise LslUnavailable(f"LSL is off: the LSL library could not be loaded ({exc}). Reinstall Asha "
+        raise LslUnavailableError(f"LSL is off: the LSL library could not be loaded ({exc}). Reinstall Asha "
                              "(scripts/install.sh installs pylsl, which bundles liblsl).") from exc
     with _config_lock:
         if _configured_scope is None:
@@ -159,11 +162,9 @@ def loopback_usable() -> bool:
 def network_interfaces_up() -> list[str]:
     """Names of the network interfaces that are up, loopback excluded."""
     try:
-        import psutil  # noqa: PLC0415
-
         stats = psutil.net_if_stats()
         addrs = psutil.net_if_addrs()
-    except (ImportError, OSError):
+    except OSError:
         return []
     out = []
     for name, st in stats.items():
@@ -206,10 +207,11 @@ def lsl_status(enabled: bool = True, scope: str = "site") -> LslStatus:
         return LslStatus(False, "LSL is off (Settings → Lab Streaming Layer to switch it on).", scope)
     if not loopback_usable():
         return LslStatus(False, "LSL is off: this computer has no usable network interface (not even loopback), "
-                                "and LSL needs one even between programs on this computer. Asha runs without it.", scope)
+                                "and LSL needs one even between programs on this computer. Asha runs without it.",
+                         scope)
     try:
         pylsl = configure(scope)
-    except LslUnavailable as exc:
+    except LslUnavailableError as exc:
         return LslStatus(False, str(exc), scope)
     version = int(pylsl.library_version())
     scope = _configured_scope or scope
@@ -220,10 +222,10 @@ def lsl_status(enabled: bool = True, scope: str = "site") -> LslStatus:
 
 
 def require_lsl(enabled: bool = True, scope: str = "site"):
-    """The configured pylsl module, or :class:`LslUnavailable` with the reason."""
+    """The configured pylsl module, or :class:`LslUnavailableError` with the reason."""
     st = lsl_status(enabled, scope)
     if not st.available:
-        raise LslUnavailable(st.message)
+        raise LslUnavailableError(st.message)
     return configure(scope)
 
 
@@ -354,7 +356,7 @@ class Outlet:
         self.name = info.name()
         self.source_id = info.source_id()
 
-    def push(self, t_session: np.ndarray, values) -> None:
+    def push(self, t_session: np.ndarray | list[float], values) -> None:
         """Push samples with their session times (s); the stamps are those times on the LSL clock."""
         t_session = np.asarray(t_session, np.float64).reshape(-1)
         if t_session.size == 0:
@@ -393,7 +395,8 @@ def open_outlet(key: str, lsl_clock: LslClock, pylsl, *, fs: float = 0.0, channe
         The EMG device's description (written as the manufacturer/model).
     """
     if key == "emg":
-        chans = [ChannelDesc(c, "microvolts", "EMG", f"{placement}; electrode {i + 1}") for i, c in enumerate(channel_names)]
+        chans = [ChannelDesc(c, "microvolts", "EMG", f"{placement}; electrode {i + 1}")
+                 for i, c in enumerate(channel_names)]
         info = stream_info(pylsl, "Asha EMG", "EMG", chans, fs, pylsl.cf_float32, _source_id(key, tag),
                            manufacturer=device, model=device, reference="armband's own reference electrode",
                            extra={"asha_time_base": "the device's sample times on the LSL clock"})
@@ -405,7 +408,8 @@ def open_outlet(key: str, lsl_clock: LslClock, pylsl, *, fs: float = 0.0, channe
     elif key in ("camera_pose", "predicted_pose"):
         if not dof_names:
             raise ValueError("pose outlets need the hand model's joint-angle names")
-        chans = [ChannelDesc(d, "degrees", "JointAngle") for d in dof_names] + [ChannelDesc("valid", "boolean", "Validity")]
+        chans = [ChannelDesc(d, "degrees", "JointAngle")
+                 for d in dof_names] + [ChannelDesc("valid", "boolean", "Validity")]
         name = "Asha camera pose" if key == "camera_pose" else "Asha EMG-predicted pose"
         info = stream_info(pylsl, name, "Pose", chans, 0.0, pylsl.cf_float32, _source_id(key, tag),
                            extra={"asha_pose": "hand-model joint angles (asha_app.pose.contract)"})
@@ -455,8 +459,8 @@ class MarkerEvent:
 
 @dataclass
 class _Tracked:
-    info: object
-    inlet: object | None
+    info: Any
+    inlet: Any | None
     name: str
     source_id: str
     lost_at: float | None = None
@@ -617,9 +621,9 @@ class LslEmgSource(EmgSource):
         self._n = max_channels
         self._names: list[str] = []
         self._scale = 1.0
-        self._inlet = None
-        self._new_inlet = None
-        self._pylsl = None
+        self._inlet: Any = None
+        self._new_inlet: Any = None
+        self._pylsl: Any = None
         self._lsl_clock: LslClock | None = None
         self._counter = 0
         self._last_ts: float | None = None
@@ -635,7 +639,7 @@ class LslEmgSource(EmgSource):
     def channel_names(self) -> list[str]:
         return list(self._names) or super().channel_names()
 
-    def resolve(self) -> object:
+    def resolve(self) -> Any:
         """Find the stream (blocks up to the timeout); sets rate, channels and units from its description.
 
         Raises
@@ -647,12 +651,13 @@ class LslEmgSource(EmgSource):
         """
         try:
             pl = require_lsl(self.enabled, self.scope)
-        except LslUnavailable as exc:
+        except LslUnavailableError as exc:
             raise DeviceNotFoundError(str(exc)) from exc
         self._pylsl = pl
         wait = self.no_data_timeout_s
         if self.stream:
-            found = pl.resolve_byprop("name", self.stream, 1, wait) or pl.resolve_byprop("source_id", self.stream, 1, 0.5)
+            found = (pl.resolve_byprop("name", self.stream, 1, wait)
+                     or pl.resolve_byprop("source_id", self.stream, 1, 0.5))
         else:
             found = pl.resolve_byprop("type", "EMG", 1, wait)
         if not found:
@@ -665,20 +670,23 @@ class LslEmgSource(EmgSource):
                 "pick the stream in the device picker, or widen the LSL scope in Settings.")
         info = found[0]
         if info.nominal_srate() <= 0:
-            raise DeviceError(f"LSL stream '{info.name()}' has an irregular rate; an EMG source needs a fixed sampling rate.")
+            raise DeviceError(f"LSL stream '{info.name()}' has an irregular rate; an EMG source needs a fixed sampling "
+                              "rate.")
         if info.channel_format() in (pl.cf_string, pl.cf_undefined) or info.channel_count() < 1:
             raise DeviceError(f"LSL stream '{info.name()}' carries no numeric channels; it cannot be an EMG source.")
         self._fs = float(info.nominal_srate())
         n = int(info.channel_count())
         self._n = min(n, self.max_channels)
         if n > self.max_channels:
-            self.warnings.append(f"LSL stream '{info.name()}' has {n} channels; Asha uses the first {self.max_channels}.")
+            self.warnings.append(f"LSL stream '{info.name()}' has {n} channels; Asha uses the first "
+                                 f"{self.max_channels}.")
         self._new_inlet = pl.StreamInlet(info, max_buflen=60, recover=True, processing_flags=pl.proc_clocksync)
         try:  # a resolved info has no description: the inlet fetches the full one
             labels = channel_labels(self._new_inlet.info(self.no_data_timeout_s))
-        except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError
+        except Exception as exc:  # pylsl's TimeoutError
             raise DeviceNotFoundError(f"LSL stream '{info.name()}' was found but does not answer: {exc}") from exc
-        self._names = [(labels[i]["label"] or f"EMG {i + 1}") if i < len(labels) else f"EMG {i + 1}" for i in range(self._n)]
+        self._names = [(labels[i]["label"] or f"EMG {i + 1}") if i < len(labels) else f"EMG {i + 1}"
+                       for i in range(self._n)]
         units = {(c.get("unit") or "").strip().lower() for c in labels[: self._n]}
         units.discard("")
         if len(units) == 1 and next(iter(units)) in _UNIT_SCALE:
@@ -696,7 +704,7 @@ class LslEmgSource(EmgSource):
         inlet, self._new_inlet = self._new_inlet, None
         try:
             inlet.open_stream(self.no_data_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - pylsl's TimeoutError / LostError
+        except Exception as exc:  # pylsl's TimeoutError / LostError
             raise DeviceNotFoundError(f"LSL stream '{info.name()}' was found but did not open: {exc}") from exc
         self._inlet = inlet
         self._last_ts = None
@@ -706,7 +714,7 @@ class LslEmgSource(EmgSource):
             return None
         try:
             data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=4096)
-        except Exception as exc:  # noqa: BLE001 - LostError only when not recoverable
+        except Exception as exc:  # LostError only when not recoverable
             raise DeviceError(f"Reading the LSL stream failed: {exc}") from exc
         if not ts:
             return None

@@ -24,13 +24,16 @@ self-test…*):
 
 Results are plain dicts (JSON-ready) with units in the key names; the app
 stores the last result in new session files (root attribute ``sync_selftest``)
-and the session summary shows it.
+and the session summary shows it; :func:`asha_app.data.integrity.format_selftest`
+turns a result into lines for the user (the data layer reads stored results
+without importing this module).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +76,8 @@ def emg_loopback(pl, seconds: float = 3.0, fs: float = 500.0, n_channels: int = 
     outlet = pl.StreamOutlet(info, 0, 30)
     found = pl.resolve_byprop("source_id", sid, 1, 5.0)
     if not found:
-        raise L.LslUnavailable("the self-test's own EMG stream could not be found: LSL cannot reach this computer.")
+        raise L.LslUnavailableError("the self-test's own EMG stream could not be found: "
+                                    "LSL cannot reach this computer.")
     inlet = pl.StreamInlet(found[0], max_buflen=30, processing_flags=pl.proc_clocksync)
     inlet.open_stream(5.0)
     got_ts: list[np.ndarray] = []
@@ -120,9 +124,11 @@ def emg_loopback(pl, seconds: float = 3.0, fs: float = 500.0, n_channels: int = 
     ok = (idx >= 0) & (idx < n_total)
     err = ts[ok] - sent_ts[idx[ok]]
     lat = np.array([a - b for a, b in arrivals])
-    return {"sent": n_total, "received": int(ts.size), "in_order": bool(np.all(np.diff(idx) == 1)) if idx.size else False,
+    return {"sent": n_total, "received": int(ts.size),
+            "in_order": bool(np.all(np.diff(idx) == 1)) if idx.size else False,
             "fs_hz": fs, "channels": n_channels, "chunk_ms": chunk_s * 1e3,
-            "stamp_error": _stats_ms(err), "latency": _stats_ms(lat), "jitter_ms": float(lat.std() * 1e3) if lat.size else None}
+            "stamp_error": _stats_ms(err), "latency": _stats_ms(lat),
+            "jitter_ms": float(lat.std() * 1e3) if lat.size else None}
 
 
 def marker_offset(pl, clock: SessionClock, n: int = 10, gap_s: float = 0.05) -> dict:
@@ -140,7 +146,7 @@ def marker_offset(pl, clock: SessionClock, n: int = 10, gap_s: float = 0.05) -> 
     L.wait_for(lambda: bool(inlets.poll()) or bool(inlets.tracked), 5.0)
     if not inlets.tracked:
         outlet.close()
-        raise L.LslUnavailable("the self-test's marker stream could not be found: LSL cannot reach this computer.")
+        raise L.LslUnavailableError("the self-test's marker stream could not be found: LSL cannot reach this computer.")
     sent: dict[str, float] = {}
     events = []
     for i in range(n):
@@ -226,7 +232,7 @@ def tap_offset(emg_t: np.ndarray, emg: np.ndarray, label_t: np.ndarray, joints_m
             k = int(np.argmin(np.abs(v_on - te)))
             if abs(v_on[k] - te) <= max_offset_s:
                 pairs.append(v_on[k] - te)
-    res = {"taps": len(pairs), "emg_onsets": int(e_on.size), "video_onsets": int(v_on.size)}
+    res: dict[str, Any] = {"taps": len(pairs), "emg_onsets": int(e_on.size), "video_onsets": int(v_on.size)}
     if not pairs:
         res.update(offset_ms=None, spread_ms=None,
                    message="No tap showed clearly in both the EMG and the camera: tap the table sharply with the "
@@ -262,28 +268,9 @@ def run_selftest(clock: SessionClock, *, enabled: bool = True, scope: str = "sit
         out["emg_loopback"] = emg_loopback(pl, seconds=seconds)
         out["marker"] = marker_offset(pl, clock, n=markers)
     if camera is not None:
-        out["emg_video"] = tap_offset(camera["emg_t"], camera["emg"], camera["label_t"], camera["joints_mm"], camera["fs"])
+        out["emg_video"] = tap_offset(camera["emg_t"], camera["emg"], camera["label_t"], camera["joints_mm"],
+                                      camera["fs"])
     else:
         out["emg_video"] = {"offset_ms": None, "message": "not measured: start the camera and the EMG, then run the "
                                                           "test from Settings and tap the table when asked."}
     return out
-
-
-def format_selftest(res: dict) -> str:
-    """Lines for the user (CLI, Settings dialog, session summary)."""
-    lines = [res.get("message", "")]
-    lb = res.get("emg_loopback")
-    if lb:
-        se, la = lb["stamp_error"], lb["latency"]
-        lines.append(f"EMG loopback: {lb['received']}/{lb['sent']} samples; time-stamp error p99 "
-                     f"{se.get('p99_ms', float('nan')):.3f} ms; latency p50 {la.get('p50_ms', float('nan')):.2f} ms, "
-                     f"p99 {la.get('p99_ms', float('nan')):.2f} ms, jitter {lb.get('jitter_ms') or float('nan'):.2f} ms")
-    mk = res.get("marker")
-    if mk:
-        lines.append(f"Marker Asha → session: {mk['received']}/{mk['sent']} received; recorded minus sent time at most "
-                     f"{mk['offset'].get('max_abs_ms', float('nan')):.3f} ms; arrival delay p50 "
-                     f"{mk['delay'].get('p50_ms', float('nan')):.2f} ms")
-    ev = res.get("emg_video")
-    if ev:
-        lines.append("EMG-to-video: " + ev.get("message", ""))
-    return "\n".join(x for x in lines if x)

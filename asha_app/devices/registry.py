@@ -28,6 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from asha_app.core.clock import SessionClock
 from asha_app.core.errors import AshaError, ConfigError, RecordingFileError
 
 #: parameters of one start (built from the settings, then the caller's overrides)
@@ -210,9 +211,9 @@ class DeviceRegistry:
 
 # ---------------------------------------------------------------------- the built-in sources
 def _layout(board: str):
-    from mindrove.board_shim import BoardIds  # noqa: PLC0415
+    from mindrove.board_shim import BoardIds  # noqa: PLC0415 - the MindRove SDK on first use
 
-    from asha_app.devices.emg import BoardLayout  # noqa: PLC0415
+    from asha_app.devices.emg import BoardLayout  # noqa: PLC0415 - the MindRove SDK on first use
 
     return BoardLayout.from_board(getattr(BoardIds, board))
 
@@ -227,33 +228,33 @@ def _require_file(params: Params, what: str, hint: str) -> None:
 
 
 def _armband(params: Params, _clock):
-    from asha_app.devices.emg import ArmbandSource  # noqa: PLC0415
+    from asha_app.devices.emg import ArmbandSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     return ArmbandSource(params.get("ip", ""), int(params.get("port", 0)), float(params.get("timeout_s", 3.0)))
 
 
 def _describe_armband(params: Params) -> SourceInfo:
-    from asha_app.devices.emg import armband_description  # noqa: PLC0415
+    from asha_app.devices.emg import armband_description  # noqa: PLC0415 - the MindRove SDK on first use
 
     lay = _layout("MINDROVE_WIFI_BOARD")
     return SourceInfo("armband", armband_description(params.get("ip", "")), lay.fs, len(lay.emg_rows), "uV", True)
 
 
 def _synthetic(_params: Params, _clock):
-    from asha_app.devices.emg import SyntheticSource  # noqa: PLC0415
+    from asha_app.devices.emg import SyntheticSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     return SyntheticSource()
 
 
 def _describe_synthetic(_params: Params) -> SourceInfo:
-    from asha_app.devices.emg import SyntheticSource  # noqa: PLC0415
+    from asha_app.devices.emg import SyntheticSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     lay = _layout("SYNTHETIC_BOARD")
     return SourceInfo("synthetic", SyntheticSource.description, lay.fs, len(lay.emg_rows), "uV", True)
 
 
 def _playback(params: Params, _clock):
-    from asha_app.devices.emg import PlaybackSource  # noqa: PLC0415
+    from asha_app.devices.emg import PlaybackSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     src = PlaybackSource(params["path"], loop=bool(params.get("loop", True)))
     if params.get("units"):
@@ -262,7 +263,7 @@ def _playback(params: Params, _clock):
 
 
 def _describe_playback(params: Params) -> SourceInfo:
-    from asha_app.devices.emg import playback_description  # noqa: PLC0415
+    from asha_app.devices.emg import playback_description  # noqa: PLC0415 - the MindRove SDK on first use
 
     lay = _layout("MINDROVE_WIFI_BOARD")
     return SourceInfo("file", playback_description(params["path"]), lay.fs, len(lay.emg_rows),
@@ -270,13 +271,13 @@ def _describe_playback(params: Params) -> SourceInfo:
 
 
 def _demo(_params: Params, _clock):
-    from asha_app.devices.emg import DemoSource  # noqa: PLC0415
+    from asha_app.devices.emg import DemoSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     return DemoSource()  # unpacks the bundled recording into the cache on first use: in this thread
 
 
 def _describe_demo(_params: Params) -> SourceInfo:
-    from asha_app.devices.emg import DemoSource  # noqa: PLC0415
+    from asha_app.devices.emg import DemoSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     lay = _layout("MINDROVE_WIFI_BOARD")
     return SourceInfo("demo", DemoSource.DESCRIPTION, lay.fs, len(lay.emg_rows), "uV", False,
@@ -284,7 +285,7 @@ def _describe_demo(_params: Params) -> SourceInfo:
 
 
 def _replay(params: Params, _clock):
-    from asha_app.devices.replay import SessionReplaySource  # noqa: PLC0415
+    from asha_app.devices.replay import SessionReplaySource  # noqa: PLC0415 - h5py, the MindRove SDK on first use
 
     return SessionReplaySource(params["path"], speed=float(params.get("speed", 1.0)),
                                loop=bool(params.get("loop", False)))
@@ -292,7 +293,7 @@ def _replay(params: Params, _clock):
 
 def _describe_replay(params: Params) -> SourceInfo:
     """From what the caller already knows of the file (the session library's row): rate, channels, unit, duration."""
-    from asha_app.devices.replay import replay_description  # noqa: PLC0415
+    from asha_app.devices.replay import replay_description  # noqa: PLC0415 - h5py, the MindRove SDK on first use
 
     fs = params.get("fs")
     n = params.get("n_channels")
@@ -301,15 +302,14 @@ def _describe_replay(params: Params) -> SourceInfo:
 
 
 def _lsl(params: Params, clock):
-    from asha_app.core.clock import SessionClock  # noqa: PLC0415
-    from asha_app.devices.lsl import LslEmgSource  # noqa: PLC0415
+    from asha_app.devices.lsl import LslEmgSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     return LslEmgSource(params.get("stream", ""), clock or SessionClock(), scope=params.get("scope", "site"),
                         enabled=bool(params.get("enabled", True)), timeout_s=float(params.get("timeout_s", 3.0)))
 
 
 def _describe_lsl(params: Params) -> SourceInfo:
-    from asha_app.devices.lsl import lsl_description  # noqa: PLC0415
+    from asha_app.devices.lsl import lsl_description  # noqa: PLC0415 - the MindRove SDK on first use
 
     return SourceInfo("lsl", lsl_description(params.get("stream", "")), None, None, "uV", False)
 

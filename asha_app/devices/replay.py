@@ -109,7 +109,8 @@ class SessionReplaySource(EmgSource):
         self.label_t = np.asarray(rec.label_t, np.float64)
         self.joint_angles = rec.joint_angles
         self.joints_mm = rec.joints_mm
-        self.valid = np.asarray(rec.valid, bool) if len(rec.valid) == len(self.label_t) else np.zeros(len(self.label_t), bool)
+        self.valid = (np.asarray(rec.valid, bool) if len(rec.valid) == len(self.label_t)
+                      else np.zeros(len(self.label_t), bool))
         self.angle_names = list(rec.angle_names)
         device = rec.meta.get("device")
         names = device.get("marker_names", {}) if isinstance(device, dict) else {}

@@ -53,10 +53,14 @@ class Flag(str, Enum):
 ADVICE = {
     Flag.OK: "Signal looks like sEMG.",
     Flag.NAN: "The device sent invalid numbers (NaN). Restart the stream; if it persists, restart the armband.",
-    Flag.FLAT: "No signal: the electrode is probably not touching the skin. Tighten the band or moisten the skin under it.",
-    Flag.RAILED: "Saturated: the input is at the limit of the amplifier. Check the electrode sits on skin, not on hair or the edge of the band, and wait for the offset to settle.",
-    Flag.MAINS: "Mains hum dominates: the electrode contact is poor or a charger/cable is near. Improve skin contact, unplug chargers, and check the mains notch setting (50 or 60 Hz) matches your country.",
-    Flag.NOISY: "Very noisy: movement of the electrode or cable. Tighten the band and keep the arm still while checking.",
+    Flag.FLAT: "No signal: the electrode is probably not touching the skin. Tighten the band or moisten the skin under "
+               "it.",
+    Flag.RAILED: "Saturated: the input is at the limit of the amplifier. Check the electrode sits on skin, not on hair "
+                 "or the edge of the band, and wait for the offset to settle.",
+    Flag.MAINS: "Mains hum dominates: the electrode contact is poor or a charger/cable is near. Improve skin contact, "
+                "unplug chargers, and check the mains notch setting (50 or 60 Hz) matches your country.",
+    Flag.NOISY: "Very noisy: movement of the electrode or cable. Tighten the band and keep the arm still while "
+                "checking.",
 }
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from asha_app.core.atomic import atomic_write
 from asha_app.core import paths
 from asha_app.core.errors import RecordingFileError
+from asha_app.data.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def write_wifi_playback(emg: np.ndarray, path: str | Path, factor: int = DECIMAT
     int
         Samples written.  Package numbers are 0..n-1 (the file sample index).
     """
-    from mindrove.board_shim import BoardIds, BoardShim
+    from mindrove.board_shim import BoardIds, BoardShim  # noqa: PLC0415 - the MindRove SDK on first use
 
     d = BoardShim.get_board_descr(BoardIds.MINDROVE_WIFI_BOARD)
     emg = np.asarray(emg, dtype=np.float64)
@@ -160,15 +161,15 @@ def demo_assets(folder: str | Path | None = None) -> DemoAssets:
 
 
 def demo_recording(assets: DemoAssets, max_s: float | None = None):
-    """The demo stretch as a 50 Hz :class:`Recording` (every ``decimation``-th file row, the reference angles as labels).
+    """The demo stretch as a 50 Hz :class:`Recording`.
+
+    Every ``decimation``-th file row, the reference angles as labels.
 
     The EMG is exactly what the demo model was trained on (MiniVIE units x ``emg_scale``);
     used by tests and the calibration benchmark.
     """
-    from mindrove.board_shim import BoardIds, BoardShim
-    from mindrove.data_filter import DataFilter
-
-    from asha_app.data.recording import Recording
+    from mindrove.board_shim import BoardIds, BoardShim  # noqa: PLC0415 - the MindRove SDK on first use
+    from mindrove.data_filter import DataFilter  # noqa: PLC0415 - the MindRove SDK on first use
 
     d = BoardShim.get_board_descr(BoardIds.MINDROVE_WIFI_BOARD)
     data = DataFilter.read_file(str(assets.emg_file))

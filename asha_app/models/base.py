@@ -61,6 +61,6 @@ class EmgModel(nn.Module):
 
     def crop(self, x: torch.Tensor) -> torch.Tensor:
         """The last :attr:`history` samples of ``x`` (B, C, L); error if shorter."""
-        if x.shape[-1] < self.history and not torch.jit.is_tracing():
+        if not torch.jit.is_tracing() and x.shape[-1] < self.history:  # traced: no shape-to-bool conversion
             raise ValueError(f"{self.name} needs windows of {self.history} samples, got {x.shape[-1]}")
         return x[..., -self.history:]

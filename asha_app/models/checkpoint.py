@@ -35,12 +35,15 @@ import numpy as np
 import torch
 
 import asha_app
+from asha_app.core.atomic import atomic_write
 from asha_app.core.errors import AshaError
 from asha_app.data.labels import canonical_target_names
 from asha_app.data.normalisation import Normalizer
 from asha_app.data.windows import WindowSpec
 from asha_app.dsp.filters import FilterDesignError, FilterSpec
 from asha_app.models.base import EmgModel
+from asha_app.models.registry import build
+from asha_app.models.streaming import StreamingRunner
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +100,6 @@ class Checkpoint:
 
     def build_model(self) -> EmgModel:
         """The model with its weights, in eval mode."""
-        from asha_app.models.registry import build
-
         m = build(self.model_name, n_channels=self.n_channels, n_targets=len(self.target_names), fs=self.fs,
                   **self.model_config)
         m.load_state_dict(self.state_dict)
@@ -106,8 +107,6 @@ class Checkpoint:
 
     def runner(self, stride: int = 1):
         """A :class:`~asha_app.models.streaming.StreamingRunner` for live inference."""
-        from asha_app.models.streaming import StreamingRunner
-
         return StreamingRunner(self.build_model(), self.normalizer, self.filter_spec, stride=stride)
 
     def to_dict(self) -> dict:
@@ -148,8 +147,6 @@ class Checkpoint:
 
 def save(ckpt: Checkpoint, path: str | Path) -> Path:
     """Write a checkpoint (atomically: temp file then rename)."""
-    from asha_app.core.atomic import atomic_write
-
     path = Path(path)
     try:
         with atomic_write(path) as tmp:
@@ -216,7 +213,8 @@ def load(path: str | Path, *, n_channels: int | None = None, fs: float | None = 
     except FilterDesignError as exc:
         raise CheckpointError(f"{path} was trained with a filter that cannot exist at its sampling rate ({exc}); "
                               "earlier Asha versions replaced such a band-pass by a high-pass without a word. "
-                              "Retrain the model (asha train --filter auto picks the filter the data asks for).") from exc
+                              "Retrain the model (asha train --filter auto picks the filter the data asks for).",
+                              ) from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"{path} is damaged: missing or bad entry {exc}") from exc
     if not (math.isfinite(ckpt.fs) and ckpt.fs > 0):

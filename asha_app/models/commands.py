@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,10 @@ from asha_app.core.cli_args import (NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE
                                     int_range, json_object)
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
+from asha_app.data.labels import select_targets
+from asha_app.models import metrics as M
+from asha_app.models.recordings_io import load_any
+from asha_app.models.report import write_report
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,8 @@ def _filter_spec(args, recs: list):
     ``--notch`` make it the live chain with those settings.  A chain that cannot exist at the data's rate raises
     :class:`~asha_app.dsp.filters.FilterDesignError` naming the rate and the edge.
     """
-    from asha_app.data.signal_kind import auto_filter_spec
-    from asha_app.dsp.filters import FilterSpec
+    from asha_app.data.signal_kind import auto_filter_spec  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415 - scipy.signal on first use
 
     fs = recs[0].fs
     explicit = bool(args.band) or args.notch is not None
@@ -50,7 +55,8 @@ def _filter_spec(args, recs: list):
     spec = FilterSpec.raw_semg_default(fs)
     band = tuple(args.band) if args.band else spec.band
     notch = spec.notch_hz if args.notch is None else (args.notch if args.notch > 0 else None)
-    return FilterSpec(fs=fs, band=band, notch_hz=notch), "the live sEMG chain" + (" with --band/--notch" if explicit else "")
+    why = "the live sEMG chain" + (" with --band/--notch" if explicit else "")
+    return FilterSpec(fs=fs, band=band, notch_hz=notch), why
 
 
 def _split_choice(args, recs: list) -> tuple[str, dict]:
@@ -59,7 +65,7 @@ def _split_choice(args, recs: list) -> tuple[str, dict]:
     Repetitions are numbered from 1 on the command line (as everywhere a person sees them) and
     stored from 0.  Naming held-out groups of one kind with ``--split auto`` picks that kind.
     """
-    from asha_app.data import splits as SP
+    from asha_app.data import splits as SP  # noqa: PLC0415 - scipy.signal on first use
 
     held = {"repetitions": (args.val_reps, args.test_reps, "--val-reps/--test-reps"),
             "sessions": (args.val_sessions, args.test_sessions, "--val-sessions/--test-sessions"),
@@ -99,7 +105,8 @@ def int_list(text: str) -> list[int]:
     try:
         out = [int(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers (e.g. 2,5,10)") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers (e.g. 2,5,10)") from None
     if not out or min(out) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: give numbers from 1 up, separated by commas (e.g. 2,5,10)")
     return out
@@ -114,8 +121,6 @@ def str_list(text: str) -> list[str]:
 
 
 def _load(paths: list[str]):
-    from asha_app.models.recordings_io import load_any
-
     recs = [load_any(p) for p in paths]
     for p, rec in zip(paths, recs, strict=True):
         if rec.meta.get("crashed"):
@@ -128,8 +133,6 @@ def _load(paths: list[str]):
 
 def _check_out(path: str, what: str) -> Path:
     """Refuse an output path that cannot be written, before minutes of training."""
-    import os
-
     out = Path(path)
     if out.is_dir():
         raise AshaError(f"{out}: is a folder; give a file name for the {what} (e.g. {out / 'model.pt'}).")
@@ -143,12 +146,11 @@ def _check_out(path: str, what: str) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run ``asha train``."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use
 
-    from asha_app.data.windows import WindowSpec
-    from asha_app.models import checkpoint as C
-    from asha_app.models import train as T
-    from asha_app.models.report import write_report
+    from asha_app.data.windows import WindowSpec  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
+    from asha_app.models import train as T  # noqa: PLC0415 - torch, scipy.signal on first use
 
     _check_out(args.out, "checkpoint")
     if args.band and not args.band[0] < args.band[1]:
@@ -172,6 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if ev.kind == "epoch":
             sys.stderr.write(f"epoch {ev.epoch}/{ev.max_epochs} train {ev.train_loss:.4f} val {ev.val_loss:.4f} "
                              f"best {ev.best_val_loss:.4f}@{ev.best_epoch} {ev.elapsed_s:.0f}s\n")
+    assert ev is not None and ev.checkpoint is not None and ev.result is not None, "run() ends with a done event"
     out = Path(args.out)
     C.save(ev.checkpoint, out)
     m, yt, yp = T.evaluate_job(job, set_name="test")
@@ -186,8 +189,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _grouped(pred: np.ndarray, ws, hand, inputs: list[str]) -> dict:
     """Headline metrics per recording and per participant, and mean ± std over participants."""
-    from asha_app.models import metrics as M
-    from asha_app.models.plan import headline
+    from asha_app.models.plan import headline  # noqa: PLC0415 - scipy.signal on first use
 
     def scores(sel: np.ndarray) -> dict:
         m = M.evaluate(pred[sel], ws.y[sel], ws.target_names, ws.target_kind, hand)
@@ -218,14 +220,12 @@ def _grouped(pred: np.ndarray, ws, hand, inputs: list[str]) -> dict:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Run ``asha evaluate``: metrics over all labelled windows of the given (held-out) recordings, and per
     recording and per participant with mean ± std (sample standard deviation) over participants."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use
 
-    from asha_app.data.labels import select_targets
-    from asha_app.data.windows import build_windows
-    from asha_app.models import checkpoint as C
-    from asha_app.models.dataset import WindowDataset
-    from asha_app.models import metrics as M
-    from asha_app.models.train import predict
+    from asha_app.data.windows import build_windows  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
+    from asha_app.models.dataset import WindowDataset  # noqa: PLC0415 - torch, scipy.signal on first use
+    from asha_app.models.train import predict  # noqa: PLC0415 - torch, scipy.signal on first use
 
     if args.report:
         _check_out(args.report, "report")
@@ -239,7 +239,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = ck.build_model()
     ds = WindowDataset(ws, np.arange(len(ws)), ck.normalizer, model.history)
     pred = ck.normalizer.y_inverse(predict(model, ds))
-    from asha_app.models.train import builtin_hand_for
+    from asha_app.models.train import builtin_hand_for  # noqa: PLC0415 - torch, scipy.signal on first use
 
     hand = builtin_hand_for(ws)
     m = M.evaluate(pred, ws.y, ws.target_names, ws.target_kind, hand)
@@ -253,8 +253,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{k} over {v['n_participants']} participant(s): {v['mean']:.3g}"
                          + (f" ± {v['std']:.3g}" if v["std"] is not None else "") + "\n")
     if args.report:
-        from asha_app.models.report import write_report
-
         m["report"] = write_report(args.report, m, ws.label_time, ws.y, pred, ws.target_names)
     print_line(m)
     return 0
@@ -262,7 +260,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _check_signal_kind(ck, recs: list) -> None:
     """Warn when a checkpoint's filter does not suit the recordings' signal (a raw-sEMG chain on an envelope)."""
-    from asha_app.data.signal_kind import RAW_SEMG, signal_info
+    from asha_app.data.signal_kind import RAW_SEMG, signal_info  # noqa: PLC0415 - scipy.signal on first use
 
     info = signal_info(recs[0])
     filtered = ck.filter_spec.band is not None or ck.filter_spec.notch_hz is not None
@@ -284,8 +282,8 @@ def _wrap(fn):
 
 def register(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse sub-parser collection; each sets ``func``."""
-    from asha_app.data.splits import SPLIT_CHOICES
-    from asha_app.models.registry import available
+    from asha_app.data.splits import SPLIT_CHOICES  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.models.registry import available  # noqa: PLC0415 - torch on first use
 
     p = subparsers.add_parser("train", help="train an EMG-to-pose model on recordings",
                               description="Train a model on session files (.h5), recording archives (.npz) or a "
@@ -297,9 +295,12 @@ def register(subparsers) -> None:
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
                    help="what the model predicts; auto: hand-model joint angles (deg, the pose the live hand is "
                         "drawn from) when the data has them, else the imported targets, else joints (mm)")
-    p.add_argument("--window-ms", type=float_range(0.0, 60_000.0), default=0.0, help="window length, ms (default: the model's history)")
-    p.add_argument("--stride-ms", type=float_range(0.0, 60_000.0, lo_open=True), default=20.0, help="stride between windows, ms")
-    p.add_argument("--label-lag-ms", type=float_range(0.0, 10_000.0), default=0.0, help="label taken this long after the window end")
+    p.add_argument("--window-ms", type=float_range(0.0, 60_000.0), default=0.0,
+                   help="window length, ms (default: the model's history)")
+    p.add_argument("--stride-ms", type=float_range(0.0, 60_000.0, lo_open=True), default=20.0,
+                   help="stride between windows, ms")
+    p.add_argument("--label-lag-ms", type=float_range(0.0, 10_000.0), default=0.0,
+                   help="label taken this long after the window end")
     p.add_argument("--filter", choices=["auto", "default", "none"], default="auto",
                    help="auto: what the recording's signal asks for (the data set's own spec; the live chain for "
                         "raw sEMG, none for an RMS envelope or normalised values); default: the live sEMG chain; "

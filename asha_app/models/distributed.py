@@ -30,17 +30,17 @@ import os
 import torch
 import torch.distributed as dist
 
+from asha_app.core.jsonout import print_line
+from asha_app.data.windows import WindowSpec
+from asha_app.models import checkpoint as C
+from asha_app.models import train as T
+from asha_app.models.commands import _filter_spec, _load
+
 log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    from asha_app.core.jsonout import print_line
-    from asha_app.data.windows import WindowSpec
-    from asha_app.models import checkpoint as C
-    from asha_app.models import train as T
-    from asha_app.models.commands import _filter_spec, _load
-
     p = argparse.ArgumentParser(prog="python -m asha_app.models.distributed")
     p.add_argument("inputs", nargs="+")
     p.add_argument("--model", default="envtcn")
@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         for ev in T.train(job.model, job.dataset("train"), job.dataset("val"), cfg, ddp_model=ddp):
             if ev.kind == "epoch" and rank == 0:
                 log.warning("epoch %d train %.5f val %.5f", ev.epoch, ev.train_loss, ev.val_loss)
+        assert ev is not None and ev.result is not None, "train() ends with a done event"
         if rank == 0:
             m, _, _ = T.evaluate_job(job, set_name="test")
             C.save(T.make_checkpoint(job, cfg, ev.result, {"test": m}), args.out)

@@ -75,7 +75,9 @@ def has_fingers(names: Sequence[str]) -> bool:
 
 
 def target_unit(name: str, kind: str) -> str:
-    """Unit of one target: ``"mm"`` (joints), ``"deg"`` (angles, finger flexion) or ``"glove units"``/``"target units"``.
+    """Unit of one target.
+
+    ``"mm"`` (joints), ``"deg"`` (angles, finger flexion) or ``"glove units"``/``"target units"``.
 
     Parameters
     ----------

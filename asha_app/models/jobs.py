@@ -15,6 +15,11 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from asha_app.models import checkpoint as C
+from asha_app.models import train as T
+from asha_app.models.plan import add_builtin_hand, finetune_split_args, target_units
+from asha_app.models.report import write_report as write
+
 log = logging.getLogger(__name__)
 
 
@@ -43,10 +48,6 @@ def run_training(prepared, config, out_path: str | Path, write_report: bool = Tr
     AshaError
         The model layer's errors (no result, bad data).
     """
-    from asha_app.models import checkpoint as C
-    from asha_app.models import train as T
-    from asha_app.models.plan import add_builtin_hand, finetune_split_args, target_units
-
     out_path = Path(out_path)
     plan, job = prepared.plan, prepared.job
     if job.hand_model is None:  # not sent over the pipe: rebuilt here
@@ -74,8 +75,6 @@ def run_training(prepared, config, out_path: str | Path, write_report: bool = Tr
     C.save(ckpt, out_path)
     report = {}
     if write_report:
-        from asha_app.models.report import write_report as write
-
         idx = job.split.indices(prepared.eval_set)
         what = f"{ckpt.model_name} calibrated ({plan.finetune_mode})" if plan.is_finetune else ckpt.model_name
         title = f"{what} on {', '.join(plan.sources) or 'sessions'}: {prepared.eval_set} set"

@@ -33,6 +33,7 @@ import numpy as np
 
 from asha_app.models.fingers import group_by_finger, target_unit, units_of
 from asha_app.pose.chain import LANDMARK_NAMES
+from asha_app.pose.contract import PoseContractError, hand_mapper
 
 #: landmark indices of each finger (MediaPipe order)
 FINGER_LANDMARKS = {"thumb": [1, 2, 3, 4], "index": [5, 6, 7, 8], "middle": [9, 10, 11, 12], "ring": [13, 14, 15, 16],
@@ -201,8 +202,6 @@ def evaluate(pred: np.ndarray, true: np.ndarray, target_names: list[str], target
     if target_kind == "joints_mm" and len(names) == 63:
         out.update(joint_metrics(pred.reshape(-1, 21, 3), true.reshape(-1, 21, 3)))
     elif hand_model is not None:
-        from asha_app.pose.contract import PoseContractError, hand_mapper
-
         try:
             mapper = hand_mapper(target_kind, target_names, hand_model)
         except PoseContractError:

@@ -21,10 +21,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from asha_app.data.splits import SPLIT_CHOICES, SPLIT_TAKES
+from asha_app.core.errors import ConfigError, DatasetError
+from asha_app.core.paths import data_dir, unique_path
+from asha_app.data.labels import select_targets
+from asha_app.data.splits import SPLIT_CHOICES, SPLIT_TAKES, split_time_blocks
+from asha_app.data.windows import WindowSpec, build_windows, check_recording
+from asha_app.models.fingers import units_of
+
+if TYPE_CHECKING:  # torch stays out of import time: these types only for the type checker
+    from asha_app.dsp.filters import FilterSpec
+    from asha_app.models.checkpoint import Checkpoint
+    from asha_app.models.train import Job
+    from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +50,6 @@ def target_units(target_kind: str, target_names: list[str] | None = None) -> str
     """Units of a target set for axis labels: ``joints_mm`` -> mm, angles and flexion -> deg, glove channels ->
     glove units (:func:`asha_app.models.fingers.units_of` when the names are given)."""
     if target_names:
-        from asha_app.models.fingers import units_of
-
         return units_of(target_names, target_kind)
     return "mm" if target_kind == "joints_mm" else "deg"
 
@@ -80,16 +90,16 @@ class TrainingPlan:
     sources: list[str] = field(default_factory=list)
     model_name: str | None = None
     model_config: dict = field(default_factory=dict)
-    finetune_from: object | None = None
+    finetune_from: Checkpoint | None = None
     finetune_mode: str = "head"
     window_ms: float = 0.0
     stride_ms: float = 20.0
     label_lag_ms: float = 0.0
-    filter_spec: object | None = None
+    filter_spec: FilterSpec | None = None
     target_kind: str = "auto"
     split_kind: str = "time_blocks"
     split_args: dict = field(default_factory=dict)
-    hand_model: object | None = None
+    hand_model: HandModel | None = None
     seed: int = 0
 
     @property
@@ -109,7 +119,7 @@ class PreparedRun:
     """
 
     plan: TrainingPlan
-    job: object
+    job: Job
     eval_set: str
 
     def counts(self) -> dict:
@@ -118,8 +128,6 @@ class PreparedRun:
 
 
 def _window_spec(plan: TrainingPlan, history_ms: float):
-    from asha_app.data.windows import WindowSpec  # noqa: PLC0415 - numpy-only, but not needed to build a plan
-
     w = plan.window_ms if plan.window_ms and plan.window_ms > 0 else history_ms
     return WindowSpec(float(w), float(plan.stride_ms), float(plan.label_lag_ms))
 
@@ -134,12 +142,8 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
         split set; CheckpointMismatchError: another channel count, rate or
         targets; ConfigError: unknown model or split).
     """
-    from asha_app.core.errors import ConfigError, DatasetError
-    from asha_app.data.labels import select_targets
-    from asha_app.data.splits import split_time_blocks
-    from asha_app.data.windows import build_windows, check_recording
-    from asha_app.models import train as T
-    from asha_app.models.registry import build
+    from asha_app.models import train as T  # noqa: PLC0415 - torch on first use
+    from asha_app.models.registry import build  # noqa: PLC0415 - torch on first use
 
     recs = list(plan.recordings)
     if not recs:
@@ -149,8 +153,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
     if plan.split_kind not in SPLIT_CHOICES:
         raise ConfigError(f"unknown split {plan.split_kind!r}; use one of {', '.join(SPLIT_CHOICES)}")
 
-    if plan.is_finetune:
-        ck = plan.finetune_from
+    if (ck := plan.finetune_from) is not None:  # fine-tuning
         if plan.finetune_mode not in T.FINETUNE_MODES:
             raise T.TrainingError(f"fine-tuning mode {plan.finetune_mode!r} unknown: use one of {T.FINETUNE_MODES}")
         _, names, _ = select_targets(recs[0], ck.target_kind)
@@ -185,7 +188,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
 
 def add_builtin_hand(job) -> None:
     """Give 5-finger-flexion jobs the built-in hand model (MPJPE of the driven hand), as the model layer chooses it."""
-    from asha_app.models import train as T
+    from asha_app.models import train as T  # noqa: PLC0415 - torch on first use
 
     if job.hand_model is None and hasattr(T, "builtin_hand_for"):
         try:
@@ -234,10 +237,10 @@ def warm_up() -> float:
         if _WARM_DONE.is_set():
             return 0.0
         t0 = time.perf_counter()
-        import torch  # noqa: F401
-        import asha_app.data.windows  # noqa: F401
-        import asha_app.models.registry  # noqa: F401
-        import asha_app.models.train  # noqa: F401
+        import torch  # noqa: F401, PLC0415 - the warm-up imports in its thread
+        import asha_app.data.windows  # noqa: PLC0415 - the warm-up imports in its thread
+        import asha_app.models.registry  # noqa: PLC0415 - the warm-up imports in its thread
+        import asha_app.models.train  # noqa: F401, PLC0415 - the warm-up imports in its thread
 
         # No gc.collect() here: a collection in a worker thread that frees a Qt object deadlocks PySide; the
         # app collects on a GUI-thread timer instead (asha_app.app.run_gui).
@@ -250,8 +253,6 @@ def warm_up() -> float:
 
 def new_checkpoint_path(model_name: str, folder: Path | None = None) -> Path:
     """A fresh ``<data_dir>/models/<model>_<YYYYmmdd-HHMMSS>.pt`` (suffixed when taken)."""
-    from asha_app.core.paths import data_dir, unique_path
-
     folder = Path(folder) if folder is not None else data_dir() / "models"
     folder.mkdir(parents=True, exist_ok=True)
     return unique_path(folder / f"{model_name}_{time.strftime('%Y%m%d-%H%M%S')}.pt")

@@ -71,14 +71,14 @@ def load_any(path: str | Path, fs: float | None = None) -> Recording:
     """
     path = Path(path)
     if path.is_dir():
-        from asha_app.data.importers.paired_myo_mediapipe import load_paired
+        from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415 - h5py on first use
 
         return load_paired(path, fs=fs or 50.0)
     if path.suffix == ".npz":
         return load_npz(path)
     if path.suffix in (".h5", ".hdf5"):
         try:
-            from asha_app.data.reader import SessionFile
+            from asha_app.data.reader import SessionFile  # noqa: PLC0415 - h5py on first use
         except ImportError as exc:
             raise RecordingFileError(f"{path}: this build cannot read session files yet (no session reader)") from exc
         with SessionFile(path) as sf:

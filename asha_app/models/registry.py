@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asha_app.core.errors import ConfigError
+from asha_app.models import ridge, seed, tcn
 from asha_app.models.base import EmgModel
 
 _REGISTRY: dict[str, tuple[type, dict]] = {}
@@ -16,8 +17,6 @@ def register(name: str, cls: type, defaults: dict) -> None:
 def _load_builtin() -> None:
     if _REGISTRY:
         return
-    from asha_app.models import ridge, seed, tcn
-
     register("ridge", ridge.RidgeRegressor, ridge.DEFAULTS)
     register("seed", seed.SeedConvLSTM, seed.DEFAULTS)
     register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)

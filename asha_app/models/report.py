@@ -20,10 +20,10 @@ from asha_app.core.atomic import atomic_write, atomic_write_text
 
 
 def _fig():
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib on first use
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - matplotlib on first use
 
     return plt
 
@@ -177,7 +177,8 @@ def write_report(ckpt_path: str | Path, metrics: dict, t: np.ndarray, y_true: np
     plt.close(fig)
 
     head = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}
-    rows_html = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td></tr>"
+    rows_html = "".join(f"<tr><td>{html.escape(str(k))}</td>"
+                        f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td></tr>"
                         for k, v in head.items())
     fingers_html = ""
     if metrics.get("mae_per_finger"):

@@ -14,6 +14,7 @@ from a grid by validation error.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from asha_app.models.base import EmgModel
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"window_ms": 500.0, "alphas": [0.1, 1.0, 10.0, 100.0, 1000.0]}
+DEFAULTS: dict[str, Any] = {"window_ms": 500.0, "alphas": [0.1, 1.0, 10.0, 100.0, 1000.0]}
 _EPS = 1e-3
 
 
@@ -40,6 +41,10 @@ class RidgeRegressor(EmgModel):
 
     name = "ridge"
     closed_form = True
+    # buffers (register_buffer), declared for the type checker
+    feat_mean: torch.Tensor
+    feat_std: torch.Tensor
+    alpha: torch.Tensor
 
     def __init__(self, n_channels: int, n_targets: int, fs: float, window_ms: float = 500.0,
                  alphas: list[float] | None = None) -> None:
@@ -110,10 +115,12 @@ class RidgeRegressor(EmgModel):
             if fv is None:
                 best = (a, w)
                 break
+            assert y_val is not None, "validation inputs without targets"
             mse = float(np.mean((fv @ w + ym - y_val.double().numpy()) ** 2))
             scores[a] = mse
             if best is None or mse < scores[best[0]]:
                 best = (a, w)
+        assert best is not None  # the loop runs at least once: alphas is never empty
         a, w = best
         self.linear.weight.copy_(torch.from_numpy(w.T).float())
         self.linear.bias.copy_(torch.from_numpy(ym).float())

@@ -34,7 +34,7 @@ class _ChunkStep(torch.nn.Module):
         self.m = model
 
     def forward(self, x: torch.Tensor, state: list[torch.Tensor]):
-        return self.m.forward_chunk(x, *state)
+        return self.m.forward_chunk(x, *state)  # type: ignore[operator]  # stateful models define it
 
 
 class StreamingRunner:
@@ -69,7 +69,7 @@ class StreamingRunner:
         self._step = None
         if self.stateful and jit:
             with torch.no_grad():
-                st = model.init_state()
+                st = model.init_state()  # type: ignore[operator]  # stateful models define it
                 self._step = torch.jit.freeze(torch.jit.trace(
                     _ChunkStep(model).eval(), (torch.zeros(1, model.n_channels), st)))
                 try:  # inference passes (conv/batch-norm folding, ...): per-step CPU p99 ~1.3 -> ~1.1 ms here
@@ -82,7 +82,7 @@ class StreamingRunner:
         """Start a new signal (filter state and model context forgotten)."""
         self.filter.reset()
         self._buf = np.zeros((0, self.model.n_channels), dtype=np.float32)
-        self._state = self.model.init_state() if self.stateful else None
+        self._state = self.model.init_state() if self.stateful else None  # type: ignore[operator]
         self._count = 0
 
     def _ends(self, n_new: int) -> np.ndarray:
@@ -113,7 +113,7 @@ class StreamingRunner:
         if self.stateful:
             xt = torch.from_numpy(np.ascontiguousarray(xn))
             out = self._step(xt, self._state) if (n == 1 and self._step is not None) else \
-                self.model.forward_chunk(xt, *self._state)
+                self.model.forward_chunk(xt, *self._state)  # type: ignore[operator, misc]
             y_all, self._state = out[0], list(out[1:])
             self._count += n
             ends = self._ends(n)

@@ -31,14 +31,16 @@ few small matrix products) for live inference.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from asha_app.models.base import EmgModel
 
-DEFAULTS = {"hidden": 32, "front_kernel": 3, "envelope_ms": 200.0, "kernel": 3, "dilations": [1, 2, 4, 8, 16],
-            "dropout": 0.2, "norm": "batch"}
+DEFAULTS: dict[str, Any] = {"hidden": 32, "front_kernel": 3, "envelope_ms": 200.0, "kernel": 3,
+                            "dilations": [1, 2, 4, 8, 16], "dropout": 0.2, "norm": "batch"}
 _EPS = 1e-3
 
 
@@ -143,7 +145,8 @@ class EnvelopeTCN(EmgModel):
                  envelope_ms: float = 200.0, kernel: int = 3, dilations: list[int] | None = None,
                  dropout: float = 0.2, norm: str = "batch") -> None:
         super().__init__(n_channels, n_targets, fs)
-        self.cfg = {"hidden": hidden, "front_kernel": front_kernel, "envelope_ms": envelope_ms, "kernel": kernel,
+        self.cfg: dict[str, Any] = {
+                    "hidden": hidden, "front_kernel": front_kernel, "envelope_ms": envelope_ms, "kernel": kernel,
                     "dilations": list(dilations if dilations is not None else DEFAULTS["dilations"]),
                     "dropout": dropout, "norm": norm}
         self.env = max(1, int(round(envelope_ms * fs / 1000.0)))
@@ -152,7 +155,8 @@ class EnvelopeTCN(EmgModel):
         self.bn = _Norm(norm, hidden)
         self.blocks = nn.ModuleList([_Block(hidden, kernel, d, dropout, norm) for d in self.cfg["dilations"]])
         self.head = nn.Linear(hidden, n_targets)
-        self._history = self.front.shrink + (self.env - 1) + sum(b.shrink for b in self.blocks) + 1
+        self._history = (self.front.shrink + (self.env - 1)
+                         + sum(b.shrink for b in self.blocks) + 1)  # type: ignore[misc]  # a block's shrink is an int
 
     @property
     def history(self) -> int:
@@ -188,7 +192,7 @@ class EnvelopeTCN(EmgModel):
         """
         c, h = self.n_channels, self.cfg["hidden"]
         return [torch.zeros(1, self.front.shrink + self.env - 1, c), torch.zeros(1, self.env - 1, h),
-                *[torch.zeros(1, b.shrink, h) for b in self.blocks]]
+                *[torch.zeros(1, b.shrink, h) for b in self.blocks]]  # type: ignore[call-overload]
 
     def forward_chunk(self, x_new: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Outputs for new samples, carrying per-layer context (use in eval mode, under no_grad).
@@ -218,6 +222,6 @@ class EnvelopeTCN(EmgModel):
         new_z = []
         for b, ctx in zip(self.blocks, z_ctx):
             zin = torch.cat([ctx, z], dim=1)
-            new_z.append(zin[:, zin.shape[1] - b.shrink:])
+            new_z.append(zin[:, zin.shape[1] - b.shrink:])  # type: ignore[operator]
             z = b(zin)
         return (self.head(z)[0], xs[:, xs.shape[1] - x_ctx.shape[1]:], h2s[:, h2s.shape[1] - h2_ctx.shape[1]:], *new_z)

@@ -44,6 +44,8 @@ from asha_app.models.base import EmgModel
 from asha_app.models.checkpoint import Checkpoint
 from asha_app.models.dataset import WindowDataset
 from asha_app.models.registry import build
+from asha_app.pose.contract import PoseContractError, hand_mapper
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,7 @@ def is_cancelled(cancel) -> bool:
     return bool(getattr(cancel, "is_set", lambda: False)())
 
 
-def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: TrainConfig | None = None,
+def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: TrainConfig | None = None,  # noqa: C901
           cancel: Callable[[], bool] | None = None, trainable: list[nn.Parameter] | None = None,
           train_mode: Callable[[nn.Module], None] | None = None, ddp_model: nn.Module | None = None
           ) -> Iterator[ProgressEvent]:
@@ -201,7 +203,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
     if model.closed_form:
         xt, yt = train_ds.batch(np.arange(len(train_ds)))
         xv, yv = val_ds.batch(np.arange(len(val_ds)))
-        info = model.fit_closed_form(xt, yt, xv, yv)
+        info = model.fit_closed_form(xt, yt, xv, yv)  # type: ignore[operator]  # closed-form models define it
         model.eval()
         vl = _val_loss(model, val_ds)
         tl = float(np.mean((predict(model, train_ds) - yt.numpy()) ** 2))
@@ -220,11 +222,13 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
     if cfg.batch_size % world:
         raise TrainingError(f"batch size {cfg.batch_size} does not divide among {world} processes")
     local_b = cfg.batch_size // world
+    sampler: torch.utils.data.DistributedSampler[int]
     sampler = torch.utils.data.DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True,
                                                   seed=cfg.seed, drop_last=True)
     n_batches = (len(train_ds) // world) // local_b
     if n_batches == 0:
-        raise TrainingError(f"cannot train: {len(train_ds)} training windows are fewer than one batch of {cfg.batch_size}")
+        raise TrainingError(f"cannot train: {len(train_ds)} training windows are fewer than one batch of "
+                            f"{cfg.batch_size}")
     loss_fn = nn.MSELoss()
     best = (float("inf"), 0, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
     history = []
@@ -343,7 +347,8 @@ def prepare(recordings: list[Recording] | Recording, *, model_name: str, model_c
     return Job(ws, split, norm, model, hand_model)
 
 
-def evaluate_job(job: Job, model: EmgModel | None = None, set_name: str = "test") -> tuple[dict, np.ndarray, np.ndarray]:
+def evaluate_job(job: Job, model: EmgModel | None = None,
+                 set_name: str = "test") -> tuple[dict, np.ndarray, np.ndarray]:
     """Metrics of a model on one split, in target units; returns (metrics, y_true, y_pred)."""
     model = model or job.model
     ds = WindowDataset(job.ws, job.split.indices(set_name), job.norm, model.history)
@@ -357,9 +362,6 @@ def builtin_hand_for(ws: WindowSet, side: str = "right"):
 
     Joint angles and finger flexions then also get MPJPE/PCK of the driven hand (forward kinematics).
     """
-    from asha_app.pose.contract import PoseContractError, hand_mapper
-    from asha_app.pose.hand_model import HandModel
-
     if ws.target_kind == "joints_mm":
         return None  # joints are compared directly
     hm = HandModel.builtin(side)
@@ -405,6 +407,7 @@ def run(job: Job, cfg: TrainConfig | None = None, cancel=None) -> Iterator[Progr
     if len(job.split.indices("test")):
         metrics["test"], _, _ = evaluate_job(job, set_name="test")
     metrics["val"], _, _ = evaluate_job(job, set_name="val")
+    assert last is not None and last.result is not None, "train() ends with a done event"
     last.checkpoint = make_checkpoint(job, cfg, last.result, metrics)
     yield last
 
@@ -445,12 +448,15 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     ckpt.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
     model = ckpt.build_model()
     ws = build_windows(recs, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
-    split = split_time_blocks(ws, **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
+    split = split_time_blocks(ws,
+                              **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
     split.check(("train", "val"))
     job = Job(ws, split, ckpt.normalizer, model)
     cfg = cfg or TrainConfig(max_epochs=20, lr=3e-4, patience=5)
     head = [p for m in model.head_modules() for p in m.parameters()]
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # noqa: SLF001 - torch's only common base of BatchNorm1d/2d/3d
+    trainable: list[nn.Parameter] | None
+    mode_fn: Callable[[nn.Module], None] | None
     if mode == "all":
         trainable, mode_fn = list(model.parameters()), None
     else:
@@ -462,7 +468,7 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
 
         def mode_fn(m: nn.Module) -> None:
             m.eval()
-            for h in m.head_modules():
+            for h in m.head_modules():  # type: ignore[operator]  # m is the EmgModel
                 h.train()
             if mode == "bn_head":
                 for bn in bns:
@@ -479,6 +485,7 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     for p in model.parameters():
         p.requires_grad_(True)
     metrics = {"val": evaluate_job(job, model, "val")[0]}
+    assert last is not None and last.result is not None, "train() ends with a done event"
     new = make_checkpoint(job, cfg, last.result, metrics)
     new.training["finetuned_from"] = {"mode": mode, "previous": ckpt.training, "data": ckpt.data}
     last.checkpoint = new

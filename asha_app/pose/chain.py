@@ -120,7 +120,7 @@ def _np_skew(v: np.ndarray) -> np.ndarray:
 
 def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
     """Rotation matrices ``(..., 3, 3)`` -> axis-angle ``(..., 3)`` (rad), via scipy."""
-    from scipy.spatial.transform import Rotation
+    from scipy.spatial.transform import Rotation  # noqa: PLC0415 - scipy.spatial on first use
 
     R = np.asarray(R, dtype=np.float64)
     return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
@@ -173,7 +173,7 @@ class HandChain:
 
     N_BONES = 20
 
-    def __init__(self, glb: GlbHand, side: str, limits_deg: dict[str, tuple[float, float]] | None = None) -> None:
+    def __init__(self, glb: GlbHand, side: str, limits_deg: dict[str, tuple[float, float]] | None = None) -> None:  # noqa: C901
         if side not in ("right", "left"):
             raise ValueError(f"side must be 'right' or 'left', got {side!r}")
         self.side = side
@@ -184,13 +184,15 @@ class HandChain:
         idx = {n: i for i, n in enumerate(names)}
 
         # ---- node list in our order: wrist, thumb (4), then per finger meta, prox, inter, distal, tip
-        node_src: list[str] = ["wrist", "thumb-metacarpal", "thumb-phalanx-proximal", "thumb-phalanx-distal", "thumb-tip"]
+        node_src: list[str] = ["wrist", "thumb-metacarpal", "thumb-phalanx-proximal", "thumb-phalanx-distal",
+                               "thumb-tip"]
         parents = [-1, 0, 1, 2, 3]
         node_landmark = [0, 1, 2, 3, 4]
         for k, f in enumerate(FINGERS[1:]):
             w = _WEBXR_FINGER[f]
             base = len(node_src)
-            node_src += [f"{w}-finger-{p}" for p in ("metacarpal", "phalanx-proximal", "phalanx-intermediate", "phalanx-distal", "tip")]
+            node_src += [f"{w}-finger-{p}"
+                         for p in ("metacarpal", "phalanx-proximal", "phalanx-intermediate", "phalanx-distal", "tip")]
             parents += [0, base, base + 1, base + 2, base + 3]
             lm0 = 5 + 4 * k
             node_landmark += [-1, lm0, lm0 + 1, lm0 + 2, lm0 + 3]
@@ -271,7 +273,8 @@ class HandChain:
         self.upper_deg = np.array([limits[n][1] for n in self.dof_names], dtype=np.float64)
         self.rest_deg = np.array([rest_deg[n] for n in self.dof_names], dtype=np.float64)
         if np.any(self.rest_deg < self.lower_deg) or np.any(self.rest_deg > self.upper_deg):
-            bad = [n for n, r, lo, hi in zip(self.dof_names, self.rest_deg, self.lower_deg, self.upper_deg) if not lo <= r <= hi]
+            bad = [n for n, r, lo, hi in zip(self.dof_names, self.rest_deg, self.lower_deg, self.upper_deg)
+                   if not lo <= r <= hi]
             raise ValueError(f"rest pose of the {side} hand mesh lies outside the limits of {bad}")
         self.dof_node = np.array([t[1] for t in dofs])
         self.dof_slot = np.array([t[2] for t in dofs])
@@ -298,7 +301,8 @@ class HandChain:
         self.node_bone = node_bone
         lpar = LANDMARK_PARENTS
         self.bone_lengths_mm = np.array(
-            [np.linalg.norm(self.rest_landmarks_mm[b + 1] - self.rest_landmarks_mm[lpar[b + 1]]) for b in range(self.N_BONES)]
+            [np.linalg.norm(self.rest_landmarks_mm[b + 1] - self.rest_landmarks_mm[lpar[b + 1]])
+             for b in range(self.N_BONES)]
         )
         depth = np.zeros(n_nodes, dtype=np.int64)
         for j in range(1, n_nodes):
@@ -307,9 +311,10 @@ class HandChain:
         # level_order puts the level-by-level node list back in node order; level_parent_index: each
         # node's parent as an index into the previous level (the torch twin gathers by it)
         self.levels = [np.nonzero(depth == d)[0] for d in range(1, depth.max() + 1)]
-        self.level_order = np.argsort(np.concatenate([[0]] + self.levels))
+        self.level_order = np.argsort(np.concatenate([np.array([0]), *self.levels]))
         prev = [np.array([0])] + self.levels[:-1]
-        self.level_parent_index = [np.array([list(pv).index(self.parents[j]) for j in lv]) for lv, pv in zip(self.levels, prev)]
+        self.level_parent_index = [np.array([list(pv).index(self.parents[j]) for j in lv])
+                                   for lv, pv in zip(self.levels, prev)]
         # descendants: which landmarks move with which node's rotation
         desc = np.zeros((n_nodes, 21), dtype=bool)
         for li, node in enumerate(self.landmark_nodes):
@@ -406,7 +411,10 @@ class HandChain:
         return pos, rot, Rs[:, :, 0]
 
     def scaled_offsets(self, bone_scale: np.ndarray) -> np.ndarray:
-        """Rest offsets of the nodes with per-bone length factors: ``(20,)`` -> ``(25, 3)``, ``(B, 20)`` -> ``(B, 25, 3)``."""
+        """Rest offsets of the nodes with per-bone length factors.
+
+        ``(20,)`` -> ``(25, 3)``, ``(B, 20)`` -> ``(B, 25, 3)``.
+        """
         bs = np.asarray(bone_scale, dtype=np.float64)
         bs = bs.reshape(self.N_BONES) if bs.ndim <= 1 else bs.reshape(-1, self.N_BONES)
         return self.offsets_mm * bs[..., np.maximum(self.node_bone, 0)][..., None]
@@ -500,7 +508,7 @@ class HandChain:
         """
         c = self._np_cache
         if "vertex_faces" not in c:
-            from scipy import sparse
+            from scipy import sparse  # noqa: PLC0415 - scipy.sparse on first use
 
             f = np.asarray(self.faces)
             c["vertex_faces"] = sparse.csr_matrix(

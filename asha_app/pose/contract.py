@@ -40,6 +40,8 @@ import numpy as np
 
 from asha_app.core.errors import AshaError
 from asha_app.pose.chain import FINGERS  # thumb..little (MediaPipe says "pinky" where Asha says "little")
+from asha_app.pose.hand_model import HandModel
+from asha_app.pose.ik import IKSolver
 
 #: the canonical target kind (hand-model joint angles, degrees)
 CANONICAL_KIND = "joint_angles"
@@ -98,7 +100,7 @@ class HandMapper:
         self.kind = kind
         self.description = description
         self._index = index
-        self._ik = None
+        self._ik: IKSolver | None = None
 
     def angles(self, pose: np.ndarray) -> np.ndarray:
         """Joint angles of one pose.
@@ -125,8 +127,6 @@ class HandMapper:
             a[self._index] = p
             return hm.clamp_deg(a)
         if self._ik is None:
-            from asha_app.pose.ik import IKSolver
-
             self._ik = IKSolver(hm, calib_frames=0, calibrate_palm=False, fit_global_scale=False)
         res = self._ik.solve(p.reshape(21, 3))
         return np.asarray(res.angles_deg, dtype=np.float64)
@@ -214,8 +214,6 @@ def hand_mapper(target_kind: str, target_names: Sequence[str], hand_model=None) 
         angles under foreign names, an unknown kind).
     """
     if hand_model is None:
-        from asha_app.pose.hand_model import HandModel
-
         hand_model = HandModel.builtin("right")
     names = [normalise_name(n) for n in target_names]
     what = describe_targets(target_kind, target_names)

@@ -78,7 +78,7 @@ def load_glb(path: str | Path) -> GlbHand:
     ValueError
         If the file has no skinned mesh with the 25 WebXR joints.
     """
-    import pygltflib
+    import pygltflib  # noqa: PLC0415 - pygltflib on first use
 
     gltf = pygltflib.GLTF2().load(str(path))
     blob = gltf.binary_blob()

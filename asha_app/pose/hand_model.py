@@ -61,7 +61,10 @@ class HandModel(HandChain):
 
     def forward(self, angles_rad: torch.Tensor, global_rot: torch.Tensor | None = None,
                 bone_scale: torch.Tensor | None = None, translation: torch.Tensor | None = None) -> torch.Tensor:
-        """The 21 landmarks (B, 21, 3), mm, batched and differentiable: see :func:`asha_app.pose.hand_torch.landmarks`."""
+        """The 21 landmarks (B, 21, 3), mm, batched and differentiable.
+
+        See :func:`asha_app.pose.hand_torch.landmarks`.
+        """
         from asha_app.pose import hand_torch  # noqa: PLC0415 - torch only when the twin is used
 
         return hand_torch.landmarks(self, angles_rad, global_rot, bone_scale, translation)
@@ -70,7 +73,10 @@ class HandModel(HandChain):
 
     def skin(self, angles_rad: torch.Tensor, global_rot: torch.Tensor | None = None,
              bone_scale: torch.Tensor | None = None) -> tuple[torch.Tensor, np.ndarray]:
-        """Linear blend skinning in torch, ``(vertices (B, V, 3), faces)``: see :func:`asha_app.pose.hand_torch.skin`."""
+        """Linear blend skinning in torch, ``(vertices (B, V, 3), faces)``.
+
+        See :func:`asha_app.pose.hand_torch.skin`.
+        """
         from asha_app.pose import hand_torch  # noqa: PLC0415 - torch only when the twin is used
 
         return hand_torch.skin(self, angles_rad, global_rot, bone_scale)

@@ -135,7 +135,7 @@ class IKResult:
 
     def copy(self) -> IKResult:
         """A copy whose arrays are not shared (the camera thread reuses its own)."""
-        return dataclasses.replace(self, **{f.name: np.array(getattr(self, f.name), copy=True)
+        return dataclasses.replace(self, **{f.name: np.array(getattr(self, f.name), copy=True)  # type: ignore[arg-type]
                                             for f in dataclasses.fields(self)
                                             if isinstance(getattr(self, f.name), np.ndarray)})
 
@@ -265,7 +265,7 @@ class IKSolver:
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         """Forget the previous frame and the bone-scale calibration (a new session or person)."""
-        self._state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._state: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
         self._lengths: list[np.ndarray] = []
         self._palm_samples: list[np.ndarray] = []
         self._set_offsets(self.model.offsets_mm.copy())
@@ -339,7 +339,8 @@ class IKSolver:
         self._set_offsets(offs)
         self.scales_frozen = True
         self._state = None
-        log.info("skeleton calibrated over %d frames; bone scales %s", len(self._palm_samples), np.round(self.bone_scale, 2))
+        log.info("skeleton calibrated over %d frames; bone scales %s", len(self._palm_samples),
+                 np.round(self.bone_scale, 2))
 
     # ------------------------------------------------------------------ model evaluation
     def _fk(self, theta: np.ndarray, R: np.ndarray):
@@ -347,7 +348,8 @@ class IKSolver:
 
     def _jacobian(self, pos, rot, slot0, lm, t, sigma) -> np.ndarray:
         # joint columns: w x (p - c) for the landmarks the joint moves
-        v = np.where(self._dof_slot[:, None] == 0, self._axes0, np.einsum("nij,nj->ni", slot0[self._dof_node], self._axes1))
+        v = np.where(self._dof_slot[:, None] == 0, self._axes0,
+                     np.einsum("nij,nj->ni", slot0[self._dof_node], self._axes1))
         w = np.einsum("nij,nj->ni", rot[self._dof_parent], v)  # (n, 3) world axes
         c = sigma * pos[self._dof_node] + t  # (n, 3) joint centres, world
         diff = lm[None, :, :] - c[:, None, :]  # (n, 21, 3)
@@ -431,7 +433,7 @@ class IKSolver:
         R = U @ Vt
         return theta, R, t, sigma, lm, pos, it
 
-    def _cold_start(self, target):
+    def _cold_start(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         theta = self._rest.copy()
         p0 = self._fk(theta, np.eye(3))[0][self._lm_nodes]
         R, t = kabsch(p0[PALM], target[PALM])
@@ -473,7 +475,8 @@ class IKSolver:
                     self._calibrate_palm()
                 else:
                     self.scales_frozen = True
-                    log.info("bone scales calibrated over %d frames: %s", self.calib_frames, np.round(self.bone_scale, 2))
+                    log.info("bone scales calibrated over %d frames: %s", self.calib_frames,
+                             np.round(self.bone_scale, 2))
         per_joint = np.linalg.norm(lm - target, axis=1)
         fit = float(per_joint.mean())
         hand = (pos[self._lm_nodes]) @ R  # back into the hand frame: R^T p

@@ -104,7 +104,7 @@ class LandmarkDetector:
         self.model_complexity = model_complexity
         self.max_num_hands = max_num_hands
         try:
-            import mediapipe as mp
+            import mediapipe as mp  # noqa: PLC0415 - mediapipe on first use
 
             self._hands = mp.solutions.hands.Hands(
                 static_image_mode=static_image_mode,
@@ -115,7 +115,8 @@ class LandmarkDetector:
             )
         except (ImportError, AttributeError, RuntimeError, ValueError) as exc:
             raise LandmarkError(
-                f"MediaPipe Hands could not start ({exc}). Asha needs mediapipe==0.10.21, whose wheel ships the hand models."
+                f"MediaPipe Hands could not start ({exc}). Asha needs mediapipe==0.10.21, whose wheel ships the hand "
+                "models."
             ) from exc
 
     def process(self, frame_bgr: np.ndarray) -> HandLandmarks | None:
@@ -130,7 +131,7 @@ class LandmarkDetector:
         HandLandmarks or None
             None when no hand (of the wanted side) is found.
         """
-        import cv2
+        import cv2  # noqa: PLC0415 - cv2 on first use
 
         if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
             raise LandmarkError(f"expected an (H, W, 3) BGR image, got shape {getattr(frame_bgr, 'shape', None)}")

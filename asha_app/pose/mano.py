@@ -25,7 +25,6 @@ message and falls back to the built-in hand.
 
 from __future__ import annotations
 
-import io
 import logging
 import pickle
 from pathlib import Path
@@ -33,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asha_app.core.atomic import atomic_write
 from asha_app.core.errors import AshaError
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -135,21 +136,23 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ManoFileError(f"MANO file not found: {path}. Download MANO_RIGHT.pkl from mano.is.tue.mpg.de and point the setting at it.")
+        raise ManoFileError(f"MANO file not found: {path}. Download MANO_RIGHT.pkl from mano.is.tue.mpg.de and point "
+                            "the setting at it.")
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
         else:
             with open(path, "rb") as fh:
-                raw = _ManoUnpickler(io.BufferedReader(fh), encoding="latin1").load()
+                raw = _ManoUnpickler(fh, encoding="latin1").load()
             if not isinstance(raw, dict):
                 raise ManoFileError(f"{path} does not hold a MANO model (a dict of arrays), found {type(raw).__name__}")
             data = {k: _plain(v) for k, v in raw.items()}
     except ManoFileError:
         raise
     except (OSError, EOFError, ValueError, pickle.UnpicklingError, AttributeError, TypeError, KeyError) as exc:
-        raise ManoFileError(f"cannot read the MANO file {path}: {exc}. Use the official MANO_RIGHT.pkl / MANO_LEFT.pkl or an .npz made from it.") from exc
+        raise ManoFileError(f"cannot read the MANO file {path}: {exc}. Use the official MANO_RIGHT.pkl / MANO_LEFT.pkl "
+                            "or an .npz made from it.") from exc
     for key, shape in REQUIRED.items():
         if key not in data:
             raise ManoFileError(f"{path} is not a MANO model: array {key!r} is missing")
@@ -163,8 +166,6 @@ def load_mano_arrays(path: str | Path) -> dict[str, np.ndarray]:
 def convert_to_npz(pkl_path: str | Path, npz_path: str | Path) -> Path:
     """Convert an official MANO pickle to a chumpy-free ``.npz`` (for the user's own machine only)."""
     data = load_mano_arrays(pkl_path)
-    from asha_app.core.atomic import atomic_write  # noqa: PLC0415
-
     npz_path = Path(npz_path)
     with atomic_write(npz_path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **{k: np.asarray(v) for k, v in data.items() if isinstance(v, np.ndarray) and v.dtype != object})
@@ -185,8 +186,8 @@ class ManoHand:
     """
 
     def __init__(self, arrays: dict, side: str = "right", source: str = "") -> None:
-        import smplx
-        from smplx.utils import Struct
+        import smplx  # noqa: PLC0415 - smplx on first use
+        from smplx.utils import Struct  # noqa: PLC0415 - smplx on first use
 
         self.side = side
         self.source = source
@@ -281,7 +282,7 @@ class ManoFitter:
         self.pose = torch.zeros(1, 45, dtype=dt, requires_grad=True)
         self.orient = torch.zeros(1, 3, dtype=dt, requires_grad=True)
         self.betas = torch.zeros(1, self.hand.n_betas, dtype=dt, requires_grad=True)
-        self.transl = None
+        self.transl: torch.Tensor | None = None
 
     def fit(self, world_mm: np.ndarray) -> dict:
         """Fit one frame; returns ``joints_mm (21,3)``, ``vertices_mm``, ``hand_pose``, ``betas``, ``fit_error_mm``."""
@@ -289,13 +290,14 @@ class ManoFitter:
         target = torch.as_tensor(np.asarray(world_mm), dtype=dt).reshape(1, 21, 3)
         if self.transl is None:
             self.transl = (target[:, 0] - 0).clone().detach().requires_grad_(True)
-        params = [self.pose, self.orient, self.betas, self.transl]
+        params: list[torch.Tensor] = [self.pose, self.orient, self.betas, self.transl]
         opt = torch.optim.LBFGS(params, max_iter=self.iters, line_search_fn="strong_wolfe")
 
         def closure():
             opt.zero_grad()
             j, _ = self.hand(self.pose, self.orient, self.betas, self.transl)
-            loss = ((j - target) ** 2).sum(-1).mean() + self.pose_prior * (self.pose**2).mean() + self.shape_prior * (self.betas**2).mean()
+            loss = (((j - target) ** 2).sum(-1).mean() + self.pose_prior * (self.pose**2).mean()
+                    + self.shape_prior * (self.betas**2).mean())
             loss.backward()
             return loss
 
@@ -326,8 +328,6 @@ def load_hand(mano_path: str | Path | None, side: str = "right"):
     message : str or None
         A user-facing explanation when the MANO file was given but could not be used.
     """
-    from asha_app.pose.hand_model import HandModel
-
     if mano_path:
         try:
             return ManoHand.from_file(mano_path, side), None

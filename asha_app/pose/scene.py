@@ -205,7 +205,7 @@ class HandScene:
         ``draw_now`` asks the views to paint the result at once.  Batches nest (the outermost one notifies).
         """
         outer = self._batch is None
-        if outer:
+        if self._batch is None:
             self._batch = {"slots": set(), "layout": False, "draw_now": False, "changed": False}
         self._batch["draw_now"] |= draw_now
         try:
@@ -213,7 +213,7 @@ class HandScene:
         finally:
             if outer:
                 b, self._batch = self._batch, None
-                if b["changed"]:
+                if b is not None and b["changed"]:
                     self._notify(SceneChange(self.generation, frozenset(b["slots"]), b["layout"], b["draw_now"]))
 
     def _changed(self, slots=(), layout: bool = False) -> int:

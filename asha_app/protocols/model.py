@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from asha_app.core.errors import ConfigError
 from asha_app.core.paths import resources_dir
+from asha_app.pose.chain import DEFAULT_LIMITS_DEG
 
 PROTOCOL_DIR_NAME = "protocols"
 
@@ -226,7 +227,8 @@ def _locate(text: str, loc: tuple) -> int | None:
     if head == "poses" and len(loc) >= 2:
         name = str(loc[1])
         for i, ln in enumerate(lines):
-            if re.match(rf"^\s*\[\s*poses\.{re.escape(name)}\s*\]", ln) or re.match(rf"^\s*{re.escape(name)}\s*=\s*\{{", ln):
+            if (re.match(rf"^\s*\[\s*poses\.{re.escape(name)}\s*\]", ln)
+                    or re.match(rf"^\s*{re.escape(name)}\s*=\s*\{{", ln)):
                 return i + 1
         return None
     key = str(head)
@@ -286,8 +288,6 @@ def parse_protocol(text: str, source: str = "<text>", dof_names=None) -> Protoco
 def _check_dof_names(proto: Protocol, text: str, source: str, dof_names) -> None:
     """Refuse target poses that name a degree of freedom the hand model does not have (a typo draws nothing)."""
     if dof_names is None:
-        from asha_app.pose.chain import DEFAULT_LIMITS_DEG  # noqa: PLC0415 - the pose layer only when needed
-
         dof_names = list(DEFAULT_LIMITS_DEG)
     unknown = proto.unknown_dofs(list(dof_names))
     if not unknown:

@@ -248,7 +248,8 @@ class RecordingProcedure:
             events += self._countdown(now, self.resume_countdown_s)
         else:
             self.state = self._paused_from or State.COUNTDOWN
-            self._step_start = now - (self.steps[self._index].duration_s - self._remaining) if self.state == State.REST else now
+            self._step_start = (now - (self.steps[self._index].duration_s - self._remaining)
+                                if self.state == State.REST else now)
             self._step_end = now + self._remaining
             if self.state == State.COUNTDOWN:
                 events.append(ProcedureEvent(EventKind.COUNTDOWN, now, self.current_step))

@@ -135,7 +135,7 @@ def evaluate_device_check(channel_flags, label_valid_share: float | None, *, min
         flags.append(names)
         bad = [n for n in names if n != "ok"]
         if bad:
-            advice = " ".join(ADVICE.get(_flag(n), "") for n in bad).strip()
+            advice = " ".join(ADVICE.get(flag, "") for n in bad if (flag := _flag(n)) is not None).strip()
             warnings.append(f"EMG channel {i + 1}: {', '.join(bad)}" + (f". {advice}" if advice else ""))
     if not flags:
         warnings.append("no EMG signal checked: connect the armband and wait for the signal.")
@@ -265,7 +265,10 @@ class SessionWizard:
         return self.procedure
 
     def session_metadata(self) -> dict:
-        """Attributes for :class:`~asha_app.data.writer.SessionWriter`: ``participant`` and an ``app`` entry with the protocol and check."""
+        """Attributes for :class:`~asha_app.data.writer.SessionWriter`.
+
+        ``participant`` and an ``app`` entry with the protocol and check.
+        """
         return {
             "participant": self.participant.to_attrs() if self.participant else {},
             "app_settings": {

@@ -19,18 +19,24 @@ import datetime as _dt
 import logging
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWizard, QWizardPage)
 
 from asha_app.calibration import strategies as S
-from asha_app.calibration.procedure import CalibrationError, CalibrationSettings, calibration_protocol, check_quality
+from asha_app.calibration.procedure import (CalibrationError, CalibrationSettings, calibration_protocol, check_quality,
+                                            finger_summary, load_base_model, summary)
 from asha_app.calibration.profile import default_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
+from asha_app.pose.contract import describe_targets
+from asha_app.pose.hand_model import HandModel
+from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
 from asha_app.ui.procedure_view import CameraLabelFeed, ProcedureView
 from asha_app.workers.base import stop_checked
+from asha_app.workers.finetune import CalibrationWorker
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +45,10 @@ def load_recording(path: str | Path):
     """A calibration recording from a session file (.h5) or a folder of the paired Myo/MediaPipe CSV files."""
     path = Path(path)
     if path.is_dir():
-        from asha_app.data.importers.paired_myo_mediapipe import load_paired
+        from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415 - h5py on first use
 
         return load_paired(path)
-    from asha_app.data.reader import read_recording
+    from asha_app.data.reader import read_recording  # noqa: PLC0415 - h5py on first use
 
     return read_recording(path)
 
@@ -83,16 +89,14 @@ class SetupPage(QWizardPage):
         self.registerField("participant*", self.participant)
 
     def _browse(self) -> None:
-        p, _ = QFileDialog.getOpenFileName(self, "Base model", str(paths.data_dir()), "Checkpoints (*.pt);;All files (*)")
+        p, _ = QFileDialog.getOpenFileName(self, "Base model", str(paths.data_dir()),
+                                           "Checkpoints (*.pt);;All files (*)")
         if p:
             self.base.setText(p)
             self.check_base()
 
     def check_base(self) -> bool:
         """Check the chosen base model at once: readable, and able to drive the live hand (else say why)."""
-        from asha_app.calibration.procedure import load_base_model
-        from asha_app.pose.contract import describe_targets
-
         path = self.base.text().strip()
         self._base_ok = True
         if path:
@@ -100,7 +104,8 @@ class SetupPage(QWizardPage):
             wk = getattr(w, "worker", None) if w is not None else None
             try:
                 ck = load_base_model(path, n_channels=wk.n_channels if wk else None, fs=wk.fs if wk else None)
-                self.base_status.setText(f"✓ {ck.model_name}, predicts {describe_targets(ck.target_kind, ck.target_names)}")
+                self.base_status.setText(f"✓ {ck.model_name}, predicts "
+                                         f"{describe_targets(ck.target_kind, ck.target_names)}")
                 self.base_status.setStyleSheet("")
             except AshaError as exc:
                 self._base_ok = False
@@ -200,10 +205,8 @@ class RecordPage(QWizardPage):
 
     # ----------------------------------------------------------- live recording through the recording machinery
     def start_recording(self) -> None:
-        from asha_app.data.writer import SessionWriter
-        from asha_app.pose.hand_model import HandModel
-        from asha_app.protocols.procedure import RecordingProcedure
-        from asha_app.workers.recorder import RecorderWorker
+        from asha_app.data.writer import SessionWriter  # noqa: PLC0415 - h5py on first use
+        from asha_app.workers.recorder import RecorderWorker  # noqa: PLC0415 - h5py on first use
 
         if self.running:
             return
@@ -256,8 +259,6 @@ class RecordPage(QWizardPage):
 
     def _handle(self, events) -> None:
         """Prompt records to the file: completed ones, and those cut short or redone as discarded."""
-        from asha_app.protocols.procedure import EventKind
-
         rec = self._recorder
         if rec is None:
             return
@@ -289,10 +290,6 @@ class RecordPage(QWizardPage):
         """The person's bone lengths (mm, 20) from the IK fits during the recording (median scale), or None."""
         if not self._bone_scales:
             return None
-        import numpy as np
-
-        from asha_app.pose.hand_model import HandModel
-
         scale = np.median(np.asarray(self._bone_scales, float), axis=0)
         return (scale * HandModel.builtin("right").bone_lengths_mm).tolist()
 
@@ -331,8 +328,6 @@ class RecordPage(QWizardPage):
             self.message.setText(f"⚠ {rec.failed}")
             return
         self.record_button.setText("Record again")
-        from asha_app.protocols.procedure import State
-
         if self._proc is not None and self._proc.state == State.ABORTED:
             self.message.setText(f"Recording aborted; what was recorded is kept in {self._path}. "
                                  "Press Record again for a full calibration recording.")
@@ -419,8 +414,6 @@ class TrainPage(QWizardPage):
         self.result = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt naming
-        from asha_app.workers.finetune import CalibrationWorker
-
         s = self.setup
         part = s.participant.text().strip() or "participant"
         settings = CalibrationSettings(participant=part, base_checkpoint=s.base.text().strip() or None,
@@ -446,8 +439,6 @@ class TrainPage(QWizardPage):
             return
         self.result = wk.result
         self.progress.setValue(100)
-        from asha_app.calibration.procedure import finger_summary, summary
-
         self.status.setText(f"✓ {summary(self.result.before, self.result.after)}. Profile: {self.result.profile_path}")
         per_finger = finger_summary(self.result.before, self.result.after)
         self.fingers.setText(per_finger)

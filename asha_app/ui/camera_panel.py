@@ -102,7 +102,7 @@ class _CameraProbe(Worker):
     def work(self) -> None:
         try:
             cams = list_cameras()
-        except Exception:  # noqa: BLE001 - an OpenCV backend failing on a strange device must not kill the panel
+        except Exception:  # an OpenCV backend failing on a strange device must not kill the panel
             log.exception("camera probe failed")
             cams = []
         self.found.emit(cams)
@@ -171,7 +171,8 @@ class CameraPanel(QWidget):
         top.addWidget(self.start_button)
         grid = QGridLayout()
         for row, (name, lab) in enumerate(
-            [("Confidence", self.confidence_label), ("Fit error", self.fit_label), ("Frames", self.frames_label), ("Rate", self.fps_label)]
+            [("Confidence", self.confidence_label), ("Fit error", self.fit_label), ("Frames", self.frames_label),
+             ("Rate", self.fps_label)]
         ):
             grid.addWidget(QLabel(name), row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(lab, row, 1)
@@ -230,7 +231,8 @@ class CameraPanel(QWidget):
         if on:
             spec = self.picker.currentData()
             if spec == FILE:
-                path, _ = QFileDialog.getOpenFileName(self, "Open a hand video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
+                path, _ = QFileDialog.getOpenFileName(self, "Open a hand video", "",
+                                                      "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
                 if not path:
                     self.start_button.setChecked(False)
                     return
@@ -266,7 +268,7 @@ class CameraPanel(QWidget):
         self.running_changed.emit(True)
 
     def _load_mano(self, path: str):
-        from asha_app.pose.mano import ManoHand, load_hand, side_from_name
+        from asha_app.pose.mano import ManoHand, load_hand, side_from_name  # noqa: PLC0415 - torch on first use
 
         if path not in self._mano_cache:
             hand, msg = load_hand(path, side_from_name(path))
@@ -306,14 +308,16 @@ class CameraPanel(QWidget):
         if seq != self._seen_preview and prev is not None:
             self._seen_preview = seq
             img = draw_landmarks(prev.rgb, prev.image_landmarks)
-            pix = QPixmap.fromImage(img).scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+            pix = QPixmap.fromImage(img).scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.FastTransformation)
             self.preview.setPixmap(pix)
         seq, lab = w.latest.get()
         if seq != self._seen_label and lab is not None:
             self._seen_label = seq
             self.confidence_label.setText(f"{lab.confidence:.2f} ({lab.handedness})" if lab.handedness else "no hand")
             fe = lab.ik.fit_error_mm
-            self.fit_label.setText("-" if not np.isfinite(fe) else f"{fe:.1f} mm" + ("" if lab.ik.valid else " (invalid)"))
+            self.fit_label.setText("-" if not np.isfinite(fe)
+                                   else f"{fe:.1f} mm" + ("" if lab.ik.valid else " (invalid)"))
             self.label_ready.emit(lab)
             hands = self.hands
             if hands is not None:
@@ -329,7 +333,8 @@ class CameraPanel(QWidget):
                                    side=lab.ik.side)
         snap = w.snapshot()
         self.frames_label.setText(
-            f"{snap['labelled']} labelled, {snap['invalid']} invalid, {snap['no_hand']} no hand, {snap['skipped']} skipped"
+            f"{snap['labelled']} labelled, {snap['invalid']} invalid, {snap['no_hand']} no hand, {snap['skipped']} "
+            "skipped"
         )
         self.fps_label.setText(f"{snap['fps']:.1f} frames/s")
 

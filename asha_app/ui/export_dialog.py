@@ -16,10 +16,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QListWidget, QPlainTextEdit, QProgressDialog, QPushButton, QSpinBox,
-                               QVBoxLayout)
+                               QLabel, QLineEdit, QListWidget, QMessageBox, QPlainTextEdit, QProgressDialog,
+                               QPushButton, QSpinBox, QVBoxLayout)
 
+from asha_app.core.errors import AshaError
 from asha_app.core.paths import unique_path
+from asha_app.core.units import emg_unit_label
 from asha_app.workers.base import stop_checked
 from asha_app.workers.export import JobWorker
 
@@ -69,9 +71,7 @@ def export_outputs(files: list[Path], fmt: str, out_dir: Path) -> list[Path]:
 def session_emg_text(path: Path) -> str:
     """ "8 channels at 500 Hz, EMG in µV": what an exported file's EMG holds, in its real unit (imported sessions
     keep their source's, e.g. MiniVIE normalised units; exports write that unit with the data)."""
-    from asha_app.core.errors import AshaError  # noqa: PLC0415
-    from asha_app.core.units import emg_unit_label  # noqa: PLC0415
-    from asha_app.data.reader import SessionFile  # noqa: PLC0415
+    from asha_app.data.reader import SessionFile  # noqa: PLC0415 - h5py on first use
 
     try:
         with SessionFile(path) as sf:
@@ -91,7 +91,7 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
     to); ``overwrite`` replaces a subject/session that is already there (default:
     refuse, nothing changed).
     """
-    from asha_app.data import exporters  # noqa: PLC0415
+    from asha_app.data import exporters  # noqa: PLC0415 - h5py on first use
 
     outputs = outputs if outputs is not None else export_outputs(files, fmt, out_dir)
     jobs = []
@@ -101,8 +101,8 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
             def job(progress, src=src, out=out):
                 spec = None
                 if filtered:
-                    from asha_app.data.reader import SessionFile  # noqa: PLC0415
-                    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415
+                    from asha_app.data.reader import SessionFile  # noqa: PLC0415 - h5py on first use
+                    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415 - scipy.signal on first use
 
                     with SessionFile(src) as sf:
                         fdict = sf.attrs.get("filter") or {}
@@ -118,7 +118,7 @@ def export_jobs(files: list[Path], fmt: str, out_dir: Path, *, window: int = 100
             out = out_dir
 
             def job(progress, src=src, out=out):
-                from asha_app.data.bids import export_bids  # noqa: PLC0415
+                from asha_app.data.bids import export_bids  # noqa: PLC0415 - h5py on first use
 
                 return Path(export_bids(src, out, overwrite=overwrite, progress=progress)["path"])
         elif fmt == "csv":
@@ -139,7 +139,7 @@ def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | Non
     :func:`asha_app.data.importers.needs_sampling_rate`); ``options`` go to the reader
     of XDF files (``emg_stream``, ``marker_streams``, ``pose_stream``).
     """
-    from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415
+    from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415 - h5py on first use
 
     jobs = []
     for src in items:
@@ -147,8 +147,8 @@ def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | Non
         out = unique_path(sessions_dir / f"{src.stem if src.is_file() else src.name}.h5")
         if fmt == "paired":
             def job(progress, src=src, out=out):
-                from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415
-                from asha_app.data.importers.session import write_recording  # noqa: PLC0415
+                from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415 - h5py on first use
+                from asha_app.data.importers.session import write_recording  # noqa: PLC0415 - h5py on first use
 
                 rec = load_paired(src if src.is_dir() else src.parent)
                 return write_recording(rec, out, progress=progress)
@@ -158,7 +158,7 @@ def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | Non
                 opts.update(options or {})
 
             def job(progress, src=src, out=out, opts=opts):
-                from asha_app.data.importers import import_to_session  # noqa: PLC0415
+                from asha_app.data.importers import import_to_session  # noqa: PLC0415 - h5py on first use
 
                 return import_to_session(src, out, None if fmt == "auto" else fmt, progress=progress, **opts)
         jobs.append((f"{src.name} → {out.name}", job))
@@ -315,7 +315,7 @@ class ExportDialog(QDialog, _JobRunner):
         large : bool, optional
             Write an npz export larger than 2 GB; None asks the user.
         """
-        from asha_app.data import exporters  # noqa: PLC0415
+        from asha_app.data import exporters  # noqa: PLC0415 - h5py on first use
 
         out = Path(self.out_dir.text()).expanduser()
         try:
@@ -325,8 +325,7 @@ class ExportDialog(QDialog, _JobRunner):
             return None
         fmt = self.format.currentData()
         if fmt == "bids":  # one dataset folder: say before writing how IDs will be written and if it is new
-            from asha_app.core.errors import AshaError  # noqa: PLC0415
-            from asha_app.data.bids import plan_export  # noqa: PLC0415
+            from asha_app.data.bids import plan_export  # noqa: PLC0415 - h5py on first use
 
             for f in self.files:
                 try:
@@ -381,8 +380,6 @@ class ExportDialog(QDialog, _JobRunner):
         return self._run_jobs(jobs, "Exporting")
 
     def _ask_existing(self, present: list[Path]) -> str:
-        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415
-
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Outputs exist")
@@ -397,8 +394,6 @@ class ExportDialog(QDialog, _JobRunner):
         return "replace" if clicked is replace else ("rename" if clicked is rename else "cancel")
 
     def _ask_large(self, n_bytes: int) -> bool:
-        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415
-
         answer = QMessageBox.question(
             self, "Large export",
             f"With window {self.window_spin.value()} and stride {self.stride_spin.value()} the export takes about "
@@ -505,8 +500,7 @@ class ImportDialog(QDialog, _JobRunner):
 
     def load_xdf_streams(self, path: Path) -> None:
         """Fill the stream picker from an XDF file's stream headers (EMG preselected by type)."""
-        from asha_app.core.errors import AshaError  # noqa: PLC0415
-        from asha_app.data.importers.xdf import list_streams  # noqa: PLC0415
+        from asha_app.data.importers.xdf import list_streams  # noqa: PLC0415 - h5py on first use
 
         try:
             streams = list_streams(path)
@@ -554,7 +548,7 @@ class ImportDialog(QDialog, _JobRunner):
 
     def _check_rates(self) -> None:
         """Ask for the sampling rate when a listed file lacks it (NinaPro DB1); hide the question otherwise."""
-        from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415
+        from asha_app.data.importers import needs_sampling_rate  # noqa: PLC0415 - h5py on first use
 
         fmt = self.format.currentData()
         self.needs_fs = [] if fmt == "paired" else [
@@ -582,7 +576,8 @@ class ImportDialog(QDialog, _JobRunner):
             return None
         self._check_rates()
         if self.needs_fs and self.fs_spin.value() <= 0:
-            self.status.setText(f"Enter the EMG sampling rate of {self.needs_fs[0].name} first (the file does not say).")
+            self.status.setText(f"Enter the EMG sampling rate of {self.needs_fs[0].name} first "
+                                "(the file does not say).")
             self.status.setStyleSheet("color: #b00020;")
             self.fs_spin.setFocus()
             return None

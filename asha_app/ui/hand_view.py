@@ -47,10 +47,11 @@ import time
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QOpenGLContext, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-from vispy import scene
+from vispy import app as vispy_app
+from vispy import gloo, scene
 from vispy.visuals.transforms import STTransform
 
 from asha_app.pose.chain import HAND_CONNECTIONS
@@ -87,7 +88,8 @@ class _HandVisual:
         self._cull = False
         self._faces = None
         self._n_verts = 0
-        self.lines = scene.visuals.Line(parent=self.node, color=self.colour * [0.6, 0.6, 0.6, 1], width=3, connect=_EDGES, method="gl")
+        self.lines = scene.visuals.Line(parent=self.node, color=self.colour * [0.6, 0.6, 0.6, 1], width=3,
+                                        connect=_EDGES, method="gl")
         self.lines.visible = False
         self.markers = scene.visuals.Markers(parent=self.node)
         self.markers.visible = False
@@ -116,8 +118,8 @@ class _HandVisual:
                 md.set_vertices(verts)
                 if normals is not None and hasattr(md, "_vertex_normals"):
                     # skinned normals given: spare MeshData recomputing them from the faces (~1 ms per hand)
-                    md._vertex_normals = np.asarray(normals, dtype=np.float32)
-                    md._vertex_normals_indexed_by_faces = None
+                    md._vertex_normals = np.asarray(normals, dtype=np.float32)  # noqa: SLF001 - vispy has no public setter for given normals
+                    md._vertex_normals_indexed_by_faces = None  # noqa: SLF001 - vispy has no public setter for given normals
                 buf.set_data(md.get_vertices(indexed="faces"), convert=True)
                 sf = self.mesh.shading_filter
                 if sf is not None:
@@ -200,11 +202,9 @@ def offscreen_gl_app():
         if old is None:
             os.environ["EGL_PLATFORM"] = "surfaceless"
         try:
-            from vispy import app as vispy_app
-
             _EGL["app"] = vispy_app.Application("egl")
             _EGL["error"] = ""
-        except Exception as exc:  # ImportError, RuntimeError: no libEGL, no usable display
+        except Exception as exc:  # noqa: BLE001 - ImportError, RuntimeError: no libEGL, no usable display
             _EGL["app"] = None
             _EGL["error"] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             log.info("off-screen OpenGL (EGL) unavailable: %s", _EGL["error"])
@@ -221,8 +221,6 @@ def offscreen_gl_error() -> str:
 
 def _release_qt_gl() -> None:
     """Release a Qt (GLX) context current in this thread: glvnd refuses an EGL context while one is current."""
-    from PySide6.QtGui import QOpenGLContext
-
     ctx = QOpenGLContext.currentContext()
     if ctx is not None:
         ctx.doneCurrent()
@@ -234,17 +232,15 @@ def _release_egl() -> None:
     if _EGL.get("app") is None:
         return
     try:
-        from vispy.app.backends import _egl
-        from vispy.ext import egl
+        from vispy.app.backends import _egl  # noqa: PLC0415 - loads libEGL: inside the guard for its absence
+        from vispy.ext import egl  # noqa: PLC0415 - loads libEGL: inside the guard for its absence
 
-        egl.eglMakeCurrent(_egl._EGL_DISPLAY, egl.EGL_NO_SURFACE, egl.EGL_NO_SURFACE, egl.EGL_NO_CONTEXT)
-    except Exception as exc:  # never fatal: at worst the widget canvas reports its own error
+        egl.eglMakeCurrent(_egl._EGL_DISPLAY, egl.EGL_NO_SURFACE, egl.EGL_NO_SURFACE, egl.EGL_NO_CONTEXT)  # noqa: SLF001 - vispy keeps its EGL display private
+    except Exception as exc:  # noqa: BLE001 - never fatal: at worst the widget canvas reports its own error
         log.debug("could not release the EGL context: %s", exc)
 
 
 def _widget_gl_possible() -> bool:
-    from PySide6.QtGui import QGuiApplication
-
     return QGuiApplication.platformName() not in ("offscreen", "minimal")
 
 
@@ -284,7 +280,8 @@ class _VispyScene:
             _release_qt_gl()
         else:
             _release_egl()
-        self.canvas = scene.SceneCanvas(app=app, keys=None, bgcolor=(0.12, 0.12, 0.14, 1.0), show=False, size=(480, 480))
+        self.canvas = scene.SceneCanvas(app=app, keys=None, bgcolor=(0.12, 0.12, 0.14, 1.0), show=False,
+                                        size=(480, 480))
         self.view = self.canvas.central_widget.add_view()
         self.view.camera = scene.TurntableCamera(fov=FOV_DEG, elevation=10.0, azimuth=90.0, distance=520.0,
                                                  center=FRAME_CENTRE_MM, up="+y")
@@ -386,8 +383,6 @@ class _VispyScene:
 
     def render_array(self, size: tuple[int, int] | None = None) -> np.ndarray:
         """Draw into a kept framebuffer (``size`` = (w, h) px, default the canvas's); RGBA (h, w, 4) uint8."""
-        from vispy import gloo
-
         if self.egl:
             _release_qt_gl()
         c = self.canvas
@@ -475,7 +470,8 @@ class HandView(QWidget):
             self.backend = "widget"
             self._scene = _VispyScene("pyside6")
         log.info("3D view: %s rendering%s", self.backend,
-                 "" if self.backend == "offscreen" else f" (off-screen unavailable: {offscreen_gl_error() or 'not chosen'})")
+                 "" if self.backend == "offscreen"
+                 else f" (off-screen unavailable: {offscreen_gl_error() or 'not chosen'})")
         if self.backend == "offscreen":
             self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
             self.setMinimumSize(120, 120)
@@ -497,8 +493,6 @@ class HandView(QWidget):
         self._on_scene_change(SceneChange(self.hands.generation, frozenset(self.hands.slots), layout=True))
 
     def sizeHint(self):  # noqa: N802 - Qt naming
-        from PySide6.QtCore import QSize
-
         return QSize(480, 480)  # what vispy's own canvas widget asks for: docks give the view a useful size
 
     # ------------------------------------------------------------------ the model
@@ -614,7 +608,7 @@ class HandView(QWidget):
         self.frames_painted += 1
         self.frame_painted.emit(time.perf_counter(), gen)
 
-    # ------------------------------------------------------------------ mouse (offscreen; the widget canvas has vispy's own)
+    # ------------------------------------------------------------ mouse (offscreen; the widget canvas has vispy's own)
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self._drag = event.position()
         event.accept()

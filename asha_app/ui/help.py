@@ -31,6 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6 import QtCore
 from PySide6.QtCore import QEvent, QUrl
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout
@@ -116,8 +117,6 @@ def package_version(dist: str, module: str) -> str:
 
 def versions() -> list[tuple[str, str]]:
     """``(name, version)`` of Asha, Python, Qt and the main libraries, for About and bug reports."""
-    from PySide6 import QtCore  # noqa: PLC0415
-
     out = [("Asha", __version__), ("Python", f"{platform.python_version()} ({platform.platform(terse=True)})"),
            ("Qt", QtCore.qVersion())]
     out += [(name, package_version(dist, mod)) for name, dist, mod in VERSION_PACKAGES]

@@ -24,9 +24,13 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtWidgets import QLabel, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressDialog
 
+from asha_app.core.settings import LslSettings
+from asha_app.devices.lsl_sync import run_selftest
+from asha_app.pose.hand_model import HandModel
 from asha_app.workers.base import stop_checked
+from asha_app.workers.export import JobWorker
 from asha_app.workers.lsl import LslWorker
 
 log = logging.getLogger(__name__)
@@ -34,8 +38,6 @@ log = logging.getLogger(__name__)
 
 def _dof_names() -> list[str]:
     try:
-        from asha_app.pose.hand_model import HandModel  # noqa: PLC0415
-
         return list(HandModel.builtin("right").dof_names)
     except Exception as exc:  # noqa: BLE001 - the pose outlets are skipped, the rest runs
         log.warning("hand model unavailable, no pose outlets: %s", exc)
@@ -71,7 +73,8 @@ class LabController:
         if self._dofs is None:
             self._dofs = _dof_names()
         w = self.window
-        worker = LslWorker(w.clock, s.model_copy(), self._dofs, camera_slot=self._camera_slot, pose_slot=self._pose_slot)
+        worker = LslWorker(w.clock, s.model_copy(), self._dofs, camera_slot=self._camera_slot,
+                           pose_slot=self._pose_slot)
         worker.status.connect(self._show)
         worker.marker_received.connect(self._on_marker)
         worker.stream_event.connect(self._on_stream_event)
@@ -124,7 +127,8 @@ class LabController:
         rec = self.recorder_provider()
         if rec is not None:
             rec.add_marker(text, t)
-        self.window.statusBar().showMessage(f"{text} at {t:.3f} s" + ("" if rec is not None else " (not recording)"), 3000)
+        self.window.statusBar().showMessage(f"{text} at {t:.3f} s" + ("" if rec is not None else " (not recording)"),
+                                            3000)
 
     def _on_stream_event(self, kind: str, text: str, t: float) -> None:
         self.stream_events.append((kind, text, t))
@@ -162,8 +166,6 @@ class LabController:
         frames: list[tuple[float, np.ndarray]] = []
         seen = 0
         end = time.monotonic() + seconds
-        from PySide6.QtWidgets import QApplication  # noqa: PLC0415
-
         while time.monotonic() < end:
             seq, lab = cam.latest.get()
             if lab is not None and seq != seen:
@@ -185,8 +187,7 @@ class LabController:
 
         Returns the :class:`~asha_app.workers.export.JobWorker` running it (its ``all_done`` signals the end).
         """
-        from asha_app.core.settings import LslSettings  # noqa: PLC0415
-        from asha_app.devices.lsl_sync import format_selftest, run_selftest  # noqa: PLC0415
+        from asha_app.data.integrity import format_selftest  # noqa: PLC0415 - h5py on first use
 
         parent = parent or self.window
         s: LslSettings = self.window.settings.lsl
@@ -197,11 +198,10 @@ class LabController:
                                     "After OK, tap the table sharply 3 times, about a second apart, with the hand in "
                                     "the camera's view and the armband on.")
             camera = self.camera_tap_data()
-        from asha_app.workers.export import JobWorker  # noqa: PLC0415
-
         clock = self.window.clock
         job = JobWorker([("synchronization self-test",
-                          lambda _progress: run_selftest(clock, enabled=True, scope=s.scope, seconds=2.0, camera=camera))])
+                          lambda _progress: run_selftest(clock, enabled=True, scope=s.scope, seconds=2.0,
+                                                         camera=camera))])
         busy = QProgressDialog("Measuring LSL loopback and marker timing…", None, 0, 0, parent)
         busy.setWindowTitle("Synchronization self-test")
         busy.setMinimumDuration(0)

@@ -35,10 +35,12 @@ from asha_app.inference.drift import DriftMonitor, mpjpe_mm
 from asha_app.inference.hands import LiveHands
 from asha_app.inference.live_demo import demo_assets
 from asha_app.inference.ood import InputMonitor
-from asha_app.calibration.profile import SUFFIX, ProfileError, load_profile
+from asha_app.calibration.profile import SUFFIX, ProfileError, default_path, load_profile
 from asha_app.core.errors import AshaError
 from asha_app.models import checkpoint as C
 from asha_app.pose.contract import FINGERS, PoseContractError, check_drives_hand, finger_flexion_deg
+from asha_app.pose.hand_model import HandModel
+from asha_app.ui.calibration_wizard import CalibrationWizard
 from asha_app.workers.base import stop_checked
 from asha_app.workers.inference import InferenceWorker
 
@@ -201,13 +203,11 @@ class LiveController:
     # ------------------------------------------------------------------ helpers
     def _hand(self):
         if self.hand_model is None:
-            from asha_app.pose.hand_model import HandModel
-
             self.hand_model = HandModel.builtin("right")
         return self.hand_model
 
     def _view(self):
-        from asha_app.ui.hand_view import HandView
+        from asha_app.ui.hand_view import HandView  # noqa: PLC0415 - vispy on first use
 
         v = self.window.hand_view
         return v if isinstance(v, HandView) else None
@@ -241,7 +241,8 @@ class LiveController:
         self.dock.what.setText(
             "Live demo: real Myo EMG (JHU-BCIS NTX 2023, held-out stretch, resampled to 500 Hz, not a MindRove "
             f"armband) → {ckpt.model_name} model (50 Hz). Blue: EMG hand; green: recorded finger angles "
-            f"(reference). Held-out R² {m.get('r2_mean', float('nan')):.2f}, MAE {m.get('mae_mean', float('nan')):.1f}°.")
+            f"(reference). Held-out R² {m.get('r2_mean', float('nan')):.2f}, MAE "
+            f"{m.get('mae_mean', float('nan')):.1f}°.")
         return self._start_worker()
 
     def _show_hand_view(self) -> None:
@@ -263,8 +264,6 @@ class LiveController:
 
     def choose_profile(self) -> None:
         """Ask for a profile file and use it."""
-        from asha_app.calibration.profile import default_path
-
         start = str(default_path("x").parent)
         path, _ = QFileDialog.getOpenFileName(self.window, "Load a user profile", start,
                                               f"Asha profiles (*{SUFFIX});;All files (*)")
@@ -393,8 +392,6 @@ class LiveController:
 
     def open_calibration(self) -> None:
         """Open the calibration wizard."""
-        from asha_app.ui.calibration_wizard import CalibrationWizard
-
         wiz = CalibrationWizard(self.window, on_profile=self.load_profile)
         self.window.calibration_wizard = wiz
         wiz.show()
@@ -441,7 +438,7 @@ class LiveController:
         busy = float(np.median(list(self.set_pose_ms)[-25:])) / 1000.0 if self.set_pose_ms else 0.0
         self.pacer.hand_frame(t, busy)
 
-    def poll(self) -> None:
+    def poll(self) -> None:  # noqa: C901
         """On ``pose_ready``: show the newest pose (if not shown yet) in the window's hands and update the indicators.
 
         The worker computed the hands (:class:`~asha_app.inference.pipeline.LivePose`); this only puts them into the

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
-                               QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
+                               QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout,
+                               QWidget)
 
 from asha_app import __version__
 from asha_app.core import paths
 from asha_app.core.clock import SessionClock
 from asha_app.core.settings import AppSettings
 from asha_app.core.units import emg_unit_label, emg_unit_to_uv
+from asha_app.devices import lsl as L
 from asha_app.devices.registry import DEVICES, SourceInfo
 from asha_app.devices.session import Notice
 from asha_app.dsp.filters import FilterSpec
@@ -36,8 +39,10 @@ from asha_app.ui.pacing import TICK_S, ScopePacer
 from asha_app.ui.scopes import EmgScopes, ImuPlot, RmsBars
 from asha_app.ui.settings_dialog import SettingsDialog
 from asha_app.ui.widgets import ElidedLabel
-from asha_app.workers.acquisition import AcquisitionWorker
 from asha_app.workers.session import QtSession
+
+if TYPE_CHECKING:  # the window never builds one: the session controller does
+    from asha_app.workers.acquisition import AcquisitionWorker
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ def create_hand_view(hands: HandScene | None = None) -> QWidget:
     """The vispy 3D hand view of ``hands``, or a label saying why it cannot be shown (no OpenGL here)."""
     try:
         return HandView(hands)
-    except Exception as exc:  # vispy/OpenGL failures come in many types; the rest of the app must run
+    except Exception as exc:  # noqa: BLE001 - vispy/OpenGL failures come in many types; the rest of the app must run
         log.info("3D hand view unavailable: %s", exc)
         lab = QLabel(f"3D view unavailable: {exc}")
         lab.setWordWrap(True)
@@ -298,8 +303,8 @@ class MainWindow(QMainWindow):
         self.status_quality = ElidedLabel("", min_chars=8)
         self.status_state = ElidedLabel("idle", min_chars=6)
         self.status_marker = ElidedLabel("", min_chars=6)
-        for w in (self.status_marker, self.status_device, self.status_state, self.status_rate, self.status_dropped, self.status_battery,
-                  self.status_quality):
+        for w in (self.status_marker, self.status_device, self.status_state, self.status_rate, self.status_dropped,
+                  self.status_battery, self.status_quality):
             sb.addPermanentWidget(w)
 
     def _connect(self) -> None:
@@ -370,19 +375,15 @@ class MainWindow(QMainWindow):
 
     def _choose_lsl_stream(self) -> bool:
         """Pick the LSL EMG stream (a short look on the network); False when LSL is off or the user cancels."""
-        from asha_app.devices import lsl as L  # noqa: PLC0415
-
         s = self.settings.lsl
         try:
             pl = L.require_lsl(s.enabled, s.scope)
-        except L.LslUnavailable as exc:
+        except L.LslUnavailableError as exc:
             self.show_error(f"{exc} Switch LSL on in Settings… to use an LSL EMG stream.")
             return False
         streams = [d for d in L.list_streams(pl, timeout_s=0.5) if d["fs"] > 0]  # a short, bounded look (0.5 s)
         items = ["first stream of type EMG"] + [f"{d['name']}  ({d['type']}, {d['fs']:g} Hz, {d['channels']} ch, "
                                                  f"{d['hostname']})" for d in streams]
-        from PySide6.QtWidgets import QInputDialog  # noqa: PLC0415
-
         choice, ok = QInputDialog.getItem(self, "LSL EMG stream", "Stream (regular-rate streams seen on "
                                           f"{L.SCOPES[L.configured_scope() or s.scope]}):", items, 0, False)
         if not ok:
@@ -576,7 +577,8 @@ class MainWindow(QMainWindow):
         self.status_quality.setText(("quality: " + ", ".join(bad)) if bad else ("quality: ok" if s.quality else ""))
         self.scopes.set_flags(s.quality)
         if s.last_marker:
-            self.status_marker.setText("last marker: " + self.scopes.marker_names.get(s.last_marker, f"{s.last_marker:g}"))
+            name = self.scopes.marker_names.get(s.last_marker, f"{s.last_marker:g}")
+            self.status_marker.setText("last marker: " + name)
         self.rms.set_values(s.rms)  # (a lost connection is said in the banner by the session controller)
 
     # ------------------------------------------------------------------ persistence
@@ -640,8 +642,9 @@ class MainWindow(QMainWindow):
         h = min(self.height(), available.height() - extra_h)
         if (w, h) != (self.width(), self.height()):
             # the side docks give up width in proportion, so that the scopes keep their share of a smaller window
-            side = [d for d in self.panels.values() if not d.isHidden() and not d.isFloating() and self.dockWidgetArea(d)
-                    in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)]
+            beside = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+            side = [d for d in self.panels.values()
+                    if not d.isHidden() and not d.isFloating() and self.dockWidgetArea(d) in beside]
             widths = [max(1, round(d.width() * w / self.width())) for d in side]
             self.resize(w, h)
             if side:

@@ -41,7 +41,10 @@ TARGET_SLOT = "target"
 
 
 def target_angle_array(target: dict | None, dof_names: list[str], rest: np.ndarray | None = None) -> np.ndarray | None:
-    """Joint angles (deg) in ``dof_names`` order from a protocol target ``{dof: deg}``; DOFs not named keep ``rest`` (0)."""
+    """Joint angles (deg) in ``dof_names`` order from a protocol target ``{dof: deg}``.
+
+    DOFs not named keep ``rest`` (0).
+    """
     if target is None:
         return None
     out = np.zeros(len(dof_names)) if rest is None else np.array(rest, np.float64, copy=True)
@@ -150,7 +153,8 @@ class ProcedureView(QWidget):
         self.next_label = QLabel("")
         self.valid_label = QLabel("")
         self.pause_button = QPushButton("Pause")
-        self.pause_button.setToolTip("Pause (Space). A repetition in progress is thrown away and repeated after Resume.")
+        self.pause_button.setToolTip("Pause (Space). A repetition in progress is thrown away "
+                                     "and repeated after Resume.")
         self.redo_button = QPushButton("Redo last repetition")
         self.redo_button.setToolTip("Throw away the current or last repetition and record it again after a countdown.")
         self.abort_button = QPushButton("Abort")
@@ -278,7 +282,7 @@ class ProcedureView(QWidget):
                 return
             angles = target_angle_array(step.target, self.dof_names, self.rest_deg)
             hv.set_pose(TARGET_SLOT, angles_deg=angles, side=self.side)
-        except Exception as exc:  # the 3D view is a help, never a reason to lose the recording
+        except Exception as exc:  # noqa: BLE001 - the 3D view is a help, never a reason to lose the recording
             log.warning("could not draw the target pose: %s", exc)
 
 

@@ -41,6 +41,7 @@ from asha_app.core.errors import AshaError, ConfigError, RecordingFileError
 from asha_app.data.integrity import check_session
 from asha_app.data.schema import OffsetSource
 from asha_app.data.writer import SessionWriter
+from asha_app.pose.hand_model import HandModel
 from asha_app.protocols.model import Protocol, builtin_protocols, load_protocol
 from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
 from asha_app.protocols.wizard import Page, SessionWizard, WizardInputError, evaluate_device_check
@@ -56,7 +57,10 @@ CHECK_WINDOW_S = 3.0
 
 # ---------------------------------------------------------------------- Qt-free helpers
 def session_path(pseudonym: str, when: datetime | None = None, folder: Path | None = None) -> Path:
-    """``<folder>/<pseudonym>_<YYYY-mm-dd_HHMMSS>.h5`` (default folder ``data_dir()/sessions``), never an existing file."""
+    """``<folder>/<pseudonym>_<YYYY-mm-dd_HHMMSS>.h5``, never an existing file.
+
+    The default folder is ``data_dir()/sessions``.
+    """
     folder = folder or (paths.data_dir() / "sessions")
     stamp = (when or datetime.now()).strftime("%Y-%m-%d_%H%M%S")
     return paths.unique_path(folder / f"{pseudonym}_{stamp}.h5")
@@ -343,10 +347,12 @@ class SessionPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Recording")
-        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle, getattr(self.wiz.window, "hands", None))
+        self.view = ProcedureView(lambda: self.wiz.window.clock.now(), self._handle,
+                                  getattr(self.wiz.window, "hands", None))
         # the view's parts, under the names this page has always had
         v = self.view
-        self.prompt_label, self.instruction, self.countdown, self.progress = v.prompt_label, v.instruction, v.countdown, v.progress
+        self.prompt_label, self.instruction = v.prompt_label, v.instruction
+        self.countdown, self.progress = v.countdown, v.progress
         self.next_label, self.valid_label = v.next_label, v.valid_label
         self.pause_button, self.redo_button, self.abort_button = v.pause_button, v.redo_button, v.abort_button
         self.prompt_label.setText("Press Start when the participant is ready.")
@@ -403,8 +409,6 @@ class SessionPage(QWizardPage):
         return self.recorder is not None and self.recorder.isRunning()
 
     def _hand_model(self):
-        from asha_app.pose.hand_model import HandModel  # noqa: PLC0415 - heavy import, only when recording
-
         side = self.wiz.model.participant.hand if self.wiz.model.participant else "right"
         return HandModel.builtin(side)
 
@@ -533,7 +537,8 @@ class SessionPage(QWizardPage):
         rec = self.recorder
         lab = getattr(self.wiz.window, "lab", None)
         for ev in events:
-            if lab is not None and ev.kind in (EventKind.PROMPT_START, EventKind.PROMPT_END, EventKind.PROMPT_DISCARDED):
+            if lab is not None and ev.kind in (EventKind.PROMPT_START, EventKind.PROMPT_END,
+                                               EventKind.PROMPT_DISCARDED):
                 p, step = ev.prompt, ev.step
                 label = p.label if p is not None else (getattr(step, "label", "") or "")
                 rep = p.repetition if p is not None else int(getattr(step, "repetition", -1))
@@ -610,7 +615,8 @@ class SessionPage(QWizardPage):
     def acquisition_lost(self) -> None:
         """The EMG stream stopped under a running session: abort it (the file keeps what was recorded)."""
         if self.running and self.procedure is not None and not self.procedure.finished:
-            msg = "The EMG stream stopped during the session; the session was aborted (the file keeps what was recorded)."
+            msg = ("The EMG stream stopped during the session; the session was aborted "
+                   "(the file keeps what was recorded).")
             self.error.setText(msg)
             self._handle(self.procedure.abort(self.wiz.window.clock.now()))
             self.tick()

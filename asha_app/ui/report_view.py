@@ -22,9 +22,11 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from asha_app.core.errors import AshaError
+from asha_app.core.paths import data_dir
 from asha_app.models.fingers import has_fingers, target_unit
 from asha_app.models.report import exclusion_text, finger_table
 from asha_app.workers.training import headline
@@ -34,8 +36,6 @@ log = logging.getLogger(__name__)
 
 def models_dir() -> Path:
     """``data_dir()/"models"`` (created on demand)."""
-    from asha_app.core.paths import data_dir
-
     d = data_dir() / "models"
     d.mkdir(parents=True, exist_ok=True)
     return d
@@ -63,7 +63,7 @@ def read_report(ckpt_path: str | Path) -> dict:
     CheckpointError
         Missing, foreign, damaged or unknown-version checkpoint (message for the user).
     """
-    from asha_app.models import checkpoint as C
+    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch on first use
 
     ck = C.load(ckpt_path)
     files = {k: p for k, p in report_files(ckpt_path).items() if p.is_file()}
@@ -132,7 +132,8 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
         for n in r2:
             rows.append((f"R² {n}", "n/a" if n in excluded or r2[n] is None else _fmt(float(r2[n]))))
             if n in mae:
-                rows.append((f"Mean abs error {n}", f"{float(mae[n]):.2f} {target_unit(n, metrics.get('target_kind', ''))}"))
+                rows.append((f"Mean abs error {n}",
+                             f"{float(mae[n]):.2f} {target_unit(n, metrics.get('target_kind', ''))}"))
     return rows
 
 
@@ -363,7 +364,8 @@ class ReportView(QWidget):
         if note:
             self.note_label.setText(note)
             self.note_label.show()
-        for table, rows in ((self.metrics_table, metric_rows(info["metrics"])), (self.training_table, training_rows(ck))):
+        for table, rows in ((self.metrics_table, metric_rows(info["metrics"])),
+                            (self.training_table, training_rows(ck))):
             table.setRowCount(len(rows))
             for i, (k, v) in enumerate(rows):
                 table.setItem(i, 0, QTableWidgetItem(k))

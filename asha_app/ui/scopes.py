@@ -109,7 +109,8 @@ class EmgScopes(QWidget):
         lay.addWidget(self.unit_label)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
-        self.glw.setMinimumWidth(MIN_WIDTH_PX)  # the docks beside give way first: a scope narrower than this is unreadable
+        # the docks beside give way first: a scope narrower than this is unreadable
+        self.glw.setMinimumWidth(MIN_WIDTH_PX)
         lay.addWidget(self.glw)
         self.plots, self.curves, self.flag_labels = [], [], []
         self.flag_widgets: list[QLabel] = []

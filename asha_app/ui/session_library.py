@@ -44,6 +44,7 @@ from asha_app.core.errors import AshaError
 from asha_app.core.units import emg_unit_label
 from asha_app.data.integrity import check_session
 from asha_app.data.reader import SessionFile
+from asha_app.ui.export_dialog import ExportDialog, ImportDialog
 from asha_app.workers.base import stop_checked
 from asha_app.workers.export import JobWorker
 
@@ -130,9 +131,9 @@ def summarize_file(path: str | Path) -> dict:
     -------
     dict
         ``path, participant, date, date_origin, duration_s, fs, units, n_channels, n_emg, n_frames, dropped,
-        valid_share, status, error`` (``error`` None for a readable session file, else the reader's message; ``units`` the EMG unit as
-        stored).  ``date`` is when the recording started (see :func:`recording_start_unix`; ``date_origin`` says
-        "recorded" or "file written").
+        valid_share, status, error`` (``error`` None for a readable session file, else the reader's message;
+        ``units`` the EMG unit as stored).  ``date`` is when the recording started (see
+        :func:`recording_start_unix`; ``date_origin`` says "recorded" or "file written").
     """
     path = Path(path)
     row = {"path": path, "participant": "", "date": "", "date_origin": "", "duration_s": None, "fs": None, "units": "",
@@ -162,7 +163,8 @@ def summarize_file(path: str | Path) -> dict:
     try:
         _fill_row(row, attrs, summary, crashed, finalized, first_t)
     except (TypeError, ValueError, AttributeError) as exc:  # a summary of the wrong shape: say so in its own row
-        row["error"] = f"{path}: the file's summary is malformed ({type(exc).__name__}: {exc}); 'asha check' recomputes it."
+        row["error"] = (f"{path}: the file's summary is malformed ({type(exc).__name__}: {exc}); "
+                        "'asha check' recomputes it.")
         row["status"] = "error"
     return row
 
@@ -207,13 +209,15 @@ def details_text(path: str | Path) -> str:
             if v:
                 lines.append(f"{key}: {json.dumps(v, default=str)[:600]}")
         lines.append(f"EMG-to-video offset: {a.get('emg_to_video_offset_s', 0.0)} s ({a.get('offset_source', '?')})")
-        lines.append(f"app {a.get('app_version', '?')}, h5py {a.get('h5py_version', '?')}, HDF5 {a.get('hdf5_version', '?')}")
+        lines.append(f"app {a.get('app_version', '?')}, h5py {a.get('h5py_version', '?')}, HDF5 "
+                     f"{a.get('hdf5_version', '?')}")
         prompts = sf.prompts()
     if prompts:
         lines.append("")
         lines.append("prompts and markers:")
         for p in prompts[:200]:
-            lines.append(f"  {p.start:8.2f}-{p.end:8.2f} s  {p.label}" + (f" (rep {p.repetition + 1})" if p.repetition >= 0 else ""))
+            repetition = f" (rep {p.repetition + 1})" if p.repetition >= 0 else ""
+            lines.append(f"  {p.start:8.2f}-{p.end:8.2f} s  {p.label}" + repetition)
     return "\n".join(lines)
 
 
@@ -251,7 +255,7 @@ class DetailsDialog(QDialog):
         self.text.setPlainText(str(text))
         self.loaded = True
 
-    def done(self, result: int) -> None:  # noqa: D102 - QDialog: closing stops the reader
+    def done(self, result: int) -> None:  # QDialog: closing stops the reader
         stop_checked(self.worker, "reading the session details")
         super().done(result)
 
@@ -459,7 +463,8 @@ class SessionLibrary(QWidget):
         self.refresh()
 
     def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add session files", str(sessions_dir()), "Sessions (*.h5 *.hdf5);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Add session files", str(sessions_dir()),
+                                                "Sessions (*.h5 *.hdf5);;All files (*)")
         if files:
             self.add_files(files)
 
@@ -490,8 +495,6 @@ class SessionLibrary(QWidget):
         return dlg
 
     def open_export(self):
-        from asha_app.ui.export_dialog import ExportDialog  # noqa: PLC0415
-
         good = [p for p in self.selected_paths()
                 if not (self.entry(p) or {}).get("error") and not (self.entry(p) or {}).get("busy")]
         if not good:
@@ -502,8 +505,6 @@ class SessionLibrary(QWidget):
         return dlg
 
     def open_import(self):
-        from asha_app.ui.export_dialog import ImportDialog  # noqa: PLC0415
-
         dlg = ImportDialog(sessions_dir(), self)
         dlg.finished_import.connect(lambda _r: self.refresh())
         dlg.show()
@@ -559,7 +560,8 @@ class SessionLibrary(QWidget):
         once the file is open.
         """
         if self.recording_path() is not None:
-            self.message.setText("A recording is running: finish it before replaying (replay replaces the live EMG stream).")
+            self.message.setText("A recording is running: finish it before replaying (replay replaces the live EMG "
+                                 "stream).")
             return False
         if path is None:
             sel = self.selected_paths()
@@ -677,7 +679,8 @@ class SessionLibrary(QWidget):
                 hv.clear(REPLAY_SLOT)
             return
         valid = bool(src.valid[i])
-        self.label_status.setText(f"label frame {i} at {src.label_t[i] - src.t_start:.2f} s: " + ("valid" if valid else "no valid hand pose"))
+        state = "valid" if valid else "no valid hand pose"
+        self.label_status.setText(f"label frame {i} at {src.label_t[i] - src.t_start:.2f} s: {state}")
         if hv is None:
             return
         if valid and src.joint_angles is not None:

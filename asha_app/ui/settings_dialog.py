@@ -12,8 +12,8 @@ import textwrap
 from pathlib import Path
 
 from pydantic import ValidationError
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout,
-                               QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from asha_app.core.settings import AppSettings, CameraSettings, DeviceSettings, FilterSettings, LslSettings
 
@@ -137,8 +137,10 @@ class SettingsDialog(QDialog):
             "filter": (FilterSettings, {"mains_hz": 50 if self.mains.currentIndex() == 0 else 60,
                                         "notch_enabled": self.notch.isChecked(), "band_low_hz": self.low.value(),
                                         "band_high_hz": self.high.value(), "order": self.order.value()}),
-            "camera": (CameraSettings, {"hand": self.hand.currentText(), "model_complexity": self.complexity.currentIndex(),
-                                        "mirror_webcam": self.mirror.isChecked(), "mano_path": self.mano.text().strip()}),
+            "camera": (CameraSettings,
+                       {"hand": self.hand.currentText(), "model_complexity": self.complexity.currentIndex(),
+                                        "mirror_webcam": self.mirror.isChecked(),
+                                        "mano_path": self.mano.text().strip()}),
             "lsl": (LslSettings, {"enabled": self.lsl_enabled.isChecked(), "scope": self.lsl_scope.currentData(),
                                   "outlets": [k for k, cb in self.lsl_outlets.items() if cb.isChecked()],
                                   "record_markers": self.lsl_markers.isChecked(),

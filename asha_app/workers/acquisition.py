@@ -46,7 +46,7 @@ from PySide6.QtCore import Signal
 from asha_app.core.clock import BoardTimeMapper, SessionClock
 from asha_app.core.errors import AshaError
 from asha_app.core.ringbuffer import RingBuffer
-from asha_app.devices.drops import DropCounter
+from asha_app.data.drops import DropCounter
 from asha_app.devices.emg import EmgSource
 from asha_app.devices.registry import SourceInfo
 from asha_app.dsp.filters import FilterDesignError, FilterSpec, RmsEnvelope, StreamingFilter
@@ -228,7 +228,7 @@ class AcquisitionWorker(Worker):
         except BaseException:
             try:
                 source.stop()
-            except Exception:  # noqa: BLE001 - the start's own error is the one to report
+            except Exception:  # the start's own error is the one to report
                 log.exception("stopping a source that failed to start")
             raise
         fs, n = float(source.fs), int(source.n_channels)

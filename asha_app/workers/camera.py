@@ -272,14 +272,14 @@ class CameraWorker(Worker):
         if now - self._last_mano < self._mano_period:
             return
         self._last_mano = now
-        from asha_app.pose.hand_torch import axis_angle_to_matrix
-        from asha_app.pose.mano import ManoFitter
+        from asha_app.pose.hand_torch import axis_angle_to_matrix  # noqa: PLC0415 - torch on first use
+        from asha_app.pose.mano import ManoFitter  # noqa: PLC0415 - torch on first use
 
         if self._mano_fitter is None:
             self._mano_fitter = ManoFitter(self.mano)
         res = self._mano_fitter.fit(label.world_landmarks.astype(np.float64) * 1000.0)
         ik = label.ik
-        import torch
+        import torch  # noqa: PLC0415 - torch on first use
 
         R = axis_angle_to_matrix(torch.as_tensor(ik.global_rot.astype(np.float64))).numpy()
         # into the hand frame of the IK fit, so the mesh overlays the skeleton
@@ -287,7 +287,7 @@ class CameraWorker(Worker):
         label.mano_fit_error_mm = float(res["fit_error_mm"])
 
     def _process(self, fr: Frame, detector: LandmarkDetector) -> None:
-        import cv2
+        import cv2  # noqa: PLC0415 - cv2 on first use
 
         hand = detector.process(fr.image)
         if hand is None:
@@ -309,7 +309,8 @@ class CameraWorker(Worker):
             img = fr.image
             h, w = img.shape[:2]
             if w > self.preview_width:
-                img = cv2.resize(img, (self.preview_width, int(round(h * self.preview_width / w))), interpolation=cv2.INTER_AREA)
+                img = cv2.resize(img, (self.preview_width, int(round(h * self.preview_width / w))),
+                                 interpolation=cv2.INTER_AREA)
             rgb = np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
             self.preview.put(PreviewFrame(rgb, fr.t, label.image_landmarks))
         if now - self._last_status >= 0.2:

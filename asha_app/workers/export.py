@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 Job = tuple[str, Callable[[Callable[[int, int], None]], object]]
 
 
-class JobCancelled(AshaError):
+class JobCancelled(AshaError):  # noqa: N818 - a cancellation the user asked for, not an error
     """The user cancelled the running job."""
 
 

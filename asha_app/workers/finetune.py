@@ -21,6 +21,7 @@ import traceback
 
 from PySide6.QtCore import Signal
 
+from asha_app.core.child import ChildJob
 from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class CalibrationWorker(Worker):
     def __init__(self, recording, settings, profile_path=None, parent=None, threads: int | None = None,
                  **kwargs) -> None:
         super().__init__(parent)
-        from asha_app.models.plan import default_threads
+        from asha_app.models.plan import default_threads  # noqa: PLC0415 - scipy.signal on first use
 
         self.threads = threads or default_threads()
         self.setObjectName("CalibrationWorker")
@@ -70,14 +71,12 @@ class CalibrationWorker(Worker):
         self._cancel.set()
 
     def work(self) -> None:
-        from asha_app.core.child import ChildJob
-
         child = ChildJob("asha_app.calibration.jobs:run_calibration",
                          {"recording": self.recording, "settings": self.settings, "profile_path": self.profile_path,
                           "kwargs": self.kwargs}, threads=self.threads, name="asha-calibration")
         try:
             child.start()
-        except Exception as exc:  # noqa: BLE001 - spawning can fail in many ways (no memory, no fork)
+        except Exception as exc:  # spawning can fail in many ways (no memory, no fork)
             log.exception("calibration process did not start")
             self.fail(f"the calibration process could not start ({type(exc).__name__}: {exc})", traceback.format_exc())
             return

@@ -26,6 +26,7 @@ import time
 import traceback
 from collections import deque
 
+import torch
 from PySide6.QtCore import Signal
 
 from asha_app.core.errors import AshaError
@@ -114,8 +115,6 @@ class InferenceWorker(Worker):
 
     def work(self) -> None:
         try:
-            import torch
-
             torch.set_num_threads(1)
             stream = PoseStream(self.ckpt, self.decimation, self.stride, self.monitor, self.smoothing, self.hands,
                                 self.history if self.keep_history else None)

@@ -105,7 +105,10 @@ class LslWorker(Worker):
             self._acq_changed = True
 
     def send_marker(self, kind: str, label: str, t: float | None = None, **fields) -> None:
-        """Queue one of Asha's markers (``kind``: ``prompt_start``, ``prompt_end``, ``marker``...) at session time ``t``."""
+        """Queue one of Asha's markers at session time ``t``.
+
+        ``kind``: ``prompt_start``, ``prompt_end``, ``marker``...
+        """
         self._markers.put((L.marker_json(kind, label, **fields), self.clock.now() if t is None else float(t)))
 
     def own_source_ids(self) -> set[str]:
@@ -140,7 +143,8 @@ class LslWorker(Worker):
         names = src.channel_names() if src is not None else [f"EMG {i + 1}" for i in range(acq.n_channels)]
         device = getattr(src, "description", "") if src is not None else ""
         if "emg" in self.settings.outlets:
-            self.outlets["emg"] = L.open_outlet("emg", self.lsl_clock, pl, fs=acq.fs, channel_names=names, device=device)
+            self.outlets["emg"] = L.open_outlet("emg", self.lsl_clock, pl, fs=acq.fs, channel_names=names,
+                                                device=device)
         imu_reader = None
         if "imu" in self.settings.outlets and src is not None and src.has_imu:
             self.outlets["imu"] = L.open_outlet("imu", self.lsl_clock, pl, fs=acq.fs, device=device)

@@ -226,7 +226,7 @@ class RecorderWorker(Worker):
             if self.writer.is_open:
                 try:
                     self.writer.close()
-                except Exception:  # noqa: BLE001 - the first error is the one to report
+                except Exception:  # the first error is the one to report
                     log.exception("closing the session file after a failure")
             raise
 

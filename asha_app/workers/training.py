@@ -26,6 +26,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 
+from asha_app.core.child import ChildJob
 from asha_app.models.plan import (PreparedRun, TrainingPlan, default_threads, headline,  # noqa: F401
                                   new_checkpoint_path, prepare_plan, target_units, warm_up)
 from asha_app.workers.base import Worker
@@ -93,7 +94,7 @@ class TrainingWorker(Worker):
     def __init__(self, prepared: PreparedRun, config=None, out_path: Path | None = None, threads: int | None = None,
                  write_report: bool = True, parent=None) -> None:
         super().__init__(parent)
-        from asha_app.models.train import TrainConfig
+        from asha_app.models.train import TrainConfig  # noqa: PLC0415 - torch on first use
 
         self.setObjectName("TrainingWorker")
         self.prepared = prepared
@@ -137,8 +138,6 @@ class TrainingWorker(Worker):
 
     # ------------------------------------------------------------------ thread side
     def work(self) -> None:
-        from asha_app.core.child import ChildJob
-
         prepared = self.prepared
         job = prepared.job
         hand, job.hand_model = job.hand_model, None  # rebuilt in the child (no need to pickle the mesh)
@@ -147,7 +146,7 @@ class TrainingWorker(Worker):
                           "write_report": self.write_report}, threads=self.threads, name="asha-training")
         try:
             child.start()
-        except Exception as exc:  # noqa: BLE001 - spawning can fail in many ways (no memory, no fork)
+        except Exception as exc:  # spawning can fail in many ways (no memory, no fork)
             log.exception("training process did not start")
             self.fail(f"the training process could not start ({type(exc).__name__}: {exc})", traceback.format_exc())
             return

@@ -60,7 +60,8 @@ def detect_format(path: str | Path) -> str:
                 if f.attrs.get("format") in ("asha-session", b"asha-session"):
                     raise RecordingFileError(f"{path}: already an Asha session file; open it directly.")
         except OSError as exc:
-            raise RecordingFileError(f"{path}: an HDF5 file that cannot be opened ({exc}); it is truncated or corrupt.") from exc
+            raise RecordingFileError(f"{path}: an HDF5 file that cannot be opened ({exc}); "
+                                     "it is truncated or corrupt.") from exc
         raise RecordingFileError(f"{path}: HDF5 file of an unknown layout (no 'emg2pose' group).")
     if path.suffix.lower() in (".csv", ".txt", ".tsv") or b"\t" in head:
         return "brainflow"
@@ -80,7 +81,7 @@ def needs_sampling_rate(path: str | Path, fmt: str | None = None) -> bool:
         return False
     if fmt != "ninapro":
         return False
-    import scipy.io  # noqa: PLC0415
+    import scipy.io  # noqa: PLC0415 - scipy.io on first use
 
     try:
         names = {name for name, _shape, _cls in scipy.io.whosmat(str(path))}
@@ -107,26 +108,27 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
         wrong = sorted(set(options) - allowed)
         if wrong:
             raise RecordingFileError(
-                f"{path}: option(s) {', '.join(wrong)} do not apply to {fmt} files (they take: {', '.join(sorted(allowed)) or 'none'})."
+                f"{path}: option(s) {', '.join(wrong)} do not apply to {fmt} files (they take: "
+                f"{', '.join(sorted(allowed)) or 'none'})."
             )
     if fmt == "emg2pose":
-        from asha_app.data.importers.emg2pose import read_emg2pose  # noqa: PLC0415
+        from asha_app.data.importers.emg2pose import read_emg2pose  # noqa: PLC0415 - the reader modules import this package
 
         return read_emg2pose(path, **options)
     if fmt == "ninapro":
-        from asha_app.data.importers.ninapro import read_ninapro  # noqa: PLC0415
+        from asha_app.data.importers.ninapro import read_ninapro  # noqa: PLC0415 - the reader modules import this package
 
         return read_ninapro(path, **options)
     if fmt == "brainflow":
-        from asha_app.data.importers.brainflow_csv import read_brainflow_csv  # noqa: PLC0415
+        from asha_app.data.importers.brainflow_csv import read_brainflow_csv  # noqa: PLC0415 - the reader modules import this package
 
         return read_brainflow_csv(path, **options)
     if fmt == "paired":
-        from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415
+        from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415 - the reader modules import this package
 
         return load_paired(path, **options)
     if fmt == "xdf":
-        from asha_app.data.importers.xdf import read_xdf  # noqa: PLC0415
+        from asha_app.data.importers.xdf import read_xdf  # noqa: PLC0415 - the reader modules import this package
 
         return read_xdf(path, **options)
     raise RecordingFileError(f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}.")
@@ -135,12 +137,13 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
 def import_to_session(path: str | Path, out_path: str | Path, fmt: str | None = None, *, overwrite: bool = False,
                       progress=None, **options) -> Path:
     """Import ``path`` and write it as an Asha session file ``out_path``; returns ``out_path``."""
-    from asha_app.data.importers.session import write_recording  # noqa: PLC0415
+    from asha_app.data.importers.session import write_recording  # noqa: PLC0415 - the reader modules import this package
 
     src, out = Path(path), Path(out_path)
     if out.exists() and (not overwrite or (src.exists() and out.resolve() == src.resolve())):
-        raise RecordingFileError(f"{out}: already exists{' (it is the input)' if out.resolve() == src.resolve() else ''}; "
-                                 "choose another name" + ("" if out.resolve() == src.resolve() else " or allow replacing it")
+        same = out.resolve() == src.resolve()
+        raise RecordingFileError(f"{out}: already exists{' (it is the input)' if same else ''}; "
+                                 "choose another name" + ("" if same else " or allow replacing it")
                                  + ". Nothing was imported.")
     rec = import_file(path, fmt, **options)
     return write_recording(rec, out_path, overwrite=overwrite, progress=progress)

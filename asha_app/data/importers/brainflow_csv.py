@@ -42,7 +42,7 @@ def read_brainflow_csv(path: str | Path, board_id: int | None = None) -> Recordi
         Missing/unreadable file, or a row count that does not match the board.
     """
     from mindrove.board_shim import BoardIds, BoardShim  # noqa: PLC0415  (heavy native library)
-    from mindrove.data_filter import DataFilter  # noqa: PLC0415
+    from mindrove.data_filter import DataFilter  # noqa: PLC0415 - the MindRove SDK on first use
 
     path = Path(path)
     if board_id is None:
@@ -52,11 +52,11 @@ def read_brainflow_csv(path: str | Path, board_id: int | None = None) -> Recordi
         raise RecordingFileError(f"{path}: no such file.")
     try:
         data = np.asarray(DataFilter.read_file(str(path)))
-    except Exception as exc:  # noqa: BLE001  (the SDK raises its own MindRoveError and ValueError types)
+    except Exception as exc:  # the SDK raises its own MindRoveError and ValueError types
         raise RecordingFileError(f"{path}: cannot read as a MindRove/BrainFlow data file ({exc}).") from exc
     try:
         descr = BoardShim.get_board_descr(board_id)
-    except Exception as exc:  # noqa: BLE001  (the SDK's own error type for an unknown board)
+    except Exception as exc:  # the SDK's own error type for an unknown board
         raise RecordingFileError(f"board id {board_id} is not a board the MindRove SDK knows ({exc}); "
                                  "give the id of the board that recorded the file.") from exc
     warnings = _truncation_warnings(path)
@@ -92,7 +92,8 @@ def read_brainflow_csv(path: str | Path, board_id: int | None = None) -> Recordi
     emg = data[emg_rows].T.astype(np.float32)
     if not np.isfinite(emg).any():
         raise RecordingFileError(f"{path}: every EMG value is NaN or infinite; there is no signal to import.")
-    meta = {"source_format": "brainflow_csv", "source_file": str(path), "session_t0_unix": t0, "signal_kind": "raw_semg",
+    meta = {"source_format": "brainflow_csv", "source_file": str(path), "session_t0_unix": t0,
+            "signal_kind": "raw_semg",
             "device": {"board_id": board_id, "name": descr.get("name", "")}}
     for w in warnings:
         log.warning("%s: %s", path, w)

@@ -16,7 +16,8 @@ import h5py
 import numpy as np
 
 from asha_app.core.errors import RecordingFileError
-from asha_app.data.exporters import EMG2POSE_EMG, EMG2POSE_GROUP, EMG2POSE_JOINT_ANGLES, EMG2POSE_TIME, EMG2POSE_TIMESERIES
+from asha_app.data.exporters import (EMG2POSE_EMG, EMG2POSE_GROUP, EMG2POSE_JOINT_ANGLES, EMG2POSE_TIME,
+                                     EMG2POSE_TIMESERIES)
 from asha_app.data.recording import Recording
 
 
@@ -30,12 +31,13 @@ def _attr(v):
     return v
 
 
-def _read_timeseries(path: Path, label_rate_hz, block: int):
+def _read_timeseries(path: Path, label_rate_hz, block: int):  # noqa: C901
     warnings: list[str] = []
     with h5py.File(path, "r") as f:
         if EMG2POSE_GROUP not in f or not isinstance(f[EMG2POSE_GROUP], h5py.Group) \
                 or EMG2POSE_TIMESERIES not in f[EMG2POSE_GROUP]:
-            raise RecordingFileError(f"{path}: no '{EMG2POSE_GROUP}/{EMG2POSE_TIMESERIES}' dataset; not an emg2pose session file.")
+            raise RecordingFileError(f"{path}: no '{EMG2POSE_GROUP}/{EMG2POSE_TIMESERIES}' dataset; not an emg2pose "
+                                     "session file.")
         g = f[EMG2POSE_GROUP]
         ts = g[EMG2POSE_TIMESERIES]
         if not isinstance(ts, h5py.Dataset):
@@ -46,7 +48,8 @@ def _read_timeseries(path: Path, label_rate_hz, block: int):
         if missing:
             raise RecordingFileError(f"{path}: emg2pose timeseries lacks the field(s) {missing}.")
         if ts.ndim != 1:
-            raise RecordingFileError(f"{path}: the emg2pose timeseries has shape {ts.shape}; expected one row per sample.")
+            raise RecordingFileError(f"{path}: the emg2pose timeseries has shape {ts.shape}; expected one row per "
+                                     "sample.")
         for name, want in ((EMG2POSE_TIME, 0), (EMG2POSE_EMG, 1), (EMG2POSE_JOINT_ANGLES, 1)):
             fdt = fields[name][0]
             base = fdt.base if fdt.subdtype is not None else fdt
@@ -69,7 +72,8 @@ def _read_timeseries(path: Path, label_rate_hz, block: int):
         if fs is None:
             t_head = np.asarray(ts[: min(n, 1000)][EMG2POSE_TIME], np.float64)
             t_head = t_head[np.isfinite(t_head)]
-            fs = float((len(t_head) - 1) / (t_head[-1] - t_head[0])) if len(t_head) > 1 and t_head[-1] > t_head[0] else None
+            fs = (float((len(t_head) - 1) / (t_head[-1] - t_head[0]))
+                  if len(t_head) > 1 and t_head[-1] > t_head[0] else None)
             if fs is None or not np.isfinite(fs) or fs <= 0:
                 raise RecordingFileError(f"{path}: the sample rate attribute is {meta.get('sample_rate')!r} and the "
                                          "time field does not give one either; the file is damaged.")

@@ -28,6 +28,7 @@ import math
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -65,7 +66,8 @@ def _load_mat(path: Path) -> dict:
     except (OSError, ValueError, NotImplementedError, IndexError, TypeError, EOFError, MatReadError, KeyError,
             AttributeError, MemoryError, OverflowError, zlib.error, struct.error) as exc:
         raise RecordingFileError(
-            f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' variable."
+            f"{path}: not a readable MATLAB .mat file ({exc}). NinaPro files are MATLAB v5 files with an 'emg' "
+            "variable."
         ) from exc
 
 
@@ -105,7 +107,7 @@ def signal_of(has_frequency: bool, fs: float) -> dict:
     return {"signal_kind": kind, "filter_hint": filter_for_kind(kind, fs).to_dict(), "signal_note": note}
 
 
-def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
+def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:  # noqa: C901
     """Read a NinaPro ``.mat`` file into a :class:`Recording`.
 
     Parameters
@@ -133,7 +135,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         raise RecordingFileError(f"{path}: no such file.")
     m = _load_mat(path)
     if "emg" not in m:
-        raise RecordingFileError(f"{path}: no 'emg' variable; not a NinaPro file (variables: {sorted(k for k in m if not k.startswith('__'))}).")
+        raise RecordingFileError(f"{path}: no 'emg' variable; not a NinaPro file (variables: "
+                                 f"{sorted(k for k in m if not k.startswith('__'))}).")
     warnings: list[str] = []
     emg = _numeric(path, "emg", m["emg"]).astype(np.float32)
     if emg.ndim != 2:
@@ -172,7 +175,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         if targets.shape[0] != n and targets.shape[1] == n:
             targets = np.ascontiguousarray(targets.T)
         if targets.shape[0] != n:
-            raise RecordingFileError(f"{path}: 'glove' has {targets.shape[0]} rows, 'emg' {n}; they must be sampled together.")
+            raise RecordingFileError(f"{path}: 'glove' has {targets.shape[0]} rows, 'emg' {n}; they must be sampled "
+                                     "together.")
         names = [f"glove_{i + 1}" for i in range(targets.shape[1])]
     stim_key = "restimulus" if "restimulus" in m else ("stimulus" if "stimulus" in m else None)
     rep_key = "rerepetition" if "rerepetition" in m else ("repetition" if "repetition" in m else None)
@@ -193,8 +197,8 @@ def read_ninapro(path: str | Path, fs: float | None = None) -> Recording:
         for value, s, e in _runs(stim):
             rep = int(reps[s]) - 1 if rep_key is not None else -1
             prompts.append(Prompt(f"movement {value}", float(t[s]), float(t[e - 1] + 1.0 / fs), rep))
-    meta = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key, "session": path.stem,
-            **signal_of(has_frequency, float(fs))}
+    meta: dict[str, Any] = {"source_format": "ninapro", "source_file": str(path), "label_key": stim_key,
+                            "session": path.stem, **signal_of(has_frequency, float(fs))}
     for w in warnings:
         log.warning("%s: %s", path, w)
     if warnings:

@@ -100,7 +100,8 @@ def _wall_clock_unix(stamp: str) -> float | None:
 
 def _read_csv(path: Path, n_values: int) -> tuple[list[str], np.ndarray, list[str]]:
     if not path.is_file():
-        raise RecordingFileError(f"{path} does not exist: give the folder holding the paired EMG and MediaPipe CSV files")
+        raise RecordingFileError(f"{path} does not exist: give the folder holding the paired EMG and MediaPipe CSV "
+                                 "files")
     try:
         return _read_csv_rows(path, n_values)
     except UnicodeDecodeError as exc:
@@ -185,7 +186,8 @@ def find_files(folder: str | Path) -> tuple[Path, Path]:
     return emg[0], pose[0]
 
 
-def load_paired(folder: str | Path | None = None, *, emg_csv: str | Path | None = None, pose_csv: str | Path | None = None,
+def load_paired(folder: str | Path | None = None, *, emg_csv: str | Path | None = None,
+                pose_csv: str | Path | None = None,
                 fs: float = DEFAULT_FS) -> Recording:
     """Import the paired session as a :class:`Recording`.
 
@@ -244,7 +246,8 @@ def load_paired(folder: str | Path | None = None, *, emg_csv: str | Path | None 
     first_frame_unix = _wall_clock_unix(pt_str[0])
     t0_unix = None if first_frame_unix is None else first_frame_unix - float(pt[0])
     if t0_unix is None:
-        log.info("paired import: %s has no date in its first timestamp %r; no recording date", pose_path.name, pt_str[0])
+        log.info("paired import: %s has no date in its first timestamp %r; no recording date", pose_path.name,
+                 pt_str[0])
     log.info("paired import: %d EMG rows -> %d samples at %.1f Hz; %d pose frames", len(et), n, fs, len(label_t))
     return Recording(
         emg=emg,

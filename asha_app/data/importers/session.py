@@ -89,7 +89,8 @@ def write_recording(
     extras = getattr(rec, "extras", {}) or {}
     path = Path(path)
     if path.exists() and not overwrite:
-        raise RecordingFileError(f"{path}: a file with this name already exists; choose another name or delete it first.")
+        raise RecordingFileError(f"{path}: a file with this name already exists; choose another name or delete it "
+                                 "first.")
     try:
         with atomic_write(path, overwrite=overwrite) as tmp:
             _write_recording_into(rec, tmp, extras, meta, attrs, applied, progress, block, writer_kwargs)
@@ -107,7 +108,8 @@ def _write_recording_into(rec: Recording, tmp: Path, extras: dict, meta: dict, a
     writer = SessionWriter(
         tmp, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
         channel_names=rec.channel_names or None, overwrite=True, emg_units=rec.emg_units,
-        target_names=rec.target_names or ([f"target{i}" for i in range(rec.targets.shape[1])] if rec.targets is not None else None),
+        target_names=(rec.target_names
+                      or ([f"target{i}" for i in range(rec.targets.shape[1])] if rec.targets is not None else None)),
         source=meta, swmr=writer_kwargs.pop("swmr", False), **attrs, **writer_kwargs,
     )
     try:
@@ -117,9 +119,9 @@ def _write_recording_into(rec: Recording, tmp: Path, extras: dict, meta: dict, a
             if e > s:
                 writer.append_emg(
                     rec.emg_t[s:e], rec.emg[s:e],
-                    package=extras.get("emg/package", None)[s:e] if "emg/package" in extras else None,
-                    marker=extras.get("emg/marker", None)[s:e] if "emg/marker" in extras else None,
-                    board_t=extras.get("emg/board_t", None)[s:e] if "emg/board_t" in extras else None,
+                    package=extras["emg/package"][s:e] if "emg/package" in extras else None,
+                    marker=extras["emg/marker"][s:e] if "emg/marker" in extras else None,
+                    board_t=extras["emg/board_t"][s:e] if "emg/board_t" in extras else None,
                 )
                 writer.flush()
             if progress is not None:
@@ -132,7 +134,8 @@ def _write_recording_into(rec: Recording, tmp: Path, extras: dict, meta: dict, a
                 writer.append_label_arrays(
                     np.asarray(rec.label_t) - applied, rec.joint_angles, rec.joints_mm,
                     rec.valid if len(rec.valid) == len(rec.label_t) else None,
-                    joints_world_mm=extras.get("labels/joints_world_mm"), fit_error_mm=extras.get("labels/fit_error_mm"),
+                    joints_world_mm=extras.get("labels/joints_world_mm"),
+                    fit_error_mm=extras.get("labels/fit_error_mm"),
                 )
             if rec.targets is not None:
                 writer.append_targets(rec.label_t, rec.targets)

@@ -32,6 +32,7 @@ import numpy as np
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data.recording import Prompt, Recording
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,14 @@ def list_streams(path: str | Path) -> list[dict]:
     RecordingFileError
         Missing or unreadable file.
     """
-    import pyxdf  # noqa: PLC0415
+    import pyxdf  # noqa: PLC0415 - pyxdf on first use
 
     path = Path(path)
     if not path.is_file():
         raise RecordingFileError(f"{path}: no such file.")
     try:
         infos = pyxdf.resolve_streams(str(path))
-    except Exception as exc:  # noqa: BLE001 - pyxdf raises many types on a damaged file
+    except Exception as exc:  # pyxdf raises many types on a damaged file
         raise RecordingFileError(f"{path}: not a readable XDF file ({exc}).") from exc
     return [{"stream_id": int(i.get("stream_id", 0)), "name": str(i.get("name", "")), "type": str(i.get("type", "")),
              "channels": int(i.get("channel_count", 0) or 0), "fs": float(i.get("nominal_srate", 0) or 0),
@@ -147,7 +148,7 @@ def pick_streams(streams: list[dict], emg: str | int | None = None, markers: lis
     return {"emg": e, "markers": mk, "pose": p}
 
 
-def read_xdf(path: str | Path, *, emg_stream: str | int | None = None, marker_streams: list[str] | None = None,
+def read_xdf(path: str | Path, *, emg_stream: str | int | None = None, marker_streams: list[str] | None = None,  # noqa: C901
              pose_stream: str | int | None = None, dejitter: bool = True) -> Recording:
     """Read an XDF recording as a :class:`Recording` (see the module docstring).
 
@@ -166,7 +167,7 @@ def read_xdf(path: str | Path, *, emg_stream: str | int | None = None, marker_st
     RecordingFileError
         Unreadable file, no EMG stream (says which streams the file has), an EMG stream without samples.
     """
-    import pyxdf  # noqa: PLC0415
+    import pyxdf  # noqa: PLC0415 - pyxdf on first use
 
     path = Path(path)
     streams_desc = list_streams(path)
@@ -177,7 +178,7 @@ def read_xdf(path: str | Path, *, emg_stream: str | int | None = None, marker_st
     try:
         streams, header = pyxdf.load_xdf(str(path), select_streams=wanted, synchronize_clocks=True,
                                          dejitter_timestamps=dejitter, handle_clock_resets=True, verbose=False)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise RecordingFileError(f"{path}: reading the XDF file failed ({exc}).") from exc
     by_id = {describe_stream(s)["stream_id"]: s for s in streams}
     es = by_id[pick["emg"]["stream_id"]]
@@ -236,8 +237,6 @@ def read_xdf(path: str | Path, *, emg_stream: str | int | None = None, marker_st
             valid = pv[:, k] > 0.5
             pv = np.delete(pv, k, axis=1)
             plabels = [p for p in plabels if p != "valid"]
-        from asha_app.pose.hand_model import HandModel  # noqa: PLC0415
-
         dofs = set(HandModel.builtin("right").dof_names)
         valid &= np.all(np.isfinite(pv), axis=1)
         if plabels and set(plabels) <= dofs:

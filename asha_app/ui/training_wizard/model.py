@@ -10,6 +10,8 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QGridLayout
                                QPushButton, QRadioButton, QVBoxLayout, QWidget, QWizardPage)
 
 from asha_app.core.errors import AshaError
+from asha_app.data.labels import select_targets
+from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
 from asha_app.ui.report_view import models_dir
 from asha_app.ui.training_wizard.common import error_label, show_error
 
@@ -32,7 +34,7 @@ FINETUNE_MODE_TEXT = {
 
 def describe_model(name: str) -> str:
     """One-line description of a registered model."""
-    from asha_app.models import registry
+    from asha_app.models import registry  # noqa: PLC0415 - torch on first use
 
     fn = getattr(registry, "describe", None)
     if callable(fn):
@@ -51,7 +53,7 @@ class ModelPage(QWizardPage):
         self.wiz = wizard
         self.setTitle("Model")
         self.setSubTitle("Train a new model, or fine-tune (calibrate) a trained one on the chosen sessions.")
-        from asha_app.models.registry import available
+        from asha_app.models.registry import available  # noqa: PLC0415 - torch on first use
 
         lay = QVBoxLayout(self)
         self.new_radio = QRadioButton("Train a new model")
@@ -97,9 +99,6 @@ class ModelPage(QWizardPage):
 
     def describe_targets(self) -> None:
         """Say what a new model will predict, and whether it can drive the live hand (the pose contract)."""
-        from asha_app.data.labels import select_targets
-        from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
-
         recs = self.wiz.recordings
         if not recs:
             self.targets.setText("")
@@ -163,8 +162,7 @@ class ModelPage(QWizardPage):
         return it.data(Qt.ItemDataRole.UserRole) if it is not None else None
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
-        from asha_app.data.labels import select_targets
-        from asha_app.models import checkpoint as C
+        from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch on first use
 
         show_error(self.error, "")
         self.wiz.checkpoint = None

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
 def training_devices() -> list[tuple[str, str]]:
     """(torch device, label) choices: the CPU and every CUDA GPU torch sees."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use
 
     out = [("cpu", "CPU")]
     if torch.cuda.is_available():
-        out = [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())] + out
+        out = [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}")
+               for i in range(torch.cuda.device_count())] + out
     return out
 
 
@@ -154,7 +155,7 @@ class RunPage(QWizardPage):
 
     def config(self):
         """TrainConfig from the settings row."""
-        from asha_app.models.train import TrainConfig
+        from asha_app.models.train import TrainConfig  # noqa: PLC0415 - torch on first use
 
         kw = {"device": self.device_combo.currentData()} if "device" in TrainConfig.__dataclass_fields__ else {}
         return TrainConfig(max_epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),

@@ -12,6 +12,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLis
                                QVBoxLayout, QWizardPage)
 
 from asha_app.core.errors import AshaError
+from asha_app.data import schema as S
+from asha_app.data.windows import check_recording
+from asha_app.models.recordings_io import load_any
 from asha_app.ui.training_wizard.common import error_label, show_error
 
 if TYPE_CHECKING:
@@ -28,13 +31,10 @@ def describe_file(path: Path) -> tuple[str, str | None, object | None]:
         describe it (``.npz``, import folders), else None (session files are
         summarised lazily).
     """
-    from asha_app.models.recordings_io import load_any
-
     path = Path(path)
     try:
         if path.suffix in (".h5", ".hdf5") and path.is_file():
-            from asha_app.data import schema as S
-            from asha_app.data.reader import SessionFile
+            from asha_app.data.reader import SessionFile  # noqa: PLC0415 - h5py on first use
 
             with SessionFile(path) as sf:
                 dur = sf.summary.get("duration_s") or (sf.n_emg / sf.fs if sf.fs else 0.0)
@@ -81,7 +81,8 @@ class SessionsPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Sessions")
-        self.setSubTitle("Tick the sessions to train (or calibrate) on. Each shows its summary, or why it cannot be used.")
+        self.setSubTitle("Tick the sessions to train (or calibrate) on. Each shows its summary, or why it cannot be "
+                         "used.")
         lay = QVBoxLayout(self)
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -193,9 +194,6 @@ class SessionsPage(QWizardPage):
         return bool(self.checked_paths())
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
-        from asha_app.data.windows import check_recording
-        from asha_app.models.recordings_io import load_any
-
         show_error(self.error, "")
         if not self.checked_paths():
             show_error(self.error, "Tick at least one session with pose labels.")

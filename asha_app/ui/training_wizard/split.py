@@ -172,7 +172,8 @@ class SplitPage(QWizardPage):
             return a
         assign = self.assignment()
         if kind == "repetitions":
-            a = {"assign_rep": {int(k) - 1: v for k, v in assign.items() if v != "unused"}}  # shown from 1, stored from 0
+            # shown from 1, stored from 0
+            a = {"assign_rep": {int(k) - 1: v for k, v in assign.items() if v != "unused"}}
             if self.gap_spin.value() > 0:
                 a["gap_ms"] = self.gap_spin.value()
             return a

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QWizardPage
 
 from asha_app.core.errors import AshaError
+from asha_app.data.labels import select_targets
 
 if TYPE_CHECKING:
     from asha_app.ui.training_wizard.wizard import TrainingWizard
@@ -19,7 +20,8 @@ class WindowsPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Windows")
-        self.setSubTitle("Each window of EMG ending at time t predicts the pose at t (+ lag). Windows are cut causally.")
+        self.setSubTitle("Each window of EMG ending at time t predicts the pose at t (+ lag). "
+                         "Windows are cut causally.")
         form = QFormLayout(self)
         self.window_spin = QDoubleSpinBox()
         self.window_spin.setRange(0.0, 10000.0)
@@ -62,16 +64,15 @@ class WindowsPage(QWizardPage):
                               f"{ck.window.stride_ms:g} ms), filter and normalisation, so live inference after "
                               "calibration sees exactly what training saw.")
             return
-        from asha_app.data.labels import select_targets
-        from asha_app.models.registry import build
+        from asha_app.models.registry import build  # noqa: PLC0415 - torch on first use
 
         try:
             _, names, _ = select_targets(rec0, "auto")
             hist = build(self.wiz.model_page.model_name, n_channels=rec0.n_channels, n_targets=len(names),
                          fs=rec0.fs).history
-            self.info.setText(f"{self.wiz.model_page.model_name} needs {hist} samples = {hist * 1000 / rec0.fs:g} ms of "
-                              f"EMG history at {rec0.fs:g} Hz; shorter windows are lengthened to that. Stride sets "
-                              "how many (overlapping) training windows are cut.")
+            self.info.setText(f"{self.wiz.model_page.model_name} needs {hist} samples = "
+                              f"{hist * 1000 / rec0.fs:g} ms of EMG history at {rec0.fs:g} Hz; shorter windows "
+                              "are lengthened to that. Stride sets how many (overlapping) training windows are cut.")
         except AshaError as exc:
             self.info.setText(str(exc))
 

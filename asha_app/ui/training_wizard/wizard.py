@@ -7,6 +7,10 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWizard
 
+from asha_app.core.errors import AshaError
+from asha_app.core.paths import data_dir
+from asha_app.data.signal_kind import auto_filter_spec, signal_info
+from asha_app.dsp.filters import FilterSpec
 from asha_app.ui.report_view import fit_to_screen
 from asha_app.ui.training_wizard.common import describe_filter
 from asha_app.ui.training_wizard.model import ModelPage
@@ -34,10 +38,9 @@ class TrainingWizard(QWizard):
 
     PAGE_SESSIONS, PAGE_MODEL, PAGE_WINDOWS, PAGE_SPLIT, PAGE_RUN, PAGE_REPORT = range(6)
 
-    def __init__(self, settings=None, parent=None, sessions_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, settings=None, parent=None, sessions_dir: Path | None = None,
+                 threads: int | None = None) -> None:
         super().__init__(parent)
-        from asha_app.core.paths import data_dir
-
         self.setWindowTitle("Train or fine-tune a model")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -81,15 +84,11 @@ class TrainingWizard(QWizard):
         The recommendation follows the recording's signal kind (:func:`asha_app.data.signal_kind.auto_filter_spec`,
         as ``asha train --filter auto``): the live chain for raw sEMG, none for an envelope or normalised values.
         """
-        from asha_app.core.errors import AshaError as _AshaError
-        from asha_app.data.signal_kind import auto_filter_spec, signal_info
-        from asha_app.dsp.filters import FilterSpec
-
         out = []
         try:
             rec_spec, why = auto_filter_spec(rec)
             out.append((f"Recommended for {signal_info(rec).describe()}: {describe_filter(rec_spec)}", rec_spec))
-        except _AshaError as exc:
+        except AshaError as exc:
             log.warning("no recommended filter: %s", exc)
         try:
             live = (FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None
@@ -124,10 +123,10 @@ class TrainingWizard(QWizard):
             if not w.stop(timeout_ms):
                 log.warning("training worker did not stop within %d ms", timeout_ms)
 
-    def reject(self) -> None:  # noqa: D102 - closing stops training (best epoch saved)
+    def reject(self) -> None:  # closing stops training (best epoch saved)
         self.shutdown()
         super().reject()
 
-    def done(self, r: int) -> None:  # noqa: D102
+    def done(self, r: int) -> None:
         self.shutdown()
         super().done(r)
