@@ -7,6 +7,9 @@ from asha_app.models.base import EmgModel
 
 _REGISTRY: dict[str, tuple[type, dict]] = {}
 
+#: the model ``asha train``, the training wizard and calibration from scratch use unless told otherwise
+DEFAULT_MODEL = "envtcn"
+
 
 def register(name: str, cls: type, defaults: dict) -> None:
     """Add a model class with its default configuration."""
@@ -16,11 +19,12 @@ def register(name: str, cls: type, defaults: dict) -> None:
 def _load_builtin() -> None:
     if _REGISTRY:
         return
-    from asha_app.models import ridge, seed, tcn
+    from asha_app.models import msenv, ridge, seed, tcn
 
     register("ridge", ridge.RidgeRegressor, ridge.DEFAULTS)
     register("seed", seed.SeedConvLSTM, seed.DEFAULTS)
     register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)
+    register("msenv", msenv.MultiScaleEnvelopeNet, msenv.DEFAULTS)
 
 
 def available() -> list[str]:

@@ -1,0 +1,157 @@
+"""Multi-scale envelope network (``msenv``): log envelopes averaged over several time scales, then an MLP.
+
+Why this design: hand pose follows the *amplitude* of the forearm muscles'
+activity, and a held pose is better told apart by how the amplitude evolved
+over the last seconds than by the last few samples (measured on NinaPro DB1:
+context up to 3.2 s beats 1.6 s, which beats 0.8 s; docs/models.md).  Box
+averages of the log envelope over nested windows (10 ms ... 3.2 s) are a
+cheap, fixed temporal filter bank that sees that far back at any sampling
+rate, in the spirit of the multi-window features of the NinaPro literature
+(Atzori et al., 2014) and the multi-scale temporal features of EMG-FK's
+Temporal Riemannian Regressor (Colot et al.); a small MLP maps them to the
+pose.
+
+Pipeline (input: normalised EMG windows (B, C, L), L >= :attr:`history`):
+
+1. two amplitude paths per channel, each averaged over ``smooth_ms``:
+   a learned monotone rectifier ``softplus(a_c x + b_c)`` (suits inputs that
+   are already envelopes, such as NinaPro DB1's RMS electrodes; for raw sEMG it
+   is a half-wave rectifier), and the energy ``x^2`` (raw sEMG); then
+   ``log(eps + .)``;
+2. the mean of each log envelope over the last ``scales_ms`` (box filters,
+   all ending at the current sample);
+3. BatchNorm over those features (re-estimated on a new person's data by the
+   ``bn_head`` calibration strategy: a per-person input normalisation), an
+   MLP (``depth`` layers of ``hidden`` units, GELU, dropout) and a linear head.
+
+Batch and streaming computation coincide by construction: the output at
+sample ``t`` depends on exactly the ``history`` samples ending at ``t``, and
+:meth:`MultiScaleEnvelopeNet.forward_chunk` carries running sums between calls
+so each new sample costs O(1) in the window length.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from asha_app.models.base import EmgModel
+from asha_app.models.frontend import ElectrodeShiftAugment, LogAmplitude
+
+DEFAULTS = {"scales_ms": [10.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0], "smooth_ms": 50.0,
+            "hidden": 256, "depth": 2, "dropout": 0.2, "gain_std": 0.0, "ring": 0, "rotate_p": 0.0}
+_EPS = 1e-3
+
+
+class MultiScaleEnvelopeNet(EmgModel):
+    """Log envelopes at several time scales + MLP.
+
+    Parameters
+    ----------
+    scales_ms : list of float
+        Averaging windows of the log envelopes, ms (converted with ``fs``; at least one sample each).
+    smooth_ms : float
+        Moving mean of the rectified signal and of the energy before the log, ms.
+    hidden : int
+        Units per MLP layer.
+    depth : int
+        MLP layers (0: a linear map of the features).
+    dropout : float
+        Dropout after each MLP layer.
+    gain_std, ring, rotate_p : float, int, float
+        Training-time electrode-shift augmentation (:class:`~asha_app.models.frontend.ElectrodeShiftAugment`);
+        off by default.
+    """
+
+    name = "msenv"
+
+    def __init__(self, n_channels: int, n_targets: int, fs: float, scales_ms: list[float] | None = None,
+                 smooth_ms: float = 50.0, hidden: int = 256, depth: int = 2, dropout: float = 0.2,
+                 gain_std: float = 0.0, ring: int = 0, rotate_p: float = 0.0) -> None:
+        super().__init__(n_channels, n_targets, fs)
+        scales_ms = list(scales_ms if scales_ms is not None else DEFAULTS["scales_ms"])
+        self.cfg = {"scales_ms": [float(s) for s in scales_ms], "smooth_ms": float(smooth_ms), "hidden": int(hidden),
+                    "depth": int(depth), "dropout": float(dropout), "gain_std": float(gain_std), "ring": int(ring),
+                    "rotate_p": float(rotate_p)}
+        self.smooth = max(1, int(round(smooth_ms * fs / 1000.0)))
+        self.scales = sorted({max(1, int(round(s * fs / 1000.0))) for s in scales_ms})
+        self.amp = LogAmplitude(n_channels)
+        self.augment = ElectrodeShiftAugment(gain_std, ring, rotate_p, floor_from=self.amp)
+        n_feat = 2 * n_channels * len(self.scales)
+        self.feat_norm = nn.BatchNorm1d(n_feat)
+        layers: list[nn.Module] = []
+        width = n_feat
+        for _ in range(int(depth)):
+            layers += [nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout)]
+            width = hidden
+        self.mlp = nn.Sequential(*layers)
+        self.head = nn.Linear(width, n_targets)
+        self._history = self.smooth + self.scales[-1] - 1
+
+    @property
+    def history(self) -> int:
+        return self._history
+
+    def config(self) -> dict:
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.cfg.items()}
+
+    def head_modules(self) -> list[nn.Module]:
+        return [self.head]
+
+    # ------------------------------------------------------------------------------------------------ features
+    def log_envelopes(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised EMG (B, C, L) -> log envelopes (B, 2C, L - smooth + 1), the amplitude path first."""
+        amp = self.amp(x)[..., self.smooth - 1:]
+        energy = x * x
+        if self.smooth > 1:
+            energy = F.avg_pool1d(energy, self.smooth, stride=1)
+        return torch.cat([amp, torch.log(_EPS + energy)], dim=1)
+
+    def _multiscale(self, env: torch.Tensor) -> torch.Tensor:
+        """Means of the last ``s`` samples of (B, 2C, L') for every scale -> (B, 2C * n_scales), scale-major."""
+        return torch.cat([env[..., -s:].mean(-1) for s in self.scales], dim=1)
+
+    def _from_features(self, f: torch.Tensor) -> torch.Tensor:
+        return self.head(self.mlp(self.feat_norm(f)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.crop(x)
+        self.amp.init_from(x)
+        return self._from_features(self._multiscale(self.log_envelopes(self.augment(x))))
+
+    # ------------------------------------------------------------------------------------------------ streaming
+    def init_state(self) -> list[torch.Tensor]:
+        """Zero context for :meth:`forward_chunk`: ``[raw x (smooth - 1, C), log envelopes (max scale, 2C)]``.
+
+        Outputs of the first ``history - 1`` samples after this are warm-up.
+        """
+        return [torch.zeros(self.smooth - 1, self.n_channels), torch.zeros(self.scales[-1], 2 * self.n_channels)]
+
+    def forward_chunk(self, x_new: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Outputs for new samples, carrying context (use in eval mode, under no_grad).
+
+        Parameters
+        ----------
+        x_new : tensor (n, C)
+            Next normalised samples, time-major.
+        *state : tensors
+            From :meth:`init_state` or the previous call.
+
+        Returns
+        -------
+        tuple
+            ``(y, *new_state)`` with ``y`` (n, T), equal to ``forward`` on the
+            ``history`` samples ending at each new sample once that many were seen.
+        """
+        x_ctx, env_ctx = state
+        n = x_new.shape[0]
+        xs = torch.cat([x_ctx, x_new], dim=0)  # (smooth - 1 + n, C)
+        env_new = self.log_envelopes(xs.t()[None])[0].t()  # (n, 2C)
+        env = torch.cat([env_ctx, env_new], dim=0)  # (S + n, 2C)
+        c = torch.cat([torch.zeros(1, env.shape[1], dtype=env.dtype), torch.cumsum(env, 0)], dim=0)
+        top = env.shape[0]
+        ends = torch.arange(top - n + 1, top + 1)
+        feats = [(c[ends] - c[ends - s]) / s for s in self.scales]  # (n, 2C) each
+        y = self._from_features(torch.cat(feats, dim=1))
+        return (y, xs[xs.shape[0] - x_ctx.shape[0]:], env[env.shape[0] - env_ctx.shape[0]:])
