@@ -162,6 +162,13 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
                  max_epochs: int = 15) -> Iterator[T.ProgressEvent]:
     """Fine-tune ``ckpt`` on ``recording`` with a strategy; the last event carries the new checkpoint.
 
+    Safeguard: the base model and the fine-tuned one are both scored on the
+    recording's validation time block (the 4th of 5, never trained on); when
+    fine-tuning does not lower that error, the last event carries the BASE
+    checkpoint, unchanged, with ``training["calibration_kept"] == "base"``
+    (``"calibrated"`` otherwise) and both errors in ``training["safeguard"]``
+    (:func:`safeguard_check`).
+
     Raises
     ------
     TrainingError, DatasetError, CheckpointMismatchError
@@ -172,11 +179,49 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
     _, names, _ = select_targets(recording, ckpt.target_kind)
     ckpt.check_compatible(n_channels=recording.n_channels, fs=recording.fs, target_names=names)
     if strategy in ("head", "bn_head") and not ckpt.build_model().closed_form and _linear_head(ckpt.build_model()):
-        yield from _closed_form(ckpt, recording, strategy, cancel)
-        return
-    cfg = finetune_config(strategy, max_time_s, max_epochs)
-    yield from T.finetune(ckpt, recording, mode=STRATEGIES[strategy]["mode"], cfg=cfg, cancel=cancel,
-                          split_args={"n_blocks": 5, "pattern": VAL_PATTERN})
+        inner = _closed_form(ckpt, recording, strategy, cancel)
+    else:
+        cfg = finetune_config(strategy, max_time_s, max_epochs)
+        inner = T.finetune(ckpt, recording, mode=STRATEGIES[strategy]["mode"], cfg=cfg, cancel=cancel,
+                           split_args={"n_blocks": 5, "pattern": VAL_PATTERN})
+    for ev in inner:
+        if ev.kind == "done" and ev.checkpoint is not None:
+            ev.checkpoint = safeguard_check(ckpt, ev.checkpoint, recording)
+        yield ev
+
+
+def validation_error(ckpt: Checkpoint, recording: Recording, scale: np.ndarray | None = None) -> float:
+    """Mean squared error on the recording's validation time block (4th of 5), per target divided by ``scale**2``.
+
+    ``scale`` defaults to the checkpoint's target standard deviations, so the
+    figure is the training loss's unit; pass the same ``scale`` to compare two
+    checkpoints whose normalisations differ.
+    """
+    ws = build_windows(recording, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    split = split_time_blocks(ws, 5, VAL_PATTERN)
+    model = ckpt.build_model()
+    ds = WindowDataset(ws, split.indices("val"), ckpt.normalizer, model.history)
+    pred = ckpt.normalizer.y_inverse(T.predict(model, ds))
+    sc = np.asarray(ckpt.normalizer.target_std if scale is None else scale, np.float64)
+    return float(np.mean(((pred - ws.y[ds.indices]) / sc) ** 2))
+
+
+def safeguard_check(base: Checkpoint, new: Checkpoint, recording: Recording) -> Checkpoint:
+    """``new`` when it has a lower validation error than ``base`` on ``recording``, else ``base`` (unchanged weights).
+
+    Either way the returned checkpoint's ``training`` records ``calibration_kept``
+    (``"calibrated"`` or ``"base"``) and ``safeguard`` = ``{"val_error_base", "val_error_calibrated"}``.
+    """
+    scale = np.asarray(base.normalizer.target_std, np.float64)
+    e_base = validation_error(base, recording, scale)
+    e_new = validation_error(new, recording, scale)
+    info = {"val_error_base": e_base, "val_error_calibrated": e_new}
+    if np.isfinite(e_new) and e_new < e_base:
+        return replace(new, training={**new.training, "calibration_kept": "calibrated", "safeguard": info})
+    log.info("calibration kept the base model: validation error %.4f (base) <= %.4f (fine-tuned)", e_base, e_new)
+    rejected = {k: new.training[k] for k in ("strategy", "best_epoch", "epochs_run", "alpha") if k in new.training}
+    return replace(base, training={**base.training, "calibration_kept": "base", "safeguard": info,
+                                   "rejected": rejected})
 
 
 def slice_recording(rec: Recording, t0: float, t1: float) -> Recording:

@@ -456,9 +456,10 @@ class TrainPage(QWizardPage):
             return
         self.result = wk.result
         self.progress.setValue(100)
-        from asha_app.calibration.procedure import finger_summary, summary
+        from asha_app.calibration.procedure import finger_summary
 
-        self.status.setText(f"✓ {summary(self.result.before, self.result.after)}. Profile: {self.result.profile_path}")
+        mark = "✓" if self.result.kept == "calibrated" else "ℹ"  # (⚠ is for failures: nothing was saved)
+        self.status.setText(f"{mark} {self.result.summary()}. Profile: {self.result.profile_path}")
         per_finger = finger_summary(self.result.before, self.result.after)
         self.fingers.setText(per_finger)
         self.fingers.setVisible(bool(per_finger))
