@@ -82,6 +82,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise AshaError(f"--band {args.band[0]:g} {args.band[1]:g}: the low edge must be below the high edge.")
     if args.threads:
         torch.set_num_threads(args.threads)
+    else:
+        from asha_app.models.threads import training_threads
+
+        torch.set_num_threads(training_threads())
     recs = _load(args.inputs)
     if args.band and args.band[1] >= recs[0].fs / 2:
         raise AshaError(f"--band: the high edge {args.band[1]:g} Hz must be below half the sampling rate "
@@ -156,13 +160,13 @@ def _wrap(fn):
 
 def register(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse sub-parser collection; each sets ``func``."""
-    from asha_app.models.registry import available
+    from asha_app.models.registry import DEFAULT_MODEL, available
 
     p = subparsers.add_parser("train", help="train an EMG-to-pose model on recordings",
                               description="Train a model on session files (.h5), recording archives (.npz) or a "
                                           "paired Myo/MediaPipe folder; writes the checkpoint and its report.")
     p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
-    p.add_argument("--model", default="envtcn", choices=available())
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=available())
     p.add_argument("--config", type=json_object, help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
@@ -182,7 +186,7 @@ def register(subparsers) -> None:
     p.add_argument("--patience", type=NONNEGATIVE_INT, default=8)
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
     p.add_argument("--max-time-s", type=POSITIVE_FLOAT, default=None)
-    p.add_argument("--threads", type=int_range(0, 1024), default=0, help="torch CPU threads (0: torch default)")
+    p.add_argument("--threads", type=int_range(0, 1024), default=0, help="torch CPU threads (0: the cores that are free now)")
     p.set_defaults(func=_wrap(cmd_train))
 
     e = subparsers.add_parser("evaluate", help="evaluate a checkpoint on held-out recordings",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -29,8 +28,14 @@ SPLIT_KINDS = ("time_blocks", "repetitions", "sessions", "participants")
 
 
 def default_threads() -> int:
-    """Torch threads for training: all cores but one (the GUI keeps a core), at most 8, at least 1."""
-    return max(1, min(8, (os.cpu_count() or 2) - 1))
+    """Torch threads for training: the free cores but one (the GUI keeps a core), at most 8, at least 1.
+
+    Free cores are estimated without blocking (:func:`asha_app.models.threads.training_threads`), so a machine
+    loaded by other programs does not get an oversubscribed, many times slower training.
+    """
+    from asha_app.models.threads import training_threads
+
+    return training_threads(reserve=1, interval_s=0.0)
 
 
 def target_units(target_kind: str, target_names: list[str] | None = None) -> str:

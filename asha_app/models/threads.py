@@ -32,10 +32,13 @@ def usable_cpus() -> list[int]:
 def free_cores(interval_s: float = 0.2) -> float:
     """Idle cores among :func:`usable_cpus`, measured over ``interval_s`` seconds (0 .. number of CPUs).
 
-    Falls back to the CPU count minus the 1-minute load average when psutil
-    cannot measure.
+    ``interval_s = 0`` does not block: the usable cores less the 1-minute load
+    average (runnable processes; it lags changes by tens of seconds), the
+    estimate also used when psutil cannot measure.
     """
     cpus = usable_cpus()
+    if interval_s <= 0:
+        return _from_load_average(len(cpus))
     try:
         import psutil
 
@@ -43,10 +46,14 @@ def free_cores(interval_s: float = 0.2) -> float:
         return float(sum(max(0.0, 100.0 - busy[c]) for c in cpus if c < len(busy)) / 100.0)
     except Exception as exc:  # noqa: BLE001 (psutil missing or no /proc: estimate from the load average)
         log.debug("psutil could not measure CPU use (%s); using the load average", exc)
-        try:
-            return max(0.0, len(cpus) - os.getloadavg()[0])
-        except OSError:
-            return float(len(cpus))
+        return _from_load_average(len(cpus))
+
+
+def _from_load_average(n_cpus: int) -> float:
+    try:
+        return float(min(n_cpus, max(0.0, n_cpus - os.getloadavg()[0])))
+    except (AttributeError, OSError):
+        return float(n_cpus)
 
 
 def training_threads(reserve: int = 0, interval_s: float = 0.2) -> int:
@@ -57,7 +64,7 @@ def training_threads(reserve: int = 0, interval_s: float = 0.2) -> int:
     reserve : int
         Cores to leave for something else (the GUI).
     interval_s : float
-        Measuring time, seconds.
+        Measuring time, seconds (0: do not block, estimate from the load average).
     """
     free = free_cores(interval_s)
     n = int(free + 0.25) - int(reserve)  # a core more than 3/4 idle counts as free

@@ -318,7 +318,9 @@ class ModelPage(QWizardPage):
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.model_list.addItem(item)
         names = available()
-        self.model_list.setCurrentRow(names.index("envtcn") if "envtcn" in names else 0)
+        from asha_app.models.registry import DEFAULT_MODEL
+
+        self.model_list.setCurrentRow(names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
         lay.addWidget(self.model_list, 1)
         lay.addWidget(self.ft_radio)
         ft = QWidget()
