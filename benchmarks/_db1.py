@@ -24,7 +24,6 @@ different histories would be scored on different samples.)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,25 +108,37 @@ def windows(recs, window_ms: float, stride_ms: float, assign: dict[int, str]):
     return ws, label_split(ws, [sample_sets(r, assign) for r in recs])
 
 
-def repetition_slices(rec, reps: list[int]):
-    """Pieces of ``rec`` that hold the given DB1 repetitions (1-10) of every movement, in time order.
-
-    A repetition runs from its prompt to the next prompt (its rest included).
-    Consecutive repetitions of a movement come out as one piece.
-    """
+def _pieces(rec, reps: list[int] | None = None):
+    """(repetition 1-10, movement number, piece) of every repetition (prompt to next prompt) in ``reps``."""
     from asha_app.calibration.strategies import slice_recording
 
     ps = sorted([p for p in rec.prompts if p.repetition >= 0], key=lambda p: p.start)
     end_t = float(rec.emg_t[-1]) + 1.0 / rec.fs
-    spans = []
+    out = []
     for i, p in enumerate(ps):
-        if p.repetition + 1 in reps:
-            t1 = ps[i + 1].start if i + 1 < len(ps) else end_t
-            if spans and abs(spans[-1][1] - p.start) < 1e-9:
-                spans[-1] = (spans[-1][0], t1)
-            else:
-                spans.append((p.start, t1))
-    return [slice_recording(rec, a, b) for a, b in spans]
+        if reps is not None and p.repetition + 1 not in reps:
+            continue
+        t1 = ps[i + 1].start if i + 1 < len(ps) else end_t
+        word = p.label.split()[-1]
+        out.append((p.repetition + 1, int(word) if word.isdigit() else 0, slice_recording(rec, p.start, t1)))
+    return out
+
+
+def interleaved(rec, reps: list[int] | None = None, name: str | None = None):
+    """The recording's repetitions (all, or ``reps``) replayed in interleaved order: every movement's first
+    repetition, then every movement's second, ...
+
+    In DB1 each movement's 10 repetitions follow one another, so a model whose
+    context reaches back into the previous repetition can learn "the same
+    movement again" from the protocol; in the interleaved order every
+    repetition follows another movement, as in the app's calibration protocol
+    (``order = "interleaved"``) and in free use.  Scoring a model on both
+    orders shows how much of its figure comes from the block design.  A
+    calibration recording made of repetitions 1-2 in this order is what the
+    wizard records: each movement once, then each movement again.
+    """
+    pieces = sorted(_pieces(rec, reps), key=lambda x: (x[0], x[1]))
+    return concat([pc for _, _, pc in pieces], name or f"{rec.meta.get('session', 'rec')}_interleaved")
 
 
 def concat(pieces, name: str):
@@ -150,13 +161,6 @@ def concat(pieces, name: str):
                      targets=np.concatenate(y), valid=np.concatenate(valid), target_names=list(p0.target_names),
                      channel_names=list(p0.channel_names), emg_units=p0.emg_units, prompts=prompts,
                      meta={**{k: v for k, v in p0.meta.items() if k != "slice_s"}, "session": name})
-
-
-def scaled(rec, emg_mean, emg_std, y_mean=None, y_std=None):
-    """A copy of ``rec`` with EMG (and targets) standardised by the given per-channel statistics."""
-    emg = ((rec.emg - emg_mean) / emg_std).astype(np.float32)
-    tg = rec.targets if y_mean is None else ((rec.targets - y_mean) / y_std).astype(np.float32)
-    return replace(rec, emg=emg, targets=tg)
 
 
 def predict_sets(ckpt, rec, code: np.ndarray, which: int = 2, model=None):

@@ -11,8 +11,9 @@ number of subjects is leave-one-subject-out):
    trains with electrode-shift augmentation (per-channel gains, the ring of 8
    electrodes rotated by one).
 2. For each held-out person, **calibration** with only the first ``--calib-reps``
-   repetitions of every movement (1-2: about 3 minutes, played back to back as
-   one recording, like the wizard's), through the app's own code
+   repetitions of every movement (1-2: about 3 minutes, played back as one
+   recording in the wizard's interleaved order: every movement once, then every
+   movement again), through the app's own code
    (:func:`asha_app.calibration.strategies.run_strategy`, with its safeguard),
    evaluated on the person's remaining repetitions (3-10), every 100 Hz sample:
    (a) zero-shot (the base model, only the person's normalisation),
@@ -47,25 +48,35 @@ from benchmarks._common import emit  # noqa: E402
 log = logging.getLogger("cross_user")
 
 
-def _identity_norm(n_channels: int, n_targets: int):
+def person_stats(calib):
+    """Per-channel EMG RMS and per-channel glove mean/std of a person's calibration recording."""
     import numpy as np
 
+    rms = np.sqrt((calib.emg.astype(np.float64) ** 2).mean(0))
+    sd = calib.targets.std(0)
+    return (np.where(rms > 1e-8, rms, 1.0).astype(np.float32), calib.targets.mean(0).astype(np.float32),
+            np.where(sd > 1e-8, sd, 1.0).astype(np.float32))
+
+
+def person_scaled(rec, stats):
+    """``rec`` with each EMG channel divided by the person's RMS and the glove standardised with their statistics."""
+    import numpy as np
+
+    rms, ym, ys = stats
+    return replace(rec, emg=(rec.emg / rms).astype(np.float32), targets=((rec.targets - ym) / ys).astype(np.float32))
+
+
+def person_normalizer(base_norm, stats):
+    """The base normaliser composed with a person's scaling: raw person data in, the base's normalised units out.
+
+    The base model was trained on per-person-scaled data (``x / rms_p``, ``(y - m_p) / s_p``), so for a new person
+    ``(x / rms - mu) / sd == (x - mu * rms) / (sd * rms)`` and ``y = (yn * sd_y + mu_y) * s + m``.
+    """
     from asha_app.data.windows import Normalizer
 
-    return Normalizer(np.zeros(n_channels, np.float32), np.ones(n_channels, np.float32),
-                      np.zeros(n_targets, np.float32), np.ones(n_targets, np.float32))
-
-
-def person_stats(calib):
-    """Per-channel EMG and per-channel glove mean/std of a person's calibration recording."""
-    import numpy as np
-
-    def sd(a):
-        s = a.std(0)
-        return np.where(s > 1e-8, s, 1.0).astype(np.float32)
-
-    return (calib.emg.mean(0).astype(np.float32), sd(calib.emg), calib.targets.mean(0).astype(np.float32),
-            sd(calib.targets))
+    rms, ym, ys = stats
+    return Normalizer(base_norm.emg_mean * rms, base_norm.emg_std * rms, ym + ys * base_norm.target_mean,
+                      ys * base_norm.target_std)
 
 
 def train_checkpoint(recs, assign, model_name: str, model_cfg: dict, tcfg, stride_ms: float, norm=None,
@@ -125,11 +136,10 @@ def scratch_checkpoint(calib, model_name: str, model_cfg: dict, quick: bool):
 def calibrate_person(base, rec, calib, strategies: list[str], codes: dict, person_norm: bool, max_time_s: float,
                      quick: bool) -> dict:
     from asha_app.calibration import strategies as S
-    from asha_app.data.windows import Normalizer
 
     res = {}
     if person_norm:
-        base = replace(base, normalizer=Normalizer(*person_stats(calib)))
+        base = replace(base, normalizer=person_normalizer(base.normalizer, person_stats(calib)))
     res["zero_shot"] = score(base, rec, codes)
     for name in strategies:
         t0 = time.perf_counter()
@@ -150,6 +160,7 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=0, help="k-fold over people (default: leave one subject out)")
     ap.add_argument("--model", default=None, help="registry model (default: the default model, DEFAULT_MODEL)")
     ap.add_argument("--config", default="{}", help="model settings as JSON")
+    ap.add_argument("--only-folds", default=None, help="run only these folds (comma-separated indices; screening)")
     ap.add_argument("--calib-reps", default="1,2", help="repetitions of every movement used for calibration")
     ap.add_argument("--strategies", default="head,bn_head,all")
     ap.add_argument("--person-norm", type=int, default=1, help="1: per-person standardisation (EMG and glove)")
@@ -195,25 +206,27 @@ def main() -> int:
     ceil_tcfg = T.TrainConfig(max_epochs=2 if quick else 40, patience=6, batch_size=256, progress_every=0,
                               max_time_s=10.0 if quick else 900.0)
     per_person = {}
+    only = {int(f) for f in args.only_folds.split(",")} if args.only_folds else None
     for fi, held in enumerate(folds):
+        if only is not None and fi not in only:
+            continue
         train_subj = [s for s in subjects if s not in held]
         log.info("fold %d: held out %s, base on %s", fi, held, train_subj)
         recs = []
         for s in train_subj:
             r = _db1.recording(s)
             if args.person_norm:
-                calib_s = _db1.concat(_db1.repetition_slices(r, calib_reps), f"S{s}_calib")
-                r = _db1.scaled(r, *person_stats(calib_s))
+                calib_s = _db1.interleaved(r, calib_reps, f"S{s}_calib")
+                r = person_scaled(r, person_stats(calib_s))
             recs.append(r)
         t0 = time.perf_counter()
-        norm = _identity_norm(recs[0].n_channels, recs[0].targets.shape[1]) if args.person_norm else None
         base, bres = train_checkpoint(recs, {r: ("val" if r == 7 else "train") for r in range(1, 11)}, model_name,
-                                      base_cfg, base_tcfg, 200.0 if quick else args.base_stride_ms, norm=norm)
+                                      base_cfg, base_tcfg, 200.0 if quick else args.base_stride_ms)
         base_s = time.perf_counter() - t0
         log.info("  base: %d epochs (best %d), %.0f s", bres["epochs_run"], bres["best_epoch"], base_s)
         for s in held:
             rec = _db1.recording(s)
-            calib = _db1.concat(_db1.repetition_slices(rec, calib_reps), f"S{s}_calib")
+            calib = _db1.interleaved(rec, calib_reps, f"S{s}_calib")
             codes = {"rest": _db1.sample_sets(rec, {r: "test" for r in rest_reps}),
                      "common": _db1.sample_sets(rec, {5: "test", 10: "test"})}
             out = {"fold": fi, "base_trained_on": [f"S{x}" for x in train_subj], "base_train_s": round(base_s, 1),

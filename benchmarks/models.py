@@ -71,7 +71,10 @@ def db1(args) -> int:
     from asha_app.data.windows import Normalizer
     from asha_app.models import train as T
     from asha_app.models.registry import build
-    from benchmarks import _db1
+    from benchmarks import _candidates, _db1
+
+    _candidates.register()
+    configs = {**DB1_MODELS, **_candidates.DB1_CONFIGS, **json.loads(args.configs)}
 
     if not _db1.available():
         print_line({"error": f"NinaPro DB1 development data missing: {_db1.DB1}"})
@@ -86,15 +89,17 @@ def db1(args) -> int:
     for s in subjects:
         rec = _db1.recording(s)
         test = _db1.sample_sets(rec, {r: "test" for r in _db1.WITHIN["test"]})
+        inter = _db1.interleaved(rec)
+        test_inter = _db1.sample_sets(inter, {r: "test" for r in _db1.WITHIN["test"]})
         for name in names:
-            mcfg = DB1_MODELS.get(name, {})
+            mcfg = configs.get(name, {})
             torch.manual_seed(args.seed)
             model = build(name, n_channels=rec.n_channels, n_targets=rec.targets.shape[1], fs=rec.fs, **mcfg)
             ws, split = _db1.windows([rec], model.history * 1000.0 / rec.fs, stride, assign)
             norm = Normalizer.fit(ws, split.indices("train"))
             job = T.Job(ws, split, norm, model)
             tcfg = T.TrainConfig(max_epochs=2 if args.quick else 40, patience=6, seed=args.seed, progress_every=0,
-                                 batch_size=256 if name == "msenv" else 64, max_time_s=args.max_time_s)
+                                 batch_size=256 if name in ("msenv", "velocity") else 64, max_time_s=args.max_time_s)
             t0 = time.perf_counter()
             ev = None
             for ev in T.train(model, job.dataset("train"), job.dataset("val"), tcfg):
@@ -103,22 +108,28 @@ def db1(args) -> int:
                                  ev.val_loss, ev.elapsed_s)
             ck = T.make_checkpoint(job, tcfg, ev.result, {})
             y, p = _db1.predict_sets(ck, rec, test, 2, model=model)
-            results[name][f"S{s}"] = {"r2_mean": round(_db1.r2_mean(y, p), 4), "train_s": round(time.perf_counter() - t0, 1),
+            yi, pi = _db1.predict_sets(ck, inter, test_inter, 2, model=model)
+            results[name][f"S{s}"] = {"r2_mean": round(_db1.r2_mean(y, p), 4),
+                                      "r2_mean_interleaved": round(_db1.r2_mean(yi, pi), 4),
+                                      "train_s": round(time.perf_counter() - t0, 1),
                                       "epochs_run": ev.result["epochs_run"], "best_epoch": ev.result["best_epoch"]}
             logging.warning("S%d %s: %s", s, name, results[name][f"S{s}"])
     table = {}
     for name in names:
         v = np.array([r["r2_mean"] for r in results[name].values()])
+        vi = np.array([r["r2_mean_interleaved"] for r in results[name].values()])
         table[name] = {"r2_mean": round(float(v.mean()), 4), "r2_std_over_subjects": round(float(v.std()), 4),
-                       "r2_min": round(float(v.min()), 4),
+                       "r2_min": round(float(v.min()), 4), "r2_mean_interleaved": round(float(vi.mean()), 4),
                        "params": int(sum(p.numel() for p in build(name, n_channels=10, n_targets=22, fs=100.0,
-                                                                   **DB1_MODELS.get(name, {})).parameters()))}
+                                                                   **configs.get(name, {})).parameters()))}
     print_line({"benchmark": "models_ninapro_db1_within_subject", "quick": args.quick, "data": str(_db1.DB1),
                 "subjects": [f"S{s}" for s in subjects], "protocol": {"train_reps": _db1.WITHIN["train"],
                 "val_reps": _db1.WITHIN["val"], "test_reps": _db1.WITHIN["test"], "assigned_by": "label time",
                 "targets": "22 CyberGlove channels", "filter": "none (RMS envelope, 100 Hz)",
                 "train_stride_ms": stride, "test": "every 100 Hz sample of the test repetitions"},
-                "model_configs": {n: DB1_MODELS.get(n, {}) for n in names}, "max_time_s_per_model": args.max_time_s,
+                "interleaved": "the same models scored on the recording replayed in interleaved order (every repetition "
+                               "after another movement; benchmarks/_db1.interleaved): how much comes from the block design",
+                "model_configs": {n: configs.get(n, {}) for n in names}, "max_time_s_per_model": args.max_time_s,
                 "table": table, "per_subject": results, "threads": args.threads, "seed": args.seed,
                 "wall_s": round(time.perf_counter() - t_all, 1)})
     return 0
@@ -131,6 +142,7 @@ def main() -> int:
     ap.add_argument("--models", default=None, help="comma-separated registry names (default: all compared)")
     ap.add_argument("--subjects", default=None, help="DB1 subject numbers, comma-separated (default: all 13)")
     ap.add_argument("--stride-ms", type=float, default=20.0, help="DB1 training window stride")
+    ap.add_argument("--configs", default="{}", help='DB1: model settings as JSON by model, e.g. \'{"msenv": {"hidden": 512}}\'')
     ap.add_argument("--max-time-s", type=float, default=None, help="DB1: training time cap per model and subject")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: the shared 2-core machine oversubscribes with more)")

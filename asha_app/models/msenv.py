@@ -39,7 +39,7 @@ from torch import nn
 from asha_app.models.base import EmgModel
 from asha_app.models.frontend import ElectrodeShiftAugment, LogAmplitude
 
-DEFAULTS = {"scales_ms": [10.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0], "smooth_ms": 50.0,
+DEFAULTS = {"scales_ms": [10.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0], "smooth_ms": 50.0,
             "hidden": 256, "depth": 2, "dropout": 0.2, "gain_std": 0.0, "ring": 0, "rotate_p": 0.0}
 _EPS = 1e-3
 
