@@ -37,6 +37,8 @@ MODEL_DESCRIPTIONS = {
     "ridge": "Ridge regression on per-channel amplitude features: the closed-form baseline (fits in seconds).",
     "seed": "Conv1D + LSTM of the seed system (about 1 M weights), reproduced as the reference network.",
     "envtcn": "EnvelopeTCN: learned causal envelopes + dilated causal convolutions; small, fast, streams live.",
+    "msenv": "Multi-scale envelopes: log EMG envelopes averaged over 10 ms to 6.4 s + MLP; best measured on "
+             "NinaPro DB1, streams live.",
 }
 FINETUNE_MODE_TEXT = {
     "head": "Output layers only (few weights; safest with little calibration data)",
