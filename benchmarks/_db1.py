@@ -11,7 +11,7 @@ prompts count from 0 (``Prompt.repetition = k - 1``).
 
 Window assignment (:func:`label_split`): a window belongs to the repetition
 that holds its LABEL time (the time from a repetition's prompt to the next
-prompt belongs to it, as in :func:`asha_app.data.windows.split_by_repetitions`),
+prompt belongs to it, as in :func:`asha_app.data.splits.split_by_repetitions`),
 and label times within 100 ms of a change of set are dropped.  The EMG context
 of a window may reach back into the previous repetition, as it would live: so
 every model, whatever its history, is scored on the same samples (every
@@ -70,7 +70,8 @@ def sample_sets(rec, assign: dict[int, str], gap_ms: float = 200.0) -> np.ndarra
     ``"test"``; others are dropped.  Built with the app's repetition split on
     one-sample windows, with ``gap_ms`` around every change of set.
     """
-    from asha_app.data.windows import WindowSpec, build_windows, split_by_repetitions
+    from asha_app.data.splits import split_by_repetitions
+    from asha_app.data.windows import WindowSpec, build_windows
 
     ws = build_windows(rec, WindowSpec(1000.0 / rec.fs, 1000.0 / rec.fs), filter_spec_for(rec), "targets")
     sp = split_by_repetitions(ws, {k - 1: v for k, v in assign.items()}, gap_ms=gap_ms)
@@ -90,7 +91,7 @@ def label_split(ws, codes: list[np.ndarray]):
 
     ``codes[i]`` is :func:`sample_sets` of the WindowSet's recording ``i``.
     """
-    from asha_app.data.windows import Split
+    from asha_app.data.splits import Split
 
     assign = np.full(len(ws), -1, np.int8)
     for i, (lo, _hi) in enumerate(ws.rec_bounds):
@@ -168,7 +169,8 @@ def predict_sets(ckpt, rec, code: np.ndarray, which: int = 2, model=None):
 
     The model gets the EMG before each sample as context (its history), from the whole recording.
     """
-    from asha_app.data.windows import WindowDataset, build_windows
+    from asha_app.data.windows import build_windows
+    from asha_app.models.dataset import WindowDataset
     from asha_app.models import train as T
 
     ws = build_windows(rec, ckpt.window.__class__(ckpt.history * 1000.0 / rec.fs, 1000.0 / rec.fs),

@@ -127,7 +127,7 @@ def run_video(path: Path, complexity: int, max_frames: int | None) -> dict:
                     fit_after_calib.append(res.fit_error_mm)
                 m = models[res.side]
                 viol += int(np.sum((res.angles_deg < m.lower_deg - 1e-6) | (res.angles_deg > m.upper_deg + 1e-6)))
-                from asha_app.pose.hand_model import axis_angle_to_matrix
+                from asha_app.pose.hand_torch import axis_angle_to_matrix
 
                 R = axis_angle_to_matrix(torch.as_tensor(res.global_rot.astype(np.float64))).numpy()
                 mp_in_hand.append((hand.world * 1000.0 - res.translation_mm) @ R / res.size_factor)

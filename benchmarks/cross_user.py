@@ -72,7 +72,7 @@ def person_normalizer(base_norm, stats):
     The base model was trained on per-person-scaled data (``x / rms_p``, ``(y - m_p) / s_p``), so for a new person
     ``(x / rms - mu) / sd == (x - mu * rms) / (sd * rms)`` and ``y = (yn * sd_y + mu_y) * s + m``.
     """
-    from asha_app.data.windows import Normalizer
+    from asha_app.data.normalisation import Normalizer
 
     rms, ym, ys = stats
     return Normalizer(base_norm.emg_mean * rms, base_norm.emg_std * rms, ym + ys * base_norm.target_mean,
@@ -84,7 +84,7 @@ def train_checkpoint(recs, assign, model_name: str, model_cfg: dict, tcfg, strid
     """Train a registry model on DB1 recordings with a label-time repetition split; returns (checkpoint, result)."""
     import torch
 
-    from asha_app.data.windows import Normalizer
+    from asha_app.data.normalisation import Normalizer
     from asha_app.models import train as T
     from asha_app.models.registry import build
 

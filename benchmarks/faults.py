@@ -65,6 +65,7 @@ def child(path: Path, record_s: float | None) -> int:
     from asha_app.data.writer import SessionWriter
     from asha_app.devices.camera import CameraSource, demo_video_path
     from asha_app.devices.emg import DemoSource
+    from asha_app.dsp.filters import FilterSpec
     from asha_app.pose.hand_model import HandModel
     from asha_app.ui.recording_wizard import camera_label_to_frame
     from asha_app.workers.acquisition import AcquisitionWorker
@@ -73,7 +74,7 @@ def child(path: Path, record_s: float | None) -> int:
 
     app = QCoreApplication.instance() or QCoreApplication([])
     clock = SessionClock()
-    spec = AppSettings().filter.spec(500.0)
+    spec = FilterSpec.from_settings(AppSettings().filter, 500.0)
     acq = AcquisitionWorker(DemoSource, clock, 500.0, 8, filter_spec=spec)
     cam = CameraWorker(CameraSource(demo_video_path(), clock, pace=True, loop=True, fps=LABEL_FPS))
     acq.start()
@@ -124,7 +125,7 @@ def kill_case(folder: Path, i: int, during_finalize: bool, rng: random.Random) -
     import numpy as np
 
     from asha_app.core.errors import AshaError
-    from asha_app.data.integrity import recover_session
+    from asha_app.data.recovery import recover_session
     from asha_app.data.reader import SessionFile
 
     path = folder / f"{'fin' if during_finalize else 'rec'}_{i}.h5"
@@ -183,7 +184,7 @@ def _prepare_sources(folder: Path) -> dict[str, list[Path]]:
 
     from asha_app.data.exporters import export_emg2pose
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.writer import write_recording
+    from asha_app.data.importers.session import write_recording
 
     out: dict[str, list[Path]] = {}
     paired = SHARED / "paired_myo_mediapipe"

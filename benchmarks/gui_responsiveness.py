@@ -50,7 +50,7 @@ def main() -> int:
     from asha_app.core.paths import data_dir
     from asha_app.core.settings import AppSettings
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.writer import write_recording
+    from asha_app.data.importers.session import write_recording
     from asha_app.ui.gc_policy import GuiThreadCollector
     from asha_app.ui.main_window import MainWindow
     from tests.journey_steps import wait_until

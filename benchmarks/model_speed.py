@@ -77,9 +77,12 @@ def main() -> int:
         print_line({"error": f"real data folder missing: {data}"})
         return 2
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.windows import Normalizer, WindowDataset, WindowSpec, build_windows, split_time_blocks
+    from asha_app.data.normalisation import Normalizer
+    from asha_app.data.splits import split_time_blocks
+    from asha_app.data.windows import WindowSpec, build_windows
     from asha_app.dsp.filters import FilterSpec
     from asha_app.models import train as T
+    from asha_app.models.dataset import WindowDataset
     from asha_app.models.registry import DEFAULT_MODEL, build
     from asha_app.models.streaming import StreamingRunner
 

@@ -68,7 +68,7 @@ def db1(args) -> int:
     """Within-subject DB1 protocol (see the module docstring)."""
     import numpy as np
 
-    from asha_app.data.windows import Normalizer
+    from asha_app.data.normalisation import Normalizer
     from asha_app.models import train as T
     from asha_app.models.registry import build
     from benchmarks import _candidates, _db1
@@ -159,7 +159,9 @@ def main() -> int:
         return 2
 
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.windows import Normalizer, WindowSpec, build_windows, split_time_blocks
+    from asha_app.data.normalisation import Normalizer
+    from asha_app.data.splits import split_time_blocks
+    from asha_app.data.windows import WindowSpec, build_windows
     from asha_app.dsp.filters import FilterSpec
     from asha_app.models import train as T
     from asha_app.models.registry import build

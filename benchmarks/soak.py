@@ -56,6 +56,7 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
     from asha_app.data.writer import SessionWriter
     from asha_app.devices.camera import CameraSource, demo_video_path
     from asha_app.devices.emg import DemoSource
+    from asha_app.dsp.filters import FilterSpec
     from asha_app.models import checkpoint as C
     from asha_app.pose.hand_model import HandModel
     from asha_app.ui.recording_wizard import camera_label_to_frame
@@ -67,7 +68,7 @@ def soak(path: Path, seconds: float, sample_every_s: float = 10.0) -> dict:
     app = QCoreApplication.instance() or QCoreApplication([])
     proc = psutil.Process()
     clock = SessionClock()
-    spec = AppSettings().filter.spec(500.0)
+    spec = FilterSpec.from_settings(AppSettings().filter, 500.0)
     acq = AcquisitionWorker(DemoSource, clock, 500.0, 8, filter_spec=spec)
     cam = CameraWorker(CameraSource(demo_video_path(), clock, pace=True, loop=True, fps=LABEL_FPS))
     acq.start()

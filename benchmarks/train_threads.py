@@ -42,7 +42,9 @@ def _epoch_s(model_name: str, threads: int, n_windows: int, epochs: int) -> floa
     import torch
 
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.windows import Normalizer, WindowDataset, WindowSpec, build_windows
+    from asha_app.data.normalisation import Normalizer
+    from asha_app.data.windows import WindowSpec, build_windows
+    from asha_app.models.dataset import WindowDataset
     from asha_app.dsp.filters import FilterSpec
     from asha_app.models import train as T
     from asha_app.models.registry import build

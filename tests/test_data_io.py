@@ -9,12 +9,13 @@ import pytest
 from asha_app.core.errors import RecordingFileError
 from asha_app.core.jsonout import loads_strict
 from asha_app.cli import main as cli_main
-from asha_app.data.exporters import export_csv, export_emg2pose, export_windows_npz, labels_at
+from asha_app.data.exporters import export_csv, export_emg2pose, export_windows_npz
+from asha_app.data.labels import pose_labels
 from asha_app.data.importers import detect_format, import_file, import_to_session
 from asha_app.data.integrity import check_session
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.writer import write_recording
+from asha_app.data.importers.session import write_recording
 from fixtures.make_fixtures import make_brainflow_file, make_emg2pose_file, make_ninapro_mat, myo_emg
 
 
@@ -165,7 +166,7 @@ def test_npz_windows_labels_and_groups(tmp_path):
     i = 7
     end = int(round(z["t_end"][i] * 500))
     np.testing.assert_array_equal(z["emg"][i], rec.emg[end - 49: end + 1])
-    y, ok = labels_at(rec, z["t_end"][i:i + 1])
+    y, ok = pose_labels(rec, z["t_end"][i:i + 1])
     np.testing.assert_allclose(z["y"][i], y[0])
     assert ok[0] and z["valid"].all()
     assert not ((z["t_end"] > 1.2) & (z["t_end"] < 1.55)).any()  # no windows labelled from invalid frames
@@ -231,3 +232,18 @@ def test_summary_claims_imu_samples_only_for_a_source_with_imu(tmp_path):
     # written by the demo before the recorder stopped storing a source's empty IMU rows
     assert "no IMU (the source has none" in session("zeros.h5", (zeros, zeros))
     assert "1000 IMU samples" in session("armband.h5", (moving, moving))
+
+
+def test_one_sentence_for_each_os_error_of_every_write_path():
+    """Writer, importer and exports say the same thing for the same OS error (core.errors.describe_os_error)."""
+    import errno
+
+    from asha_app.core.errors import describe_os_error
+
+    said = {code: describe_os_error(OSError(code, "x")) for code in
+            (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT)}
+    assert said[errno.ENOSPC] == "the disk is full" and said[errno.EDQUOT] == "the disk quota is exceeded"
+    assert said[errno.EROFS] == "the disk is read-only" and said[errno.EACCES] == said[errno.EPERM]
+    assert "file-size limit" in said[errno.EFBIG] and said[errno.ENOENT] == "the folder does not exist"
+    assert describe_os_error(OSError(errno.EIO, "Input/output error")) == "[Errno 5] Input/output error"
+    assert describe_os_error(RuntimeError("Can't write data (No space left on device)")) == "the disk is full"

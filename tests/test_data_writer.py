@@ -15,8 +15,10 @@ from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
 from asha_app.data.reader import SessionFile, read_recording
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.writer import SessionWriter, write_recording
+from asha_app.data.importers.session import write_recording
+from asha_app.data.writer import SessionWriter
 from asha_app.dsp.filters import FilterSpec
+from asha_app.pose.ik import IKResult
 
 CHILD = Path(__file__).parent / "fixtures" / "session_writer_child.py"
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +29,7 @@ def _frames(rng, m, t0=0.0):
     frames = []
     for i in range(m):
         valid = i % 4 != 3
-        ik = S.IkResult(rng.normal(size=3) * 30, rng.normal(size=(21, 3)) * 50, rng.normal(size=(21, 3)) * 50 + 400,
+        ik = IKResult.from_labels(rng.normal(size=3) * 30, rng.normal(size=(21, 3)) * 50, rng.normal(size=(21, 3)) * 50 + 400,
                         float(rng.uniform(1, 5)), valid)
         hand = i % 5 != 0
         frames.append(S.CameraLabelFrame(
@@ -99,7 +101,7 @@ def test_round_trip_every_stream(tmp_path):
     for i, f in enumerate(frames):
         if f.valid:
             np.testing.assert_allclose(rec.joint_angles[i], f.ik.angles_deg, rtol=1e-6)
-            np.testing.assert_allclose(rec.joints_mm[i], f.ik.joints_mm, rtol=1e-6)
+            np.testing.assert_allclose(rec.joints_mm[i], f.ik.joints_hand_mm, rtol=1e-6)
         else:  # invalid frames stay NaN, never a neutral pose
             assert np.isnan(rec.joint_angles[i]).all() and np.isnan(rec.joints_mm[i]).all()
     assert [(p.label, p.start, p.end, p.repetition) for p in rec.prompts] == [
@@ -184,7 +186,7 @@ def test_kill_9_loses_at_most_one_second(tmp_path):
     np.testing.assert_allclose(raw, idx[:, None] + np.arange(8)[None, :] / 10.0, rtol=1e-6)
     assert frames > 0 and np.all(angles[:, 0] == np.arange(frames))
     # recovery copies it into a closed, finalized file with the same data
-    from asha_app.data.integrity import recover_session
+    from asha_app.data.recovery import recover_session
 
     out = recover_session(path)
     with SessionFile(out) as sf:
@@ -292,7 +294,7 @@ def test_damaged_foreign_and_newer_files_are_refused_clearly(tmp_path):
 
 
 def test_package_gaps_wrap_restart_and_modulus():
-    from asha_app.data.integrity import package_gaps
+    from asha_app.devices.drops import package_gaps
 
     # 8-bit counter wrapping, with 2 lost across the wrap (254, [255, 0] missing, 1)
     idx, first, n = package_gaps(np.array([252.0, 253, 254, 1, 2]))

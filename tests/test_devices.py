@@ -8,7 +8,8 @@ from mindrove.board_shim import BoardIds, BoardShim
 from mindrove.data_filter import DataFilter
 
 from asha_app.core.errors import RecordingFileError
-from asha_app.devices.emg import (BoardLayout, DemoSource, DropCounter, PlaybackSource, SyntheticSource)
+from asha_app.devices.drops import DropCounter
+from asha_app.devices.emg import BoardLayout, DemoSource, PlaybackSource, SyntheticSource
 
 
 def _drain(source, seconds):

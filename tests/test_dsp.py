@@ -153,7 +153,7 @@ def test_quality_of_a_50_hz_session_in_minivie_units_is_not_flat():
 
     rec = load_paired(REPO / "tests" / "assets" / "paired_slice")
     assert rec.fs == 50.0 and "MiniVIE" in rec.emg_units
-    spec = FilterSettings().spec(rec.fs)
+    spec = FilterSpec.from_settings(FilterSettings(), rec.fs)
     win = int(rec.fs)
     flags = []
     for i in range(0, len(rec.emg) - win, win):

@@ -29,7 +29,8 @@ from asha_app.cli import main
 from asha_app.core.atomic import OutputExistsError, atomic_folder, atomic_write, atomic_write_text
 from asha_app.core.errors import AshaError, RecordingFileError
 from asha_app.data import schema as S
-from asha_app.data.integrity import check_session, recover_session
+from asha_app.data.integrity import check_session
+from asha_app.data.recovery import recover_session
 from asha_app.data.reader import SessionFile, read_recording
 from asha_app.data.writer import SessionWriter
 from tests.recording_helpers import write_session

@@ -165,7 +165,7 @@ def test_lsl_emg_source_delivers_samples_on_the_session_clock_and_counts_gaps(pl
         assert emg.shape == (400, 8)
         assert np.allclose(emg, x[:, :8].astype(np.float64) * 1e6, rtol=1e-5)  # volts -> µV
         assert np.max(np.abs(t - t_sess)) < 1e-3
-        from asha_app.devices.emg import DropCounter
+        from asha_app.devices.drops import DropCounter
 
         assert DropCounter().update(package) == 50
     finally:
@@ -175,7 +175,8 @@ def test_lsl_emg_source_delivers_samples_on_the_session_clock_and_counts_gaps(pl
 def test_lsl_emg_source_without_a_stream_names_what_it_saw(pl):
     sid = f"only-markers-{time.monotonic_ns()}"
     outlet = pl.StreamOutlet(pl.StreamInfo("Game events", "Markers", 1, 0, pl.cf_string, sid))
-    src = L.LslEmgSource("no such amplifier", SessionClock(), scope="machine", timeout_s=0.5)
+    _resolve(pl, sid)  # announced before the source looks (discovery is slower on a loaded machine)
+    src = L.LslEmgSource("no such amplifier", SessionClock(), scope="machine", timeout_s=1.0)
     with pytest.raises(AshaError, match="No LSL stream named 'no such amplifier'.*Game events"):
         src.start()
     del outlet
@@ -238,9 +239,9 @@ def test_bids_export_round_trips_through_mne_bids(real_session, tmp_path):
     step = (rec.emg.max(0) - rec.emg.min(0)) / (2**24 - 1)  # one 24-bit step of each channel's range
     assert np.all(np.abs(emg_uv - rec.emg) <= step + 1e-3)
     # joint angles as MISC channels, degrees, on the EMG samples; pose_valid marks labelled samples
-    from asha_app.data.exporters import labels_at
+    from asha_app.data.labels import pose_labels
 
-    ang, valid = labels_at(rec, rec.emg_t, 0.1)
+    ang, valid = pose_labels(rec, rec.emg_t, 0.1)
     names = raw.ch_names
     k = names.index(bids.short_channel_name("index_mcp_flexion"))
     v = names.index(bids.VALID_CHANNEL)

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from asha_app.data.importers.paired_myo_mediapipe import load_paired
-from asha_app.data.windows import WindowDataset, WindowSpec, build_windows
+from asha_app.data.windows import WindowSpec, build_windows
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models import checkpoint as C
 from asha_app.models import metrics as M
 from asha_app.models import train as T
+from asha_app.models.dataset import WindowDataset
 from asha_app.models.report import write_report
 
 SLICE = Path(__file__).parent / "assets" / "paired_slice"

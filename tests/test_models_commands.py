@@ -87,3 +87,42 @@ def test_train_on_a_session_file(tmp_path, capsys):
     from asha_app.models.checkpoint import load
 
     assert load(out).device == "myo-minivie"
+
+
+def test_old_checkpoint_with_pinky_joint_names_loads_evaluates_and_finetunes(tmp_path, capsys):
+    """Checkpoints saved when joint targets were named after MediaPipe (``pinky_mcp_x_mm``) keep working."""
+    from dataclasses import replace
+
+    from asha_app.data.labels import joint_target_names
+    from asha_app.models import checkpoint as C
+    from asha_app.models import train as T
+    from asha_app.pose.hand_model import HandModel
+
+    rec = load_paired(SLICE)
+    hm = HandModel.builtin("right")
+    joints = hm.forward_np(hm.angles_from_finger_flexion(rec.targets))  # the slice's fingers, driven on the hand
+    rec = replace(rec, joints_mm=joints.astype(np.float32), targets=None, target_names=[])
+    npz = save_npz(rec, tmp_path / "joints.npz")
+    out = tmp_path / "joints.pt"
+    a = parser().parse_args(["train", str(npz), "--model", "ridge", "--out", str(out), "--blocks", "5",
+                             "--stride-ms", "40", "--threads", "1", "--target", "joints_mm", "--filter", "none"])
+    assert a.func(a) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    new = C.load(out)
+    assert new.target_names == joint_target_names() and new.target_names[51] == "little_mcp_x_mm"
+    # the same checkpoint as an older Asha wrote it: MediaPipe's word for the fifth finger
+    d = torch.load(out, map_location="cpu", weights_only=True)
+    d["targets"]["names"] = [n.replace("little_", "pinky_") for n in d["targets"]["names"]]
+    old_path = tmp_path / "old.pt"
+    torch.save(d, old_path)
+    old = C.load(old_path, n_channels=8, fs=rec.fs, target_names=joint_target_names())
+    assert old.target_names == new.target_names
+    a = parser().parse_args(["evaluate", str(old_path), str(npz)])
+    assert a.func(a) == 0, capsys.readouterr().err
+    m = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])
+    assert m["mpjpe_wrist_rel_mm"] >= 0 and m["n"] > 1000
+    assert list(m["per_finger_mpjpe_wrist_rel_mm"]) == ["thumb", "index", "middle", "ring", "little"]
+    assert "little_tip" in m["per_joint_mpjpe_wrist_rel_mm"] and not any("pinky" in k for k in m["per_joint_mpjpe_wrist_rel_mm"])
+    # calibration from the old checkpoint: new data's names match, the run finishes with a new checkpoint
+    last = list(T.finetune(old, rec, mode="head", cfg=T.TrainConfig(max_epochs=1, progress_every=0)))[-1]
+    assert last.kind == "done" and last.checkpoint.target_names == joint_target_names()

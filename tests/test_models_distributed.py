@@ -34,6 +34,15 @@ def _run(cmd, tmp_path):
 
 
 @pytest.mark.timeout(180)
+def _free_port() -> int:
+    """A TCP port nobody listens on now (a fixed one collides with another run on the same machine)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_two_process_torchrun_matches_single_process(tmp_path, capsys):
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     if torchrun is None:
@@ -42,7 +51,7 @@ def test_two_process_torchrun_matches_single_process(tmp_path, capsys):
     assert "WORLD_SIZE" not in os.environ
     assert main([*ARGS, "--out", str(tmp_path / "one.pt")]) == 0
     one = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    two = _run([torchrun, "--nproc_per_node=2", "--master_port=29533", "-m", "asha_app.models.distributed", *ARGS,
+    two = _run([torchrun, "--nproc_per_node=2", f"--master_port={_free_port()}", "-m", "asha_app.models.distributed", *ARGS,
                 "--out", str(tmp_path / "two.pt")], tmp_path)
     assert one["world_size"] == 1 and two["world_size"] == 2
     for h1, h2 in zip(one["history"], two["history"]):

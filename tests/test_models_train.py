@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from asha_app.core.errors import ConfigError
+from asha_app.core.errors import ConfigError, DatasetError
 from asha_app.data.importers.paired_myo_mediapipe import load_paired
-from asha_app.data.windows import DatasetError, WindowSpec
+from asha_app.data.windows import WindowSpec
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models import train as T
 from asha_app.models.registry import available, build

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from asha_app.core.errors import DatasetError
+from asha_app.data.labels import select_targets
 from asha_app.data.recording import Recording
-from asha_app.data.windows import DatasetError, select_targets
 from asha_app.pose.contract import (FINGERS, PoseContractError, describe_targets, finger_flexion_deg, hand_mapper,
                                     is_finger_flexion)
 from asha_app.pose.hand_model import HandModel

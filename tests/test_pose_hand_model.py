@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from asha_app.pose.hand_model import LANDMARK_PARENTS, HandModel
+from asha_app.pose.chain import LANDMARK_PARENTS
+from asha_app.pose.hand_model import HandModel
 
 torch.set_num_threads(1)
 
@@ -163,13 +164,23 @@ def test_skinning_equals_per_vertex_blend_of_moved_positions():
 
 
 def test_single_pose_numpy_chain_equals_batched_torch(model):
-    """forward_np takes the numpy chain for one pose (the live view) and torch for a batch: same landmarks."""
+    """forward_np (numpy: one pose for the live view, a batch for evaluation) gives the torch twin's landmarks."""
     rng = np.random.default_rng(3)
     for _ in range(4):
         a = np.clip(model.rest_deg + rng.normal(0, 25, model.n_dof), model.lower_deg, model.upper_deg)
         bs = rng.uniform(0.8, 1.25, 20)
         np.testing.assert_allclose(model.forward_np(a, bs), model.forward_np(a[None], bs)[0], atol=1e-9)
         np.testing.assert_allclose(model.forward_np(a), model.forward_np(a[None])[0], atol=1e-9)
+        with torch.no_grad():
+            t = model.forward(torch.as_tensor(np.radians(a))[None], None, torch.as_tensor(bs))[0].numpy()
+        np.testing.assert_allclose(model.forward_np(a, bs), t, atol=1e-9)
+    # a batch with one bone scale per pose equals the poses one by one
+    a = np.clip(model.rest_deg + rng.normal(0, 25, (5, model.n_dof)), model.lower_deg, model.upper_deg)
+    bs = rng.uniform(0.8, 1.25, (5, 20))
+    batch = model.forward_np(a, bs)
+    assert batch.shape == (5, 21, 3)
+    for b in range(5):
+        np.testing.assert_allclose(batch[b], model.forward_np(a[b], bs[b]), atol=1e-9)
     # a scaled bone really moves the joints below it
     bs = np.ones(20)
     bs[5] = 1.3  # index metacarpal
@@ -192,3 +203,15 @@ def test_numpy_skinning_equals_torch_and_gives_unit_normals(model):
     # a flexed finger turns its normals: not just the rest normals returned
     _, n0 = model.skin_np(model.rest_deg)
     assert np.mean(np.sum(n0 * n, axis=1) < 0.95) > 0.05
+
+
+def test_chain_and_reader_need_no_torch():
+    """The glTF reader, the numpy chain and HandModel itself import without torch (the twin loads on first use)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from asha_app.pose.hand_model import HandModel; m = HandModel.builtin('right'); "
+            "m.forward_np(m.rest_deg); m.skin_np(m.rest_deg); from asha_app.pose.ik import HandTracker; "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

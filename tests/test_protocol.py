@@ -49,7 +49,7 @@ def test_builtin_protocols_load_and_cover_required_sets():
 
 
 def test_builtin_targets_use_hand_model_dofs_within_limits():
-    from asha_app.pose.hand_model import DEFAULT_LIMITS_DEG
+    from asha_app.pose.chain import DEFAULT_LIMITS_DEG
 
     for name, proto in builtin_protocols().items():
         assert proto.unknown_dofs(list(DEFAULT_LIMITS_DEG)) == set(), name
@@ -235,7 +235,8 @@ def test_guided_session_end_to_end_into_a_session_file(tmp_path):
 
     from asha_app.data.integrity import check_session
     from asha_app.data.reader import SessionFile
-    from asha_app.data.schema import CameraLabelFrame, IkResult
+    from asha_app.data.schema import CameraLabelFrame
+    from asha_app.pose.ik import IKResult
     from asha_app.data.writer import SessionWriter
 
     wiz = SessionWizard()
@@ -264,7 +265,7 @@ def test_guided_session_end_to_end_into_a_session_file(tmp_path):
         writer.append_emg(np.arange(k * 10 - 10, k * 10) / 500.0, np.zeros((10, 8)))
         while frame / 25.0 < now:
             ok = not (11.0 <= frame / 25.0 < 12.5)  # hand out of view during the repeated fist
-            ik = IkResult(np.array([45.0]), np.zeros((21, 3)), np.zeros((21, 3)), 3.0, ok)
+            ik = IKResult.from_labels(np.array([45.0]), np.zeros((21, 3)), np.zeros((21, 3)), 3.0, ok)
             fr = CameraLabelFrame(frame / 25.0, np.zeros((21, 3)), np.zeros((21, 3)), "right", 0.9, ik)
             writer.append_frames([fr])
             proc.feed_labels(fr.t, fr.valid)

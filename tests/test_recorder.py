@@ -11,7 +11,8 @@ pytest.importorskip("PySide6.QtCore")
 from asha_app.core.ringbuffer import RingBuffer  # noqa: E402
 from asha_app.data.reader import SessionFile  # noqa: E402
 from asha_app.data.recording import Prompt  # noqa: E402
-from asha_app.data.schema import CameraLabelFrame, IkResult  # noqa: E402
+from asha_app.data.schema import CameraLabelFrame  # noqa: E402
+from asha_app.pose.ik import IKResult  # noqa: E402
 from asha_app.data.writer import SessionWriter  # noqa: E402
 from asha_app.workers.recorder import RecorderWorker, make_frame_queue  # noqa: E402
 
@@ -45,7 +46,7 @@ class Producer(threading.Thread):
             self.emg.write(t=i / 500.0, raw=raw, filtered=raw, package=i, marker=np.zeros(len(i)))
             self.imu.write(t=np.array([self.n / 500.0]), accel=np.ones((1, 3)), gyro=np.zeros((1, 3)))
             while frame / 25.0 <= self.n / 500.0:
-                ik = IkResult(np.array([float(frame), 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0, frame % 2 == 0)
+                ik = IKResult.from_labels(np.array([float(frame), 0.0]), np.zeros((21, 3)), np.zeros((21, 3)), 2.0, frame % 2 == 0)
                 self.frames.put(CameraLabelFrame(frame / 25.0, np.zeros((21, 3)), np.zeros((21, 3)), "Right", 0.9, ik))
                 frame += 1
             self.n += 10
@@ -123,7 +124,6 @@ def test_recorder_disk_full_emits_error_and_stops(qtbot, tmp_path, monkeypatch):
 @pytest.mark.gui
 def test_recorder_takes_camera_worker_labels(qtbot, tmp_path):
     """The camera worker's own CameraLabel / IKResult objects and its DropOldestQueue go straight in."""
-    from asha_app.pose.ik import IKResult
     from asha_app.workers.camera import CameraLabel, DropOldestQueue
 
     emg, imu = _rings()

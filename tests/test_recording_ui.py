@@ -333,10 +333,10 @@ def test_camera_label_adapter_keeps_capture_time_joints_and_validity():
                       "left", 0.93, ik)
     fr = camera_label_to_frame(lab)
     assert fr.t == 12.25 and fr.valid and fr.handedness == "left" and fr.confidence == pytest.approx(0.93)
-    np.testing.assert_array_equal(fr.ik.joints_mm, ik.joints_hand_mm)
+    np.testing.assert_array_equal(fr.ik.joints_hand_mm, ik.joints_hand_mm)
     np.testing.assert_array_equal(fr.ik.global_rot, ik.global_rot)
     ik.joints_hand_mm[0, 0] = 999.0  # the camera thread reuses its arrays: the frame must not change
-    assert fr.ik.joints_mm[0, 0] != 999.0
+    assert fr.ik.joints_hand_mm[0, 0] != 999.0
     none = camera_label_to_frame(CameraLabel(13.0, 8, None, None, None, 0.0, IKResult.no_hand(22, "right")))
     assert not none.valid and none.image_landmarks is None and none.handedness == "" and np.isnan(none.ik.angles_deg).all()
 
@@ -376,7 +376,7 @@ def test_a_session_in_other_units_is_labelled_with_them_and_not_flagged_flat(qtb
     unit, no axis reads µV (let alone kµV), the quality check judges it in its own unit (not "flat"), and the
     export dialog names the unit."""
     from asha_app.data.importers.paired_myo_mediapipe import load_paired
-    from asha_app.data.writer import write_recording
+    from asha_app.data.importers.session import write_recording
     from tests.conftest import REPO
 
     window.resize(1366, 768)

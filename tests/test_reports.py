@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from asha_app.core.jsonout import dumps, loads_strict, print_line
-from asha_app.data.windows import MEDIAPIPE_JOINTS
+from asha_app.data.labels import joint_target_names
 from asha_app.models import metrics as M
 from asha_app.models.fingers import FINGERS, finger_of, finger_traces, group_by_finger, target_unit, units_of
 from asha_app.pose.hand_model import HandModel
 
-JOINT_NAMES = [f"{j}_{a}_mm" for j in MEDIAPIPE_JOINTS for a in "xyz"]
+JOINT_NAMES = joint_target_names()
 
 
 def test_every_target_kind_groups_by_finger():
@@ -26,7 +26,9 @@ def test_every_target_kind_groups_by_finger():
     assert [dofs[i] for i in g["thumb"]][:2] == ["thumb_cmc_flexion", "thumb_cmc_abduction"]
     j = group_by_finger(JOINT_NAMES)
     assert list(j) == [*FINGERS, "wrist"] and j["wrist"] == [0, 1, 2]
-    assert [JOINT_NAMES[i] for i in j["little"]][:3] == ["pinky_mcp_x_mm", "pinky_mcp_y_mm", "pinky_mcp_z_mm"]
+    assert [JOINT_NAMES[i] for i in j["little"]][:3] == ["little_mcp_x_mm", "little_mcp_y_mm", "little_mcp_z_mm"]
+    # names written before Asha said "little" everywhere (MediaPipe's "pinky") group the same way
+    assert group_by_finger([n.replace("little_", "pinky_") for n in JOINT_NAMES]) == j
     assert all(len(j[f]) == 12 for f in FINGERS)
     assert group_by_finger(["thumb", "index", "middle", "ring", "little"]) == {f: [i] for i, f in enumerate(FINGERS)}
     assert group_by_finger([f"glove_{i + 1}" for i in range(22)]) == {"other": list(range(22))}

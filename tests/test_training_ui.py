@@ -21,7 +21,7 @@ from asha_app.core.clock import SessionClock
 from asha_app.core.paths import data_dir
 from asha_app.core.settings import AppSettings
 from asha_app.data.importers.paired_myo_mediapipe import load_paired
-from asha_app.data.writer import write_recording
+from asha_app.data.importers.session import write_recording
 from asha_app.models import checkpoint as C
 from asha_app.models import train as T
 

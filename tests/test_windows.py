@@ -1,4 +1,4 @@
-"""Windows, labels, splits and normalisation (asha_app.data.windows)."""
+"""Windows, labels, splits and normalisation (asha_app.data.windows, .labels, .splits, .normalisation)."""
 
 from pathlib import Path
 
@@ -7,10 +7,12 @@ import pytest
 
 from asha_app.data.importers.paired_myo_mediapipe import load_paired
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.windows import (
-    DatasetError, Normalizer, WindowDataset, WindowSpec, build_windows, split_by_participants, split_by_repetitions,
-    split_by_sessions, split_time_blocks)
+from asha_app.core.errors import DatasetError
+from asha_app.data.normalisation import Normalizer
+from asha_app.data.splits import split_by_participants, split_by_repetitions, split_by_sessions, split_time_blocks
+from asha_app.data.windows import WindowSpec, build_windows
 from asha_app.dsp.filters import FilterSpec, filter_offline
+from asha_app.models.dataset import WindowDataset
 
 SLICE = Path(__file__).parent / "assets" / "paired_slice"
 NOFILT50 = FilterSpec(50.0, band=None, notch_hz=None)
@@ -179,3 +181,114 @@ def test_nan_in_invalid_label_frames_is_harmless():
     rec2.targets[31] = np.nan
     ws2 = build_windows(rec2, WindowSpec(100.0, 10.0), FilterSpec(100.0, band=None, notch_hz=None))
     assert np.isfinite(ws2.y).all() and np.any(np.isclose(ws2.label_time, rec2.label_t[30]))
+
+
+# ------------------------------------------------------------------------------------- one labels_at for everyone
+
+
+def test_labels_at_gaps_and_invalid_frames_give_nan_and_not_ok():
+    """The one interpolation of label frames: values between valid frames, NaN (never 0) where there is no label."""
+    from asha_app.data.labels import labels_at
+
+    lt = np.array([0.0, 0.1, 0.2, 0.3, 0.9, 1.0, 1.1])
+    y = np.stack([10 * lt, -lt], 1)
+    valid = np.array([True, True, False, True, True, True, True])
+    y[2] = np.nan  # invalid frames hold NaN in session files
+    y[5, 1] = np.inf  # a non-finite value makes a frame invalid even when flagged valid
+    tq = np.array([-0.05, 0.0, 0.05, 0.1, 0.15, 0.25, 0.3, 0.6, 0.9, 0.95, 1.05, 1.1, 1.2])
+    vals, ok = labels_at(lt, y, valid, tq, max_gap_s=0.25)
+    want_ok = [False,  # before the first frame
+               True, True, True,  # on a frame / between two valid frames / on a frame
+               False, False,  # next to the invalid frame at 0.2
+               True,  # on the valid frame at 0.3 although its predecessor is invalid
+               False,  # 0.3 -> 0.9 is a gap wider than 0.25 s
+               True,  # on a frame
+               False, False,  # next to the frame with an infinite value
+               True,  # on the last frame
+               False]  # after the last frame
+    assert ok.tolist() == want_ok
+    assert vals.dtype == np.float32 and np.isnan(vals[~ok]).all() and np.isfinite(vals[ok]).all()
+    np.testing.assert_allclose(vals[ok, 0], 10 * tq[ok], atol=1e-5)  # exact linear interpolation of 10 t
+    # unsorted frames are sorted first; a missing validity flag means "every finite frame"
+    order = np.random.default_rng(0).permutation(len(lt))
+    v2, ok2 = labels_at(lt[order], y[order], valid[order], tq, 0.25)
+    assert ok2.tolist() == want_ok and np.array_equal(np.isnan(v2), np.isnan(vals))
+    y_flagged_only = y.copy()
+    y_flagged_only[2] = [2.0, -0.2]
+    _, ok3 = labels_at(lt, y_flagged_only, None, tq, 0.25)
+    assert ok3[4] and not ok3[9]  # without flags the finite frame at 0.2 counts; the inf frame still does not
+    assert labels_at(np.zeros(0), np.zeros((0, 2)), np.zeros(0, bool), tq, 0.25)[1].sum() == 0
+
+
+def test_training_windows_and_exports_share_labels_at():
+    """Windows and exports label the same times identically (both through data.labels.labels_at)."""
+    from asha_app.data.labels import pose_labels
+
+    rec = ramp_recording(fs=100.0)
+    rec.valid[40:44] = False
+    rec.targets[40:44] = np.nan
+    spec = WindowSpec(100.0, 10.0, max_label_gap_ms=100.0)
+    ws = build_windows(rec, spec, FilterSpec(100.0, band=None, notch_hz=None))
+    y, ok = pose_labels(rec, ws.label_time, max_gap_s=0.1)
+    assert ok.all()
+    np.testing.assert_array_equal(y, ws.y)
+    every = rec.emg_t
+    y_all, ok_all = pose_labels(rec, every, max_gap_s=0.1)
+    assert not ok_all.all() and np.isnan(y_all[~ok_all]).all()
+    assert not np.isin(np.round(every[~ok_all], 6), np.round(ws.label_time, 6)).any()  # unlabelled: no window
+
+
+# ------------------------------------------------------------------------------------------- one split module
+
+
+def test_make_split_knows_every_kind_and_matches_the_split_functions():
+    from asha_app.data.splits import SPLIT_KINDS, make_split
+
+    r1 = ramp_recording(fs=100.0, session="s1", participant="p1")
+    r2 = ramp_recording(fs=100.0, session="s2", participant="p2")
+    r3 = ramp_recording(fs=100.0, session="s3", participant="p2")
+    for r in (r1, r2, r3):
+        r.prompts = [Prompt("fist", 100.0 + 4 * k, 100.0 + 4 * k + 2, repetition=k) for k in range(5)]
+    ws = build_windows([r1, r2, r3], WindowSpec(200.0, 10.0), FilterSpec(100.0, band=None, notch_hz=None))
+    args = {"time_blocks": {"n_blocks": 5, "gap_ms": 400.0},
+            "repetitions": {"assign_rep": {0: "train", 1: "train", 2: "val", 3: "test", 4: "unused"}},
+            "sessions": {"assign_session": {"s1": "train", "s2": "val", "s3": "test"}},
+            "participants": {"assign_participant": {"p1": "train", "p2": "test"}}}
+    direct = {"time_blocks": split_time_blocks(ws, 5, gap_ms=400.0),
+              "repetitions": split_by_repetitions(ws, {0: "train", 1: "train", 2: "val", 3: "test"}),
+              "sessions": split_by_sessions(ws, {"s1": "train", "s2": "val", "s3": "test"}),
+              "participants": split_by_participants(ws, {"p1": "train", "p2": "test"})}
+    assert set(SPLIT_KINDS) == set(args)
+    for kind in SPLIT_KINDS:
+        s = make_split(ws, kind, **args[kind])
+        assert s.kind == kind and np.array_equal(s.assign, direct[kind].assign), kind
+        assert s.counts()["train"] > 0
+    # repetition 4 ("unused") is dropped, exactly like a repetition not named
+    rep = make_split(ws, "repetitions", **args["repetitions"])
+    last = ws.label_time >= 116.0 + 0.2
+    assert (rep.assign[last] == -1).all()
+    with pytest.raises(DatasetError, match="unknown split kind"):
+        make_split(ws, "random")
+    with pytest.raises(DatasetError, match="takes assign_session"):
+        make_split(ws, "sessions", n_blocks=3)
+    with pytest.raises(DatasetError, match="unknown set name"):
+        make_split(ws, "participants", assign_participant={"p1": "training"})
+
+
+def test_prepare_splits_by_repetitions_like_the_wizard():
+    """models.train.prepare takes every split kind: the wizard's repetition split goes the same way as the CLI's."""
+    from asha_app.models import train as T
+    from asha_app.models.plan import TrainingPlan, prepare_plan
+
+    r1 = ramp_recording(fs=100.0, seconds=40.0)
+    r1.prompts = [Prompt("fist", 100.0 + 4 * k, 100.0 + 4 * k + 2, repetition=k) for k in range(10)]
+    split_args = {"assign_rep": {k: "train" for k in range(7)} | {7: "val", 8: "test", 9: "unused"}, "gap_ms": 300.0}
+    job = T.prepare(r1, model_name="ridge", window=WindowSpec(200.0, 20.0), split_kind="repetitions",
+                    split_args=split_args, filter_spec=FilterSpec(100.0, band=None, notch_hz=None))
+    plan = TrainingPlan([r1], model_name="ridge", window_ms=200.0, stride_ms=20.0, split_kind="repetitions",
+                        split_args={**split_args, "n_blocks": 5}, filter_spec=FilterSpec(100.0, band=None, notch_hz=None))
+    prepared = prepare_plan(plan)
+    assert prepared.job.split.kind == "repetitions" and prepared.job.split.info["gap_ms"] == 300.0
+    assert np.array_equal(prepared.job.split.assign, job.split.assign)
+    assert prepared.counts()["test"] > 0 and prepared.counts()["val"] > 0
+    assert np.allclose(prepared.job.norm.emg_mean, job.norm.emg_mean)

@@ -30,9 +30,10 @@ from asha_app.calibration import strategies as S
 from asha_app.calibration.ood import InputMonitor
 from asha_app.calibration.profile import UserProfile, default_path, save_profile
 from asha_app.calibration.report import render_report_card
-from asha_app.core.errors import AshaError
+from asha_app.core.errors import AshaError, DatasetError
+from asha_app.data.labels import select_targets
 from asha_app.data.recording import Recording
-from asha_app.data.windows import DatasetError, WindowSpec, device_name, select_targets
+from asha_app.data.windows import WindowSpec, device_name
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models import checkpoint as C
 from asha_app.models import train as T

@@ -28,10 +28,13 @@ import torch
 from torch import nn
 
 from asha_app.data.recording import Prompt, Recording
-from asha_app.data.windows import WindowDataset, build_windows, select_targets, split_time_blocks
+from asha_app.data.labels import select_targets
+from asha_app.data.splits import split_time_blocks
+from asha_app.data.windows import build_windows
 from asha_app.models import metrics as M
 from asha_app.models import train as T
 from asha_app.models.checkpoint import Checkpoint
+from asha_app.models.dataset import WindowDataset
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +126,7 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
     n_bn = _reestimate_bn(model, tr) if strategy == "bn_head" else 0
     head = _linear_head(model)
     ft, yt = _head_inputs(model, head, tr)
-    if _is_cancelled(cancel):
+    if T.is_cancelled(cancel):
         yield T.ProgressEvent("cancelled", 0, 1, message="cancelled")
         return
     fv, yv = _head_inputs(model, head, va)
@@ -150,12 +153,6 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
                                                            "data": ckpt.data}, **info})
     yield T.ProgressEvent("done", 1, 1, val_loss=best[0], best_val_loss=best[0], best_epoch=1, elapsed_s=el,
                           eta_s=0.0, result=info, checkpoint=new)
-
-
-def _is_cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel() if callable(cancel) else getattr(cancel, "is_set", lambda: False)())
 
 
 def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=None, max_time_s: float = 45.0,

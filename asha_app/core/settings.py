@@ -47,7 +47,7 @@ class DeviceSettings(BaseModel):
 
 
 class FilterSettings(BaseModel):
-    """sEMG filter chain (see :class:`asha_app.dsp.filters.FilterSpec`)."""
+    """sEMG filter chain the user chose; :meth:`asha_app.dsp.filters.FilterSpec.from_settings` makes the filter."""
 
     mains_hz: Literal[50, 60] = 50
     notch_enabled: bool = True
@@ -61,15 +61,6 @@ class FilterSettings(BaseModel):
             raise ValueError(f"the high edge of the band-pass ({self.band_high_hz:g} Hz) must be above its low edge "
                              f"({self.band_low_hz:g} Hz)")
         return self
-
-    def spec(self, fs: float):
-        """The :class:`FilterSpec` for a source sampled at ``fs`` Hz (high edge clipped below Nyquist)."""
-        from asha_app.dsp.filters import FilterSpec
-
-        high = min(self.band_high_hz, 0.95 * fs / 2 - 1e-6)
-        low = min(self.band_low_hz, high * 0.5)
-        return FilterSpec(fs=fs, band=(low, high), order=self.order,
-                          notch_hz=float(self.mains_hz) if self.notch_enabled and self.mains_hz < fs / 2 else None)
 
 
 class ScopeSettings(BaseModel):

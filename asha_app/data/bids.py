@@ -23,7 +23,7 @@ Joint angles
 The camera's joint angles (hand-model DOFs, degrees) go into the **same BDF
 file as MISC channels**, as emg2pose's EMG-BIDS release does: they are put on
 the EMG sample times (linear interpolation between valid camera frames at most
-100 ms apart, :func:`asha_app.data.exporters.labels_at`), so one
+100 ms apart, :func:`asha_app.data.labels.pose_labels`), so one
 ``read_raw_bids`` gives EMG and pose on one clock, sample for sample.  BIDS-motion
 files would need a second recording with its own time base, and every reader
 would have to align the two again.  BDF cannot hold NaN: samples without a
@@ -65,7 +65,7 @@ from pathlib import Path
 import numpy as np
 
 from asha_app.core.errors import AshaError
-from asha_app.data.exporters import labels_at
+from asha_app.data.labels import pose_labels
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Recording
 
@@ -313,14 +313,14 @@ def export_bids(
     else:
         pose_names, pose_unit = [], ""
     if pose_names:
-        angles, valid = labels_at(rec, rec.emg_t, max_label_gap_s)
+        angles, valid = pose_labels(rec, rec.emg_t, max_label_gap_s)
         angles = np.where(valid[:, None], angles, 0.0).astype(np.float64)
     else:
         angles, valid = np.zeros((n, 0)), np.zeros(n, bool)
     emg_units = "uV" if rec.emg_units in ("uV", "µV") else rec.emg_units
     emg_labels = _unique([str(x) for x in (rec.channel_names or [f"EMG{i + 1}" for i in range(c)])])
-    pose_labels = _unique([short_channel_name(p) for p in pose_names])
-    names = emg_labels + pose_labels + ([VALID_CHANNEL] if pose_names else [])
+    pose_channels = _unique([short_channel_name(p) for p in pose_names])
+    names = emg_labels + pose_channels + ([VALID_CHANNEL] if pose_names else [])
     if len(set(names)) != len(names):
         raise BidsExportError(f"channel names clash after shortening to 16 characters: {names}")
     units = [emg_units] * c + [pose_unit if pose_unit != "n/a" else ""] * len(pose_names) + ([""] if pose_names else [])
@@ -396,7 +396,7 @@ def export_bids(
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     base = bids_path.copy().update(suffix=None, extension=None)
-    _complete_sidecars(base, rec, emg_labels, pose_names, pose_labels, pose_unit, events, __version__)
+    _complete_sidecars(base, rec, emg_labels, pose_names, pose_channels, pose_unit, events, __version__)
     bdf = Path(plan["path"])
     if progress is not None:
         progress(len(names) + 2, len(names) + 2)
@@ -431,14 +431,14 @@ def _write_json(path: Path, obj: dict) -> None:
     tmp.replace(path)
 
 
-def _complete_sidecars(base, rec: Recording, emg_labels, pose_names, pose_labels, pose_unit, events, version) -> None:
+def _complete_sidecars(base, rec: Recording, emg_labels, pose_names, pose_channels, pose_unit, events, version) -> None:
     """Add what mne-bids cannot know: units and full names of the pose channels, placement, device, repetitions."""
     # channels.tsv
     ch_path = _sidecar(base, "channels", ".tsv")
     fields, rows = _read_tsv(ch_path)
     if "description" not in fields:
         fields.append("description")
-    full = dict(zip(pose_labels, pose_names))
+    full = dict(zip(pose_channels, pose_names))
     for r in rows:
         name = r.get("name", "")
         if name in emg_labels:

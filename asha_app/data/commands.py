@@ -64,7 +64,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             rep = check_session(path, emg_gap_s=args.emg_gap, camera_gap_s=args.camera_gap, min_valid_share=args.min_valid)
         except AshaError as exc:
             if args.recover and "--recover" in str(exc):  # a file HDF5 will not open, which recovery can repair
-                from asha_app.data.integrity import recover_session  # noqa: PLC0415
+                from asha_app.data.recovery import recover_session  # noqa: PLC0415
 
                 try:
                     sys.stdout.write(f"{path}: could not be opened as it is; recovered into {recover_session(path)}\n")
@@ -78,7 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not args.json:
             sys.stdout.write(rep.format_text() + "\n")
         if args.recover and (rep.crashed or not rep.finalized):
-            from asha_app.data.integrity import recover_session  # noqa: PLC0415
+            from asha_app.data.recovery import recover_session  # noqa: PLC0415
 
             try:
                 out = recover_session(path)

@@ -24,7 +24,6 @@ the session it reads, whatever ``overwrite`` says.
 from __future__ import annotations
 
 import csv
-import errno
 import json
 import logging
 import os
@@ -36,7 +35,8 @@ import h5py
 import numpy as np
 
 from asha_app.core.atomic import OutputExistsError, atomic_folder, atomic_write
-from asha_app.core.errors import AshaError, RecordingFileError
+from asha_app.core.errors import AshaError, RecordingFileError, describe_os_error
+from asha_app.data.labels import pose_labels
 from asha_app.data.reader import read_recording
 from asha_app.data.recording import Recording
 
@@ -161,65 +161,7 @@ def _check_room(out: Path, estimated: int, allow_large: bool, what: str) -> None
 def _wrap_os_error(out: Path, exc: BaseException) -> ExportError:
     if isinstance(exc, OutputExistsError):
         return ExportError(f"{out}: appeared while the export was written; the export was not saved. Choose another name.")
-    code = getattr(exc, "errno", None)
-    reason = {errno.ENOSPC: "the disk is full", errno.EACCES: "the folder is not writable",
-              errno.EROFS: "the disk is read-only", errno.EDQUOT: "the disk quota is exceeded"}.get(code, str(exc))
-    return ExportError(f"could not write {out}: {reason}. Nothing was left under that name.")
-
-
-def labels_at(rec: Recording, t: np.ndarray, max_label_gap_s: float = 0.1, interpolate: bool = True):
-    """Joint angles (and validity) of ``rec`` at times ``t``.
-
-    Linear interpolation between the two neighbouring label frames when both
-    are valid and at most ``max_label_gap_s`` apart; otherwise the sample has
-    no label (NaN, ``valid`` False).  With ``interpolate=False`` the nearest
-    earlier valid frame within ``max_label_gap_s`` is used.
-
-    Parameters
-    ----------
-    rec : Recording
-    t : array (k,)
-        Session seconds.
-
-    Returns
-    -------
-    angles : float32 array (k, d)
-    valid : bool array (k,)
-    """
-    t = np.asarray(t, np.float64)
-    values = rec.joint_angles if rec.joint_angles is not None else rec.targets
-    if values is None or len(rec.label_t) == 0:
-        return np.full((t.size, 0), np.nan, np.float32), np.zeros(t.size, bool)
-    lt = np.asarray(rec.label_t, np.float64)
-    ok = np.asarray(rec.valid, bool) if len(rec.valid) == len(lt) else np.ones(len(lt), bool)
-    ok &= np.all(np.isfinite(values), axis=1)
-    order = np.argsort(lt, kind="stable")
-    lt, vals, ok = lt[order], np.asarray(values, np.float64)[order], ok[order]
-    out = np.full((t.size, vals.shape[1]), np.nan)
-    valid = np.zeros(t.size, bool)
-    hi = np.searchsorted(lt, t, side="right")  # first frame after t
-    lo = hi - 1
-    inside = (lo >= 0) & (hi < lt.size)
-    if interpolate:
-        sel = np.flatnonzero(inside)
-        a, b = lo[sel], hi[sel]
-        good = ok[a] & ok[b] & ((lt[b] - lt[a]) <= max_label_gap_s)
-        sel, a, b = sel[good], a[good], b[good]
-        w = ((t[sel] - lt[a]) / np.maximum(lt[b] - lt[a], 1e-12))[:, None]
-        out[sel] = (1 - w) * vals[a] + w * vals[b]
-        valid[sel] = True
-        # exactly on the last frame
-        last = (lo == lt.size - 1) & (lo >= 0)
-        exact = np.flatnonzero(last & (np.abs(t - lt[-1]) < 1e-9) & ok[-1])
-        out[exact] = vals[-1]
-        valid[exact] = True
-    else:
-        sel = np.flatnonzero(lo >= 0)
-        a = lo[sel]
-        good = ok[a] & ((t[sel] - lt[a]) <= max_label_gap_s)
-        out[sel[good]] = vals[a[good]]
-        valid[sel[good]] = True
-    return out.astype(np.float32), valid
+    return ExportError(f"could not write {out}: {describe_os_error(exc)}. Nothing was left under that name.")
 
 
 def _prompt_index(rec: Recording, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -263,7 +205,7 @@ def export_windows_npz(
         Filter the EMG causally first (:func:`asha_app.dsp.filters.filter_offline`),
         the same chain as live; ``None`` keeps raw EMG.
     max_label_gap_s : float
-        See :func:`labels_at`.
+        See :func:`asha_app.data.labels.pose_labels`.
     only_valid : bool
         Keep only windows whose end has a valid label.
     overwrite : bool
@@ -312,7 +254,7 @@ def export_windows_npz(
 
         emg = filter_offline(emg, filter_spec).astype(np.float32)
     t_end = rec.emg_t[ends]
-    y, valid = labels_at(rec, t_end, max_label_gap_s)
+    y, valid = pose_labels(rec, t_end, max_label_gap_s)
     keep = np.flatnonzero(valid) if only_valid else np.arange(ends.size)
     out = np.empty((keep.size, window, emg.shape[1]), np.float32)
     total = int(keep.size)
@@ -367,7 +309,7 @@ def export_emg2pose(
         emg2pose stores joint angles in radians; Asha stores degrees.  The
         unit written is also recorded in the extra attribute ``joint_angles_units``.
     max_label_gap_s : float
-        See :func:`labels_at`; the default equals training's ``max_label_gap_ms`` (250 ms), so a model
+        See :func:`asha_app.data.labels.pose_labels`; the default equals training's ``max_label_gap_ms`` (250 ms), so a model
         evaluated on the export and on the session sees the same labelled windows.
 
     Returns
@@ -423,7 +365,7 @@ def _write_emg2pose(tmp, rec, dtype, t0, participant, n, c, block, max_label_gap
         ds = g.create_dataset(EMG2POSE_TIMESERIES, shape=(n,), dtype=dtype, chunks=(min(max(n, 1), 10_000),))
         for s in range(0, n, block):
             e = min(n, s + block)
-            ang, valid = labels_at(rec, rec.emg_t[s:e], max_label_gap_s)
+            ang, valid = pose_labels(rec, rec.emg_t[s:e], max_label_gap_s)
             ang = np.where(valid[:, None], ang, 0.0)
             if angles_in_radians:
                 ang = np.deg2rad(ang)

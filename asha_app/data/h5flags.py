@@ -10,7 +10,7 @@ them when it closes it.  A file whose writer was killed keeps them set:
   ``h5py.File(path, "r+")``): HDF5 refuses to open it at all ("file is already
   open for write").  Its content is normally consistent (the killed writer's
   last changes never reached the disk), so clearing the flags on a *copy* makes
-  it readable again; :func:`asha_app.data.integrity.recover_session` does that.
+  it readable again; :func:`asha_app.data.recovery.recover_session` does that.
 
 The superblock ends with a Jenkins lookup3 checksum, recomputed here after the
 flags are cleared (the algorithm is Bob Jenkins' public-domain ``hashlittle``,

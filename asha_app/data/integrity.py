@@ -19,61 +19,10 @@ import h5py
 
 from asha_app.core.errors import RecordingFileError
 from asha_app.data import schema as S
-from asha_app.data.reader import SessionFile, open_h5_readonly
+from asha_app.data.reader import SessionFile
+from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
-
-
-def package_gaps(package: np.ndarray, modulus: int | None = None, first: float | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Find gaps in a board's package-number sequence.
-
-    Parameters
-    ----------
-    package : array (n,)
-        Package numbers in arrival order (NaN entries are ignored).
-    modulus : int, optional
-        Counter wrap value (the number after ``modulus - 1`` is 0).  Without
-        it, a backwards jump to the first number ever seen (``first``, default
-        ``package[0]``) is a restart (a playback file looping; no loss), and
-        any other backwards jump a wrap at the next power of two above the
-        last number (8- and 16-bit counters), as
-        :class:`asha_app.devices.emg.DropCounter` counts them live.
-    first : float, optional
-        First package number of the stream (when ``package`` is a later block).
-
-    Returns
-    -------
-    index : int array (g,)
-        Index of the first sample after each gap.
-    first_missing : float array (g,)
-        First missing package number of each gap.
-    n_missing : int array (g,)
-        Missing packages in each gap.
-    """
-    p = np.asarray(package, dtype=np.float64).reshape(-1)
-    ok = np.flatnonzero(np.isfinite(p))
-    if ok.size < 2:
-        return np.zeros(0, int), np.zeros(0), np.zeros(0, int)
-    q = p[ok]
-    first = float(q[0]) if first is None else float(first)
-    d = np.diff(q)
-    back = np.flatnonzero(d <= 0)
-    wraps = np.full(d.shape, np.nan)
-    for i in back:
-        if modulus:
-            wraps[i] = modulus
-        elif q[i + 1] == first:
-            d[i] = 1.0  # restart: no loss
-        else:
-            wraps[i] = float(1 << int(q[i]).bit_length())
-    fix = np.isfinite(wraps)
-    d[fix] += wraps[fix]
-    gap = np.flatnonzero(d > 1)
-    first_missing = q[gap] + 1
-    wrap_at = np.where(np.isfinite(wraps[gap]), wraps[gap], modulus or np.inf)
-    first_missing = np.where(first_missing >= wrap_at, first_missing - wrap_at, first_missing)
-    return ok[gap + 1], first_missing, (d[gap] - 1).astype(np.int64)
 
 
 def find_time_gaps(t: np.ndarray, threshold_s: float) -> list[tuple[float, float]]:
@@ -414,140 +363,29 @@ def check_open_session(sf: SessionFile, *, emg_gap_s: float = 0.1, camera_gap_s:
 
 
 #: groups whose datasets grow together, and the time dataset that says how far they were written
-_STREAMS = (
-    ((S.Emg.GROUP,), f"{S.Emg.GROUP}/{S.Emg.T}"),
-    ((S.Imu.GROUP,), f"{S.Imu.GROUP}/{S.Imu.T}"),
-    ((S.Camera.GROUP, S.Labels.GROUP), f"{S.Camera.GROUP}/{S.Camera.T}"),
-    ((S.Targets.GROUP,), f"{S.Targets.GROUP}/{S.Targets.T}"),
-    ((S.Video.GROUP,), f"{S.Video.GROUP}/{S.Video.T}"),
-)
 
 
-def _trim_unwritten(f: h5py.File) -> dict[str, int]:
-    """Shrink each stream to its last row with a finite time (rows a killed writer never filled read as NaN).
+def write_summary(f: h5py.File, summary: dict) -> None:
+    """Store the end-of-session summary and mark the file finalized: the one way both happen.
 
-    Returns the rows removed per stream (only streams that lost any).
-    """
-    removed = {}
-    for groups, tkey in _STREAMS:
-        if tkey not in f:
-            continue
-        t = f[tkey][()]
-        ok = np.flatnonzero(np.isfinite(t))
-        n_keep = int(ok[-1]) + 1 if ok.size else 0
-        if n_keep == t.shape[0]:
-            continue
-        for g in groups:
-            if g not in f:
-                continue
-            for ds in f[g].values():
-                if isinstance(ds, h5py.Dataset) and ds.ndim and ds.shape[0] == t.shape[0] and ds.maxshape[0] is None:
-                    ds.resize(n_keep, axis=0)
-        removed[tkey] = int(t.shape[0] - n_keep)
-    return removed
+    Used by :meth:`asha_app.data.writer.SessionWriter.finalize` (on its own file, still
+    in SWMR mode) and by :func:`asha_app.data.recovery.recover_session` (on the recovered copy).  The
+    attributes are changed in place (``attrs.modify``), which SWMR mode allows.
 
-
-def recover_session(path: str | Path, out_path: str | Path | None = None, *, overwrite: bool = False) -> Path:
-    """Copy an interrupted session (writer killed) into a new, closed and finalized file.
-
-    An interrupted file opens read-only (HDF5 keeps it flagged as open for
-    writing; a file left by a killed non-SWMR writer, which HDF5 refuses to
-    open, is read from a copy whose flags are cleared, see
-    :mod:`asha_app.data.h5flags`); this copies every group, dataset and attribute with
-    :meth:`h5py.Group.copy` into ``out_path`` (default ``<name>.recovered.h5``),
-    leaves out rows at the end of a stream that were never written (NaN
-    times), then writes the integrity summary and ``finalized = True``.  The
-    copy is written under a temporary name and renamed when complete; the
-    original is left untouched.
-
-    Returns
-    -------
-    Path
-        The recovered file.
+    Parameters
+    ----------
+    f : h5py.File
+        Open for writing.
+    summary : dict
+        :meth:`SessionReport.to_dict` plus what the caller adds; ``finalized`` is set to True here.
 
     Raises
     ------
-    RecordingFileError
-        If ``path`` is not a readable session file or ``out_path`` exists.
+    OSError, RuntimeError, ValueError
+        From HDF5 when the attributes cannot be written (callers turn them into
+        :class:`~asha_app.core.errors.RecordingFileError`).
     """
-    from asha_app.core.atomic import OutputExistsError, atomic_write  # noqa: PLC0415
-    from asha_app.data.writer import to_json  # noqa: PLC0415
-
-    path = Path(path)
-    out = Path(out_path) if out_path is not None else path.with_name(path.stem + ".recovered.h5")
-    if out.exists() and not overwrite:
-        raise RecordingFileError(f"{out}: already exists; remove it or choose another name.")
-    if out.resolve() == path.resolve():
-        raise RecordingFileError(f"{out}: the recovered copy cannot replace the file it is made from; choose another name.")
-    unflagged = None
-    try:
-        with SessionFile(path):  # validates format and version
-            pass
-    except RecordingFileError:
-        unflagged = _copy_without_open_flags(path, out)
-        if unflagged is None:
-            raise
-        with SessionFile(unflagged):
-            pass
-    src, _ = open_h5_readonly(unflagged or path)
-    try:
-        with atomic_write(out, overwrite=overwrite) as tmp:
-            with h5py.File(tmp, "w", libver="latest") as dst:
-                for key, value in src.attrs.items():
-                    dst.attrs[key] = value
-                for name in src:
-                    src.copy(src[name], dst, name=name)
-                dst.attrs[S.Root.FINALIZED] = False
-                removed = _trim_unwritten(dst)
-            report = check_session(tmp)
-            summary = report.to_dict()
-            summary["file"] = str(out)
-            summary["finalized"] = True
-            summary["recovered_from"] = str(path)
-            if removed:
-                summary["unwritten_rows_removed"] = removed
-            with h5py.File(tmp, "r+") as f:
-                f.attrs[S.Root.SUMMARY] = to_json(summary)
-                f.attrs[S.Root.FINALIZED] = True
-    except OutputExistsError as exc:
-        raise RecordingFileError(f"{out}: already exists; remove it or choose another name.") from exc
-    except (OSError, RuntimeError, ValueError, KeyError) as exc:
-        raise RecordingFileError(f"cannot write the recovered file {out}: {exc}. Nothing was left under that name; "
-                                 "free disk space or choose another folder.") from exc
-    finally:
-        src.close()
-        if unflagged is not None:
-            unflagged.unlink(missing_ok=True)
-    return out
-
-
-def _copy_without_open_flags(path: Path, out: Path) -> Path | None:
-    """A copy of ``path`` beside ``out`` with HDF5's "open for writing" flags cleared, or None if that does not apply.
-
-    Only for the state a plain (non-SWMR) writer leaves when it is killed: flag
-    "write access" set without "SWMR write access" (older Asha versions wrote
-    the summary that way).  The original is never modified.
-    """
-    import shutil  # noqa: PLC0415
-
-    from asha_app.core.atomic import temp_path_for  # noqa: PLC0415
-    from asha_app.data.h5flags import SWMR_WRITE_ACCESS, WRITE_ACCESS, clear_open_flags, open_flags  # noqa: PLC0415
-
-    try:
-        flags = open_flags(path)
-    except OSError:
-        return None
-    if flags is None or not flags & WRITE_ACCESS or flags & SWMR_WRITE_ACCESS:
-        return None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(out)
-    try:
-        shutil.copyfile(path, tmp)
-        if clear_open_flags(tmp):
-            log.warning("%s: left open by a killed writer without crash protection; reading a copy with the "
-                        "open-for-writing flags cleared", path)
-            return tmp
-    except OSError as exc:
-        log.warning("could not copy %s to clear its flags: %s", path, exc)
-    tmp.unlink(missing_ok=True)
-    return None
+    summary["finalized"] = True
+    f.attrs.modify(S.Root.SUMMARY, S.to_json(summary))
+    f.attrs.modify(S.Root.FINALIZED, True)
+    f.flush()

@@ -387,7 +387,7 @@ class SessionFile:
         apply_video_offset : bool
             Add the root attribute ``emg_to_video_offset_s`` to ``label_t`` so
             that labels line up with the EMG (default).  The offset applied is
-            in ``meta["video_offset_applied_s"]``; :func:`write_recording`
+            in ``meta["video_offset_applied_s"]``; :func:`asha_app.data.importers.session.write_recording`
             subtracts it again, so a read/write round trip keeps the stored
             capture times.
         """

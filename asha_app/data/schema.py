@@ -70,8 +70,11 @@ marked by ``finalized = False``.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -229,6 +232,29 @@ class Video:
     FRAMES = "frames"
 
 
+def _json_default(obj: Any):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def to_json(value: Any) -> str:
+    """JSON text of a root attribute value (the JSON-valued attributes of :class:`Root`; numpy arrays become lists).
+
+    Raises
+    ------
+    TypeError
+        A value JSON cannot hold (an object without ``to_dict``).
+    """
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
 def encode_label(label: str) -> bytes:
     """UTF-8 bytes of a label, cut to :data:`LABEL_BYTES` without splitting a character."""
     raw = label.encode("utf-8")
@@ -243,44 +269,15 @@ def decode_label(raw: bytes) -> str:
 
 
 @dataclass
-class IkResult:
-    """Inverse-kinematics fit of one camera frame (produced by the pose layer).
-
-    Attributes
-    ----------
-    angles_deg : float array (d,)
-        Joint angles in degrees, in the order of the session's ``angle_names``.
-    joints_mm : float array (21, 3)
-        Fitted joints in the hand frame (wrist origin), millimetres.
-    joints_world_mm : float array (21, 3)
-        Fitted joints in the camera/world frame, millimetres.
-    fit_error_mm : float
-        Mean distance between fitted joints and the observed landmarks (mm).
-    valid : bool
-        False when the fit failed; the angles are then stored as NaN.
-    global_rot : float array (3,), optional
-        Axis-angle (rad) of the hand frame in the world frame.
-    translation_mm : float array (3,), optional
-        World position of the wrist (mm).
-    """
-
-    angles_deg: np.ndarray
-    joints_mm: np.ndarray
-    joints_world_mm: np.ndarray
-    fit_error_mm: float
-    valid: bool
-    global_rot: np.ndarray | None = None
-    translation_mm: np.ndarray | None = None
-
-
-@dataclass
 class CameraLabelFrame:
     """One camera frame with its landmarks and IK labels, as the recorder stores it.
 
     The writer takes this class or any object with the same attributes (the
-    camera worker's ``asha_app.workers.camera.CameraLabel`` with its
-    ``asha_app.pose.ik.IKResult``, whose hand-frame joints are called
-    ``joints_hand_mm``).  Frames where no hand was found have ``None``
+    camera worker's ``asha_app.workers.camera.CameraLabel``).  The fit is the
+    pose layer's :class:`asha_app.pose.ik.IKResult` (its ``angles_deg``,
+    ``joints_hand_mm``, ``joints_world_mm``, ``fit_error_mm``, ``valid``,
+    ``global_rot`` and ``translation_mm`` are stored; the hand-frame joints go
+    to ``labels/joints_mm``).  Frames where no hand was found have ``None``
     landmarks and an invalid (or ``None``) ``ik``.
 
     Attributes
@@ -296,7 +293,7 @@ class CameraLabelFrame:
         As the camera worker gives it (``"right"``/``"left"``), ``""`` or None when no hand.
     confidence : float
         MediaPipe handedness score (0 when no hand).
-    ik : IkResult or None
+    ik : asha_app.pose.ik.IKResult or None
         The hand-model fit; ``None`` when no hand or no fit.
     """
 
@@ -305,7 +302,7 @@ class CameraLabelFrame:
     world_landmarks: np.ndarray | None = None
     handedness: str | None = ""
     confidence: float = 0.0
-    ik: IkResult | None = None
+    ik: Any = None
 
     @property
     def valid(self) -> bool:

@@ -42,14 +42,12 @@ that opens (at worst flagged as interrupted, with all its data).
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
 import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +59,14 @@ try:  # POSIX only: the process's file-size limit
 except ImportError:  # Windows
     resource = None
 
-from asha_app.core.atomic import OutputExistsError, atomic_write
-from asha_app.core.errors import RecordingFileError
+from asha_app.core.errors import RecordingFileError, describe_os_error
 from asha_app.data import schema as S
-from asha_app.data.recording import Prompt, Recording
+from asha_app.data import integrity
+from asha_app.data.reader import SessionFile
+from asha_app.data.recording import Prompt
+from asha_app.devices.drops import package_gaps
 
 log = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[int, int], None]
 
 #: Files whose HDF5 write failed and which could not be closed even after shrinking back and freeing
 #: the reserve.  Garbage-collecting such a file makes HDF5 2.0 / h5py 3.16 crash the process
@@ -85,37 +83,6 @@ EMG_CHUNK = 1024
 IMU_CHUNK = 512
 FRAME_CHUNK = 64
 RECORD_CHUNK = 64
-
-
-def _json_default(obj: Any):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def to_json(value: Any) -> str:
-    """JSON text of an attribute value (numpy arrays become lists)."""
-    return json.dumps(value, default=_json_default, sort_keys=True)
-
-
-def _describe_os_error(exc: BaseException) -> str:
-    text = str(exc)
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC or "No space" in text:
-        return "the disk is full"
-    if code == errno.EFBIG or "File too large" in text:
-        return "the file system refused to let the file grow (disk full or file-size limit)"
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "ermission" in text or "read-only" in text.lower():
-        return "the folder is not writable"
-    if code in (errno.ENOENT, errno.ENOTDIR):
-        return "the folder does not exist"
-    return text or type(exc).__name__
 
 
 class _Stream:
@@ -209,7 +176,7 @@ class SessionWriter:
     package_modulus : int, optional
         Value at which the board's package counter wraps (the EMG source's
         ``package_modulus``); ``None``: see
-        :func:`asha_app.data.integrity.package_gaps`.
+        :func:`asha_app.devices.drops.package_gaps`.
     package_restart : float, optional
         Package number a looping source starts again from (the EMG source's
         ``package_restart``: a playback file's first package); a jump back to
@@ -310,7 +277,7 @@ class SessionWriter:
             self._f = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=64 * 1024)
         except (OSError, ValueError) as exc:
             raise RecordingFileError(
-                f"cannot create session file {self.path}: {_describe_os_error(exc)}. Choose a writable folder with free space."
+                f"cannot create session file {self.path}: {describe_os_error(exc)}. Choose a writable folder with free space."
             ) from exc
         self._reserve = self._make_reserve(int(reserve_bytes))
         try:
@@ -352,9 +319,9 @@ class SessionWriter:
             (S.Root.CAMERA, camera), (S.Root.HAND_MODEL, hand_model), (S.Root.APP, app_settings),
             (S.Root.SOURCE, source), (S.Root.LSL, lsl), (S.Root.SYNC_SELFTEST, sync_selftest),
         ):
-            a[key] = to_json(value if value is not None else {})
+            a[key] = S.to_json(value if value is not None else {})
         a[S.Root.LSL_CLOCK_OFFSET_S] = float(lsl_clock_offset_s) if lsl_clock_offset_s is not None else float("nan")
-        a[S.Root.SUMMARY] = to_json({})
+        a[S.Root.SUMMARY] = S.to_json({})
         a[S.Root.APP_VERSION] = str(app_version)
         a[S.Root.H5PY_VERSION] = h5py.version.version
         a[S.Root.HDF5_VERSION] = h5py.version.hdf5_version
@@ -496,7 +463,7 @@ class SessionWriter:
             return False
 
     def _fail(self, exc: BaseException | str, doing: str, *, hdf5_failed: bool = True) -> None:
-        reason = exc if isinstance(exc, str) else _describe_os_error(exc)
+        reason = exc if isinstance(exc, str) else describe_os_error(exc)
         err = RecordingFileError(
             f"recording stopped: could not write {self.path} while {doing}: {reason}. "
             "The file keeps everything up to the last save (at most about one second earlier); free disk space "
@@ -594,8 +561,6 @@ class SessionWriter:
             self._pending_t0 = float(t[0])
 
     def _detect_gaps(self, t: np.ndarray, package: np.ndarray) -> None:
-        from asha_app.data.integrity import package_gaps  # noqa: PLC0415  (integrity imports the reader)
-
         if np.all(np.isnan(package)):
             return
         prev = self._last_package
@@ -681,9 +646,7 @@ class SessionWriter:
                 raise ValueError(f"IK result has {a.size} angles, the session has {d} ({self.angle_names})")
             err[i] = ik.fit_error_mm
             if ik.valid:
-                joints = getattr(ik, "joints_mm", None)
-                if joints is None:
-                    joints = getattr(ik, "joints_hand_mm", None)
+                joints = getattr(ik, "joints_hand_mm", None)
                 ang[i] = a
                 if joints is not None:
                     jmm[i] = joints
@@ -704,7 +667,7 @@ class SessionWriter:
 
     def append_label_arrays(self, t, joint_angles=None, joints_mm=None, valid=None, *, joints_world_mm=None,
                             fit_error_mm=None, image_landmarks=None, world_landmarks=None) -> None:
-        """Buffer label frames given as arrays (importers, :func:`write_recording`).
+        """Buffer label frames given as arrays (importers, :func:`asha_app.data.importers.session.write_recording`).
 
         Parameters
         ----------
@@ -844,22 +807,16 @@ class SessionWriter:
             The last flush or the summary could not be written (the message
             says what of the data is saved).
         """
-        from asha_app.data.integrity import check_open_session  # noqa: PLC0415
-        from asha_app.data.reader import SessionFile  # noqa: PLC0415
-
         self.flush()
-        report = check_open_session(SessionFile(self.path, h5file=self._f))
+        report = integrity.check_open_session(SessionFile(self.path, h5file=self._f))
         summary = report.to_dict()
-        summary["finalized"] = True
         summary["crashed"] = False
         summary["warnings"] = [w for w in summary["warnings"] if "interrupted" not in w]
         if extra_summary:
             summary.update(extra_summary)
         self._good_counts = {k: s.n_written for k, s in self._streams.items()}
         try:
-            self._f.attrs.modify(S.Root.SUMMARY, to_json(summary))
-            self._f.attrs.modify(S.Root.FINALIZED, True)
-            self._f.flush()
+            integrity.write_summary(self._f, summary)
         except (OSError, RuntimeError, ValueError) as exc:
             self._fail(exc, "writing the end-of-session summary (the recorded data itself is saved)")
         self.close()
@@ -879,129 +836,3 @@ class SessionWriter:
                 self.close()
             except RecordingFileError as close_exc:
                 log.error("%s", close_exc)
-
-
-def write_recording(
-    recording: Recording,
-    path: str | Path,
-    *,
-    overwrite: bool = False,
-    progress: ProgressCallback | None = None,
-    block: int = 50_000,
-    **writer_kwargs,
-) -> Path:
-    """Write a :class:`Recording` (e.g. from an importer) as a finalized session file.
-
-    Parameters
-    ----------
-    recording : Recording
-        What to write.  ``recording.extras`` may carry ``"emg/package"``,
-        ``"emg/board_t"``, ``"emg/marker"``, ``"imu/t"``, ``"imu/accel"``,
-        ``"imu/gyro"`` arrays; ``meta`` keys ``participant``, ``device``,
-        ``filter``, ``camera``, ``hand_model`` go to the matching attributes,
-        the rest to the ``source`` attribute.
-    path : str or Path
-        Session file to create.
-    progress : callable (done, total), optional
-        Called after each block of EMG samples.
-    **writer_kwargs
-        Passed to :class:`SessionWriter`.
-
-    Returns
-    -------
-    Path
-        The written file.  It is written under a temporary name in the same
-        folder and renamed when complete: a kill or a full disk never leaves a
-        partial file under ``path``.
-
-    Raises
-    ------
-    RecordingFileError
-        ``path`` exists (without ``overwrite``), or cannot be written.
-    """
-    rec = recording
-    meta = dict(rec.meta)
-    applied = float(meta.pop("video_offset_applied_s", 0.0) or 0.0)  # see SessionFile.to_recording
-    attrs = {k: meta.pop(k) for k in ("participant", "device", "filter", "camera", "hand_model") if k in meta}
-    if "filter" in attrs:
-        attrs["filter_spec"] = attrs.pop("filter")
-    if "app" in meta:
-        attrs["app_settings"] = meta.pop("app")
-    for key in (S.Root.SESSION_T0_UNIX, S.Root.EMG_TO_VIDEO_OFFSET_S, S.Root.OFFSET_SOURCE, S.Root.LSL_CLOCK_OFFSET_S):
-        if key in meta and key not in writer_kwargs:
-            value = meta.pop(key)
-            if key not in (S.Root.SESSION_T0_UNIX, S.Root.LSL_CLOCK_OFFSET_S) or (
-                    value is not None and np.isfinite(float(value))):
-                writer_kwargs[key] = value
-    for key in (S.Root.LSL, S.Root.SYNC_SELFTEST):
-        if isinstance(meta.get(key), dict) and meta[key] and key not in writer_kwargs:
-            writer_kwargs[key] = meta.pop(key)
-    source = meta.pop(S.Root.SOURCE, None)
-    # attributes a session file sets itself are not copied into "source"
-    own = {v for k, v in vars(S.Root).items() if k.isupper() and isinstance(v, str)} | {"file", "crashed", "extras"}
-    meta = {k: v for k, v in meta.items() if k not in own}
-    if isinstance(source, dict):
-        meta = {**source, **meta}
-    extras = getattr(rec, "extras", {}) or {}
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise RecordingFileError(f"{path}: a file with this name already exists; choose another name or delete it first.")
-    try:
-        with atomic_write(path, overwrite=overwrite) as tmp:
-            _write_recording_into(rec, tmp, extras, meta, attrs, applied, progress, block, writer_kwargs)
-    except OutputExistsError as exc:
-        raise RecordingFileError(f"{path}: a file with this name appeared while it was written; the new file was "
-                                 "not saved. Choose another name.") from exc
-    except OSError as exc:
-        raise RecordingFileError(f"cannot write {path}: {_describe_os_error(exc)}. Choose a writable folder with "
-                                 "free space; nothing was left under that name.") from exc
-    return path
-
-
-def _write_recording_into(rec: Recording, tmp: Path, extras: dict, meta: dict, attrs: dict, applied: float,
-                          progress, block: int, writer_kwargs: dict) -> None:
-    writer = SessionWriter(
-        tmp, rec.n_channels, rec.fs, rec.angle_names if rec.joint_angles is not None else [],
-        channel_names=rec.channel_names or None, overwrite=True, emg_units=rec.emg_units,
-        target_names=rec.target_names or ([f"target{i}" for i in range(rec.targets.shape[1])] if rec.targets is not None else None),
-        source=meta, swmr=writer_kwargs.pop("swmr", False), **attrs, **writer_kwargs,
-    )
-    try:
-        n = rec.emg.shape[0]
-        for s in range(0, max(n, 1), block):
-            e = min(n, s + block)
-            if e > s:
-                writer.append_emg(
-                    rec.emg_t[s:e], rec.emg[s:e],
-                    package=extras.get("emg/package", None)[s:e] if "emg/package" in extras else None,
-                    marker=extras.get("emg/marker", None)[s:e] if "emg/marker" in extras else None,
-                    board_t=extras.get("emg/board_t", None)[s:e] if "emg/board_t" in extras else None,
-                )
-                writer.flush()
-            if progress is not None:
-                progress(e, n)
-        if "imu/t" in extras:
-            writer.append_imu(extras["imu/t"], extras["imu/accel"], extras["imu/gyro"])
-        if len(rec.label_t):
-            has_labels = rec.joint_angles is not None or rec.joints_mm is not None
-            if has_labels:
-                writer.append_label_arrays(
-                    np.asarray(rec.label_t) - applied, rec.joint_angles, rec.joints_mm,
-                    rec.valid if len(rec.valid) == len(rec.label_t) else None,
-                    joints_world_mm=extras.get("labels/joints_world_mm"), fit_error_mm=extras.get("labels/fit_error_mm"),
-                )
-            if rec.targets is not None:
-                writer.append_targets(rec.label_t, rec.targets)
-        for p in rec.prompts:
-            if p.end == p.start and p.repetition < 0:
-                writer.append_marker(p.label, p.start)
-            else:
-                writer.append_prompt(p)
-        writer.finalize()
-    except BaseException:
-        if writer.is_open:
-            try:
-                writer.close()
-            except RecordingFileError as exc:  # the original error matters; the temporary file is removed anyway
-                log.warning("%s", exc)
-        raise

@@ -68,6 +68,29 @@ class FilterSpec:
             d["band"] = tuple(float(x) for x in d["band"])
         return cls(**d)
 
+    @classmethod
+    def from_settings(cls, settings, fs: float) -> FilterSpec:
+        """The chain the user chose in Settings, for a source sampled at ``fs`` Hz.
+
+        Parameters
+        ----------
+        settings : asha_app.core.settings.FilterSettings
+            ``mains_hz``, ``notch_enabled``, ``band_low_hz``, ``band_high_hz``, ``order``.
+        fs : float
+            Sampling rate, Hz.
+
+        Returns
+        -------
+        FilterSpec
+            The band's high edge clipped below Nyquist (0.95 x fs/2) and its low edge
+            below half the high edge; no notch when it is off or the mains frequency
+            lies above Nyquist.
+        """
+        high = min(settings.band_high_hz, 0.95 * fs / 2 - 1e-6)
+        low = min(settings.band_low_hz, high * 0.5)
+        notch = float(settings.mains_hz) if settings.notch_enabled and settings.mains_hz < fs / 2 else None
+        return cls(fs=fs, band=(low, high), order=settings.order, notch_hz=notch)
+
 
 def design_sos(spec: FilterSpec) -> np.ndarray:
     """Second-order sections of the whole chain described by ``spec``.

@@ -36,7 +36,9 @@ import torch
 
 import asha_app
 from asha_app.core.errors import AshaError
-from asha_app.data.windows import Normalizer, WindowSpec
+from asha_app.data.labels import canonical_target_names
+from asha_app.data.normalisation import Normalizer
+from asha_app.data.windows import WindowSpec
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models.base import EmgModel
 
@@ -172,7 +174,8 @@ def from_dict(d: dict) -> Checkpoint:
         state_dict=d["state_dict"], normalizer=Normalizer.from_dict(d["normalizer"]),
         channel_names=list(d["channels"]["names"]), device=d["channels"].get("device", ""), fs=float(d["fs"]),
         window=WindowSpec.from_dict(d["window"]), filter_spec=FilterSpec.from_dict(d["filter"]),
-        target_names=list(d["targets"]["names"]), target_kind=d["targets"]["kind"], hand_model=d.get("hand_model"),
+        target_names=canonical_target_names(d["targets"]["kind"], d["targets"]["names"]),
+        target_kind=d["targets"]["kind"], hand_model=d.get("hand_model"),
         data=d.get("data", {}), metrics=d.get("metrics", {}), training=d.get("training", {}),
         versions=d.get("versions", {}), format_version=d["format_version"])
 

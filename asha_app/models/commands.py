@@ -118,8 +118,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Run ``asha evaluate``: metrics over all labelled windows of the given (held-out) recordings."""
     import torch
 
-    from asha_app.data.windows import WindowDataset, build_windows, select_targets
+    from asha_app.data.labels import select_targets
+    from asha_app.data.windows import build_windows
     from asha_app.models import checkpoint as C
+    from asha_app.models.dataset import WindowDataset
     from asha_app.models import metrics as M
     from asha_app.models.train import predict
 

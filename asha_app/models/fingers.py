@@ -8,8 +8,9 @@ angles).  The target names of every kind the app trains on are understood:
   (:attr:`asha_app.pose.hand_model.HandModel.dof_names`, e.g.
   ``thumb_cmc_flexion``, ``index_mcp_abduction``, ``ring_cmc_flexion``), degrees;
 * ``joints_mm``: the 21 hand-frame joints flattened, named like
-  ``index_pip_x_mm`` (:data:`asha_app.data.windows.MEDIAPIPE_JOINTS`, which
-  says ``pinky_`` where the hand model says ``little_``), millimetres;
+  ``index_pip_x_mm`` (:func:`asha_app.data.labels.joint_target_names`: the hand
+  model's landmark names; checkpoints from before the rename say ``pinky_`` for
+  ``little_``, and both group as ``little``), millimetres;
 * ``targets``: imported targets, either the 5 finger flexions named
   ``thumb`` .. ``little`` (degrees) or NinaPro data-glove channels
   ``glove_1`` .. ``glove_22`` (the glove's raw sensor units, no finger mapping).

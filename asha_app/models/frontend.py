@@ -1,7 +1,7 @@
 """Input front ends shared by the models: log amplitude of envelope inputs, and training-time augmentation.
 
 Models receive EMG normalised per channel with the training data's mean and
-standard deviation (:class:`asha_app.data.windows.Normalizer`).  For inputs
+standard deviation (:class:`asha_app.data.normalisation.Normalizer`).  For inputs
 that are already amplitude envelopes (NinaPro DB1's Otto Bock electrodes
 deliver an RMS envelope; the seed reference used ``log(1 + x)`` inputs) the
 informative quantity is the *logarithm* of the amplitude, which needs the

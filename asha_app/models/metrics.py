@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from asha_app.data.windows import MEDIAPIPE_JOINTS
 from asha_app.models.fingers import group_by_finger, target_unit, units_of
+from asha_app.pose.chain import LANDMARK_NAMES
 
-FINGERS = {"thumb": [1, 2, 3, 4], "index": [5, 6, 7, 8], "middle": [9, 10, 11, 12], "ring": [13, 14, 15, 16],
+#: landmark indices of each finger (MediaPipe order)
+FINGER_LANDMARKS = {"thumb": [1, 2, 3, 4], "index": [5, 6, 7, 8], "middle": [9, 10, 11, 12], "ring": [13, 14, 15, 16],
            "little": [17, 18, 19, 20]}
 
 
@@ -145,8 +146,8 @@ def joint_metrics(pred_j: np.ndarray, true_j: np.ndarray, prefix: str = "") -> d
         f"{prefix}mpjpe_wrist_rel_mm": float(e.mean()),
         f"{prefix}pck10_wrist_rel": float((e < 10).mean()),
         f"{prefix}pck20_wrist_rel": float((e < 20).mean()),
-        f"{prefix}per_finger_mpjpe_wrist_rel_mm": {f: float(e[:, idx].mean()) for f, idx in FINGERS.items()},
-        f"{prefix}per_joint_mpjpe_wrist_rel_mm": {n: float(e[:, i].mean()) for i, n in enumerate(MEDIAPIPE_JOINTS)},
+        f"{prefix}per_finger_mpjpe_wrist_rel_mm": {f: float(e[:, idx].mean()) for f, idx in FINGER_LANDMARKS.items()},
+        f"{prefix}per_joint_mpjpe_wrist_rel_mm": {n: float(e[:, i].mean()) for i, n in enumerate(LANDMARK_NAMES)},
     }
 
 

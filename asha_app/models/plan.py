@@ -4,8 +4,9 @@
   :class:`PreparedRun`, checking everything the model layer checks (labels, NaNs,
   channel count and rate of a checkpoint, empty split sets) BEFORE any training
   starts.  Errors are the model layer's own :class:`~asha_app.core.errors.AshaError` messages.
-* :func:`new_checkpoint_path`, :func:`headline`, :func:`warm_up` and the split helpers the
-  wizard and the training job share.
+* :func:`new_checkpoint_path`, :func:`headline` and :func:`warm_up`, which the wizard and the
+  training job share.  Splits (every kind, and the group helpers the wizard shows) are
+  :mod:`asha_app.data.splits`.
 
 The training itself runs in a child process (:mod:`asha_app.models.jobs`, started by
 :class:`asha_app.workers.training.TrainingWorker`).
@@ -17,14 +18,14 @@ import gc
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from asha_app.data.splits import SPLIT_KINDS
 
-SPLIT_KINDS = ("time_blocks", "repetitions", "sessions", "participants")
+log = logging.getLogger(__name__)
 
 
 def default_threads() -> int:
@@ -46,38 +47,6 @@ def target_units(target_kind: str, target_names: list[str] | None = None) -> str
 
         return units_of(target_names, target_kind)
     return "mm" if target_kind == "joints_mm" else "deg"
-
-
-def group_names(recordings: list) -> tuple[list[str], list[str]]:
-    """Session and participant keys of recordings, exactly as :func:`asha_app.data.windows.build_windows` names them."""
-    sessions = [str(r.meta.get("session", f"session{i}")) for i, r in enumerate(recordings)]
-    participants = [str(r.meta.get("participant", "unknown")) for r in recordings]
-    return sessions, participants
-
-
-def repetitions_of(recordings: list) -> list[int] | None:
-    """Repetition numbers present in EVERY recording's prompts (sorted), or None if one recording has none."""
-    common = None
-    for r in recordings:
-        reps = {int(p.repetition) for p in r.prompts if p.repetition >= 0}
-        if not reps:
-            return None
-        common = reps if common is None else common & reps
-    return sorted(common or [])
-
-
-def default_group_assignment(keys: list) -> dict:
-    """Default train/val/test of distinct groups (sessions, participants, repetitions): last test, one before val.
-
-    Needs at least 3 distinct keys; fewer leave a set empty (the split check then says so).
-    """
-    keys = list(dict.fromkeys(keys))
-    out = {k: "train" for k in keys}
-    if len(keys) >= 2:
-        out[keys[-1]] = "test"
-    if len(keys) >= 3:
-        out[keys[-2]] = "val"
-    return out
 
 
 @dataclass
@@ -151,7 +120,7 @@ class PreparedRun:
 
 
 def _window_spec(plan: TrainingPlan, history_ms: float):
-    from asha_app.data.windows import WindowSpec
+    from asha_app.data.windows import WindowSpec  # noqa: PLC0415 - numpy-only, but not needed to build a plan
 
     w = plan.window_ms if plan.window_ms and plan.window_ms > 0 else history_ms
     return WindowSpec(float(w), float(plan.stride_ms), float(plan.label_lag_ms))
@@ -167,9 +136,10 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
         split set; CheckpointMismatchError: another channel count, rate or
         targets; ConfigError: unknown model or split).
     """
-    from asha_app.core.errors import ConfigError
-    from asha_app.data.windows import (DatasetError, Normalizer, build_windows, check_recording, select_targets,
-                                       split_by_repetitions, split_time_blocks)
+    from asha_app.core.errors import ConfigError, DatasetError
+    from asha_app.data.labels import select_targets
+    from asha_app.data.splits import split_time_blocks
+    from asha_app.data.windows import build_windows, check_recording
     from asha_app.models import train as T
     from asha_app.models.registry import build
 
@@ -199,41 +169,18 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
 
     if not plan.model_name:
         raise ConfigError("choose a model to train or a checkpoint to fine-tune")
-    if plan.split_kind != "repetitions":
-        window = None
-        if plan.window_ms and plan.window_ms > 0:
-            window = _window_spec(plan, 0.0)
-        else:  # default window = the model's history, with the chosen stride (prepare re-seeds and rebuilds)
-            _, names, _ = select_targets(recs[0], plan.target_kind)
-            probe = build(plan.model_name, n_channels=recs[0].n_channels, n_targets=len(names), fs=recs[0].fs,
-                          **(plan.model_config or {}))
-            window = _window_spec(plan, probe.history * 1000.0 / recs[0].fs)
-        job = T.prepare(recs, model_name=plan.model_name, model_config=plan.model_config, window=window,
-                        filter_spec=plan.filter_spec, target_kind=plan.target_kind, split_kind=plan.split_kind,
-                        split_args=_group_args(plan), seed=plan.seed, hand_model=plan.hand_model)
-        add_builtin_hand(job)
-        return PreparedRun(plan, job, "test")
-
-    # By repetitions: models/train.prepare has no "repetitions" kind (make_split lacks it), so the same steps
-    # are done here with data.windows.split_by_repetitions (same order as prepare: targets, seeded model,
-    # window >= history, windows, split, check, train-only normalisation).
-    import torch
-
-    _, names, _ = select_targets(recs[0], plan.target_kind)
-    torch.manual_seed(plan.seed)
-    model = build(plan.model_name, n_channels=recs[0].n_channels, n_targets=len(names), fs=recs[0].fs,
-                  **(plan.model_config or {}))
-    hist_ms = model.history * 1000.0 / recs[0].fs
-    spec = _window_spec(plan, hist_ms)
-    if spec.window_ms < hist_ms - 1e-6:
-        spec = replace(spec, window_ms=hist_ms)
-    ws = build_windows(recs, spec, plan.filter_spec, plan.target_kind)
-    args = dict(plan.split_args)
-    assign = {int(k): v for k, v in (args.pop("assign_rep", None) or {}).items() if v in ("train", "val", "test")}
-    split = split_by_repetitions(ws, assign, **args)
-    split.check(("train", "val", "test"))
-    norm = Normalizer.fit(ws, split.indices("train"))
-    job = T.Job(ws, split, norm, model, plan.hand_model)
+    window = None
+    if plan.window_ms and plan.window_ms > 0:
+        window = _window_spec(plan, 0.0)
+    else:  # default window = the model's history, with the chosen stride (prepare re-seeds and rebuilds)
+        _, names, _ = select_targets(recs[0], plan.target_kind)
+        probe = build(plan.model_name, n_channels=recs[0].n_channels, n_targets=len(names), fs=recs[0].fs,
+                      **(plan.model_config or {}))
+        window = _window_spec(plan, probe.history * 1000.0 / recs[0].fs)
+    job = T.prepare(recs, model_name=plan.model_name, model_config=plan.model_config, window=window,
+                    filter_spec=plan.filter_spec, target_kind=plan.target_kind, split_kind=plan.split_kind,
+                    split_args=split_args_for(plan.split_kind, plan.split_args), seed=plan.seed,
+                    hand_model=plan.hand_model)
     add_builtin_hand(job)
     return PreparedRun(plan, job, "test")
 
@@ -249,13 +196,15 @@ def add_builtin_hand(job) -> None:
             log.warning("no hand model for MPJPE: %s", exc)
 
 
-def _group_args(plan: TrainingPlan) -> dict:
-    a = dict(plan.split_args)
-    if plan.split_kind == "sessions":
-        return {"assign_session": {k: v for k, v in a.get("assign_session", {}).items() if v != "unused"}}
-    if plan.split_kind == "participants":
-        return {"assign_participant": {k: v for k, v in a.get("assign_participant", {}).items() if v != "unused"}}
-    return {k: v for k, v in a.items() if k in ("n_blocks", "pattern", "gap_ms")}
+def split_args_for(kind: str, args: dict) -> dict:
+    """The wizard's split settings reduced to what :func:`asha_app.data.splits.make_split` takes for ``kind``.
+
+    The wizard keeps settings of every kind it showed (a block count after switching to
+    sessions); only the chosen kind's keys go on.
+    """
+    keep = {"time_blocks": ("n_blocks", "pattern", "gap_ms"), "repetitions": ("assign_rep", "gap_ms"),
+            "sessions": ("assign_session",), "participants": ("assign_participant",)}.get(kind, ())
+    return {k: v for k, v in dict(args).items() if k in keep}
 
 
 def finetune_split_args(a: dict) -> dict:

@@ -21,7 +21,7 @@ import logging
 import numpy as np
 import torch
 
-from asha_app.data.windows import Normalizer
+from asha_app.data.normalisation import Normalizer
 from asha_app.dsp.filters import FilterSpec, StreamingFilter
 from asha_app.models.base import EmgModel
 

@@ -32,15 +32,17 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from asha_app.core.errors import AshaError
+from asha_app.core.errors import AshaError, DatasetError
+from asha_app.data.labels import select_targets
+from asha_app.data.normalisation import Normalizer
 from asha_app.data.recording import Recording
-from asha_app.data.windows import (
-    DatasetError, Normalizer, Split, WindowDataset, WindowSet, WindowSpec, build_windows, select_targets,
-    split_by_participants, split_by_sessions, split_time_blocks)
+from asha_app.data.splits import Split, make_split, split_time_blocks
+from asha_app.data.windows import WindowSet, WindowSpec, build_windows
 from asha_app.dsp.filters import FilterSpec
 from asha_app.models import metrics as M
 from asha_app.models.base import EmgModel
 from asha_app.models.checkpoint import Checkpoint
+from asha_app.models.dataset import WindowDataset
 from asha_app.models.registry import build
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,8 @@ def _val_loss(model: nn.Module, ds: WindowDataset) -> float:
     return float(np.mean((p - y) ** 2))
 
 
-def _is_cancelled(cancel) -> bool:
+def is_cancelled(cancel) -> bool:
+    """True when ``cancel`` (None, a callable or a :class:`threading.Event`-like object) says stop."""
     if cancel is None:
         return False
     if callable(cancel):
@@ -234,7 +237,7 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
         order = np.fromiter(iter(sampler), dtype=np.int64)
         running = 0.0
         for b in range(n_batches):
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 cancelled = True
                 break
             x, y = train_ds.batch(order[b * local_b:(b + 1) * local_b])
@@ -304,17 +307,6 @@ class Job:
     def dataset(self, name: str) -> WindowDataset:
         """Normalised dataset of one split, cropped to the model's history."""
         return WindowDataset(self.ws, self.split.indices(name), self.norm, self.model.history)
-
-
-def make_split(ws: WindowSet, kind: str = "time_blocks", **kw) -> Split:
-    """Split by ``kind`` (``time_blocks`` | ``sessions`` | ``participants``) with its keyword arguments."""
-    if kind == "time_blocks":
-        return split_time_blocks(ws, **kw)
-    if kind == "sessions":
-        return split_by_sessions(ws, **kw)
-    if kind == "participants":
-        return split_by_participants(ws, **kw)
-    raise TrainingError(f"unknown split kind {kind!r}: use time_blocks, sessions or participants")
 
 
 def prepare(recordings: list[Recording] | Recording, *, model_name: str, model_config: dict | None = None,

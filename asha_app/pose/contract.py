@@ -39,13 +39,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from asha_app.core.errors import AshaError
+from asha_app.pose.chain import FINGERS  # thumb..little (MediaPipe says "pinky" where Asha says "little")
 
 #: the canonical target kind (hand-model joint angles, degrees)
 CANONICAL_KIND = "joint_angles"
 #: the order in which ``select_targets(kind="auto")`` looks for labels
 AUTO_ORDER = ("joint_angles", "targets", "joints_mm")
-#: finger names, thumb to little (MediaPipe says "pinky" where the hand model says "little")
-FINGERS = ("thumb", "index", "middle", "ring", "little")
 
 _WHAT_TO_DO = ("Train a model on sessions recorded with the camera on (Model → Train or fine-tune…, the default "
                "target is the hand model's joint angles), or calibrate without a base model.")

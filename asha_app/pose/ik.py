@@ -41,11 +41,13 @@ never replaced by a neutral pose.
 from __future__ import annotations
 
 import logging
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from asha_app.pose.hand_model import LANDMARK_PARENTS, HandModel, matrix_to_axis_angle
+from asha_app.pose.chain import LANDMARK_PARENTS, matrix_to_axis_angle
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,41 @@ class IKResult:
     bone_scale: np.ndarray = field(default_factory=lambda: np.ones(20, dtype=np.float32))
     size_factor: float = 1.0
     status: str = "ok"
+
+    @classmethod
+    def from_labels(cls, angles_deg, joints_hand_mm, joints_world_mm, fit_error_mm: float, valid: bool, *,
+                    side: str = "", global_rot=None, translation_mm=None) -> IKResult:
+        """A fit given as label arrays (a stored session frame, a test), the details it lacks set to NaN.
+
+        Parameters
+        ----------
+        angles_deg : array (n_dof,)
+        joints_hand_mm, joints_world_mm : arrays (21, 3)
+        fit_error_mm : float
+        valid : bool
+        side : str
+        global_rot, translation_mm : arrays (3,), optional
+            NaN when not given.
+
+        Returns
+        -------
+        IKResult
+            Arrays as float32 copies; ``per_joint_error_mm`` NaN; ``status`` ``"ok"`` or ``"poor_fit"``.
+        """
+        def f32(x, shape):
+            return np.full(shape, np.nan, np.float32) if x is None else np.array(x, np.float32, copy=True)
+
+        return cls(angles_deg=f32(angles_deg, 0), joints_hand_mm=f32(joints_hand_mm, (21, 3)),
+                   joints_world_mm=f32(joints_world_mm, (21, 3)), global_rot=f32(global_rot, 3),
+                   translation_mm=f32(translation_mm, 3), fit_error_mm=float(fit_error_mm),
+                   per_joint_error_mm=np.full(21, np.nan, np.float32), valid=bool(valid), side=side,
+                   status="ok" if valid else "poor_fit")
+
+    def copy(self) -> IKResult:
+        """A copy whose arrays are not shared (the camera thread reuses its own)."""
+        return dataclasses.replace(self, **{f.name: np.array(getattr(self, f.name), copy=True)
+                                            for f in dataclasses.fields(self)
+                                            if isinstance(getattr(self, f.name), np.ndarray)})
 
     @classmethod
     def no_hand(cls, n_dof: int, side: str = "", status: str = "no_hand") -> IKResult:

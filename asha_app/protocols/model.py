@@ -286,7 +286,7 @@ def parse_protocol(text: str, source: str = "<text>", dof_names=None) -> Protoco
 def _check_dof_names(proto: Protocol, text: str, source: str, dof_names) -> None:
     """Refuse target poses that name a degree of freedom the hand model does not have (a typo draws nothing)."""
     if dof_names is None:
-        from asha_app.pose.hand_model import DEFAULT_LIMITS_DEG  # noqa: PLC0415 - torch; only when parsing
+        from asha_app.pose.chain import DEFAULT_LIMITS_DEG  # noqa: PLC0415 - the pose layer only when needed
 
         dof_names = list(DEFAULT_LIMITS_DEG)
     unknown = proto.unknown_dofs(list(dof_names))

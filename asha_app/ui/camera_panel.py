@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 from asha_app.core.clock import SessionClock
 from asha_app.core.errors import AshaError
 from asha_app.devices.camera import CameraSource, demo_video_path, list_cameras
-from asha_app.pose.hand_model import HAND_CONNECTIONS
+from asha_app.pose.chain import HAND_CONNECTIONS
 from asha_app.pose.landmarks import LandmarkDetector
 from asha_app.workers.base import Worker
 from asha_app.workers.camera import CameraWorker

@@ -147,7 +147,7 @@ def import_jobs(items: list[Path], fmt: str, sessions_dir: Path, fs: float | Non
         if fmt == "paired":
             def job(progress, src=src, out=out):
                 from asha_app.data.importers.paired_myo_mediapipe import load_paired  # noqa: PLC0415
-                from asha_app.data.writer import write_recording  # noqa: PLC0415
+                from asha_app.data.importers.session import write_recording  # noqa: PLC0415
 
                 rec = load_paired(src if src.is_dir() else src.parent)
                 return write_recording(rec, out, progress=progress)

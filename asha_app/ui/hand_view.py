@@ -48,7 +48,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from vispy import scene
 from vispy.visuals.transforms import STTransform
 
-from asha_app.pose.hand_model import HAND_CONNECTIONS, HandModel
+from asha_app.pose.chain import HAND_CONNECTIONS
+from asha_app.pose.hand_model import HandModel
 
 log = logging.getLogger(__name__)
 

@@ -502,7 +502,7 @@ class LiveController:
         wk = self.worker
         if wk is None:
             return
-        lp = wk.slot.get()
+        _, lp = wk.slot.get()
         if lp is None or lp.seq == self._last_seq:
             return
         self._last_seq = lp.seq

@@ -23,6 +23,7 @@ from asha_app.core.errors import AshaError
 from asha_app.core.settings import AppSettings
 from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.devices.emg import ArmbandSource, DemoSource, EmgSource, PlaybackSource, SyntheticSource
+from asha_app.dsp.filters import FilterSpec
 from asha_app.dsp.quality import Flag
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
@@ -372,7 +373,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return False
         worker = AcquisitionWorker(lambda: source, self.clock, source.fs, source.n_channels,
-                                   filter_spec=self.settings.filter.spec(source.fs),
+                                   filter_spec=FilterSpec.from_settings(self.settings.filter, source.fs),
                                    mains_hz=float(self.settings.filter.mains_hz))
         worker.error.connect(self._on_worker_error)
         worker.unreachable.connect(self._on_unreachable)
@@ -509,7 +510,7 @@ class MainWindow(QMainWindow):
         self.settings.lsl = new.lsl
         self.camera_panel.mano_path = new.camera.mano_path or None
         if self.worker is not None:
-            self.worker.set_filter_spec(self.settings.filter.spec(self.worker.fs))
+            self.worker.set_filter_spec(FilterSpec.from_settings(self.settings.filter, self.worker.fs))
         if lsl_changed:
             self.settings_changed.emit()
 

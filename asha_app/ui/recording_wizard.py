@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from asha_app.core import paths
 from asha_app.core.errors import AshaError, ConfigError, RecordingFileError
 from asha_app.data.integrity import check_session
-from asha_app.data.schema import CameraLabelFrame, IkResult, OffsetSource
+from asha_app.data.schema import CameraLabelFrame, OffsetSource
 from asha_app.data.writer import SessionWriter
 from asha_app.protocols.model import Protocol, builtin_protocols, load_protocol
 from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
@@ -59,24 +59,11 @@ CHECK_WINDOW_S = 3.0
 def camera_label_to_frame(label) -> CameraLabelFrame:
     """Convert the camera worker's :class:`~asha_app.workers.camera.CameraLabel` into a :class:`CameraLabelFrame`.
 
-    The IK result's hand-frame joints (``joints_hand_mm``) become ``joints_mm``;
-    a label without a fit keeps ``ik=None``.  Arrays are copied so that the
-    recorder thread never shares them with the camera thread.
+    A label without a fit keeps ``ik=None``.  Arrays are copied (:meth:`IKResult.copy`) so
+    that the recorder thread never shares them with the camera thread.
     """
     ik = getattr(label, "ik", None)
-    ikr = None
-    if ik is not None:
-        joints = getattr(ik, "joints_hand_mm", None)
-        if joints is None:
-            joints = getattr(ik, "joints_mm", None)
-        ikr = IkResult(
-            angles_deg=np.array(ik.angles_deg, np.float32, copy=True),
-            joints_mm=np.array(joints, np.float32, copy=True) if joints is not None else np.full((21, 3), np.nan, np.float32),
-            joints_world_mm=np.array(ik.joints_world_mm, np.float32, copy=True),
-            fit_error_mm=float(ik.fit_error_mm), valid=bool(ik.valid),
-            global_rot=None if getattr(ik, "global_rot", None) is None else np.array(ik.global_rot, np.float32),
-            translation_mm=None if getattr(ik, "translation_mm", None) is None else np.array(ik.translation_mm, np.float32),
-        )
+    ikr = None if ik is None else ik.copy()
 
     def arr(x):
         return None if x is None else np.array(x, np.float32, copy=True)

@@ -222,12 +222,13 @@ def start_source(window, source):
     AcquisitionWorker
         The started worker (also ``window.worker``).
     """
+    from asha_app.dsp.filters import FilterSpec  # noqa: PLC0415
     from asha_app.workers.acquisition import AcquisitionWorker  # noqa: PLC0415
 
     window.stop_acquisition()
     window.banner.show_message("")
     worker = AcquisitionWorker(lambda: source, window.clock, source.fs, source.n_channels,
-                               filter_spec=window.settings.filter.spec(source.fs),
+                               filter_spec=FilterSpec.from_settings(window.settings.filter, source.fs),
                                mains_hz=float(window.settings.filter.mains_hz),
                                units=getattr(source, "units", "uV"))
     worker.error.connect(window.show_error)

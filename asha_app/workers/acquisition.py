@@ -38,7 +38,8 @@ from PySide6.QtCore import Signal
 from asha_app.core.clock import BoardTimeMapper, SessionClock
 from asha_app.core.errors import AshaError
 from asha_app.core.ringbuffer import RingBuffer
-from asha_app.devices.emg import DropCounter, EmgSource
+from asha_app.devices.drops import DropCounter
+from asha_app.devices.emg import EmgSource
 from asha_app.dsp.filters import FilterSpec, RmsEnvelope, StreamingFilter
 from asha_app.dsp.quality import Flag, assess_channels
 from asha_app.workers.base import Worker

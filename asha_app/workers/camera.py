@@ -17,7 +17,7 @@ with no skipping (benchmarks, offline labelling).
 
 Outputs (all thread-safe, polled by the GUI on a QTimer)
 --------------------------------------------------------
-``latest``  :class:`LatestSlot` of the newest :class:`CameraLabel`.
+``latest``  :class:`~asha_app.core.slot.LatestSlot` of the newest :class:`CameraLabel`.
 ``labels``  :class:`DropOldestQueue` of every :class:`CameraLabel`, for a recorder to drain.
 ``preview`` :class:`LatestSlot` of a :class:`PreviewFrame` (<= ``preview_width`` px wide, <= ``preview_hz``).
 
@@ -42,6 +42,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from asha_app.core.errors import AshaError
+from asha_app.core.slot import LatestSlot
 from asha_app.devices.camera import CameraSource, Frame
 from asha_app.pose.ik import HandTracker, IKResult
 from asha_app.pose.landmarks import LandmarkDetector
@@ -110,29 +111,6 @@ class PreviewFrame:
     rgb: np.ndarray
     t: float
     image_landmarks: np.ndarray | None
-
-
-class LatestSlot:
-    """A lock-protected "latest value" slot with a sequence number."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value = None
-        self._seq = 0
-
-    def put(self, value) -> None:
-        with self._lock:
-            self._value = value
-            self._seq += 1
-
-    def get(self):
-        """Return ``(seq, value)``; ``seq`` grows by one per put (0: nothing yet)."""
-        with self._lock:
-            return self._seq, self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._value = None
 
 
 class DropOldestQueue:
@@ -331,7 +309,7 @@ class CameraWorker(Worker):
         if now - self._last_mano < self._mano_period:
             return
         self._last_mano = now
-        from asha_app.pose.hand_model import axis_angle_to_matrix
+        from asha_app.pose.hand_torch import axis_angle_to_matrix
         from asha_app.pose.mano import ManoFitter
 
         if self._mano_fitter is None:

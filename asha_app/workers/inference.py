@@ -4,7 +4,7 @@ The worker owns its :class:`~asha_app.core.ringbuffer.RingReader` on the
 acquisition ``emg`` ring (``raw`` field, package numbers, session times), feeds
 a :class:`~asha_app.calibration.streaming.DecimatedRunner` (streaming ==
 batch), smooths each output with a :class:`~asha_app.dsp.smoothing.OneEuroFilter`
-and puts the newest pose into a lock-protected :class:`PoseSlot`.  A
+and puts the newest pose into a :class:`~asha_app.core.slot.LatestSlot`.  A
 ``pose_ready`` signal (no payload, one per pose) wakes the GUI, which takes the
 newest pose from the slot: poses the GUI cannot draw in time are skipped, never
 queued.  ``status`` (<= 5 Hz) and ``error`` are the only other signals.
@@ -18,7 +18,6 @@ pose has been painted, so the latency measured is ring -> pixels.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from asha_app.calibration.ood import InputMonitor
 from asha_app.calibration.streaming import DecimatedRunner
 from asha_app.core.errors import AshaError
 from asha_app.core.ringbuffer import RingBuffer
+from asha_app.core.slot import LatestSlot
 from asha_app.dsp.smoothing import OneEuroFilter
 from asha_app.models.checkpoint import Checkpoint
 from asha_app.workers.base import Worker
@@ -75,24 +75,6 @@ class LivePose:
     joints: np.ndarray | None = None
     ref_angles: np.ndarray | None = None
     ref_joints: np.ndarray | None = None
-
-
-class PoseSlot:
-    """Thread-safe latest-value slot (the worker writes, the GUI polls)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value: LivePose | None = None
-        self.count = 0
-
-    def put(self, value: LivePose) -> None:
-        with self._lock:
-            self._value = value
-            self.count += 1
-
-    def get(self) -> LivePose | None:
-        with self._lock:
-            return self._value
 
 
 class InferenceWorker(Worker):
@@ -145,7 +127,7 @@ class InferenceWorker(Worker):
         self.monitor = monitor
         self.smoothing = smoothing or {"min_cutoff": 1.0, "beta": 0.02, "d_cutoff": 1.0}
         self.poll_s = float(poll_s)
-        self.slot = PoseSlot()
+        self.slot = LatestSlot()
         self.to_hand = to_hand
         self.reference = reference
         #: every model output kept for tests/benchmarks when keep_history > 0 (bounded deque)

@@ -248,7 +248,7 @@ class LslWorker(Worker):
         slot = self.pose_slot() if (o is not None and self.pose_slot is not None) else None
         if slot is None:
             return seq
-        lp = slot.get()
+        _, lp = slot.get()
         if lp is None or lp.seq == seq:
             return seq if lp is None else lp.seq
         if lp.angles is None or len(lp.angles) != len(self.dof_names):

@@ -24,9 +24,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 
-from asha_app.models.plan import (SPLIT_KINDS, PreparedRun, TrainingPlan, default_group_assignment,  # noqa: F401
-                                  default_threads, group_names, headline, new_checkpoint_path, prepare_plan,
-                                  repetitions_of, target_units, warm_up)
+from asha_app.models.plan import (PreparedRun, TrainingPlan, default_threads, headline,  # noqa: F401
+                                  new_checkpoint_path, prepare_plan, target_units, warm_up)
 from asha_app.workers.base import Worker
 
 log = logging.getLogger(__name__)

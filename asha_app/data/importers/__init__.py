@@ -15,7 +15,7 @@ format             reader                                     typical file
 
 :func:`import_file` guesses the format from the file when not given, and
 :func:`import_to_session` writes the result as an Asha session file with
-:func:`asha_app.data.writer.write_recording`.
+:func:`asha_app.data.importers.session.write_recording`.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def import_file(path: str | Path, fmt: str | None = None, **options) -> Recordin
 def import_to_session(path: str | Path, out_path: str | Path, fmt: str | None = None, *, overwrite: bool = False,
                       progress=None, **options) -> Path:
     """Import ``path`` and write it as an Asha session file ``out_path``; returns ``out_path``."""
-    from asha_app.data.writer import write_recording  # noqa: PLC0415
+    from asha_app.data.importers.session import write_recording  # noqa: PLC0415
 
     src, out = Path(path), Path(out_path)
     if out.exists() and (not overwrite or (src.exists() and out.resolve() == src.resolve())):

@@ -1,0 +1,52 @@
+"""The torch view of training windows: normalised items and fast batches for the training loop.
+
+:class:`WindowDataset` wraps a :class:`~asha_app.data.windows.WindowSet`, the window
+indices of one split set and the training :class:`~asha_app.data.normalisation.Normalizer`;
+it is the only place where windows become tensors (the ``data`` package stays free of torch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from asha_app.data.normalisation import Normalizer
+from asha_app.data.windows import WindowSet
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Torch view of some windows, normalised, for DataLoader / DistributedSampler.
+
+    Items are ``(x, y)`` with ``x`` float32 (n_channels, length) and ``y``
+    float32 (n_targets,), both normalised.  :meth:`batch` gathers many items at
+    once with one fancy-index (the fast path the training loop uses).
+
+    Parameters
+    ----------
+    ws : WindowSet
+    indices : int array
+        Window indices of this set.
+    norm : Normalizer
+    length : int, optional
+        Samples per item (the model's history); default the window length.
+    """
+
+    def __init__(self, ws: WindowSet, indices: np.ndarray, norm: Normalizer, length: int | None = None) -> None:
+        self.ws = ws
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.norm = norm
+        self.length = ws.window if length is None else int(length)
+
+    def __len__(self) -> int:
+        return int(len(self.indices))
+
+    def __getitem__(self, i: int):
+        x, y = self.batch(np.array([i]))
+        return x[0], y[0]
+
+    def batch(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Items at ``positions`` (positions into this dataset) as tensors (B, C, L), (B, T)."""
+        idx = self.indices[np.asarray(positions)]
+        x = self.norm.emg(self.ws.x(idx, self.length))
+        y = self.norm.y(self.ws.y[idx])
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)

@@ -1,0 +1,189 @@
+"""Page 4: the honest evaluation split (time blocks, repetitions, sessions or participants), never random."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QRadioButton,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage)
+
+from asha_app.core.errors import AshaError
+from asha_app.data.splits import default_group_assignment, group_names, repetitions_of
+from asha_app.ui.training_wizard.common import error_label, show_error
+from asha_app.workers.training import prepare_plan
+
+if TYPE_CHECKING:
+    from asha_app.ui.training_wizard.wizard import TrainingWizard
+
+
+SPLIT_TEXT = {
+    "time_blocks": "Contiguous time blocks (interleaved 60/20/20) with a gap between sets",
+    "repetitions": "By prompt repetitions (whole repetitions per set)",
+    "sessions": "By sessions (whole sessions per set)",
+    "participants": "By participants (held-out user)",
+}
+SETS = ("train", "val", "test", "unused")
+
+
+class SplitPage(QWizardPage):
+    """How windows are split into training, validation and test sets (never randomly)."""
+
+    def __init__(self, wizard: TrainingWizard) -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Evaluation split")
+        self.setSubTitle("Sets are separated in time (or by repetition, session, participant) so overlapping "
+                         "windows never leak between them. There is no random split.")
+        lay = QVBoxLayout(self)
+        self.radios: dict[str, QRadioButton] = {}
+        self.reasons: dict[str, QLabel] = {}
+        grp = QButtonGroup(self)
+        for kind, text in SPLIT_TEXT.items():
+            r = QRadioButton(text)
+            grp.addButton(r)
+            r.toggled.connect(self._update)
+            why = QLabel()
+            why.setWordWrap(True)
+            why.setStyleSheet("color: #666; margin-left: 22px;")
+            self.radios[kind], self.reasons[kind] = r, why
+            lay.addWidget(r)
+            lay.addWidget(why)
+        box = QGroupBox("Time blocks")
+        f = QFormLayout(box)
+        self.blocks_spin = QSpinBox()
+        self.blocks_spin.setRange(3, 100)
+        self.blocks_spin.setValue(10)
+        self.gap_spin = QDoubleSpinBox()
+        self.gap_spin.setRange(0.0, 60000.0)
+        self.gap_spin.setDecimals(0)
+        self.gap_spin.setSuffix(" ms")
+        self.gap_spin.setSpecialValueText("one window")
+        f.addRow("Blocks per session", self.blocks_spin)
+        f.addRow("Gap between sets", self.gap_spin)
+        self.blocks_box = box
+        lay.addWidget(box)
+        self.assign_table = QTableWidget(0, 2)
+        self.assign_table.setHorizontalHeaderLabels(["Group", "Set"])
+        self.assign_table.horizontalHeader().setStretchLastSection(True)
+        self.assign_table.verticalHeader().hide()
+        lay.addWidget(self.assign_table, 1)
+        lay.addStretch(1)
+        self.counts_label = QLabel()
+        lay.addWidget(self.counts_label)
+        self.error = error_label()
+        lay.addWidget(self.error)
+        self._assign_kind = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt name
+        recs = self.wiz.recordings
+        sessions, participants = group_names(recs)
+        reps = repetitions_of(recs)
+        fine = self.wiz.checkpoint is not None
+        reasons = {"time_blocks": ""}
+        if fine:
+            why = "Fine-tuning calibrates on the new data with contiguous time blocks (train + validation only)."
+            reasons.update(repetitions=why, sessions=why, participants=why)
+            self.blocks_spin.setValue(5)
+        else:
+            if reps is None:
+                reasons["repetitions"] = "Not available: a chosen session has no prompts with repetition numbers."
+            elif len(reps) < 3:
+                reasons["repetitions"] = (f"Not available: only {len(reps)} repetition(s) common to all sessions; "
+                                          "train, validation and test need 3.")
+            else:
+                reasons["repetitions"] = ""
+            n_s = len(set(sessions))
+            reasons["sessions"] = "" if n_s >= 3 else (
+                f"Not available: {n_s} session(s) chosen; a session split needs 3 (train, validation, test).")
+            n_p = len(set(participants))
+            reasons["participants"] = "" if n_p >= 3 else (
+                f"Not available: the sessions come from {n_p} participant(s); a held-out-user split needs 3.")
+        for kind, r in self.radios.items():
+            ok = not reasons.get(kind)
+            r.setEnabled(ok)
+            self.reasons[kind].setText(reasons.get(kind) or "")
+            self.reasons[kind].setVisible(bool(reasons.get(kind)))
+            if not ok and r.isChecked():
+                self.radios["time_blocks"].setChecked(True)
+        if not any(r.isChecked() for r in self.radios.values()):
+            self.radios["time_blocks"].setChecked(True)
+        self._assign_kind = None
+        self._update()
+
+    def kind(self) -> str:
+        """The chosen split kind."""
+        return next(k for k, r in self.radios.items() if r.isChecked())
+
+    def _update(self, *_a) -> None:
+        if not any(r.isChecked() for r in self.radios.values()) or not self.wiz.recordings:
+            return
+        kind = self.kind()
+        self.blocks_box.setVisible(kind == "time_blocks")
+        self.assign_table.setVisible(kind != "time_blocks")
+        show_error(self.error, "")
+        self.counts_label.setText("")
+        if kind == self._assign_kind or kind == "time_blocks":
+            return
+        self._assign_kind = kind
+        sessions, participants = group_names(self.wiz.recordings)
+        keys = {"sessions": sessions, "participants": participants,
+                # repetitions are numbered from 1 here, as everywhere a person sees them (stored from 0)
+                "repetitions": [str(k + 1) for k in (repetitions_of(self.wiz.recordings) or [])]}[kind]
+        keys = list(dict.fromkeys(keys))
+        default = default_group_assignment(keys)
+        self.assign_table.setHorizontalHeaderLabels([{"sessions": "Session", "participants": "Participant",
+                                                      "repetitions": "Repetition"}[kind], "Set"])
+        self.assign_table.setRowCount(len(keys))
+        for i, k in enumerate(keys):
+            self.assign_table.setItem(i, 0, QTableWidgetItem(k))
+            combo = QComboBox()
+            combo.addItems(list(SETS))
+            combo.setCurrentText(default[k])
+            self.assign_table.setCellWidget(i, 1, combo)
+
+    def assignment(self) -> dict[str, str]:
+        """Group -> set from the table."""
+        return {self.assign_table.item(i, 0).text(): self.assign_table.cellWidget(i, 1).currentText()
+                for i in range(self.assign_table.rowCount())}
+
+    def set_assignment(self, assign: dict[str, str]) -> None:
+        """Set the table's choices (groups not named keep theirs)."""
+        for i in range(self.assign_table.rowCount()):
+            k = self.assign_table.item(i, 0).text()
+            if k in assign:
+                self.assign_table.cellWidget(i, 1).setCurrentText(assign[k])
+
+    def split_args(self) -> dict:
+        """Arguments of the chosen split."""
+        kind = self.kind()
+        if kind == "time_blocks":
+            a = {"n_blocks": self.blocks_spin.value()}
+            if self.gap_spin.value() > 0:
+                a["gap_ms"] = self.gap_spin.value()
+            return a
+        assign = self.assignment()
+        if kind == "repetitions":
+            a = {"assign_rep": {int(k) - 1: v for k, v in assign.items() if v != "unused"}}  # shown from 1, stored from 0
+            if self.gap_spin.value() > 0:
+                a["gap_ms"] = self.gap_spin.value()
+            return a
+        return {"assign_session" if kind == "sessions" else "assign_participant": assign}
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt name
+        show_error(self.error, "")
+        try:
+            plan = self.wiz.build_plan()
+            self.setCursor(Qt.CursorShape.WaitCursor)
+            try:
+                prepared = prepare_plan(plan)
+            finally:
+                self.unsetCursor()
+        except AshaError as exc:
+            show_error(self.error, str(exc))
+            return False
+        self.wiz.plan, self.wiz.prepared = plan, prepared
+        c = prepared.counts()
+        self.counts_label.setText(f"Windows: {c['train']} train, {c['val']} validation, {c['test']} test, "
+                                  f"{c['dropped']} dropped in gaps.")
+        return True

@@ -1,0 +1,126 @@
+"""The wizard itself: its pages in order, the plan built from their choices, and a clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtWidgets import QWizard
+
+from asha_app.ui.report_view import fit_to_screen
+from asha_app.ui.training_wizard.common import describe_filter
+from asha_app.ui.training_wizard.model import ModelPage
+from asha_app.ui.training_wizard.run import ReportPage, RunPage
+from asha_app.ui.training_wizard.sessions import SessionsPage
+from asha_app.ui.training_wizard.split import SplitPage
+from asha_app.ui.training_wizard.windows import WindowsPage
+from asha_app.workers.training import TrainingPlan, TrainingWorker, WarmUpWorker
+
+log = logging.getLogger(__name__)
+
+
+class TrainingWizard(QWizard):
+    """Train a new EMG-to-pose model or fine-tune one, with live progress and an honest evaluation report.
+
+    Parameters
+    ----------
+    settings : AppSettings, optional
+        Its filter settings give the live filter chain offered for raw sEMG.
+    sessions_dir : Path, optional
+        Default ``data_dir()/"sessions"``.
+    threads : int, optional
+        Torch threads of the training worker (default all cores but one).
+    """
+
+    PAGE_SESSIONS, PAGE_MODEL, PAGE_WINDOWS, PAGE_SPLIT, PAGE_RUN, PAGE_REPORT = range(6)
+
+    def __init__(self, settings=None, parent=None, sessions_dir: Path | None = None, threads: int | None = None) -> None:
+        super().__init__(parent)
+        from asha_app.core.paths import data_dir
+
+        self.setWindowTitle("Train or fine-tune a model")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.resize(fit_to_screen(self, 1120, 800))  # 1120 x 800, shrunk to a 1366 x 768 laptop screen
+        self.app_settings = settings
+        self.sessions_dir = Path(sessions_dir) if sessions_dir is not None else data_dir() / "sessions"
+        self.threads = threads
+        self.progress_every = 10
+        self.auto_advance = True
+        self.recording_cache: dict[Path, object] = {}
+        self.recordings: list = []
+        self.sources: list[str] = []
+        self.checkpoint = None
+        self.finetune_mode = "head"
+        self.plan: TrainingPlan | None = None
+        self.prepared = None
+        self.prepared_used = False
+        self.worker: TrainingWorker | None = None
+        self.result: dict | None = None
+        self.sessions_page = SessionsPage(self)
+        self.model_page = ModelPage(self)
+        self.windows_page = WindowsPage(self)
+        self.split_page = SplitPage(self)
+        self.run_page = RunPage(self)
+        self.report_page = ReportPage(self)
+        for pid, page in enumerate((self.sessions_page, self.model_page, self.windows_page, self.split_page,
+                                    self.run_page, self.report_page)):
+            self.setPage(pid, page)
+        self.currentIdChanged.connect(self._page_changed)
+        # first-use imports (torch's optimizer machinery, matplotlib) while the user picks sessions
+        self.warmup = WarmUpWorker()
+        self.warmup.start()
+
+    def _page_changed(self, pid: int) -> None:
+        if pid == self.PAGE_SPLIT:
+            self.prepared_used = False
+
+    def filter_choices(self, rec) -> list[tuple[str, object]]:
+        """(label, FilterSpec) choices for a recording, the recommended first."""
+        from asha_app.dsp.filters import FilterSpec, design_sos
+
+        out = []
+        hint = rec.meta.get("filter_hint")
+        if isinstance(hint, dict):
+            try:
+                spec = FilterSpec.from_dict(hint)
+                out.append((f"The data set's own: {describe_filter(spec)}", spec))
+            except (TypeError, ValueError) as exc:
+                log.warning("bad filter hint %s: %s", hint, exc)
+        live = FilterSpec.from_settings(self.app_settings.filter, rec.fs) if self.app_settings is not None else FilterSpec(fs=rec.fs)
+        try:
+            design_sos(live)
+            out.append((f"The live chain: {describe_filter(live)}", live))
+        except ValueError as exc:
+            log.info("live filter not usable at %g Hz: %s", rec.fs, exc)
+        out.append(("None (EMG already processed)", FilterSpec(rec.fs, band=None, notch_hz=None)))
+        return out
+
+    def build_plan(self) -> TrainingPlan:
+        """The plan from the pages' current choices (finger-flexion data gets the built-in hand model for MPJPE)."""
+        return TrainingPlan(
+            recordings=self.recordings, sources=self.sources,
+            model_name=None if self.checkpoint is not None else self.model_page.model_name,
+            finetune_from=self.checkpoint, finetune_mode=self.finetune_mode,
+            window_ms=self.windows_page.window_spin.value(), stride_ms=self.windows_page.stride_spin.value(),
+            label_lag_ms=self.windows_page.lag_spin.value(), filter_spec=self.windows_page.filter_spec(),
+            split_kind=self.split_page.kind(), split_args=self.split_page.split_args())
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop a running training (its best epoch is still saved) and wait for the threads."""
+        self.run_page.timer.stop()
+        if self.warmup.isRunning() and not self.warmup.wait(timeout_ms):  # an import cannot be interrupted
+            log.warning("training warm-up still running after %d ms", timeout_ms)
+        w = self.worker
+        if w is not None and w.isRunning():
+            w.cancel()
+            if not w.stop(timeout_ms):
+                log.warning("training worker did not stop within %d ms", timeout_ms)
+
+    def reject(self) -> None:  # noqa: D102 - closing stops training (best epoch saved)
+        self.shutdown()
+        super().reject()
+
+    def done(self, r: int) -> None:  # noqa: D102
+        self.shutdown()
+        super().done(r)
