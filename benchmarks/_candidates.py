@@ -81,7 +81,7 @@ class VelocityIntegration(MultiScaleEnvelopeNet):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.crop(x)
         self.amp.init_from(x)
-        env = self.log_envelopes(self.augment(x))  # (B, 2C, L')
+        env = self.log_envelopes(x)  # (B, 2C, L')
         c = F.pad(torch.cumsum(env, -1), (1, 0))
         top = env.shape[-1]
         ends = torch.arange(top - self.k + 1, top + 1)  # the last k samples

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from asha_app.models.base import EmgModel
-from asha_app.models.frontend import ElectrodeShiftAugment, LogAmplitude
+from asha_app.models.frontend import LogAmplitude
 
 DEFAULTS = {"scales_ms": [10.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0], "smooth_ms": 50.0,
             "hidden": 256, "depth": 2, "dropout": 0.2, "gain_std": 0.0, "ring": 0, "rotate_p": 0.0}
@@ -60,8 +60,11 @@ class MultiScaleEnvelopeNet(EmgModel):
     dropout : float
         Dropout after each MLP layer.
     gain_std, ring, rotate_p : float, int, float
-        Training-time electrode-shift augmentation (:class:`~asha_app.models.frontend.ElectrodeShiftAugment`);
-        off by default.
+        Training-time electrode-shift augmentation, applied to the features
+        (:meth:`augment_features`; off by default): per-window, per-channel log
+        gains of standard deviation ``gain_std``, and the first ``ring``
+        channels (electrodes evenly spaced around the forearm) rotated by -1, 0
+        or +1 electrode with probability ``rotate_p``.
     """
 
     name = "msenv"
@@ -77,7 +80,6 @@ class MultiScaleEnvelopeNet(EmgModel):
         self.smooth = max(1, int(round(smooth_ms * fs / 1000.0)))
         self.scales = sorted({max(1, int(round(s * fs / 1000.0))) for s in scales_ms})
         self.amp = LogAmplitude(n_channels)
-        self.augment = ElectrodeShiftAugment(gain_std, ring, rotate_p, floor_from=self.amp)
         n_feat = 2 * n_channels * len(self.scales)
         self.feat_norm = nn.BatchNorm1d(n_feat)
         layers: list[nn.Module] = []
@@ -113,12 +115,63 @@ class MultiScaleEnvelopeNet(EmgModel):
         return torch.cat([env[..., -s:].mean(-1) for s in self.scales], dim=1)
 
     def _from_features(self, f: torch.Tensor) -> torch.Tensor:
-        return self.head(self.mlp(self.feat_norm(f)))
+        return self.head(self.mlp(self.feat_norm(self.augment_features(f))))
+
+    def augment_features(self, f: torch.Tensor) -> torch.Tensor:
+        """Electrode-shift augmentation of features (B, 2C * n_scales) in training mode; identity in eval mode.
+
+        A channel's gain ``g`` shifts its log envelopes by ``log g`` (amplitude
+        path) and ``2 log g`` (energy path) at every scale (exact where the
+        envelope is far above its floor ``eps``); rotating the ring of
+        electrodes permutes the channels' features.  Working on features keeps
+        training on cached features possible (:meth:`fixed_features`).
+        """
+        gain, rot = self.cfg["gain_std"], self.cfg["ring"] > 1 and self.cfg["rotate_p"] > 0
+        if not self.training or not (gain > 0 or rot):
+            return f
+        b, c = f.shape[0], self.n_channels
+        g = f.reshape(b, len(self.scales), 2, c)
+        if rot:
+            ring = self.cfg["ring"]
+            shift = torch.randint(-1, 2, (b,)) * (torch.rand(b) < self.cfg["rotate_p"])
+            idx = torch.arange(c).repeat(b, 1)
+            idx[:, :ring] = (torch.arange(ring)[None, :] - shift[:, None]) % ring
+            g = torch.gather(g, 3, idx[:, None, None, :].expand_as(g))
+        if gain > 0:
+            lg = gain * torch.randn(b, 1, 1, c)
+            g = g + lg * torch.tensor([1.0, 2.0]).view(1, 1, 2, 1)
+        return g.reshape(b, -1)
+
+    def fixed_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Multi-scale log envelopes (B, 2C * n_scales) of normalised windows (B, C, L >= history), no augmentation.
+
+        Parameter-free once the log-amplitude floor is set (:meth:`data_init`), so
+        the training loop may cache them (:meth:`~asha_app.models.base.EmgModel.fixed_features`).
+        """
+        return self._multiscale(self.log_envelopes(self.crop(x)))
+
+    def from_features(self, f: torch.Tensor) -> torch.Tensor:
+        return self._from_features(f)
+
+    def feature_cache_ok(self) -> bool:
+        # a subclass with its own forward (e.g. a benchmark candidate) is not split this way
+        return type(self).forward is MultiScaleEnvelopeNet.forward
+
+    def without_augmentation(self) -> None:
+        """Switch the electrode-shift augmentation off (fine-tuning on one person's calibration,
+        :func:`asha_app.models.train.finetune`); :meth:`config` says so."""
+        self.cfg.update(gain_std=0.0, rotate_p=0.0)
+
+    def data_init(self, x: torch.Tensor) -> None:
+        was = self.amp.training
+        self.amp.train()
+        self.amp.init_from(self.crop(x))
+        self.amp.train(was)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.crop(x)
         self.amp.init_from(x)
-        return self._from_features(self._multiscale(self.log_envelopes(self.augment(x))))
+        return self._from_features(self._multiscale(self.log_envelopes(x)))
 
     # ------------------------------------------------------------------------------------------------ streaming
     def init_state(self) -> list[torch.Tensor]:

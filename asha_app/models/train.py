@@ -213,6 +213,10 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                             result=result)
         return
 
+    if ddp_model is None and _cacheable(model, cfg):
+        yield from _train_on_features(model, train_ds, val_ds, cfg, cancel, trainable, train_mode, t0)
+        return
+
     model.to(cfg.device)
     net = ddp_model if ddp_model is not None else model
     params = trainable if trainable is not None else [p for p in model.parameters() if p.requires_grad]
@@ -288,6 +292,64 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                             elapsed_s=time.perf_counter() - t0, message="cancelled; best epoch restored")
     yield ProgressEvent("done", len(history), cfg.max_epochs, val_loss=best[0], best_val_loss=best[0],
                         best_epoch=best[1], elapsed_s=time.perf_counter() - t0, eta_s=0.0, result=result)
+
+
+class _FromFeatures(nn.Module):
+    """A model seen from its cached features: ``forward(f) = model.from_features(f)`` (same parameters)."""
+
+    closed_form = False
+
+    def __init__(self, model: EmgModel) -> None:
+        super().__init__()
+        self.inner = model
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.inner.from_features(f)
+
+
+def _cacheable(model: nn.Module, cfg: TrainConfig) -> bool:
+    """True when the training loop may run on the model's cached fixed features (see
+    :meth:`asha_app.models.base.EmgModel.fixed_features`): the model says so (a parameter-free front, no input
+    augmentation), on the CPU."""
+    ok = getattr(model, "feature_cache_ok", None)
+    return bool(ok is not None and ok() and not model.closed_form and str(cfg.device) == "cpu")
+
+
+@torch.no_grad()
+def cached_features(model: EmgModel, ds: WindowDataset, batch: int = 512) -> torch.Tensor:
+    """:meth:`~asha_app.models.base.EmgModel.fixed_features` (N, F) of every window of ``ds``, eval mode."""
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(ds), batch):
+        x, _ = ds.batch(np.arange(i, min(i + batch, len(ds))))
+        out.append(model.fixed_features(x))
+    model.train(was)
+    return torch.cat(out) if out else torch.zeros(0, 0)
+
+
+def _train_on_features(model, train_ds, val_ds, cfg, cancel, trainable, train_mode, t0):
+    """:func:`train` on cached fixed features: the same batches, losses and early stopping, the front run once."""
+    from asha_app.models.dataset import FeatureDataset
+
+    rank, world = _rank_world()
+    sampler = torch.utils.data.DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True,
+                                                  seed=cfg.seed, drop_last=True)
+    sampler.set_epoch(1)
+    first = np.fromiter(iter(sampler), dtype=np.int64)[:max(1, cfg.batch_size // world)]
+    model.data_init(train_ds.batch(first)[0])  # what the first training batch would set
+    ftr = FeatureDataset(train_ds, cached_features(model, train_ds))
+    fva = FeatureDataset(val_ds, cached_features(model, val_ds))
+    wrapper = _FromFeatures(model)
+    mode = train_mode or (lambda m: m.train())
+    params = trainable if trainable is not None else [p for p in model.parameters() if p.requires_grad]
+    for ev in train(wrapper, ftr, fva, cfg, cancel, params, lambda _w: mode(model)):
+        if ev.kind == "start":
+            continue
+        ev.elapsed_s = time.perf_counter() - t0
+        if ev.kind == "done":
+            ev.result["feature_cache"] = {"features": int(ftr.features.shape[1])}
+        yield ev
 
 
 # ------------------------------------------------------------------------------------------------------------ jobs
@@ -444,6 +506,7 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     _, names, _ = select_targets(recs[0], ckpt.target_kind)
     ckpt.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
     model = ckpt.build_model()
+    model.without_augmentation()  # one person's data: no electrode-shift augmentation (and cached features)
     ws = build_windows(recs, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
     split = split_time_blocks(ws, **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
     split.check(("train", "val"))
