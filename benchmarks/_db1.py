@@ -164,10 +164,11 @@ def concat(pieces, name: str):
                      meta={**{k: v for k, v in p0.meta.items() if k != "slice_s"}, "session": name})
 
 
-def predict_sets(ckpt, rec, code: np.ndarray, which: int = 2, model=None):
+def predict_sets(ckpt, rec, code: np.ndarray, which: int = 2, model=None, streamed: np.ndarray | None = None):
     """(true, predicted) targets of a checkpoint at every sample of ``rec`` whose ``code`` is ``which``.
 
     The model gets the EMG before each sample as context (its history), from the whole recording.
+    ``streamed``: :func:`stream_all` of this checkpoint on ``rec``, when already computed.
     """
     from asha_app.data.windows import build_windows
     from asha_app.models.dataset import WindowDataset
@@ -177,8 +178,26 @@ def predict_sets(ckpt, rec, code: np.ndarray, which: int = 2, model=None):
                        ckpt.filter_spec, ckpt.target_kind)
     idx = np.flatnonzero(code[ws.ends] == which)
     model = model or ckpt.build_model()
+    if streamed is not None or hasattr(model, "forward_chunk"):  # streaming: O(n) (streaming == batch, tested)
+        full = streamed if streamed is not None else stream_all(ckpt, rec, model)
+        return ws.y[idx], full[ws.ends[idx]]
     ds = WindowDataset(ws, idx, ckpt.normalizer, model.history)
     return ws.y[idx], ckpt.normalizer.y_inverse(T.predict(model, ds))
+
+
+def stream_all(ckpt, rec, model=None, chunk: int = 20000) -> np.ndarray:
+    """Predictions (n_samples, T) of a stateful model at every sample of ``rec``, streamed in chunks."""
+    import torch
+
+    from asha_app.models.streaming import StreamingRunner
+
+    runner = StreamingRunner(model or ckpt.build_model(), ckpt.normalizer, ckpt.filter_spec, stride=1, jit=False)
+    out = np.zeros((len(rec.emg), runner.model.n_targets), np.float32)
+    with torch.no_grad():
+        for i in range(0, len(rec.emg), chunk):
+            j, y = runner.process(rec.emg[i:i + chunk])
+            out[j] = y
+    return out
 
 
 def r2_mean(true: np.ndarray, pred: np.ndarray) -> float:

@@ -105,8 +105,10 @@ def train_checkpoint(recs, assign, model_name: str, model_cfg: dict, tcfg, strid
 def score(ckpt, rec, codes: dict) -> dict:
     """R^2 of a checkpoint on the named sample sets of a full recording."""
     out = {}
+    model = ckpt.build_model()
+    full = _db1.stream_all(ckpt, rec, model) if hasattr(model, "forward_chunk") else None
     for name, code in codes.items():
-        y, p = _db1.predict_sets(ckpt, rec, code, 2)
+        y, p = _db1.predict_sets(ckpt, rec, code, 2, model=model, streamed=full)
         out[name] = round(_db1.r2_mean(y, p), 4)
     return out
 
@@ -134,7 +136,7 @@ def scratch_checkpoint(calib, model_name: str, model_cfg: dict, quick: bool):
 
 
 def calibrate_person(base, rec, calib, strategies: list[str], codes: dict, person_norm: bool, max_time_s: float,
-                     quick: bool) -> dict:
+                     quick: bool, ft_epochs: int = 15) -> dict:
     from asha_app.calibration import strategies as S
 
     res = {}
@@ -144,7 +146,7 @@ def calibrate_person(base, rec, calib, strategies: list[str], codes: dict, perso
     for name in strategies:
         t0 = time.perf_counter()
         new = None
-        for ev in S.run_strategy(base, calib, name, max_time_s=max_time_s, max_epochs=2 if quick else 15):
+        for ev in S.run_strategy(base, calib, name, max_time_s=max_time_s, max_epochs=2 if quick else ft_epochs):
             if ev.kind == "done":
                 new = ev.checkpoint
         res[name] = {**score(new, rec, codes), "finetune_s": round(time.perf_counter() - t0, 1),
@@ -163,6 +165,9 @@ def main() -> int:
     ap.add_argument("--only-folds", default=None, help="run only these folds (comma-separated indices; screening)")
     ap.add_argument("--calib-reps", default="1,2", help="repetitions of every movement used for calibration")
     ap.add_argument("--strategies", default="head,bn_head,all")
+    ap.add_argument("--extra-strategies", default="{}",
+                    help='screening: strategies to add, JSON, e.g. \'{"all_hi": {"mode": "all", "lr": 1e-3}}\'')
+    ap.add_argument("--ft-epochs", type=int, default=15, help="fine-tuning epochs at most (gradient strategies)")
     ap.add_argument("--person-norm", type=int, default=1, help="1: per-person standardisation (EMG and glove)")
     ap.add_argument("--augment", type=int, default=1, help="1: electrode-shift augmentation in the base model")
     ap.add_argument("--no-scratch", action="store_true")
@@ -170,17 +175,21 @@ def main() -> int:
     ap.add_argument("--base-stride-ms", type=float, default=50.0)
     ap.add_argument("--max-time-s", type=float, default=45.0, help="fine-tuning budget per strategy")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: from the free cores)")
+    ap.add_argument("--bases", default=None, help="folder to keep trained base models in and reuse them from "
+                                                    "(screening calibration strategies; keyed by their settings)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if not _db1.available():
         emit({"ok": False, "error": f"NinaPro DB1 development data missing: {_db1.DB1}"})
         return 2
+    import hashlib
     import json
 
     import numpy as np
     import torch
 
+    from asha_app.models import checkpoint as C
     from asha_app.models import train as T
     from asha_app.models.registry import DEFAULT_MODEL
     from asha_app.models.threads import training_threads
@@ -188,6 +197,10 @@ def main() -> int:
     threads = args.threads or training_threads()
     torch.set_num_threads(threads)
     model_name = args.model or DEFAULT_MODEL
+    from asha_app.calibration import strategies as S
+
+    for name, spec in json.loads(args.extra_strategies).items():
+        S.STRATEGIES[name] = {"label": name, **spec}
     model_cfg = json.loads(args.config)
     base_cfg = dict(model_cfg)
     if args.augment:
@@ -220,9 +233,21 @@ def main() -> int:
                 r = person_scaled(r, person_stats(calib_s))
             recs.append(r)
         t0 = time.perf_counter()
-        base, bres = train_checkpoint(recs, {r: ("val" if r == 7 else "train") for r in range(1, 11)}, model_name,
-                                      base_cfg, base_tcfg, 200.0 if quick else args.base_stride_ms)
-        base_s = time.perf_counter() - t0
+        key = hashlib.sha1(json.dumps([model_name, base_cfg, train_subj, args.person_norm, quick, calib_reps,
+                                       args.base_stride_ms]).encode()).hexdigest()[:10]
+        cached = Path(args.bases) / f"base_{key}.pt" if args.bases else None
+        if cached is not None and cached.is_file():
+            base = C.load(cached)
+            bres = base.training
+            base_s = float(base.training.get("wall_s", 0.0))
+        else:
+            base, bres = train_checkpoint(recs, {r: ("val" if r == 7 else "train") for r in range(1, 11)},
+                                          model_name, base_cfg, base_tcfg, 200.0 if quick else args.base_stride_ms)
+            base_s = time.perf_counter() - t0
+            base.training["wall_s"] = base_s
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                C.save(base, cached)
         log.info("  base: %d epochs (best %d), %.0f s", bres["epochs_run"], bres["best_epoch"], base_s)
         for s in held:
             rec = _db1.recording(s)
@@ -232,7 +257,7 @@ def main() -> int:
             out = {"fold": fi, "base_trained_on": [f"S{x}" for x in train_subj], "base_train_s": round(base_s, 1),
                    "calibration_s": round(calib.duration, 1)}
             out.update(calibrate_person(base, rec, calib, strategies, codes, bool(args.person_norm),
-                                        args.max_time_s, quick))
+                                        args.max_time_s, quick, args.ft_epochs))
             if not args.no_scratch:
                 t1 = time.perf_counter()
                 sc = scratch_checkpoint(calib, model_name, model_cfg, quick)

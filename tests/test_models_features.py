@@ -67,3 +67,27 @@ def test_augmentation_rotates_the_ring_and_shifts_log_gains():
     assert torch.allclose(d[:, :, 1], 2 * d[:, :, 0], atol=1e-4) and torch.allclose(d[:, 0], d[:, 1], atol=1e-4)  # 2 log g, all scales
     m2.eval()
     assert torch.equal(m2.augment_features(f), f)
+
+
+def test_calibration_uses_every_window_of_a_short_recording():
+    spec = WindowSpec(1000.0, 50.0)
+    assert T.calibration_window(spec, 100.0).stride_ms == 10.0  # every 10 ms at 100 Hz
+    assert T.calibration_window(spec, 50.0).stride_ms == 20.0  # one sample at 50 Hz
+    assert T.calibration_window(WindowSpec(1000.0, 4.0), 500.0).stride_ms == 4.0  # never coarser than the base
+    assert T.calibration_window(spec, 100.0).window_ms == 1000.0
+
+
+def test_adapt_input_redoes_the_log_amplitude_zero_on_the_new_data():
+    """A new person's resting level: ``adapt_input`` sets msenv's log-amplitude floor from their windows."""
+    from dataclasses import replace
+
+    job, evs = _train(True)
+    ck = T.make_checkpoint(job, T.TrainConfig(), evs[-1].result, {})
+    rec = load_paired(SLICE)
+    louder = replace(rec, emg=(rec.emg + 3.0 * rec.emg.std(0)).astype(np.float32))  # 3 sd higher
+    cfg = T.TrainConfig(max_epochs=1, progress_every=0)
+    kept = list(T.finetune(ck, louder, "head", cfg))[-1].checkpoint
+    adapted = list(T.finetune(ck, louder, "head", cfg, adapt_input=True))[-1].checkpoint
+    assert torch.equal(kept.state_dict["amp.floor"], ck.state_dict["amp.floor"])
+    shift = adapted.state_dict["amp.floor"] - ck.state_dict["amp.floor"]  # normalised units (sd)
+    assert (shift > 0).all() and shift.mean() > 1.5, shift  # (the base floor came from one batch only)

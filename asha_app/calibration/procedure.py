@@ -435,7 +435,7 @@ def summary(before: dict, after: dict, kept: str = "calibrated") -> str:
         return (f"Calibration did not help: held-out error {b:.1f} {units} with the base model, {a:.1f} {units} "
                 f"fine-tuned (mean absolute error over {len(names)} {what}), so the profile keeps the base model "
                 "unchanged. To try again, record a longer calibration with more varied movements")
-    gain = f", {100.0 * (b - a) / b:.0f} % lower than the base model" if b > 0 else ""
+    gain = f", {100.0 * (b - a) / b:.0f} % lower than the base model without calibration" if b > 0 else ""
     line = f"held-out error {b:.1f} → {a:.1f} {units} (mean absolute error over {len(names)} {what}{gain})"
     rb, ra = before.get("r2_mean"), after.get("r2_mean")
     if rb is not None and ra is not None and np.isfinite(rb) and np.isfinite(ra):

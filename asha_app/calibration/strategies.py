@@ -53,8 +53,10 @@ def finetune_config(strategy: str, max_time_s: float = 45.0, max_epochs: int = 1
     """Training settings of a strategy (time-bounded so calibration stays within a minute)."""
     if strategy not in STRATEGIES:
         raise T.TrainingError(f"unknown calibration strategy {strategy!r}; use one of {sorted(STRATEGIES)}")
-    return T.TrainConfig(max_epochs=max_epochs, batch_size=64, lr=STRATEGIES[strategy]["lr"], patience=4,
-                         progress_every=10, max_time_s=max_time_s, weight_decay=1e-4, seed=0)
+    spec = STRATEGIES[strategy]
+    return T.TrainConfig(max_epochs=max_epochs, batch_size=spec.get("batch_size", 64), lr=spec["lr"],
+                         patience=spec.get("patience", 4), progress_every=10, max_time_s=max_time_s,
+                         weight_decay=spec.get("weight_decay", 1e-4), seed=0)
 
 
 ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
@@ -118,12 +120,16 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
     t0 = _time.perf_counter()
     yield T.ProgressEvent("start", max_epochs=1, message=f"{strategy}: closed-form head")
     model = ckpt.build_model()
-    ws = build_windows(recording, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    ws = build_windows(recording, T.calibration_window(ckpt.window, recording.fs), ckpt.filter_spec,
+                       ckpt.target_kind)
     split = split_time_blocks(ws, 5, VAL_PATTERN)
     split.check(("train", "val"))
     tr = WindowDataset(ws, split.indices("train"), ckpt.normalizer, model.history)
     va = WindowDataset(ws, split.indices("val"), ckpt.normalizer, model.history)
-    n_bn = _reestimate_bn(model, tr) if strategy == "bn_head" else 0
+    if STRATEGIES[strategy].get("adapt_input"):
+        pick = np.random.default_rng(0).choice(len(tr), size=min(len(tr), 512), replace=False)
+        model.data_init(tr.batch(np.sort(pick))[0], again=True)
+    n_bn = _reestimate_bn(model, tr) if STRATEGIES[strategy]["mode"] == "bn_head" else 0
     head = _linear_head(model)
     ft, yt = _head_inputs(model, head, tr)
     if T.is_cancelled(cancel):
@@ -175,12 +181,14 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
         raise T.TrainingError(f"unknown calibration strategy {strategy!r}; use one of {sorted(STRATEGIES)}")
     _, names, _ = select_targets(recording, ckpt.target_kind)
     ckpt.check_compatible(n_channels=recording.n_channels, fs=recording.fs, target_names=names)
-    if strategy in ("head", "bn_head") and not ckpt.build_model().closed_form and _linear_head(ckpt.build_model()):
+    if STRATEGIES[strategy]["mode"] in ("head", "bn_head") and not ckpt.build_model().closed_form \
+            and _linear_head(ckpt.build_model()):
         inner = _closed_form(ckpt, recording, strategy, cancel)
     else:
         cfg = finetune_config(strategy, max_time_s, max_epochs)
         inner = T.finetune(ckpt, recording, mode=STRATEGIES[strategy]["mode"], cfg=cfg, cancel=cancel,
-                           split_args={"n_blocks": 5, "pattern": VAL_PATTERN})
+                           split_args={"n_blocks": 5, "pattern": VAL_PATTERN},
+                           adapt_input=bool(STRATEGIES[strategy].get("adapt_input")))
     for ev in inner:
         if ev.kind == "done" and ev.checkpoint is not None:
             ev.checkpoint = safeguard_check(ckpt, ev.checkpoint, recording)
@@ -194,7 +202,8 @@ def validation_error(ckpt: Checkpoint, recording: Recording, scale: np.ndarray |
     figure is the training loss's unit; pass the same ``scale`` to compare two
     checkpoints whose normalisations differ.
     """
-    ws = build_windows(recording, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    ws = build_windows(recording, T.calibration_window(ckpt.window, recording.fs), ckpt.filter_spec,
+                       ckpt.target_kind)
     split = split_time_blocks(ws, 5, VAL_PATTERN)
     model = ckpt.build_model()
     ds = WindowDataset(ws, split.indices("val"), ckpt.normalizer, model.history)

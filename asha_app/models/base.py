@@ -73,9 +73,10 @@ class EmgModel(nn.Module):
     def without_augmentation(self) -> None:
         """Switch off any training-time input augmentation (no-op by default)."""
 
-    def data_init(self, x: torch.Tensor) -> None:
+    def data_init(self, x: torch.Tensor, again: bool = False) -> None:
         """Data-dependent initialisation from the first training batch (B, C, L), before its features are
-        cached; a no-op unless the model needs one (e.g. a learned zero of log amplitude)."""
+        cached; a no-op unless the model needs one (e.g. a learned zero of log amplitude).  ``again``: redo it
+        on new data (calibration to a new person: ``adapt_input`` of :func:`asha_app.models.train.finetune`)."""
 
     def frozen(self) -> torch.jit.ScriptModule:
         """TorchScript of :meth:`forward` for one window (1, C, history), traced and frozen for fast CPU inference.

@@ -162,7 +162,9 @@ class MultiScaleEnvelopeNet(EmgModel):
         :func:`asha_app.models.train.finetune`); :meth:`config` says so."""
         self.cfg.update(gain_std=0.0, rotate_p=0.0)
 
-    def data_init(self, x: torch.Tensor) -> None:
+    def data_init(self, x: torch.Tensor, again: bool = False) -> None:
+        if again:
+            self.amp.floor_ready.fill_(False)
         was = self.amp.training
         self.amp.train()
         self.amp.init_from(self.crop(x))

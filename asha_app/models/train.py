@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -471,8 +471,17 @@ def run(job: Job, cfg: TrainConfig | None = None, cancel=None) -> Iterator[Progr
     yield last
 
 
+def calibration_window(spec: WindowSpec, fs: float) -> WindowSpec:
+    """The windows fine-tuning cuts from a short calibration recording: the checkpoint's, with a stride of at most
+    10 ms (or one sample when samples are further apart), so a few minutes give every window they hold (a base
+    model trained on hours may have used a coarser stride)."""
+    stride = min(spec.stride_ms, max(1000.0 / fs, 10.0))
+    return replace(spec, stride_ms=stride)
+
+
 def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: str = "head",
-             cfg: TrainConfig | None = None, cancel=None, split_args: dict | None = None) -> Iterator[ProgressEvent]:
+             cfg: TrainConfig | None = None, cancel=None, split_args: dict | None = None,
+             adapt_input: bool = False) -> Iterator[ProgressEvent]:
     """Adapt a checkpoint to new recordings (calibration), yielding progress events.
 
     Parameters
@@ -489,6 +498,10 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     cfg : TrainConfig
     split_args : dict
         Time-block split of the new data (default 5 blocks, the 4th validation, no test).
+    adapt_input : bool
+        Redo the model's data-dependent input initialisation on the new
+        training windows first (:meth:`~asha_app.models.base.EmgModel.data_init`,
+        e.g. msenv's log-amplitude zero: a new person's resting level).
 
     Yields
     ------
@@ -507,11 +520,15 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     ckpt.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
     model = ckpt.build_model()
     model.without_augmentation()  # one person's data: no electrode-shift augmentation (and cached features)
-    ws = build_windows(recs, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    ws = build_windows(recs, calibration_window(ckpt.window, recs[0].fs), ckpt.filter_spec, ckpt.target_kind)
     split = split_time_blocks(ws, **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
     split.check(("train", "val"))
     job = Job(ws, split, ckpt.normalizer, model)
     cfg = cfg or TrainConfig(max_epochs=20, lr=3e-4, patience=5)
+    if adapt_input:
+        tr = job.dataset("train")
+        pick = np.random.default_rng(cfg.seed).choice(len(tr), size=min(len(tr), 512), replace=False)
+        model.data_init(tr.batch(np.sort(pick))[0], again=True)
     head = [p for m in model.head_modules() for p in m.parameters()]
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if mode == "all":
