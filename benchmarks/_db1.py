@@ -185,7 +185,7 @@ def predict_sets(ckpt, rec, code: np.ndarray, which: int = 2, model=None, stream
     return ws.y[idx], ckpt.normalizer.y_inverse(T.predict(model, ds))
 
 
-def stream_all(ckpt, rec, model=None, chunk: int = 20000) -> np.ndarray:
+def stream_all(ckpt, rec, model=None, chunk: int = 2000) -> np.ndarray:
     """Predictions (n_samples, T) of a stateful model at every sample of ``rec``, streamed in chunks."""
     import torch
 

@@ -28,8 +28,9 @@ def _train(cache: bool, **cfg):
 
 @pytest.mark.parametrize("aug", [{}, {"gain_std": 0.3, "ring": 8, "rotate_p": 0.3}], ids=["plain", "augmented"])
 def test_cached_features_train_the_same_model_as_windows(aug):
-    """Same batches, same losses, same weights: the cache only removes repeated work (the electrode-shift
-    augmentation works on features, so it is the same with and without the cache)."""
+    """Same batches, same losses, same weights to float rounding (the cache's running sums are float64, the
+    windows' means float32): the cache only removes repeated work (the electrode-shift augmentation works on
+    features, so it is the same with and without the cache)."""
     job_c, ev_c = _train(True, **aug)
     job_w, ev_w = _train(False, **aug)
     assert "feature_cache" in ev_c[-1].result and "feature_cache" not in ev_w[-1].result
@@ -37,9 +38,9 @@ def test_cached_features_train_the_same_model_as_windows(aug):
     hc, hw = ev_c[-1].result["history"], ev_w[-1].result["history"]
     assert np.allclose([h["val_loss"] for h in hc], [h["val_loss"] for h in hw], rtol=1e-4)
     for (k, a), b in zip(job_c.model.state_dict().items(), job_w.model.state_dict().values()):
-        assert torch.allclose(a.float(), b.float(), atol=1e-5), k
+        assert torch.allclose(a.float(), b.float(), atol=1e-3), (k, float((a.float() - b.float()).abs().max()))
     ds = job_c.dataset("test")
-    assert np.allclose(T.predict(job_c.model, ds), T.predict(job_w.model, ds), atol=1e-5)
+    assert np.allclose(T.predict(job_c.model, ds), T.predict(job_w.model, ds), atol=1e-3)
 
 
 def test_forward_is_the_front_then_the_rest():
@@ -91,3 +92,25 @@ def test_adapt_input_redoes_the_log_amplitude_zero_on_the_new_data():
     assert torch.equal(kept.state_dict["amp.floor"], ck.state_dict["amp.floor"])
     shift = adapted.state_dict["amp.floor"] - ck.state_dict["amp.floor"]  # normalised units (sd)
     assert (shift > 0).all() and shift.mean() > 1.5, shift  # (the base floor came from one batch only)
+
+
+def test_features_of_a_whole_recording_equal_those_of_each_window():
+    """The O(n) running-sum path over each recording gives every window's features (two recordings joined)."""
+    from asha_app.models.dataset import WindowDataset
+
+    rec = load_paired(SLICE)
+    job = T.prepare([rec, rec], model_name="msenv", model_config={"scales_ms": [40.0, 200.0, 800.0]},
+                    window=WindowSpec(1000.0, 60.0), filter_spec=FilterSpec(50.0, band=None, notch_hz=None),
+                    split_args={"n_blocks": 5})
+    ds = job.dataset("train")
+    model = job.model
+    model.data_init(ds.batch(np.arange(64))[0])
+    fast = T.cached_features(model, ds)
+    model.eval()
+    with torch.no_grad():
+        slow = torch.cat([model.fixed_features(ds.batch(np.arange(i, min(i + 256, len(ds))))[0])
+                          for i in range(0, len(ds), 256)])
+    assert len(set(job.ws.rec_index[ds.indices])) == 2
+    assert fast.shape == slow.shape and torch.allclose(fast, slow, atol=1e-4)
+    full = WindowDataset(job.ws, np.arange(len(job.ws)), job.norm, model.history)
+    assert T.cached_features(model, full).abs().sum(1).min() > 0  # every window got its row

@@ -153,6 +153,31 @@ class MultiScaleEnvelopeNet(EmgModel):
     def from_features(self, f: torch.Tensor) -> torch.Tensor:
         return self._from_features(f)
 
+    @torch.no_grad()
+    def fixed_features_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`fixed_features` of the windows ending at every sample of one continuous recording, in O(n).
+
+        Parameters
+        ----------
+        x : tensor (n, C)
+            Normalised EMG, time-major.
+
+        Returns
+        -------
+        tensor (n, 2C * n_scales)
+            Row ``t`` equals ``fixed_features`` of the window ``x[t - history + 1 : t + 1]``
+            for ``t >= history - 1`` (running sums in float64); earlier rows are zero.
+        """
+        n = x.shape[0]
+        out = torch.zeros(n, 2 * self.n_channels * len(self.scales))
+        if n < self.history:
+            return out
+        env = self.log_envelopes(x.t()[None])[0].t().double()  # (n - smooth + 1, 2C): env[j] is sample j + smooth - 1
+        c = torch.cat([torch.zeros(1, env.shape[1], dtype=torch.float64), torch.cumsum(env, 0)])
+        e = torch.arange(self.history - self.smooth, env.shape[0])  # env rows of samples history - 1 .. n - 1
+        out[self.history - 1:] = torch.cat([(c[e + 1] - c[e + 1 - s]) / s for s in self.scales], dim=1).float()
+        return out
+
     def feature_cache_ok(self) -> bool:
         # a subclass with its own forward (e.g. a benchmark candidate) is not split this way
         return type(self).forward is MultiScaleEnvelopeNet.forward
