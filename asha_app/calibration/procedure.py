@@ -431,19 +431,18 @@ def summary(before: dict, after: dict, kept: str = "calibrated") -> str:
     units = after.get("units") or units_of(names, kind)
     what = _KIND_WORDS.get(kind, "finger flexions" if units == "deg" else "targets")
     b, a = before["mae_mean"], after["mae_mean"]
-    if kept == "base":
-        return (f"Calibration did not help: held-out error {b:.1f} {units} with the base model, {a:.1f} {units} "
-                f"fine-tuned (mean absolute error over {len(names)} {what}), so the profile keeps the base model "
-                "unchanged. To try again, record a longer calibration with more varied movements")
-    gain = f", {100.0 * (b - a) / b:.0f} % lower than the base model without calibration" if b > 0 else ""
-    line = f"held-out error {b:.1f} → {a:.1f} {units} (mean absolute error over {len(names)} {what}{gain})"
     rb, ra = before.get("r2_mean"), after.get("r2_mean")
     if rb is not None and ra is not None and np.isfinite(rb) and np.isfinite(ra):
         n_scored = len(names) - len(after.get("r2_excluded") or {})
-        line += f"; R² {rb:.2f} → {ra:.2f} (mean over the {n_scored} that vary)"
+        r2 = f"R² {rb:.2f} → {ra:.2f} (mean over the {n_scored} that vary)"
     else:
-        line += "; R² n/a (no target varies enough in the held-out block)"
-    return line
+        r2 = "R² n/a (no target varies enough in the held-out block)"
+    if kept == "base":
+        return (f"Calibration did not help: held-out error with the base model {b:.1f} {units}, fine-tuned {a:.1f} "
+                f"{units} (mean absolute error over {len(names)} {what}); {r2}. So the profile keeps the base "
+                "model unchanged. To try again, record a longer calibration with more varied movements")
+    gain = f", {100.0 * (b - a) / b:.0f} % lower than the base model without calibration" if b > 0 else ""
+    return f"held-out error {b:.1f} → {a:.1f} {units} (mean absolute error over {len(names)} {what}){gain}; {r2}"
 
 
 def finger_summary(before: dict, after: dict) -> str:
