@@ -160,7 +160,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="3 subjects, few epochs, strided windows (< 60 s)")
     ap.add_argument("--subjects", default=None, help="comma-separated DB1 subject numbers (default: all 13)")
     ap.add_argument("--folds", type=int, default=0, help="k-fold over people (default: leave one subject out)")
-    ap.add_argument("--model", default=None, help="registry model (default: the default model, DEFAULT_MODEL)")
+    ap.add_argument("--model", default="msenv", help="registry model (msenv: the one whose settings include the "
+                                                    "electrode-shift augmentation of --augment)")
     ap.add_argument("--config", default="{}", help="model settings as JSON")
     ap.add_argument("--only-folds", default=None, help="run only these folds (comma-separated indices; screening)")
     ap.add_argument("--calib-reps", default="1,2", help="repetitions of every movement used for calibration")
