@@ -1,4 +1,4 @@
-"""Speed of the best model (EnvelopeTCN): one-window latency, streaming step, training time, memory.
+"""Speed of a model (default: DEFAULT_MODEL): one-window latency, streaming step, training time, memory.
 
 Inputs are real: windows cut from ../shared/data/paired_myo_mediapipe
 (Myo EMG via MiniVIE, 8 channels, imported at 50 Hz); the benchmark exits 2
@@ -67,6 +67,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="< 60 s: fewer latency runs, 3,000 windows, 3 epochs")
     ap.add_argument("--train-threads", type=int, default=2, help="torch threads for the training part")
     ap.add_argument("--latency-only", action="store_true", help="skip the training part")
+    ap.add_argument("--model", default=None, help="registry model (default: DEFAULT_MODEL)")
+    ap.add_argument("--fs", type=float, default=50.0,
+                    help="model rate, Hz: 50 = the paired data as is; higher rates repeat each sample "
+                         "(500: the armband)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data = (ROOT / ".." / "shared" / "data" / "paired_myo_mediapipe").resolve()
@@ -79,14 +83,16 @@ def main() -> int:
     from asha_app.data.windows import WindowSpec, build_windows
     from asha_app.dsp.filters import FilterSpec
     from asha_app.models import train as T
-    from asha_app.models.registry import build
     from asha_app.models.dataset import WindowDataset
+    from asha_app.models.registry import DEFAULT_MODEL, build
     from asha_app.models.streaming import StreamingRunner
+
+    name = args.model or DEFAULT_MODEL
 
     rec = load_paired(data, fs=50.0)
     fspec = FilterSpec(50.0, band=None, notch_hz=None)
     torch.manual_seed(0)
-    model = build("envtcn", n_channels=8, n_targets=5, fs=50.0)
+    model = build(name, n_channels=8, n_targets=5, fs=50.0)
     ws = build_windows(rec, WindowSpec(model.history * 20.0, 20.0), fspec, "targets")
     pattern = ["train"] * 10
     pattern[3] = pattern[8] = "val"
@@ -101,18 +107,19 @@ def main() -> int:
     norm = Normalizer.fit(ws, tr_idx)
     va_idx = split.indices("val")
 
-    # ---- latency (one thread)
+    # ---- latency (one thread); at --fs above 50 Hz the model is built for that rate and each sample repeated
     torch.set_num_threads(1)
     n_lat = 300 if args.quick else 3000
-    model.eval()
-    x1 = torch.from_numpy(norm.emg(ws.x(tr_idx[:1], model.history)))
+    factor = max(1, int(round(args.fs / 50.0)))
+    lat_model = (model if factor == 1 else build(name, n_channels=8, n_targets=5, fs=50.0 * factor)).eval()
+    raw = np.repeat(rec.emg, factor, axis=0)
+    x1 = torch.from_numpy(np.ascontiguousarray(norm.emg_rows(raw[1000:1000 + lat_model.history]).T[None]))
     with torch.inference_mode():
-        eager = _lat(lambda: model(x1), n_lat)
-    frozen_m = model.frozen()
+        eager = _lat(lambda: lat_model(x1), n_lat)
+    frozen_m = lat_model.frozen()
     with torch.no_grad():
         frozen = _lat(lambda: frozen_m(x1), n_lat)
-    runner = StreamingRunner(model, norm, fspec, stride=1)
-    raw = rec.emg
+    runner = StreamingRunner(lat_model, norm, FilterSpec(50.0 * factor, band=None, notch_hz=None), stride=1)
     pos = {"i": 0}
 
     def one_sample():
@@ -120,7 +127,7 @@ def main() -> int:
         runner.process(raw[i:i + 1])
         pos["i"] += 1
 
-    for _ in range(model.history):
+    for _ in range(lat_model.history):
         one_sample()
     stream = _lat(one_sample, n_lat)
     seed = build("seed", n_channels=8, n_targets=5, fs=50.0, window_ms=1000.0).eval()
@@ -129,8 +136,8 @@ def main() -> int:
         seed_lat = _lat(lambda: seed(xs), n_lat // 3)
 
     if args.latency_only:
-        print_line({"benchmark": "model_speed", "latency_only": True, "model": "envtcn",
-                   "window_shape": [1, 8, model.history], "one_window_eager_1thread": eager,
+        print_line({"benchmark": "model_speed", "latency_only": True, "model": name, "fs_hz": 50.0 * factor,
+                   "window_shape": [1, 8, lat_model.history], "one_window_eager_1thread": eager,
                    "one_window_frozen_torchscript_1thread": frozen, "streaming_step_1thread": stream,
                    "seed_one_window_eager_1thread": seed_lat, "load_avg_1min": os.getloadavg()[0],
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0})
@@ -139,7 +146,7 @@ def main() -> int:
     # ---- training
     torch.set_num_threads(args.train_threads)
     torch.manual_seed(0)
-    model = build("envtcn", n_channels=8, n_targets=5, fs=50.0)
+    model = build(name, n_channels=8, n_targets=5, fs=50.0)
     tds = WindowDataset(ws, tr_idx, norm, model.history)
     vds = WindowDataset(ws, va_idx, norm, model.history)
     cfg = T.TrainConfig(max_epochs=3 if args.quick else 40, patience=6, batch_size=64, progress_every=0)
@@ -164,7 +171,7 @@ def main() -> int:
     out = {
         "benchmark": "model_speed", "quick": args.quick, "data": str(data), "device": "cpu",
         "inputs": "real windows of the paired Myo/MediaPipe session at 50 Hz (not synthetic)",
-        "model": "envtcn", "params": int(sum(p.numel() for p in model.parameters())),
+        "model": name, "params": int(sum(p.numel() for p in model.parameters())),
         "window_shape": [1, 8, model.history],
         "one_window_eager_1thread": eager, "one_window_frozen_torchscript_1thread": frozen,
         "streaming_step_1thread": stream, "seed_one_window_eager_1thread": seed_lat,

@@ -185,6 +185,54 @@ def test_calibrate_end_to_end_writes_profile_and_report(real, base, tmp_path, as
     assert prof.input_monitor().fitted
 
 
+def test_calibration_that_makes_things_worse_keeps_the_base_model(real, base, tmp_path, assets):
+    """The safeguard: a calibration recording whose labels disagree with the person's movements (the fingers'
+    labels swapped in the calibration part only) makes fine-tuning worse on the held-out block, so the profile
+    keeps the base model unchanged and the wizard's line says so in plain words."""
+    t_cut = real.label_t[0] + 0.75 * (real.label_t[-1] - real.label_t[0])
+    targets = real.targets.copy()
+    early = real.label_t < t_cut
+    targets[early] = targets[early][:, ::-1]  # little <-> thumb, ring <-> index
+    rec = replace(real, targets=targets)
+    settings = CalibrationSettings("ben", base_checkpoint=assets.model_path, strategy="head")
+    evs = list(calibrate(rec, settings, profile_path=tmp_path / "ben.ashaprofile"))
+    res = evs[-1].result
+    assert res.kept == "base" and res.after["mae_mean"] >= res.before["mae_mean"]
+    assert "did not help" in evs[-1].message and "keeps the base model" in evs[-1].message
+    assert res.summary() == evs[-1].message
+    prof = P.load_profile(tmp_path / "ben.ashaprofile")
+    assert prof.calibration["kept"] == "base" and prof.metrics["kept"] == "base"
+    assert all(torch.equal(prof.checkpoint.state_dict[k], v) for k, v in base.state_dict.items())
+
+
+def test_finetuning_that_does_not_lower_the_validation_error_returns_the_base():
+    """Inside a strategy: a fine-tuned checkpoint whose validation error is not lower than the base's is replaced
+    by the base (unchanged weights), and the checkpoint says which was kept."""
+    base = C.load(demo_assets().model_path)
+    rec = demo_recording(demo_assets())
+    worse = replace(base, state_dict={k: (v + 0.5 * torch.randn_like(v) if k.startswith("head") else v)
+                                      for k, v in base.state_dict.items()})
+    kept = S.safeguard_check(base, worse, rec)
+    assert kept.training["calibration_kept"] == "base"
+    assert all(torch.equal(kept.state_dict[k], v) for k, v in base.state_dict.items())
+    info = kept.training["safeguard"]
+    assert info["val_error_calibrated"] > info["val_error_base"]
+    better = S.safeguard_check(worse, base, rec)
+    assert better.training["calibration_kept"] == "calibrated"
+    assert all(torch.equal(better.state_dict[k], v) for k, v in base.state_dict.items())
+
+
+def test_summary_says_how_much_better_than_the_base_model():
+    from asha_app.calibration.procedure import summary
+
+    names = {n: 0.0 for n in ("thumb", "index", "middle", "ring", "little")}
+    before = {"mae_mean": 20.0, "mae_per_target": names, "r2_mean": 0.5, "target_kind": "targets", "units": "deg"}
+    after = {**before, "mae_mean": 15.0, "r2_mean": 0.7}
+    line = summary(before, after)
+    assert "20.0 → 15.0 deg" in line and "25 % lower than the base model" in line and "R² 0.50 → 0.70" in line
+    assert "did not help" in summary(after, before, "base")
+
+
 def test_input_monitor_flags_unlike_input(real):
     from asha_app.dsp.filters import FilterSpec
 

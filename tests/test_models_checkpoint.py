@@ -35,7 +35,7 @@ def trained(name):
     return job, ev.checkpoint
 
 
-@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn"])
+@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn", "msenv"])
 def test_round_trip_gives_identical_predictions(name, tmp_path):
     job, ck = trained(name)
     path = C.save(ck, tmp_path / f"{name}.pt")
@@ -48,7 +48,7 @@ def test_round_trip_gives_identical_predictions(name, tmp_path):
     assert np.array_equal(T.predict(ck2.build_model(), ds), T.predict(job.model, ds))
 
 
-@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn"])
+@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn", "msenv"])
 def test_streaming_equals_batch(name):
     """Raw EMG fed in random chunk sizes through filter + normalisation + ring = the batch windows' outputs."""
     job, ck = trained(name)
@@ -139,14 +139,15 @@ def test_report_files(tmp_path):
     assert "report_bars.png" in Path(files["html"]).read_text()
 
 
-def test_stateful_one_sample_steps_equal_batch():
-    """EnvelopeTCN's frozen one-sample step (the live path) == batch windows, after the warm-up."""
-    job, ck = trained("envtcn")
+@pytest.mark.parametrize("name", ["envtcn", "msenv"])
+def test_stateful_one_sample_steps_equal_batch(name):
+    """A stateful model's frozen one-sample step (the live path) == batch windows, after the warm-up."""
+    job, ck = trained(name)
     rec = paired()
     runner = ck.runner(stride=3)
     assert runner.stateful and runner._step is not None
     idx, outs = [], []
-    for i in range(400):
+    for i in range(ck.history + 250):
         j, y = runner.process(rec.emg[i:i + 1])
         idx.append(j)
         outs.append(y)

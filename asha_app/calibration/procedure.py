@@ -264,6 +264,13 @@ class CalibrationResult:
     report_png: Path | None
     quality: QualityReport
     finetune_s: float
+    #: ``"calibrated"``: the profile holds the fine-tuned model; ``"base"``: fine-tuning did not lower the
+    #: held-out error, so the profile holds the base model unchanged (:func:`keep_better`)
+    kept: str = "calibrated"
+
+    def summary(self) -> str:
+        """The wizard's line for this result (:func:`summary`)."""
+        return summary(self.before, self.after, self.kept)
 
 
 def _scratch_checkpoint(rec, settings: CalibrationSettings, cancel) -> Iterator:
@@ -385,16 +392,22 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noq
     ft_s = time.perf_counter() - t0
     yield CalibrationEvent("evaluate", 0.87, "evaluating the calibrated model on the held-out block")
     after = S.evaluate_on(new, held, hand_model)
+    kept = keep_better(before, after, new)
+    calibrated = new
+    if kept == "base":
+        new = base
     monitor = InputMonitor(new.filter_spec, new.n_channels).fit(np.vstack([r.emg for r in as_list(calib)]))
     dev = {"name": device_name(rec.meta) or new.device, "fs": rec.fs, "n_channels": rec.n_channels,
            "channel_names": list(rec.channel_names), "channel_map": rec.meta.get("channel_map"), "decimation": 1,
            **settings.device}
     pieces = as_list(held)
-    metrics = {"before": before, "after": after, "held_out_s": [float(pieces[0].emg_t[0]), float(pieces[-1].emg_t[-1])]}
+    metrics = {"before": before, "after": after, "held_out_s": [float(pieces[0].emg_t[0]), float(pieces[-1].emg_t[-1])],
+               "kept": kept}
     profile = UserProfile(participant=settings.participant, checkpoint=new, device=dev,
                           placement_notes=settings.placement_notes, bone_lengths_mm=settings.bone_lengths_mm,
                           metrics=metrics, monitor=monitor.to_dict(),
                           calibration={"strategy": settings.strategy, "finetune_s": ft_s, "quality": quality.shares,
+                                       "kept": kept,
                                        "base": str(settings.base_checkpoint or f"scratch:{SCRATCH_MODEL}"),
                                        "recording_s": rec.duration, "session": rec.meta.get("session")})
     path = None
@@ -404,39 +417,54 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noq
     yield CalibrationEvent("report", 0.92, "drawing the report card")
     rdir = Path(report_dir) if report_dir else (path.parent if path else None)
     if rdir is not None:
-        t, y, p_after = S.predict_recording(new, held)
+        t, y, p_after = S.predict_recording(calibrated, held)
         _, _, p_before = S.predict_recording(base, held)
         png = render_report_card(rdir / f"{path.stem if path else 'calibration'}_report.png", settings.participant,
                                 new.target_names, before, after, t, y, p_before, p_after)
     if path is not None:
         save_profile(profile, path)
         yield CalibrationEvent("saved", 0.98, f"profile saved: {path}")
-    res = CalibrationResult(profile, path, before, after, png, quality, ft_s)
-    yield CalibrationEvent("done", 1.0, summary(before, after), result=res)
+    res = CalibrationResult(profile, path, before, after, png, quality, ft_s, kept)
+    yield CalibrationEvent("done", 1.0, res.summary(), result=res)
 
 
 _KIND_WORDS = {"joint_angles": "joint angles", "joints_mm": "joint coordinates"}
 
 
-def summary(before: dict, after: dict) -> str:
-    """One line: held-out error before -> after in named units, R² over the targets that vary, and a warning
-    when calibration made it worse."""
+def keep_better(before: dict, after: dict, calibrated: C.Checkpoint | None = None) -> str:
+    """Which model a profile keeps: ``"calibrated"`` when its held-out error is lower than the base model's, else
+    ``"base"`` (also when fine-tuning itself already kept the base, see
+    :func:`asha_app.calibration.strategies.safeguard_check`).  Calibration never leaves a person worse off."""
+    if calibrated is not None and calibrated.training.get("calibration_kept") == "base":
+        return "base"
+    a, b = after.get("mae_mean"), before.get("mae_mean")
+    if a is None or not np.isfinite(a):
+        return "base"
+    if b is None or not np.isfinite(b):
+        return "calibrated"
+    return "calibrated" if a < b else "base"
+
+
+def summary(before: dict, after: dict, kept: str = "calibrated") -> str:
+    """One line in plain words: held-out error before -> after in named units, how much lower, R² over the targets
+    that vary; when fine-tuning did not help (``kept == "base"``), says that the profile keeps the base model."""
     names = list(after.get("mae_per_target") or [])
     kind = after.get("target_kind", "targets")
     units = after.get("units") or units_of(names, kind)
     what = _KIND_WORDS.get(kind, "finger flexions" if units == "deg" else "targets")
-    line = (f"held-out error {before['mae_mean']:.1f} → {after['mae_mean']:.1f} {units} "
-            f"(mean absolute error over {len(names)} {what})")
+    b, a = before["mae_mean"], after["mae_mean"]
     rb, ra = before.get("r2_mean"), after.get("r2_mean")
     if rb is not None and ra is not None and np.isfinite(rb) and np.isfinite(ra):
         n_scored = len(names) - len(after.get("r2_excluded") or {})
-        line += f"; R² {rb:.2f} → {ra:.2f} (mean over the {n_scored} that vary)"
+        r2 = f"R² {rb:.2f} → {ra:.2f} (mean over the {n_scored} that vary)"
     else:
-        line += "; R² n/a (no target varies enough in the held-out block)"
-    if after["mae_mean"] > before["mae_mean"]:
-        line += (". The calibrated model is NOT better than the base model on the held-out block: record again "
-                 "with more varied movements, or keep using the base model")
-    return line
+        r2 = "R² n/a (no target varies enough in the held-out block)"
+    if kept == "base":
+        return (f"Calibration did not help: held-out error with the base model {b:.1f} {units}, fine-tuned {a:.1f} "
+                f"{units} (mean absolute error over {len(names)} {what}); {r2}. So the profile keeps the base "
+                "model unchanged. To try again, record a longer calibration with more varied movements")
+    gain = f", {100.0 * (b - a) / b:.0f} % lower than the base model without calibration" if b > 0 else ""
+    return f"held-out error {b:.1f} → {a:.1f} {units} (mean absolute error over {len(names)} {what}){gain}; {r2}"
 
 
 def finger_summary(before: dict, after: dict) -> str:

@@ -55,8 +55,10 @@ def finetune_config(strategy: str, max_time_s: float = 45.0, max_epochs: int = 1
     """Training settings of a strategy (time-bounded so calibration stays within a minute)."""
     if strategy not in STRATEGIES:
         raise T.TrainingError(f"unknown calibration strategy {strategy!r}; use one of {sorted(STRATEGIES)}")
-    return T.TrainConfig(max_epochs=max_epochs, batch_size=64, lr=STRATEGIES[strategy]["lr"], patience=4,
-                         progress_every=10, max_time_s=max_time_s, weight_decay=1e-4, seed=0)
+    spec = STRATEGIES[strategy]
+    return T.TrainConfig(max_epochs=max_epochs, batch_size=spec.get("batch_size", 64), lr=spec["lr"],
+                         patience=spec.get("patience", 4), progress_every=10, max_time_s=max_time_s,
+                         weight_decay=spec.get("weight_decay", 1e-4), seed=0)
 
 
 ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
@@ -119,12 +121,17 @@ def _closed_form(ckpt: Checkpoint, recording, strategy: str, cancel=None) -> Ite
     t0 = _time.perf_counter()
     yield T.ProgressEvent("start", max_epochs=1, message=f"{strategy}: closed-form head")
     model = ckpt.build_model()
-    ws = build_windows(recording, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    first = recording[0] if isinstance(recording, (list, tuple)) else recording  # or a list of pieces
+    ws = build_windows(recording, T.calibration_window(ckpt.window, first.fs), ckpt.filter_spec,
+                       ckpt.target_kind)
     split = split_time_blocks(ws, 5, VAL_PATTERN)
     split.check(("train", "val"))
     tr = WindowDataset(ws, split.indices("train"), ckpt.normalizer, model.history)
     va = WindowDataset(ws, split.indices("val"), ckpt.normalizer, model.history)
-    n_bn = _reestimate_bn(model, tr) if strategy == "bn_head" else 0
+    if STRATEGIES[strategy].get("adapt_input"):
+        pick = np.random.default_rng(0).choice(len(tr), size=min(len(tr), 512), replace=False)
+        model.data_init(tr.batch(np.sort(pick))[0], again=True)
+    n_bn = _reestimate_bn(model, tr) if STRATEGIES[strategy]["mode"] == "bn_head" else 0
     head = _linear_head(model)
     assert head is not None, "run_strategy only takes this path for a linear head"
     ft, yt = _head_inputs(model, head, tr)
@@ -161,6 +168,13 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
                  max_epochs: int = 15) -> Iterator[T.ProgressEvent]:
     """Fine-tune ``ckpt`` on ``recording`` with a strategy; the last event carries the new checkpoint.
 
+    Safeguard: the base model and the fine-tuned one are both scored on the
+    recording's validation time block (the 4th of 5, never trained on); when
+    fine-tuning does not lower that error, the last event carries the BASE
+    checkpoint, unchanged, with ``training["calibration_kept"] == "base"``
+    (``"calibrated"`` otherwise) and both errors in ``training["safeguard"]``
+    (:func:`safeguard_check`).
+
     Raises
     ------
     TrainingError, DatasetError, CheckpointMismatchError
@@ -171,12 +185,59 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
     first = recording[0] if isinstance(recording, (list, tuple)) else recording  # or a list of pieces
     _, names, _ = select_targets(first, ckpt.target_kind)
     ckpt.check_compatible(n_channels=first.n_channels, fs=first.fs, target_names=names)
-    if strategy in ("head", "bn_head") and not ckpt.build_model().closed_form and _linear_head(ckpt.build_model()):
-        yield from _closed_form(ckpt, recording, strategy, cancel)
-        return
-    cfg = finetune_config(strategy, max_time_s, max_epochs)
-    yield from T.finetune(ckpt, recording, mode=STRATEGIES[strategy]["mode"], cfg=cfg, cancel=cancel,
-                          split_args={"n_blocks": 5, "pattern": VAL_PATTERN})
+    if STRATEGIES[strategy]["mode"] in ("head", "bn_head") and not ckpt.build_model().closed_form \
+            and _linear_head(ckpt.build_model()):
+        inner = _closed_form(ckpt, recording, strategy, cancel)
+    else:
+        cfg = finetune_config(strategy, max_time_s, max_epochs)
+        inner = T.finetune(ckpt, recording, mode=STRATEGIES[strategy]["mode"], cfg=cfg, cancel=cancel,
+                           split_args={"n_blocks": 5, "pattern": VAL_PATTERN},
+                           adapt_input=bool(STRATEGIES[strategy].get("adapt_input")))
+    for ev in inner:
+        if ev.kind == "done" and ev.checkpoint is not None:
+            ev.checkpoint = safeguard_check(ckpt, ev.checkpoint, recording)
+        yield ev
+
+
+def validation_error(ckpt: Checkpoint, recording: Recording | list[Recording],
+                     scale: np.ndarray | None = None) -> float:
+    """Mean squared error on the recording's validation time block (4th of 5), per target divided by ``scale**2``.
+
+    ``recording`` may be a list of pieces (each cut into its own blocks).  ``scale`` defaults to the checkpoint's
+    target standard deviations, so the figure is the training loss's unit; pass the same ``scale`` to compare two
+    checkpoints whose normalisations differ.
+    """
+    first = recording[0] if isinstance(recording, (list, tuple)) else recording
+    ws = build_windows(recording, T.calibration_window(ckpt.window, first.fs), ckpt.filter_spec,
+                       ckpt.target_kind)
+    split = split_time_blocks(ws, 5, VAL_PATTERN)
+    model = ckpt.build_model()
+    ds = WindowDataset(ws, split.indices("val"), ckpt.normalizer, model.history)
+    if len(ds) == 0:  # pieces too short for a validation block: nothing to compare on
+        return float("nan")
+    pred = ckpt.normalizer.y_inverse(T.predict(model, ds))
+    sc = np.asarray(ckpt.normalizer.target_std if scale is None else scale, np.float64)
+    return float(np.mean(((pred - ws.y[ds.indices]) / sc) ** 2))
+
+
+def safeguard_check(base: Checkpoint, new: Checkpoint, recording: Recording | list[Recording]) -> Checkpoint:
+    """``new`` when it has a lower validation error than ``base`` on ``recording``, else ``base`` (unchanged weights).
+
+    Either way the returned checkpoint's ``training`` records ``calibration_kept``
+    (``"calibrated"`` or ``"base"``) and ``safeguard`` = ``{"val_error_base", "val_error_calibrated"}``.  Without a
+    validation block to compare on, ``new`` is kept here and the held-out comparison of
+    :func:`asha_app.calibration.procedure.keep_better` decides.
+    """
+    scale = np.asarray(base.normalizer.target_std, np.float64)
+    e_base = validation_error(base, recording, scale)
+    e_new = validation_error(new, recording, scale)
+    info = {"val_error_base": e_base, "val_error_calibrated": e_new}
+    if not np.isfinite(e_base) or (np.isfinite(e_new) and e_new < e_base):
+        return replace(new, training={**new.training, "calibration_kept": "calibrated", "safeguard": info})
+    log.info("calibration kept the base model: validation error %.4f (base) <= %.4f (fine-tuned)", e_base, e_new)
+    rejected = {k: new.training[k] for k in ("strategy", "best_epoch", "epochs_run", "alpha") if k in new.training}
+    return replace(base, training={**base.training, "calibration_kept": "base", "safeguard": info,
+                                   "rejected": rejected})
 
 
 def slice_recording(rec: Recording, t0: float, t1: float) -> Recording:

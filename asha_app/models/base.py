@@ -48,6 +48,36 @@ class EmgModel(nn.Module):
         """Modules adapted by ``head`` fine-tuning (the output layers)."""
         raise NotImplementedError
 
+    # -------------------------------------------------------------------------------- cached features (optional)
+    def fixed_features(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The model's parameter-free front on normalised windows (B, C, L) -> features (B, F), or None.
+
+        A model whose first stage has no trainable weights (fixed filters,
+        averages) returns it here, with :meth:`from_features` the rest, so that
+        ``forward(x) == from_features(fixed_features(x))`` in eval mode.  The
+        training loop then computes the front once per window instead of once
+        per epoch (:func:`asha_app.models.train.train`), which makes fine-tuning
+        on a calibration recording many times faster.  Default: None (not split).
+        """
+        return None
+
+    def from_features(self, f: torch.Tensor) -> torch.Tensor:
+        """The trainable rest of the model on :meth:`fixed_features` (B, F) -> normalised targets (B, T)."""
+        raise NotImplementedError
+
+    def feature_cache_ok(self) -> bool:
+        """True when training on cached :meth:`fixed_features` equals training on windows (no augmentation of
+        the input in training mode, a split front)."""
+        return False
+
+    def without_augmentation(self) -> None:
+        """Switch off any training-time input augmentation (no-op by default)."""
+
+    def data_init(self, x: torch.Tensor, again: bool = False) -> None:
+        """Data-dependent initialisation from the first training batch (B, C, L), before its features are
+        cached; a no-op unless the model needs one (e.g. a learned zero of log amplitude).  ``again``: redo it
+        on new data (calibration to a new person: ``adapt_input`` of :func:`asha_app.models.train.finetune`)."""
+
     def frozen(self) -> torch.jit.ScriptModule:
         """TorchScript of :meth:`forward` for one window (1, C, history), traced and frozen for fast CPU inference.
 

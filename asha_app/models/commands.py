@@ -30,6 +30,7 @@ from asha_app.data.labels import select_targets
 from asha_app.models import metrics as M
 from asha_app.models.recordings_io import load_any
 from asha_app.models.report import write_report
+from asha_app.models.threads import training_threads
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise AshaError(f"--band {args.band[0]:g} {args.band[1]:g}: the low edge must be below the high edge.")
     if args.threads:
         torch.set_num_threads(args.threads)
+    else:
+
+        torch.set_num_threads(training_threads())
     recs = _load(args.inputs)
     fspec, why = _filter_spec(args, recs)
     log.info("filter: %s", why)
@@ -283,13 +287,13 @@ def _wrap(fn):
 def register(subparsers) -> None:
     """Add ``train`` and ``evaluate`` to an argparse sub-parser collection; each sets ``func``."""
     from asha_app.data.splits import SPLIT_CHOICES  # noqa: PLC0415 - scipy.signal on first use
-    from asha_app.models.registry import available  # noqa: PLC0415 - torch on first use
+    from asha_app.models.registry import DEFAULT_MODEL, available  # noqa: PLC0415 - torch on first use
 
     p = subparsers.add_parser("train", help="train an EMG-to-pose model on recordings",
                               description="Train a model on session files (.h5), recording archives (.npz) or a "
                                           "paired Myo/MediaPipe folder; writes the checkpoint and its report.")
     p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
-    p.add_argument("--model", default="envtcn", choices=available())
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=available())
     p.add_argument("--config", type=json_object, help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
@@ -333,7 +337,8 @@ def register(subparsers) -> None:
     p.add_argument("--patience", type=NONNEGATIVE_INT, default=8)
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
     p.add_argument("--max-time-s", type=POSITIVE_FLOAT, default=None)
-    p.add_argument("--threads", type=int_range(0, 1024), default=0, help="torch CPU threads (0: torch default)")
+    p.add_argument("--threads", type=int_range(0, 1024), default=0,
+                   help="torch CPU threads (0: the cores that are free now)")
     p.set_defaults(func=_wrap(cmd_train))
 
     e = subparsers.add_parser("evaluate", help="evaluate a checkpoint on held-out recordings",

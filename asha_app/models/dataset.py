@@ -50,3 +50,28 @@ class WindowDataset(torch.utils.data.Dataset):
         x = self.norm.emg(self.ws.x(idx, self.length))
         y = self.norm.y(self.ws.y[idx])
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+class FeatureDataset(WindowDataset):
+    """A :class:`WindowDataset` whose items are a model's cached fixed features instead of EMG windows.
+
+    ``x`` is float32 (n_features,) from :meth:`asha_app.models.base.EmgModel.fixed_features`,
+    computed once for every window of ``ds``; ``y``, ``ws``, ``indices`` and
+    ``norm`` are those of ``ds`` (so losses and metrics are unchanged).
+
+    Parameters
+    ----------
+    ds : WindowDataset
+    features : tensor (len(ds), n_features)
+    """
+
+    def __init__(self, ds: WindowDataset, features: torch.Tensor) -> None:
+        super().__init__(ds.ws, ds.indices, ds.norm, ds.length)
+        if len(features) != len(ds):
+            raise ValueError(f"{len(features)} feature rows for {len(ds)} windows")
+        self.features = features
+
+    def batch(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        pos = np.asarray(positions)
+        return self.features[torch.from_numpy(pos.astype(np.int64))], torch.from_numpy(
+            self.norm.y(self.ws.y[self.indices[pos]]))

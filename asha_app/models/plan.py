@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from asha_app.data.labels import select_targets
 from asha_app.data.splits import SPLIT_CHOICES, SPLIT_TAKES, split_time_blocks
 from asha_app.data.windows import WindowSpec, build_windows, check_recording
 from asha_app.models.fingers import units_of
+from asha_app.models.threads import training_threads
 
 if TYPE_CHECKING:  # torch stays out of import time: these types only for the type checker
     from asha_app.dsp.filters import FilterSpec
@@ -42,8 +42,13 @@ log = logging.getLogger(__name__)
 
 
 def default_threads() -> int:
-    """Torch threads for training: all cores but one (the GUI keeps a core), at most 8, at least 1."""
-    return max(1, min(8, (os.cpu_count() or 2) - 1))
+    """Torch threads for training: the free cores but one (the GUI keeps a core), at most 8, at least 1.
+
+    Free cores are estimated without blocking (:func:`asha_app.models.threads.training_threads`), so a machine
+    loaded by other programs does not get an oversubscribed, many times slower training.
+    """
+
+    return training_threads(reserve=1, interval_s=0.0)
 
 
 def target_units(target_kind: str, target_names: list[str] | None = None) -> str:

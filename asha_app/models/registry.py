@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from asha_app.core.errors import ConfigError
-from asha_app.models import ridge, seed, tcn
+from asha_app.models import msenv, ridge, seed, tcn
 from asha_app.models.base import EmgModel
 
 _REGISTRY: dict[str, tuple[type, dict]] = {}
+
+#: the model ``asha train``, the training wizard and calibration from scratch use unless told otherwise
+DEFAULT_MODEL = "envtcn"
 
 
 def register(name: str, cls: type, defaults: dict) -> None:
@@ -20,6 +23,7 @@ def _load_builtin() -> None:
     register("ridge", ridge.RidgeRegressor, ridge.DEFAULTS)
     register("seed", seed.SeedConvLSTM, seed.DEFAULTS)
     register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)
+    register("msenv", msenv.MultiScaleEnvelopeNet, msenv.DEFAULTS)
 
 
 def available() -> list[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from asha_app.dsp.filters import FilterSpec
 from asha_app.models import metrics as M
 from asha_app.models.base import EmgModel
 from asha_app.models.checkpoint import Checkpoint
-from asha_app.models.dataset import WindowDataset
+from asha_app.models.dataset import FeatureDataset, WindowDataset
 from asha_app.models.registry import build
 from asha_app.pose.contract import PoseContractError, hand_mapper
 from asha_app.pose.hand_model import HandModel
@@ -215,6 +215,10 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                             result=result)
         return
 
+    if ddp_model is None and _cacheable(model, cfg):
+        yield from _train_on_features(model, train_ds, val_ds, cfg, cancel, trainable, train_mode, t0)
+        return
+
     model.to(cfg.device)
     net = ddp_model if ddp_model is not None else model
     params = trainable if trainable is not None else [p for p in model.parameters() if p.requires_grad]
@@ -292,6 +296,78 @@ def train(model: EmgModel, train_ds: WindowDataset, val_ds: WindowDataset, cfg: 
                             elapsed_s=time.perf_counter() - t0, message="cancelled; best epoch restored")
     yield ProgressEvent("done", len(history), cfg.max_epochs, val_loss=best[0], best_val_loss=best[0],
                         best_epoch=best[1], elapsed_s=time.perf_counter() - t0, eta_s=0.0, result=result)
+
+
+class _FromFeatures(nn.Module):
+    """A model seen from its cached features: ``forward(f) = model.from_features(f)`` (same parameters)."""
+
+    closed_form = False
+
+    def __init__(self, model: EmgModel) -> None:
+        super().__init__()
+        self.inner = model
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.inner.from_features(f)
+
+
+def _cacheable(model: nn.Module, cfg: TrainConfig) -> bool:
+    """True when the training loop may run on the model's cached fixed features (see
+    :meth:`asha_app.models.base.EmgModel.fixed_features`): the model says so (a parameter-free front, no input
+    augmentation), on the CPU."""
+    ok = getattr(model, "feature_cache_ok", None)
+    return bool(ok is not None and ok() and not model.closed_form and str(cfg.device) == "cpu")
+
+
+@torch.no_grad()
+def cached_features(model: EmgModel, ds: WindowDataset, batch: int = 512) -> torch.Tensor:
+    """:meth:`~asha_app.models.base.EmgModel.fixed_features` (N, F) of every window of ``ds``, eval mode."""
+    was = model.training
+    model.eval()
+    seq = getattr(model, "fixed_features_sequence", None)
+    if seq is not None and len(ds):  # O(n) over each recording instead of O(n x window)
+        ws, rows = ds.ws, ds.ws.ends[ds.indices]
+        cached: torch.Tensor | None = None
+        for lo, hi in ws.rec_bounds:
+            sel = np.flatnonzero((rows >= lo) & (rows < hi))
+            if not len(sel):
+                continue
+            f = seq(torch.from_numpy(ds.norm.emg_rows(ws.emg[lo:hi])))
+            cached = torch.zeros(len(ds), f.shape[1]) if cached is None else cached
+            cached[torch.from_numpy(sel)] = f[torch.from_numpy(rows[sel] - lo)]
+        model.train(was)
+        return cached if cached is not None else torch.zeros(0, 0)
+    out: list[torch.Tensor] = []
+    for i in range(0, len(ds), batch):
+        x, _ = ds.batch(np.arange(i, min(i + batch, len(ds))))
+        f = model.fixed_features(x)
+        assert f is not None  # only called for models with a fixed front (feature_cache_ok)
+        out.append(f)
+    model.train(was)
+    return torch.cat(out) if out else torch.zeros(0, 0)
+
+
+def _train_on_features(model, train_ds, val_ds, cfg, cancel, trainable, train_mode, t0):
+    """:func:`train` on cached fixed features: the same batches, losses and early stopping, the front run once."""
+
+    rank, world = _rank_world()
+    sampler = torch.utils.data.DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True,
+                                                  seed=cfg.seed, drop_last=True)
+    sampler.set_epoch(1)
+    first = np.fromiter(iter(sampler), dtype=np.int64)[:max(1, cfg.batch_size // world)]
+    model.data_init(train_ds.batch(first)[0])  # what the first training batch would set
+    ftr = FeatureDataset(train_ds, cached_features(model, train_ds))
+    fva = FeatureDataset(val_ds, cached_features(model, val_ds))
+    wrapper = _FromFeatures(model)
+    mode = train_mode or (lambda m: m.train())
+    params = trainable if trainable is not None else [p for p in model.parameters() if p.requires_grad]
+    for ev in train(wrapper, ftr, fva, cfg, cancel, params, lambda _w: mode(model)):
+        if ev.kind == "start":
+            continue
+        ev.elapsed_s = time.perf_counter() - t0
+        if ev.kind == "done":
+            ev.result["feature_cache"] = {"features": int(ftr.features.shape[1])}
+        yield ev
 
 
 # ------------------------------------------------------------------------------------------------------------ jobs
@@ -412,8 +488,17 @@ def run(job: Job, cfg: TrainConfig | None = None, cancel=None) -> Iterator[Progr
     yield last
 
 
+def calibration_window(spec: WindowSpec, fs: float) -> WindowSpec:
+    """The windows fine-tuning cuts from a short calibration recording: the checkpoint's, with a stride of at most
+    10 ms (or one sample when samples are further apart), so a few minutes give every window they hold (a base
+    model trained on hours may have used a coarser stride)."""
+    stride = min(spec.stride_ms, max(1000.0 / fs, 10.0))
+    return replace(spec, stride_ms=stride)
+
+
 def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: str = "head",
-             cfg: TrainConfig | None = None, cancel=None, split_args: dict | None = None) -> Iterator[ProgressEvent]:
+             cfg: TrainConfig | None = None, cancel=None, split_args: dict | None = None,
+             adapt_input: bool = False) -> Iterator[ProgressEvent]:
     """Adapt a checkpoint to new recordings (calibration), yielding progress events.
 
     Parameters
@@ -430,6 +515,10 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     cfg : TrainConfig
     split_args : dict
         Time-block split of the new data (default 5 blocks, the 4th validation, no test).
+    adapt_input : bool
+        Redo the model's data-dependent input initialisation on the new
+        training windows first (:meth:`~asha_app.models.base.EmgModel.data_init`,
+        e.g. msenv's log-amplitude zero: a new person's resting level).
 
     Yields
     ------
@@ -447,12 +536,17 @@ def finetune(ckpt: Checkpoint, recordings: list[Recording] | Recording, mode: st
     _, names, _ = select_targets(recs[0], ckpt.target_kind)
     ckpt.check_compatible(n_channels=recs[0].n_channels, fs=recs[0].fs, target_names=names)
     model = ckpt.build_model()
-    ws = build_windows(recs, ckpt.window, ckpt.filter_spec, ckpt.target_kind)
+    model.without_augmentation()  # one person's data: no electrode-shift augmentation (and cached features)
+    ws = build_windows(recs, calibration_window(ckpt.window, recs[0].fs), ckpt.filter_spec, ckpt.target_kind)
     split = split_time_blocks(ws,
                               **(split_args or {"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]}))
     split.check(("train", "val"))
     job = Job(ws, split, ckpt.normalizer, model)
     cfg = cfg or TrainConfig(max_epochs=20, lr=3e-4, patience=5)
+    if adapt_input:
+        tr = job.dataset("train")
+        pick = np.random.default_rng(cfg.seed).choice(len(tr), size=min(len(tr), 512), replace=False)
+        model.data_init(tr.batch(np.sort(pick))[0], again=True)
     head = [p for m in model.head_modules() for p in m.parameters()]
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # noqa: SLF001 - torch's only common base of BatchNorm1d/2d/3d
     trainable: list[nn.Parameter] | None

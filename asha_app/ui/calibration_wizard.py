@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from asha_app.calibration import strategies as S
 from asha_app.calibration.procedure import (CalibrationError, CalibrationSettings, calibration_protocol, check_quality,
-                                            finger_summary, load_base_model, summary)
+                                            finger_summary, load_base_model)
 from asha_app.calibration.profile import default_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
@@ -439,7 +439,8 @@ class TrainPage(QWizardPage):
             return
         self.result = wk.result
         self.progress.setValue(100)
-        self.status.setText(f"✓ {summary(self.result.before, self.result.after)}. Profile: {self.result.profile_path}")
+        mark = "✓" if self.result.kept == "calibrated" else "ℹ"  # (⚠ is for failures: nothing was saved)
+        self.status.setText(f"{mark} {self.result.summary()}. Profile: {self.result.profile_path}")
         per_finger = finger_summary(self.result.before, self.result.after)
         self.fingers.setText(per_finger)
         self.fingers.setVisible(bool(per_finger))

@@ -24,6 +24,8 @@ MODEL_DESCRIPTIONS = {
     "ridge": "Ridge regression on per-channel amplitude features: the closed-form baseline (fits in seconds).",
     "seed": "Conv1D + LSTM of the seed system (about 1 M weights), reproduced as the reference network.",
     "envtcn": "EnvelopeTCN: learned causal envelopes + dilated causal convolutions; small, fast, streams live.",
+    "msenv": "Multi-scale envelopes: log EMG envelopes averaged over 10 ms to 6.4 s + MLP; best measured on "
+             "NinaPro DB1, streams live.",
 }
 FINETUNE_MODE_TEXT = {
     "head": "Output layers only (few weights; safest with little calibration data)",
@@ -69,7 +71,9 @@ class ModelPage(QWizardPage):
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.model_list.addItem(item)
         names = available()
-        self.model_list.setCurrentRow(names.index("envtcn") if "envtcn" in names else 0)
+        from asha_app.models.registry import DEFAULT_MODEL  # noqa: PLC0415 - torch on first use
+
+        self.model_list.setCurrentRow(names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
         lay.addWidget(self.model_list, 1)
         lay.addWidget(self.ft_radio)
         ft = QWidget()
