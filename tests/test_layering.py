@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "asha_app"
-QT_FREE = ["core", "devices", "dsp", "pose", "data", "models", "protocols", "calibration"]
+QT_FREE = ["core", "devices", "dsp", "pose", "data", "models", "protocols", "calibration", "gestures"]
 
 
 def _imports(path: Path) -> set[str]:
