@@ -85,6 +85,8 @@ def read_myo_gesture_session(folder: str | Path, participant: str | None = None)
                 continue
             prompts.append(Prompt(MYO_GESTURES.get(code, f"gesture {code}"), float(t[s]), float(t[e - 1] + 1 / MYO_FS), rep))
             rep += 1
+        if not prompts:  # the rest-only file (0.txt): one rest prompt, so it is labelled, not unlabelled
+            prompts.append(Prompt(MYO_GESTURES[0], 0.0, float(t[-1] + 1 / MYO_FS), 0))
         out.append(Recording(emg=emg, emg_t=t, fs=MYO_FS, channel_names=[f"ch{i + 1}" for i in range(8)],
                              emg_units="Myo counts", prompts=prompts,
                              meta={"session": session, "participant": participant, "source_file": str(f),

@@ -254,8 +254,4 @@ def gesture_timeline(rec: Recording, source: str = "auto", settle_s: float | Non
             f"{src}: has no gesture labels ({what}). Record it with a protocol (Session → New recording…) so each "
             "prompt becomes a gesture, or train a pose model on it instead (the pose task: 'asha train' without "
             "'--task gesture').")
-    if len(tl.gestures) < 2:
-        src = rec.meta.get("source_file", rec.meta.get("session", "the recording"))
-        raise DatasetError(f"{src}: its prompts name only {tl.gestures}; a gesture classifier needs at least two "
-                           "classes (rest counts as one).")
     return tl

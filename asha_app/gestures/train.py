@@ -449,10 +449,7 @@ def fit_events(model: GestureModel, job: GestureJob, cfg: TrainConfig | None = N
 
 def fit(model: GestureModel, job: GestureJob, cfg: TrainConfig | None = None, **kw) -> dict:
     """:func:`fit_events` run to the end; returns the ``done`` event."""
-    ev = {}
-    for ev in fit_events(model, job, cfg, **kw):
-        pass
-    return ev
+    return list(fit_events(model, job, cfg, **kw))[-1]
 
 
 def new_model(name: str, job: GestureJob, config: dict | None = None) -> GestureModel:

@@ -74,7 +74,7 @@ def timeline_prompts(tl: GestureTimeline, t_end: float) -> list[Prompt]:
     """The timeline's gesture segments as prompts, repetition = occurrence of that gesture (rest segments left out)."""
     seen: dict[str, int] = {}
     out = []
-    ends = np.concatenate([tl.change_t[1:], [t_end]])
+    ends = np.concatenate([tl.change_t[1:], [t_end]]) if len(tl.change_t) else np.zeros(0)
     for t0, t1, lab in zip(tl.change_t, ends, tl.labels, strict=True):
         if lab == REST:
             continue
@@ -138,6 +138,9 @@ def build_gesture_windows(recordings: list[Recording] | Recording, spec: WindowS
     timelines = [gesture_timeline(r, source, settle_s) for r in recs]
     if classes is None:
         classes = order_classes(g for tl in timelines for g in tl.gestures)
+        if len(classes) < 2:
+            raise DatasetError(f"the recordings' prompts name only {classes}; a gesture classifier needs at least two "
+                               "classes (rest counts as one). Record a protocol with gestures.")
     index = {c: i for i, c in enumerate(classes)}
     W, S = spec.window_samples(fs), spec.stride_samples(fs)
     emgs, ends, end_t, start_t, ys, rix, bounds, prompts = [], [], [], [], [], [], [], []
@@ -195,3 +198,26 @@ def check_class_counts(ws: GestureWindowSet, idx: np.ndarray, min_windows: int =
         raise DatasetError(
             f"too little {what} data for some gestures: {'; '.join(parts)}; each needs at least {min_windows}. "
             "Record more repetitions of them, use a shorter window or stride, or leave them out of the gesture set.")
+
+
+def window_repetitions(ws: WindowSet) -> np.ndarray:
+    """Repetition of every window: that of the last prompt starting at or before its label time (-1 before any).
+
+    The rest after a movement belongs to that movement's repetition, as in
+    :func:`asha_app.data.splits.split_by_repetitions`.
+
+    Returns
+    -------
+    int64 array (n_windows,)
+    """
+    out = np.full(len(ws), -1, np.int64)
+    for r, prompts in enumerate(ws.rec_prompts):
+        ps = sorted([p for p in prompts if p.repetition >= 0], key=lambda p: p.start)
+        sel = np.flatnonzero(ws.rec_index == r)
+        if not ps or not len(sel):
+            continue
+        starts = np.array([p.start for p in ps])
+        k = np.searchsorted(starts, ws.label_time[sel], side="right") - 1
+        reps = np.array([p.repetition for p in ps])
+        out[sel] = np.where(k >= 0, reps[np.clip(k, 0, None)], -1)
+    return out
