@@ -98,7 +98,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
             fit(m, job, cfg, train_idx=tr, val_idx=np.zeros(0, np.int64))
             zs[name][person] = evaluate(m, job, test_idx)["balanced_accuracy"]
             if name == "proto_running" and person in subset_folds:
-                for s in range(n_sub):
+                for _ in range(n_sub):
                     chosen = [0, *sorted(rng.choice(np.arange(1, len(ws.classes)), 3, replace=False).tolist())]
                     mask = np.zeros(len(ws.classes), bool)
                     mask[chosen] = True

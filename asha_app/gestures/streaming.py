@@ -74,6 +74,11 @@ class GestureRunner:
         self._buf = np.zeros((0, self.model.n_channels), np.float32)
         self._count = 0
 
+    @property
+    def count(self) -> int:
+        """Samples fed since :meth:`reset`."""
+        return self._count
+
     @torch.no_grad()
     def process(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed the next raw chunk.

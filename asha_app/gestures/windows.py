@@ -70,8 +70,12 @@ class GestureWindowSet(WindowSet):
                 "label_source": sorted({t.source for t in self.timelines})}
 
 
-def timeline_prompts(tl: GestureTimeline, t_end: float) -> list[Prompt]:
-    """The timeline's gesture segments as prompts, repetition = occurrence of that gesture (rest segments left out)."""
+def timeline_prompts(tl: GestureTimeline, t_end: float, t_start: float = 0.0) -> list[Prompt]:
+    """The timeline's gesture segments as prompts, repetition = occurrence of that gesture (rest segments left out).
+
+    A recording of rest only (e.g. the myo-readings-dataset's ``0.txt``) becomes five rest "repetitions" of equal
+    length, so a repetition split puts some of it in every set.
+    """
     seen: dict[str, int] = {}
     out = []
     ends = np.concatenate([tl.change_t[1:], [t_end]]) if len(tl.change_t) else np.zeros(0)
@@ -81,6 +85,9 @@ def timeline_prompts(tl: GestureTimeline, t_end: float) -> list[Prompt]:
         rep = seen.get(lab, 0)
         seen[lab] = rep + 1
         out.append(Prompt(lab, float(t0), float(max(t1, t0)), rep))
+    if not out and t_end > t_start:  # a rest-only recording: 5 equal stretches, so every split gets some rest
+        edges = np.linspace(t_start, t_end, 6)
+        out = [Prompt(REST, float(a), float(b), k) for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
     return out
 
 
@@ -162,7 +169,7 @@ def build_gesture_windows(recordings: list[Recording] | Recording, spec: WindowS
         ys.append(np.array([index[nm] for nm in names[ok]], np.float32).reshape(-1, 1))
         rix.append(np.full(int(ok.sum()), i, np.int32))
         bounds.append((offset, offset + n))
-        prompts.append(timeline_prompts(tl, float(r.emg_t[-1])))
+        prompts.append(timeline_prompts(tl, float(r.emg_t[-1]), float(r.emg_t[0])))
         offset += n
     if unknown:
         log.warning("windows of gestures outside the class list left out: %s (classes: %s)", unknown, classes)
