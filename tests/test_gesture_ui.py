@@ -79,3 +79,27 @@ def test_a_pose_model_is_refused_in_gesture_mode(qtbot):
         assert w.gestures.worker is None
     finally:
         w.shutdown()
+
+
+@pytest.mark.gui
+def test_calibration_adapts_the_gesture_model_from_the_same_recording(qtbot, tmp_path):
+    """What the calibration wizard's last page does when gesture mode has a model: adapt it from the recording."""
+    from PySide6.QtWidgets import QLabel
+
+    from asha_app.core import paths
+    from asha_app.gestures.datasets import demo_gesture_recording
+
+    w = _window(qtbot)
+    try:
+        g = w.gestures
+        assert not g.calibrate_from(demo_gesture_recording())  # no model loaded: nothing to adapt
+        assert not g.load_model(paths.resource("gestures", "demo_gestures.pt"))  # no stream: loaded, says so
+        assert "No stream" in g.panel.message.text() and g.ckpt is not None
+        label = QLabel()
+        before = g.ckpt
+        assert g.calibrate_from(demo_gesture_recording(), label, tmp_path / "p1.profile.json")
+        qtbot.waitUntil(lambda: "Saved" in label.text() or "calibration:" in label.text(), timeout=60000)
+        assert "→" in label.text() and "Per gesture" in label.text()
+        assert (tmp_path / "p1.profile.gestures.pt").is_file() and g.ckpt is not before
+    finally:
+        w.shutdown()

@@ -233,3 +233,31 @@ def test_fixed_and_running_norms_differ_only_in_time(demo):
     a, b = gn.apply(ws.emg[:50], 500.0), fixed.apply(ws.emg[:50], 500.0)
     assert np.allclose(a[0], b[0], atol=1e-4)  # both start at the population statistics
     assert not np.allclose(gn.apply(ws.emg, 500.0)[-1000:], fixed.apply(ws.emg, 500.0)[-1000:])
+
+
+# ------------------------------------------------------------------------------------------------ calibration
+
+
+def test_calibration_adapts_the_bundled_model_to_the_demo_person(demo):
+    """The bundled model (trained on the demo person's other sessions) adapted with the demo's first repetition of
+    every gesture scores better on the second."""
+    from asha_app.core import paths
+    from asha_app.gestures.calibrate import calibrate_gestures
+
+    base = load_gesture_checkpoint(paths.resource("gestures", "demo_gestures.pt"))
+    res = calibrate_gestures(base, demo)
+    assert res.method == "prototypes" and res.notes == [] and res.n_calibration > 100 and res.n_heldout > 100
+    assert res.after["balanced_accuracy"] > res.before["balanced_accuracy"]
+    assert set(res.after["per_class"]) == set(base.target_names)
+    assert "→" in res.summary() and res.checkpoint.training["calibration"]["method"] == "prototypes"
+    # the base checkpoint is untouched
+    assert not all(torch.equal(res.checkpoint.state_dict[k], base.state_dict[k]) for k in base.state_dict)
+
+
+def test_differing_gesture_sets_are_explained():
+    from asha_app.gestures.calibrate import gesture_set_notes
+
+    notes = gesture_set_notes(["rest", "fist", "open"], ["rest", "fist", "pinch"])
+    assert len(notes) == 2
+    assert "pinch" in notes[0] and "not trained on" in notes[0]
+    assert "open" in notes[1] and "did not prompt" in notes[1]

@@ -157,6 +157,7 @@ class GestureController(QObject):
         self.latency_ms: deque = deque(maxlen=500)
         self.painted = 0
         self._seq = 0
+        self._cal_worker = None
         p = self.panel
         p.demo_btn.clicked.connect(self.start_demo_model)
         p.load_btn.clicked.connect(self.choose_model)
@@ -246,8 +247,10 @@ class GestureController(QObject):
         self.panel.stats.setText("Stopped.")
 
     def shutdown(self) -> None:
-        """Window closing: stop the worker."""
+        """Window closing: stop the workers."""
         self._stop_worker()
+        if self._cal_worker is not None:
+            self._cal_worker.stop()
 
     # -------------------------------------------------------------------------------------------- stream
     @Slot(object)
@@ -298,6 +301,52 @@ class GestureController(QObject):
         self.panel.set_vote_text(n)
         if self.worker is not None:
             self.worker.set_vote(n)
+
+    # -------------------------------------------------------------------------------------------- calibration
+    def calibrate_from(self, recording, report_label: QLabel | None = None, save_beside=None) -> bool:
+        """Adapt the loaded gesture model to a calibration recording (in a worker); False when no model is loaded.
+
+        The result (balanced accuracy and per-gesture accuracy before -> after on the held-out repetition, and any
+        difference between the model's gestures and the recording's, explained) goes to ``report_label`` and the
+        dock; the adapted model replaces the running one and, with ``save_beside`` (a profile path), is saved as
+        ``<profile>.gestures.pt``.
+        """
+        from asha_app.workers.gesture import GestureCalibrationWorker
+
+        if self.ckpt is None:
+            return False
+        wk = GestureCalibrationWorker(self.ckpt, recording)
+        self._cal_worker = wk
+
+        def show(text: str) -> None:
+            for lab in (report_label, self.panel.stats):
+                if lab is not None:
+                    lab.setText(text)
+
+        def done() -> None:
+            res = wk.result
+            if res is None:
+                return
+            text = res.summary()
+            if save_beside is not None:
+                from asha_app.models import checkpoint as C
+
+                out = Path(str(save_beside)).with_suffix(".gestures.pt")
+                try:
+                    C.save(res.checkpoint, out)
+                    text += f" Saved: {out.name}."
+                except AshaError as exc:
+                    text += f" Not saved: {exc}"
+            show(text)
+            self.ckpt = res.checkpoint
+            if self.worker is not None:
+                self._start_worker()
+
+        wk.error.connect(lambda msg: show(f"Gesture calibration: {msg}"))
+        wk.finished.connect(done)
+        show("Adapting the gesture model to this recording…")
+        wk.start()
+        return True
 
     # -------------------------------------------------------------------------------------------- display
     @Slot()

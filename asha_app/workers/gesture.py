@@ -200,3 +200,32 @@ class GestureWorker(Worker):
                 self.status.emit({"decisions": self.decisions, "rate_hz": rate_n / max(1e-6, now - rate_t),
                                   "lost": self._reader.lost_total})
                 rate_n, rate_t, last_status = 0, now, now
+
+
+class GestureCalibrationWorker(Worker):
+    """Adapts a gesture checkpoint to a calibration recording off the GUI thread.
+
+    Runs :func:`asha_app.gestures.calibrate.calibrate_gestures`; :attr:`result` holds the
+    :class:`~asha_app.gestures.calibrate.GestureCalibration` when ``finished`` fires, or
+    ``error`` carries the user-facing message.
+    """
+
+    error = Signal(str)
+
+    def __init__(self, ckpt: Checkpoint, recording, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("GestureCalibrationWorker")
+        self.ckpt = ckpt
+        self.recording = recording
+        self.result = None
+
+    def run(self) -> None:
+        from asha_app.gestures.calibrate import calibrate_gestures
+
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+            self.result = calibrate_gestures(self.ckpt, self.recording)
+        except AshaError as exc:
+            self.error.emit(str(exc))
