@@ -81,7 +81,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
     subsets_masked, subsets_retrained = {}, {}
     rng = np.random.default_rng(seed)
     n_sub = 1 if quick else 2
-    subset_folds = set(held_out[:1] if quick else held_out[:3])
+    subset_folds = set(held_out[:1] if quick else held_out[:2])
     fold_s = []
     for person in held_out:
         tf = time.monotonic()

@@ -198,7 +198,7 @@ class GestureController(QObject):
             return False
         self.ckpt, self.model_path = ck, Path(path)
         self.panel.set_classes(list(ck.target_names), list(ck.target_names))
-        for c, box in self.panel.boxes.items():
+        for box in self.panel.boxes.values():
             box.toggled.connect(self._active_changed)
         norm = (ck.data.get("gesture") or {}).get("norm", {}).get("kind", "fixed")
         self.panel.what.setText(f"{Path(path).name}: {ck.model_name}, {len(ck.target_names)} gestures, "
