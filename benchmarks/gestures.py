@@ -18,9 +18,11 @@ Data (real; ``../shared/data``, see its README):
 * **Live** — the bundled demo stream (real Myo sEMG at 500 Hz) fed in real time in 15 ms chunks (the acquisition
   worker's drain period) to the gesture runner (decision every 40 ms) while a pose model (EnvelopeTCN, 500 Hz,
   stride 10 samples) runs on the same chunks in another thread: decisions per second and latency from the chunk's
-  arrival to its decision (p50/p95).
+  arrival to its decision (p50/p95). **Live in the window** — the real main window (Qt offscreen): demo stream, the
+  Gestures dock with the bundled model, a pose model in an InferenceWorker on the same ring: decisions painted per
+  second and latency from the worker's ring read to the painted label.
 
-``--quick`` (< 60 s): 1 cross-user fold with short training, 1 subset, 1 cross-session fold, 5 s of live stream.
+``--quick`` (< 60 s): 1 cross-user fold with short training, 1 subset, 1 cross-session fold, 3 s of live stream, 5 s in the window.
 ONE JSON object on the last line.
 """
 
@@ -250,6 +252,57 @@ def live(quick: bool, seconds: float) -> dict:
             "torch_threads": 1}
 
 
+def live_gui(seconds: float) -> dict:
+    """The real main window (offscreen): demo stream, the Gestures dock with the bundled model, and a pose model
+    (EnvelopeTCN at 500 Hz, untrained weights: the same cost) in an InferenceWorker on the same ring."""
+    import os
+
+    import numpy as np
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from asha_app.app import create_window
+    from asha_app.core.settings import AppSettings
+    from asha_app.data.normalisation import Normalizer
+    from asha_app.data.windows import WindowSpec
+    from asha_app.dsp.filters import FilterSpec
+    from asha_app.models.checkpoint import Checkpoint
+    from asha_app.models.registry import build
+    from asha_app.workers.inference import InferenceWorker
+
+    app = QApplication.instance() or QApplication([])
+    w = create_window(demo=False, settings=AppSettings())
+    w.show()
+    g = w.gestures
+    g.start_demo_model()
+    pose_model = build("envtcn", n_channels=8, n_targets=22, fs=500.0)
+    ck = Checkpoint.from_model(pose_model, normalizer=Normalizer(np.zeros(8, np.float32), np.full(8, 50.0, np.float32),
+                                                                 np.zeros(22, np.float32), np.ones(22, np.float32)),
+                               channel_names=[f"ch{i + 1}" for i in range(8)], fs=500.0, window=WindowSpec(400, 20),
+                               filter_spec=FilterSpec(fs=500.0), target_names=[f"a{i}" for i in range(22)],
+                               target_kind="joint_angles")
+    pose = InferenceWorker(ck, w.worker.emg_ring, stride=10)
+    pose.start()
+    res = {}
+
+    def finish():
+        lat = np.asarray(g.latency_ms)
+        res.update(decisions_painted_per_s=_r(g.painted / seconds, 1), poses_per_s=_r(pose.outputs / seconds, 1),
+                   latency_ring_to_label_ms={"p50": _r(np.percentile(lat, 50), 1), "p95": _r(np.percentile(lat, 95), 1)})
+        pose.stop()
+        w.shutdown()
+        app.quit()
+
+    g.painted = 0
+    QTimer.singleShot(int(seconds * 1000), finish)
+    app.exec()
+    res.update(window="real main window, Qt offscreen platform, demo stream (500 Hz) and the bundled gesture model",
+               pose_model="EnvelopeTCN 500 Hz in an InferenceWorker on the same ring, stride 10", seconds=seconds)
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
@@ -257,7 +310,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default 1 quick, 5 full)")
     ap.add_argument("--stride-ms", type=float, default=200.0, help="cross-user window stride (train and test), ms")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (more than 1 is much slower on shared cores)")
-    ap.add_argument("--only", choices=["cross_user", "sessions", "live"], action="append")
+    ap.add_argument("--only", choices=["cross_user", "sessions", "live", "live_gui"], action="append")
     args = ap.parse_args()
     import torch
 
@@ -265,14 +318,16 @@ def main() -> int:
     out = {"quick": args.quick}
     if not SHARED_DATA.exists():
         out["skipped"] = f"{SHARED_DATA} is missing: cross-user and cross-session parts need ../shared/data"
-    parts = args.only or ["cross_user", "sessions", "live"]
+    parts = args.only or ["cross_user", "sessions", "live", "live_gui"]
     epochs = args.epochs or (1 if args.quick else 5)
     if "cross_user" in parts and NINAPRO.exists():
         out["cross_user"] = cross_user(args.quick, args.tau, epochs, args.stride_ms)
     if "sessions" in parts and MYO.exists():
         out["across_sessions"] = across_sessions(args.quick, epochs)
     if "live" in parts:
-        out["live"] = live(args.quick, 5.0 if args.quick else 60.0)
+        out["live"] = live(args.quick, 3.0 if args.quick else 60.0)
+    if "live_gui" in parts:
+        out["live_gui"] = live_gui(5.0 if args.quick else 30.0)
     emit(out)
     return 0
 
