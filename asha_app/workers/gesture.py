@@ -155,7 +155,6 @@ class GestureWorker(Worker):
         marker = 0.0
         last_status = rate_t = time.perf_counter()
         rate_n = 0
-        base = None  # ring index of the runner's sample 0
         while not self.isInterruptionRequested():
             self._apply_pending()
             r = self._reader.read()
@@ -166,9 +165,6 @@ class GestureWorker(Worker):
                 if r.lost:  # fell behind the ring: the window would join two distant stretches
                     runner.reset()
                     self.vote.reset()
-                    base = None
-                if base is None:
-                    base = r.start
                 raw = r.data["raw"]
                 try:
                     idx, scores = runner.process(raw)
