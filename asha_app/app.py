@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 #: UI feature modules, each exposing ``install(window: MainWindow) -> None`` that adds its menu actions
 #: (``window.menus["session" | "model" | "live" | "view"]``) and docks (``window.add_panel``).  Help goes last:
 #: its menu ends the menu bar and its Quit ends the Session menu.
-UI_FEATURES = ("asha_app.ui.recording", "asha_app.ui.training", "asha_app.ui.live", "asha_app.ui.lab",
+UI_FEATURES = ("asha_app.ui.recording", "asha_app.ui.training", "asha_app.ui.live", "asha_app.ui.gesture_panel",
+               "asha_app.ui.lab",
                "asha_app.ui.help")
 
 

@@ -375,7 +375,8 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noq
         log.info("the targets cannot drive the live hand (%s); calibrating them as they are", exc)
         hand_model = None
     yield CalibrationEvent("evaluate", 0.35, "evaluating the base model on the held-out block")
-    before = S.evaluate_on(base, held, hand_model)
+    stride = base.window.stride_ms  # before and after on the same held-out windows
+    before = S.evaluate_on(base, held, hand_model, stride)
     yield CalibrationEvent("finetune", 0.4, f"fine-tuning ({S.STRATEGIES[settings.strategy]['label']})")
     t0 = time.perf_counter()
     new = None
@@ -391,7 +392,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noq
     assert new is not None, "a strategy ends with a done event unless cancelled"
     ft_s = time.perf_counter() - t0
     yield CalibrationEvent("evaluate", 0.87, "evaluating the calibrated model on the held-out block")
-    after = S.evaluate_on(new, held, hand_model)
+    after = S.evaluate_on(new, held, hand_model, stride)
     kept = keep_better(before, after, new)
     calibrated = new
     if kept == "base":
@@ -417,8 +418,8 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noq
     yield CalibrationEvent("report", 0.92, "drawing the report card")
     rdir = Path(report_dir) if report_dir else (path.parent if path else None)
     if rdir is not None:
-        t, y, p_after = S.predict_recording(calibrated, held)
-        _, _, p_before = S.predict_recording(base, held)
+        t, y, p_after = S.predict_recording(calibrated, held, stride)
+        _, _, p_before = S.predict_recording(base, held, stride)
         png = render_report_card(rdir / f"{path.stem if path else 'calibration'}_report.png", settings.participant,
                                 new.target_names, before, after, t, y, p_before, p_after)
     if path is not None:

@@ -274,7 +274,10 @@ def predict_recording(ckpt: Checkpoint, rec: Recording, stride_ms: float | None 
     return ws.label_time, ws.y, pred
 
 
-def evaluate_on(ckpt: Checkpoint, rec: Recording, hand_model=None) -> dict:
-    """Held-out metrics (per target MAE / R^2, hand-model MPJPE for finger flexion) of a checkpoint on a recording."""
-    _, y, p = predict_recording(ckpt, rec)
+def evaluate_on(ckpt: Checkpoint, rec: Recording, hand_model=None, stride_ms: float | None = None) -> dict:
+    """Held-out metrics (per target MAE / R^2, hand-model MPJPE for finger flexion) of a checkpoint on a recording.
+
+    ``stride_ms`` (default: the checkpoint's) lets two checkpoints be scored on the same windows: a calibrated one
+    stores the fine-tuning's denser stride."""
+    _, y, p = predict_recording(ckpt, rec, stride_ms)
     return M.evaluate(p, y, ckpt.target_names, ckpt.target_kind, hand_model)

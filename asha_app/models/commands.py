@@ -1,5 +1,8 @@
 """``asha train`` and ``asha evaluate``: command-line training and evaluation.
 
+Gesture classifiers (``asha train --task gesture``, and ``asha evaluate`` of a
+gesture checkpoint) are handed to :mod:`asha_app.gestures.commands`.
+
 The lead wires :func:`register` into :mod:`asha_app.cli`::
 
     sub = parser.add_subparsers(dest="command")
@@ -153,6 +156,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
     from asha_app.models import train as T  # noqa: PLC0415 - torch, scipy.signal on first use
 
+    if args.band and not args.band[0] < args.band[1]:
+        raise AshaError(f"--band {args.band[0]:g} {args.band[1]:g}: the low edge must be below the high edge.")
+    if getattr(args, "task", "pose") == "gesture":  # gesture classifiers: asha_app.gestures.commands
+        from asha_app.gestures.commands import cmd_train as train_gestures  # noqa: PLC0415 - upward (pyproject)
+
+        return train_gestures(args)
+    from asha_app.models.registry import task_of  # noqa: PLC0415 - torch on first use
+
+    args.model = args.model or "envtcn"
+    if task_of(args.model) != "pose":
+        raise AshaError(f"--model {args.model} is a gesture classifier; add --task gesture to train it.")
     _check_out(args.out, "checkpoint")
     if args.band and not args.band[0] < args.band[1]:
         raise AshaError(f"--band {args.band[0]:g} {args.band[1]:g}: the low edge must be below the high edge.")
@@ -233,6 +247,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.report:
         _check_out(args.report, "report")
+    from asha_app.gestures.commands import cmd_evaluate as evaluate_gestures, is_gesture_file  # noqa: PLC0415 - upward
+
+    if is_gesture_file(args.checkpoint):
+        return evaluate_gestures(args)
     torch.set_num_threads(args.threads or 1)
     recs = _load(args.inputs)
     _, names, _ = select_targets(recs[0], "auto")
@@ -293,7 +311,9 @@ def register(subparsers) -> None:
                               description="Train a model on session files (.h5), recording archives (.npz) or a "
                                           "paired Myo/MediaPipe folder; writes the checkpoint and its report.")
     p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
-    p.add_argument("--model", default=DEFAULT_MODEL, choices=available())
+    p.add_argument("--model", default=None, choices=available(None),
+                   help=f"pose: ridge, seed, envtcn, msenv (default {DEFAULT_MODEL}); gesture: lda, mhcnn, proto "
+                        "(default proto)")
     p.add_argument("--config", type=json_object, help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],
@@ -339,6 +359,12 @@ def register(subparsers) -> None:
     p.add_argument("--max-time-s", type=POSITIVE_FLOAT, default=None)
     p.add_argument("--threads", type=int_range(0, 1024), default=0,
                    help="torch CPU threads (0: the cores that are free now)")
+    from asha_app.gestures.commands import (  # noqa: PLC0415 - upward (see pyproject's layers contract)
+        add_arguments as add_gesture_arguments,
+        add_evaluate_arguments,
+    )
+
+    add_gesture_arguments(p)
     p.set_defaults(func=_wrap(cmd_train))
 
     e = subparsers.add_parser("evaluate", help="evaluate a checkpoint on held-out recordings",
@@ -348,4 +374,5 @@ def register(subparsers) -> None:
     e.add_argument("inputs", nargs="+")
     e.add_argument("--report", help="write report files beside this path")
     e.add_argument("--threads", type=int_range(1, 1024), default=1)
+    add_evaluate_arguments(e)
     e.set_defaults(func=_wrap(cmd_evaluate))

@@ -1,4 +1,9 @@
-"""Every model by name: ``build(name, n_channels=..., n_targets=..., fs=..., **config)``."""
+"""Every model by name: ``build(name, n_channels=..., n_targets=..., fs=..., **config)``.
+
+Pose models (ridge, seed, envtcn) and gesture classifiers (lda, mhcnn, proto:
+:mod:`asha_app.gestures.models`) share the registry; a model class's ``task``
+attribute (``"pose"`` when absent) says which, and :func:`available` lists one task's.
+"""
 
 from __future__ import annotations
 
@@ -24,19 +29,30 @@ def _load_builtin() -> None:
     register("seed", seed.SeedConvLSTM, seed.DEFAULTS)
     register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)
     register("msenv", msenv.MultiScaleEnvelopeNet, msenv.DEFAULTS)
+    from asha_app.gestures import models as gesture_models  # noqa: PLC0415 - torch on first use
+
+    gesture_models.register_all(register)
 
 
-def available() -> list[str]:
-    """Names of the registered models."""
+def task_of(name: str) -> str:
+    """``"pose"`` or ``"gesture"``: what the named model predicts."""
     _load_builtin()
-    return sorted(_REGISTRY)
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available(None))}")
+    return getattr(_REGISTRY[name][0], "task", "pose")
+
+
+def available(task: str | None = "pose") -> list[str]:
+    """Names of the registered models of one task (``"pose"``, ``"gesture"``; None: all)."""
+    _load_builtin()
+    return sorted(n for n, (cls, _) in _REGISTRY.items() if task is None or getattr(cls, "task", "pose") == task)
 
 
 def default_config(name: str) -> dict:
     """Default configuration of a model (a copy)."""
     _load_builtin()
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available())}")
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(available(None))}")
     return dict(_REGISTRY[name][1])
 
 
@@ -46,7 +62,8 @@ def build(name: str, *, n_channels: int, n_targets: int, fs: float, **config) ->
     Parameters
     ----------
     name : str
-        ``"ridge"``, ``"seed"`` or ``"envtcn"`` (see :func:`available`).
+        ``"ridge"``, ``"seed"``, ``"envtcn"`` (pose) or ``"lda"``, ``"mhcnn"``, ``"proto"`` (gesture);
+        see :func:`available`.
     n_channels, n_targets : int
     fs : float
         Sampling rate, Hz.

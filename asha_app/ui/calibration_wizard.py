@@ -405,10 +405,14 @@ class TrainPage(QWizardPage):
         self.fingers = QLabel("")  # per-finger error before -> after, in words (the card shows it as bars)
         self.fingers.setWordWrap(True)
         self.fingers.hide()
+        self.gesture_text = QLabel("")  # gesture classifier before -> after (when gesture mode has a model)
+        self.gesture_text.setWordWrap(True)
+        self.gesture_text.hide()
         self.image = CardImage()
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
         lay.addWidget(self.fingers)
+        lay.addWidget(self.gesture_text)
         lay.addWidget(self.image, 1)
         self.worker = None
         self.result = None
@@ -444,6 +448,10 @@ class TrainPage(QWizardPage):
         per_finger = finger_summary(self.result.before, self.result.after)
         self.fingers.setText(per_finger)
         self.fingers.setVisible(bool(per_finger))
+        gestures = getattr(self.window, "gestures", None)  # gesture mode: adapt its classifier from the same recording
+        if gestures is not None and gestures.calibrate_from(self.record_page.recording, self.gesture_text,
+                                                            self.result.profile_path):
+            self.gesture_text.show()
         if self.result.report_png:
             pix = QPixmap(str(self.result.report_png))
             self.image.set_card(None if pix.isNull() else pix)
