@@ -431,7 +431,8 @@ def test_session_library_survives_a_malformed_summary(tmp_path, monkeypatch, qtb
     assert rows[1]["error"] and "summary is malformed" in rows[1]["error"]
     assert rows[2]["error"] is None and rows[2]["n_emg"] == 1000  # not an object: recomputed
     # Details shows any error, not only AshaError
-    monkeypatch.setattr(L, "details_text", lambda p: (_ for _ in ()).throw(TypeError("boom")))
+    monkeypatch.setattr("asha_app.ui.session_library.details.details_text",
+                        lambda p: (_ for _ in ()).throw(TypeError("boom")))
     dlg = L.DetailsDialog(good)
     qtbot.addWidget(dlg)
     qtbot.waitUntil(lambda: dlg.loaded, timeout=10_000)  # read in a worker thread
