@@ -335,7 +335,7 @@ def test_export_dialog_writes_all_formats_with_progress(qtbot, window, tmp_path)
 def test_import_dialog_imports_the_paired_slice_and_names_a_bad_file(qtbot, window, tmp_path):
     from tests.conftest import REPO
 
-    from asha_app.ui.export_dialog import ImportDialog
+    from asha_app.ui.import_dialog import ImportDialog
 
     lib = window.session_library
     dlg = lib.open_import()

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from asha_app.ui.export_dialog import ExportDialog, ImportDialog
+from asha_app.ui.export_dialog import ExportDialog
+from asha_app.ui.import_dialog import ImportDialog
 from asha_app.ui.session_library.details import DetailsDialog
 from asha_app.ui.session_library.files import (COLUMNS, emg_text, load_extra_files, move_to_trash, placeholder_row,
                                                save_extra_files, sessions_dir, summarize_file, trash_dir)
