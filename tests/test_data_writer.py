@@ -233,7 +233,7 @@ def test_disk_nearly_full_stops_before_hdf5_fails(tmp_path, monkeypatch):
         u = real(p)
         return type(u)(u.total, u.total - 1000, 1000)
 
-    monkeypatch.setattr("asha_app.data.writer.shutil.disk_usage", almost_full)
+    monkeypatch.setattr("asha_app.data.disk_space.shutil.disk_usage", almost_full)
     with pytest.raises(RecordingFileError, match="disk is full") as err:
         w.flush()
     assert str(path) in str(err.value)

@@ -257,7 +257,7 @@ def test_disk_full_inside_hdf5_shrinks_back_and_closes_cleanly(tmp_path):
 
 def test_failed_hdf5_write_rolls_back_to_the_last_flush(tmp_path, monkeypatch):
     """ENOSPC raised inside the dataset write, after the resize: the file keeps exactly the flushed rows."""
-    from asha_app.data import writer as W
+    from asha_app.data.layout import StreamBuffer
 
     path = tmp_path / "enospc.h5"
     w = SessionWriter(path, 8, 500.0, ["a"])
@@ -265,7 +265,7 @@ def test_failed_hdf5_write_rolls_back_to_the_last_flush(tmp_path, monkeypatch):
     w.append_emg(t, np.ones((1000, 8)), package=np.arange(1000))
     w.flush()
     w.append_emg(t + 2.0, np.ones((1000, 8)), package=np.arange(1000, 2000))
-    real = W._Stream.write
+    real = StreamBuffer.write
 
     def failing(self):
         if "raw" in self.datasets:
@@ -274,7 +274,7 @@ def test_failed_hdf5_write_rolls_back_to_the_last_flush(tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(self)
 
-    monkeypatch.setattr(W._Stream, "write", failing)
+    monkeypatch.setattr(StreamBuffer, "write", failing)
     with pytest.raises(RecordingFileError, match="disk is full") as exc:
         w.flush()
     assert str(path) in str(exc.value) and not w.is_open
@@ -431,7 +431,8 @@ def test_session_library_survives_a_malformed_summary(tmp_path, monkeypatch, qtb
     assert rows[1]["error"] and "summary is malformed" in rows[1]["error"]
     assert rows[2]["error"] is None and rows[2]["n_emg"] == 1000  # not an object: recomputed
     # Details shows any error, not only AshaError
-    monkeypatch.setattr(L, "details_text", lambda p: (_ for _ in ()).throw(TypeError("boom")))
+    monkeypatch.setattr("asha_app.ui.session_library.details.details_text",
+                        lambda p: (_ for _ in ()).throw(TypeError("boom")))
     dlg = L.DetailsDialog(good)
     qtbot.addWidget(dlg)
     qtbot.waitUntil(lambda: dlg.loaded, timeout=10_000)  # read in a worker thread

@@ -228,18 +228,18 @@ def test_no_opengl_at_all_gives_a_placeholder_that_says_why(qtbot, monkeypatch):
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QLabel
 
-    from asha_app.ui import hand_view as HV
+    from asha_app.ui import gl_backend as GL
     from asha_app.ui import main_window as MW
 
     if QGuiApplication.platformName() != "offscreen":
         pytest.skip("runs on Qt's offscreen platform (no OpenGL windows)")
     monkeypatch.delenv("ASHA_3D_BACKEND", raising=False)
-    monkeypatch.setattr(HV, "offscreen_gl_app", lambda: None)
-    monkeypatch.setitem(HV._EGL, "error", "libEGL.so.1: cannot open shared object file")
+    monkeypatch.setattr(GL, "offscreen_gl_app", lambda: None)
+    monkeypatch.setitem(GL._EGL, "error", "libEGL.so.1: cannot open shared object file")
     with pytest.raises(RuntimeError, match="cannot open shared object"):
-        HV.choose_backend()
+        GL.choose_backend()
     with pytest.raises(ValueError, match="'offscreen' or 'widget'"):
-        HV.choose_backend("vulkan")
+        GL.choose_backend("vulkan")
     view = MW.create_hand_view()
     qtbot.addWidget(view)
     assert isinstance(view, QLabel) and "3D view unavailable" in view.text() and "libEGL" in view.text()

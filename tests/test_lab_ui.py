@@ -196,7 +196,8 @@ def test_settings_dialog_lsl_group_round_trips_and_runs_the_selftest(qtbot):
 
 def test_export_dialog_writes_bids_and_import_dialog_picks_xdf_streams(qtbot, tmp_path):
     from asha_app.data.reader import read_recording
-    from asha_app.ui.export_dialog import ExportDialog, ImportDialog
+    from asha_app.ui.export_dialog import ExportDialog
+    from asha_app.ui.import_dialog import ImportDialog
 
     sess = write_real_session(tmp_path / "sessions" / "P-01_a.h5", seconds=4.0)
     dlg = ExportDialog([sess], out_dir=tmp_path / "exports")

@@ -174,7 +174,7 @@ def test_the_library_lists_at_once_and_reads_the_summaries_off_the_gui_thread(qt
         release.wait(5)
         return real(path)
 
-    monkeypatch.setattr(L, "summarize_file", summarize)
+    monkeypatch.setattr("asha_app.ui.session_library.library.summarize_file", summarize)  # where refresh looks it up
     lib = window.session_library
     loaded = []
     lib.rows_loaded.connect(lambda: loaded.append(True))

@@ -107,7 +107,7 @@ def test_recorder_disk_full_emits_error_and_stops(qtbot, tmp_path, monkeypatch):
         u = real(p)
         return type(u)(u.total, u.total - 10, 10) if state["full"] else u
 
-    monkeypatch.setattr("asha_app.data.writer.shutil.disk_usage", usage)
+    monkeypatch.setattr("asha_app.data.disk_space.shutil.disk_usage", usage)
     with qtbot.waitSignal(worker.error, timeout=10_000) as blocker:
         worker.start()
         prod.start()

@@ -221,7 +221,7 @@ def test_recorder_error_stops_the_session_and_is_shown(qtbot, window, tmp_path, 
         u = real(p)
         return type(u)(u.total, u.total - 10, 10) if state["full"] else u
 
-    monkeypatch.setattr("asha_app.data.writer.shutil.disk_usage", usage)
+    monkeypatch.setattr("asha_app.data.disk_space.shutil.disk_usage", usage)
     good_path = page.path
     (tmp_path / "not_a_folder").write_text("x")
     page.path = tmp_path / "not_a_folder" / "s.h5"
@@ -335,7 +335,7 @@ def test_export_dialog_writes_all_formats_with_progress(qtbot, window, tmp_path)
 def test_import_dialog_imports_the_paired_slice_and_names_a_bad_file(qtbot, window, tmp_path):
     from tests.conftest import REPO
 
-    from asha_app.ui.export_dialog import ImportDialog
+    from asha_app.ui.import_dialog import ImportDialog
 
     lib = window.session_library
     dlg = lib.open_import()

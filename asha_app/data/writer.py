@@ -1,5 +1,8 @@
 """The single writer of an Asha session file (layout in :mod:`asha_app.data.schema`).
 
+The datasets it creates and the buffers that grow them are :mod:`asha_app.data.layout`; the reserve
+file and the free-space check before each flush are :mod:`asha_app.data.disk_space`.
+
 Crash safety
 ------------
 The file is created with ``libver="latest"`` and switched to HDF5 SWMR
@@ -44,8 +47,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,16 +55,12 @@ from typing import Any
 import h5py
 import numpy as np
 
-try:  # POSIX only: the process's file-size limit
-    import resource
-except ImportError:  # Windows
-    resource = None  # type: ignore[assignment]
-
-from asha_app import __version__ as app_version
 from asha_app.core.errors import RecordingFileError, describe_os_error
 from asha_app.data import schema as S
 from asha_app.data import integrity
+from asha_app.data.disk_space import RESERVE_BYTES, make_reserve, release_reserve, usable_bytes
 from asha_app.data.drops import package_gaps
+from asha_app.data.layout import create_layout
 from asha_app.data.reader import SessionFile
 from asha_app.data.recording import Prompt
 
@@ -73,61 +70,6 @@ log = logging.getLogger(__name__)
 #: the reserve.  Garbage-collecting such a file makes HDF5 2.0 / h5py 3.16 crash the process
 #: (measured: SIGSEGV at close after EFBIG), so they are kept here until the process ends.
 _FAILED_FILES: list = []
-
-#: Bytes of the reserve file kept beside a session being written (freed when a write fails inside
-#: HDF5 so that the shrunk file can be flushed and closed): HDF5's dirty chunk caches (64 KiB per
-#: dataset, about 25 datasets) plus metadata.
-RESERVE_BYTES = 4 * 1024 * 1024
-
-#: Rows per chunk along time for each stream (EMG: 2 s at 500 Hz).
-EMG_CHUNK = 1024
-IMU_CHUNK = 512
-FRAME_CHUNK = 64
-RECORD_CHUNK = 64
-
-
-class _Stream:
-    """Pending rows of several datasets that grow together."""
-
-    def __init__(self, datasets: dict[str, h5py.Dataset]) -> None:
-        self.datasets = datasets
-        self.pending: dict[str, list[np.ndarray]] = {k: [] for k in datasets}
-        self.n_pending = 0
-        self.n_written = int(next(iter(datasets.values())).shape[0]) if datasets else 0
-
-    def add(self, rows: dict[str, np.ndarray]) -> None:
-        n = None
-        for key, arr in rows.items():
-            if n is None:
-                n = arr.shape[0]
-            elif arr.shape[0] != n:
-                raise ValueError(f"{key}: {arr.shape[0]} rows, expected {n} like the other fields")
-            self.pending[key].append(arr)
-        self.n_pending += int(n or 0)
-
-    def rollback(self, n: int) -> None:
-        """Shrink every dataset back to ``n`` rows (after a failed write) and forget what is pending."""
-        for ds in self.datasets.values():
-            if ds.chunks is not None and ds.shape[0] != n:
-                ds.resize(n, axis=0)
-        self.n_written = n
-        self.pending = {k: [] for k in self.datasets}
-        self.n_pending = 0
-
-    def write(self) -> None:
-        if self.n_pending == 0:
-            return
-        start, end = self.n_written, self.n_written + self.n_pending
-        for key, parts in self.pending.items():
-            ds = self.datasets[key]
-            block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-            if ds.chunks is None:  # zero-width dataset (no DOFs): nothing to store
-                continue
-            ds.resize(end, axis=0)
-            ds[start:end] = block
-        self.pending = {k: [] for k in self.datasets}
-        self.n_written = end
-        self.n_pending = 0
 
 
 class SessionWriter:
@@ -283,9 +225,12 @@ class SessionWriter:
                 f"cannot create session file {self.path}: {describe_os_error(exc)}. Choose a writable folder with free "
                 "space."
             ) from exc
-        self._reserve = self._make_reserve(int(reserve_bytes))
+        self._reserve = make_reserve(self.path, int(reserve_bytes))
         try:
-            self._create_layout(
+            self._streams = create_layout(
+                self._f, fs=self.fs, channel_names=self.channel_names, emg_units=self.emg_units,
+                angle_names=self.angle_names, package_modulus=self.package_modulus,
+                package_restart=self.package_restart, target_names=self.target_names, video_shape=self.video_shape,
                 participant=participant, device=device, filter_spec=filter_spec, camera=camera, hand_model=hand_model,
                 app_settings=app_settings, source=source, session_t0_unix=session_t0_unix,
                 emg_to_video_offset_s=emg_to_video_offset_s, offset_source=offset_source, compression=compression,
@@ -303,117 +248,6 @@ class SessionWriter:
         except (OSError, RuntimeError) as exc:
             self._fail(exc, "creating the file layout")
 
-    # ------------------------------------------------------------------ layout
-    def _create_layout(self, *, participant, device, filter_spec, camera, hand_model, app_settings, source,
-                       session_t0_unix, emg_to_video_offset_s, offset_source, compression, lsl_clock_offset_s=None,
-                       lsl=None, sync_selftest=None) -> None:
-        f = self._f
-        a = f.attrs
-        a[S.Root.FORMAT] = S.FORMAT_NAME
-        a[S.Root.SCHEMA_VERSION] = S.SCHEMA_VERSION
-        a[S.Root.CREATED_UNIX] = time.time()
-        a[S.Root.SESSION_T0_UNIX] = float(session_t0_unix) if session_t0_unix is not None else float("nan")
-        a[S.Root.FINALIZED] = False
-        if filter_spec is not None and hasattr(filter_spec, "to_dict"):
-            filter_spec = filter_spec.to_dict()
-        for key, value in (
-            (S.Root.PARTICIPANT, participant), (S.Root.DEVICE, device), (S.Root.FILTER, filter_spec),
-            (S.Root.CAMERA, camera), (S.Root.HAND_MODEL, hand_model), (S.Root.APP, app_settings),
-            (S.Root.SOURCE, source), (S.Root.LSL, lsl), (S.Root.SYNC_SELFTEST, sync_selftest),
-        ):
-            a[key] = S.to_json(value if value is not None else {})
-        a[S.Root.LSL_CLOCK_OFFSET_S] = float(lsl_clock_offset_s) if lsl_clock_offset_s is not None else float("nan")
-        a[S.Root.SUMMARY] = S.to_json({})
-        a[S.Root.APP_VERSION] = str(app_version)
-        a[S.Root.H5PY_VERSION] = h5py.version.version
-        a[S.Root.HDF5_VERSION] = h5py.version.hdf5_version
-        a[S.Root.FS] = self.fs
-        a[S.Root.EMG_TO_VIDEO_OFFSET_S] = float(emg_to_video_offset_s)
-        a[S.Root.OFFSET_SOURCE] = offset_source
-
-        comp = {"compression": compression} if compression else {}
-        C, d, L = self.n_channels, len(self.angle_names), S.N_LANDMARKS
-
-        def grow(group, name, tail, dtype, chunk, compress=False, fill=None):
-            kw = dict(comp) if compress else {}
-            if fill is not None:
-                kw["fillvalue"] = fill
-            if any(x == 0 for x in tail):
-                return group.create_dataset(name, shape=(0, *tail), dtype=dtype)
-            return group.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), chunks=(chunk, *tail),
-                                        dtype=dtype, **kw)
-
-        g = f.create_group(S.Emg.GROUP)
-        g.attrs[S.Emg.CHANNEL_NAMES] = self.channel_names
-        g.attrs[S.Emg.UNITS] = self.emg_units
-        g.attrs[S.Emg.PACKAGE_MODULUS] = int(self.package_modulus or 0)
-        g.attrs[S.Emg.PACKAGE_RESTART] = self.package_restart if self.package_restart is not None else float("nan")
-        nan = np.nan  # unwritten space reads as NaN, never as plausible zeros
-        emg = {
-            S.Emg.RAW: grow(g, S.Emg.RAW, (C,), "<f4", EMG_CHUNK, True, nan),
-            S.Emg.T: grow(g, S.Emg.T, (), "<f8", EMG_CHUNK, True, nan),
-            S.Emg.BOARD_T: grow(g, S.Emg.BOARD_T, (), "<f8", EMG_CHUNK, True, nan),
-            S.Emg.PACKAGE: grow(g, S.Emg.PACKAGE, (), "<f8", EMG_CHUNK, True, nan),
-            S.Emg.MARKER: grow(g, S.Emg.MARKER, (), "<f8", EMG_CHUNK, True),
-        }
-        g = f.create_group(S.Imu.GROUP)
-        imu = {
-            S.Imu.T: grow(g, S.Imu.T, (), "<f8", IMU_CHUNK, False, nan),
-            S.Imu.ACCEL: grow(g, S.Imu.ACCEL, (3,), "<f4", IMU_CHUNK),
-            S.Imu.GYRO: grow(g, S.Imu.GYRO, (3,), "<f4", IMU_CHUNK),
-        }
-        dropped = {"": f.create_dataset(S.Dropped.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,),
-                                        dtype=S.Dropped.DTYPE)}
-        g = f.create_group(S.Camera.GROUP)
-        if camera:
-            for k, v in camera.items():
-                if isinstance(v, str | int | float | bool):
-                    g.attrs[k] = v
-        hb = f"S{S.HANDEDNESS_BYTES}"
-        cam = {
-            S.Camera.T: grow(g, S.Camera.T, (), "<f8", FRAME_CHUNK, False, nan),
-            S.Camera.IMAGE_LANDMARKS: grow(g, S.Camera.IMAGE_LANDMARKS, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
-            S.Camera.WORLD_LANDMARKS: grow(g, S.Camera.WORLD_LANDMARKS, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
-            S.Camera.HANDEDNESS: grow(g, S.Camera.HANDEDNESS, (), hb, FRAME_CHUNK),
-            S.Camera.CONFIDENCE: grow(g, S.Camera.CONFIDENCE, (), "<f4", FRAME_CHUNK),
-        }
-        g = f.create_group(S.Labels.GROUP)
-        g.attrs[S.Labels.ANGLE_NAMES] = self.angle_names
-        g.attrs[S.Labels.UNITS] = "deg"
-        lab = {
-            S.Labels.JOINT_ANGLES: grow(g, S.Labels.JOINT_ANGLES, (d,), "<f4", FRAME_CHUNK, True, np.nan),
-            S.Labels.JOINTS_MM: grow(g, S.Labels.JOINTS_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
-            S.Labels.JOINTS_WORLD_MM: grow(g, S.Labels.JOINTS_WORLD_MM, (L, 3), "<f4", FRAME_CHUNK, True, np.nan),
-            S.Labels.FIT_ERROR_MM: grow(g, S.Labels.FIT_ERROR_MM, (), "<f4", FRAME_CHUNK, False, np.nan),
-            S.Labels.GLOBAL_ROT: grow(g, S.Labels.GLOBAL_ROT, (3,), "<f4", FRAME_CHUNK, False, np.nan),
-            S.Labels.TRANSLATION_MM: grow(g, S.Labels.TRANSLATION_MM, (3,), "<f4", FRAME_CHUNK, False, np.nan),
-            S.Labels.VALID: grow(g, S.Labels.VALID, (), "?", FRAME_CHUNK),
-        }
-        prompts = {"": f.create_dataset(S.Prompts.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,),
-                                        dtype=S.Prompts.DTYPE)}
-        markers = {"": f.create_dataset(S.Markers.DATASET, shape=(0,), maxshape=(None,), chunks=(RECORD_CHUNK,),
-                                        dtype=S.Markers.DTYPE)}
-        self._streams: dict[str, _Stream] = {
-            "emg": _Stream(emg), "imu": _Stream(imu), "dropped": _Stream(dropped),
-            "frames": _Stream({**cam, **{f"l:{k}": v for k, v in lab.items()}}),
-            "prompts": _Stream(prompts), "markers": _Stream(markers),
-        }
-        if self.target_names is not None:
-            g = f.create_group(S.Targets.GROUP)
-            g.attrs[S.Targets.NAMES] = self.target_names
-            self._streams["targets"] = _Stream({
-                S.Targets.T: grow(g, S.Targets.T, (), "<f8", FRAME_CHUNK * 16, False, nan),
-                S.Targets.VALUES: grow(g, S.Targets.VALUES, (len(self.target_names),), "<f4", FRAME_CHUNK * 16, True),
-            })
-        if self.video_shape is not None:
-            h, w = self.video_shape
-            g = f.create_group(S.Video.GROUP)
-            self._streams["video"] = _Stream({
-                S.Video.T: grow(g, S.Video.T, (), "<f8", 16, False, nan),
-                S.Video.FRAMES: g.create_dataset(S.Video.FRAMES, shape=(0, h, w, 3), maxshape=(None, h, w, 3),
-                                                 chunks=(1, h, w, 3), dtype="u1"),
-            })
-
     # ------------------------------------------------------------------ state
     def _check_open(self) -> None:
         if self._broken is not None:
@@ -421,33 +255,9 @@ class SessionWriter:
         if self._closed:
             raise RecordingFileError(f"{self.path}: the session file is already closed; start a new recording.")
 
-    def _make_reserve(self, n_bytes: int) -> Path | None:
-        """Create the reserve file beside the session (freed when a write fails inside HDF5)."""
-        if n_bytes <= 0:
-            return None
-        path = self.path.with_name(f".{self.path.name}.reserve")
-        try:
-            with open(path, "wb") as fh:
-                if hasattr(os, "posix_fallocate"):
-                    os.posix_fallocate(fh.fileno(), 0, n_bytes)
-                else:  # pragma: no cover - Windows, macOS
-                    block = b"\0" * (1 << 20)
-                    for _ in range(0, n_bytes, len(block)):
-                        fh.write(block)
-        except OSError as exc:
-            log.warning("%s: no room for the %d-byte reserve file (%s)", self.path, n_bytes, exc)
-            path.unlink(missing_ok=True)
-            return None
-        return path
-
     def _release_reserve(self) -> None:
-        if self._reserve is not None:
-            try:
-                self._reserve.unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("could not remove the reserve file %s: %s", self._reserve, exc)
-            self._reserve = None
-
+        release_reserve(self._reserve)
+        self._reserve = None
     def _roll_back_and_close(self) -> bool:
         """After a failed HDF5 write: free the reserve, shrink every dataset to the last good flush, close.
 
@@ -505,11 +315,7 @@ class SessionWriter:
             )
         needed = 2 * pending + self._chunk_bytes + 256 * 1024
         try:
-            free = shutil.disk_usage(self.path.parent).free - self.min_free_bytes
-            if resource is not None:
-                limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-                if limit != resource.RLIM_INFINITY:
-                    free = min(free, limit - os.stat(self.path).st_size)
+            free = usable_bytes(self.path, self.min_free_bytes)
         except OSError as exc:
             self._fail(exc, "checking free space", hdf5_failed=False)
         if free < needed:

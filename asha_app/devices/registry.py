@@ -302,14 +302,14 @@ def _describe_replay(params: Params) -> SourceInfo:
 
 
 def _lsl(params: Params, clock):
-    from asha_app.devices.lsl import LslEmgSource  # noqa: PLC0415 - the MindRove SDK on first use
+    from asha_app.devices.lsl.source import LslEmgSource  # noqa: PLC0415 - the MindRove SDK on first use
 
     return LslEmgSource(params.get("stream", ""), clock or SessionClock(), scope=params.get("scope", "site"),
                         enabled=bool(params.get("enabled", True)), timeout_s=float(params.get("timeout_s", 3.0)))
 
 
 def _describe_lsl(params: Params) -> SourceInfo:
-    from asha_app.devices.lsl import lsl_description  # noqa: PLC0415 - the MindRove SDK on first use
+    from asha_app.devices.lsl.source import lsl_description  # noqa: PLC0415 - the MindRove SDK on first use
 
     return SourceInfo("lsl", lsl_description(params.get("stream", "")), None, None, "uV", False)
 

@@ -35,8 +35,8 @@ Two ways to put the picture on screen (``backend``):
 * ``"widget"``: vispy's own ``QOpenGLWidget`` canvas, used where EGL is missing
   (Windows, macOS, drivers without EGL).
 
-``ASHA_3D_BACKEND=offscreen|widget`` forces one.  Mouse: drag rotates, the wheel
-zooms, a double click resets the view (both backends).
+Which one can draw here is :mod:`asha_app.ui.gl_backend`; ``ASHA_3D_BACKEND=offscreen|widget`` forces one.
+Mouse: drag rotates, the wheel zooms, a double click resets the view (both backends).
 """
 
 from __future__ import annotations
@@ -48,15 +48,16 @@ from collections import deque
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QOpenGLContext, QPainter
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-from vispy import app as vispy_app
 from vispy import gloo, scene
 from vispy.visuals.transforms import STTransform
 
 from asha_app.pose.chain import HAND_CONNECTIONS
 from asha_app.pose.hand_model import HandModel
 from asha_app.pose.scene import DEFAULT_SLOTS, HandScene, HandSlot, SceneChange
+from asha_app.ui.gl_backend import (choose_backend, offscreen_gl_app, offscreen_gl_error, release_egl, release_qt_gl,
+                                    widget_gl_possible)
 
 log = logging.getLogger(__name__)
 
@@ -187,84 +188,6 @@ class _HandVisual:
         self.has_data = joints is not None and bool(np.all(np.isfinite(joints)))
 
 
-_EGL: dict = {}
-
-
-def offscreen_gl_app():
-    """vispy's EGL application for off-screen rendering, or None when EGL cannot start here.
-
-    Mesa needs ``EGL_PLATFORM=surfaceless`` to give a display without a window
-    system; the variable is set only while vispy opens the EGL display.  The
-    reason for a failure is kept in :func:`offscreen_gl_error`.
-    """
-    if "app" not in _EGL:
-        old = os.environ.get("EGL_PLATFORM")
-        if old is None:
-            os.environ["EGL_PLATFORM"] = "surfaceless"
-        try:
-            _EGL["app"] = vispy_app.Application("egl")
-            _EGL["error"] = ""
-        except Exception as exc:  # noqa: BLE001 - ImportError, RuntimeError: no libEGL, no usable display
-            _EGL["app"] = None
-            _EGL["error"] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            log.info("off-screen OpenGL (EGL) unavailable: %s", _EGL["error"])
-        finally:
-            if old is None:
-                os.environ.pop("EGL_PLATFORM", None)
-    return _EGL["app"]
-
-
-def offscreen_gl_error() -> str:
-    """Why :func:`offscreen_gl_app` gave None ("" when it works or was not tried)."""
-    return _EGL.get("error", "")
-
-
-def _release_qt_gl() -> None:
-    """Release a Qt (GLX) context current in this thread: glvnd refuses an EGL context while one is current."""
-    ctx = QOpenGLContext.currentContext()
-    if ctx is not None:
-        ctx.doneCurrent()
-
-
-def _release_egl() -> None:
-    """Release an EGL context that off-screen rendering left current in this thread: Qt's own OpenGL contexts
-    (the widget canvas) then fail to become current ("QOpenGLWidget: Failed to make context current")."""
-    if _EGL.get("app") is None:
-        return
-    try:
-        from vispy.app.backends import _egl  # noqa: PLC0415 - loads libEGL: inside the guard for its absence
-        from vispy.ext import egl  # noqa: PLC0415 - loads libEGL: inside the guard for its absence
-
-        egl.eglMakeCurrent(_egl._EGL_DISPLAY, egl.EGL_NO_SURFACE, egl.EGL_NO_SURFACE, egl.EGL_NO_CONTEXT)  # noqa: SLF001 - vispy keeps its EGL display private
-    except Exception as exc:  # noqa: BLE001 - never fatal: at worst the widget canvas reports its own error
-        log.debug("could not release the EGL context: %s", exc)
-
-
-def _widget_gl_possible() -> bool:
-    return QGuiApplication.platformName() not in ("offscreen", "minimal")
-
-
-def choose_backend(requested: str | None = None) -> str:
-    """The backend a new :class:`HandView` uses: ``requested``, ``$ASHA_3D_BACKEND``, else the best available.
-
-    Raises
-    ------
-    RuntimeError
-        No OpenGL at all here (no EGL and a window system without OpenGL), with the reason.
-    ValueError
-        An unknown backend name.
-    """
-    want = requested or os.environ.get("ASHA_3D_BACKEND") or None
-    if want not in (None, "offscreen", "widget"):
-        raise ValueError(f"3D backend must be 'offscreen' or 'widget', got {want!r}")
-    if want in (None, "offscreen") and offscreen_gl_app() is not None:
-        return "offscreen"
-    if want in (None, "widget") and _widget_gl_possible():
-        return "widget"
-    raise RuntimeError("no OpenGL for the 3D view: EGL failed (" + (offscreen_gl_error() or "not tried")
-                       + ") and this display has no OpenGL windows")
-
-
 class _VispyScene:
     """Every vispy object of one view (canvas, camera, the hands' visuals); used from exactly one thread.
 
@@ -277,9 +200,9 @@ class _VispyScene:
     def __init__(self, app) -> None:
         self.egl = app != "pyside6"
         if self.egl:
-            _release_qt_gl()
+            release_qt_gl()
         else:
-            _release_egl()
+            release_egl()
         self.canvas = scene.SceneCanvas(app=app, keys=None, bgcolor=(0.12, 0.12, 0.14, 1.0), show=False,
                                         size=(480, 480))
         self.view = self.canvas.central_widget.add_view()
@@ -384,7 +307,7 @@ class _VispyScene:
     def render_array(self, size: tuple[int, int] | None = None) -> np.ndarray:
         """Draw into a kept framebuffer (``size`` = (w, h) px, default the canvas's); RGBA (h, w, 4) uint8."""
         if self.egl:
-            _release_qt_gl()
+            release_qt_gl()
         c = self.canvas
         if size is not None and tuple(c.size) != tuple(size):
             c.size = size
@@ -464,7 +387,7 @@ class HandView(QWidget):
         try:
             self._scene = _VispyScene(app)
         except Exception as exc:  # EGL came up but no context or surface: the widget canvas may still work
-            if self.backend != "offscreen" or backend or os.environ.get("ASHA_3D_BACKEND") or not _widget_gl_possible():
+            if self.backend != "offscreen" or backend or os.environ.get("ASHA_3D_BACKEND") or not widget_gl_possible():
                 raise
             log.warning("off-screen 3D rendering failed (%s); using the OpenGL widget canvas", exc)
             self.backend = "widget"

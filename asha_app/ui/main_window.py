@@ -7,7 +7,7 @@ in one place.  The window owns no acquisition logic: its session
 stops the stream from the device registry, and the window shows what the session
 tells it (:meth:`MainWindow._on_starting`, :meth:`MainWindow._on_started`) and polls
 the rings and stats on timers.  The banner is the one sink of user-facing messages
-(:class:`WindowSink`).
+(:class:`~asha_app.ui.banner.WindowSink`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout,
-                               QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QInputDialog, QLabel,
+                               QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget)
 
 from asha_app import __version__
 from asha_app.core import paths
@@ -29,10 +28,10 @@ from asha_app.core.settings import AppSettings
 from asha_app.core.units import emg_unit_label, emg_unit_to_uv
 from asha_app.devices import lsl as L
 from asha_app.devices.registry import DEVICES, SourceInfo
-from asha_app.devices.session import Notice
 from asha_app.dsp.filters import FilterSpec
 from asha_app.dsp.quality import Flag
 from asha_app.pose.scene import HandScene
+from asha_app.ui.banner import Banner, WindowSink
 from asha_app.ui.camera_panel import CameraPanel, default_worker_factory
 from asha_app.ui.hand_view import HandView
 from asha_app.ui.pacing import TICK_S, ScopePacer
@@ -67,85 +66,6 @@ def create_hand_view(hands: HandScene | None = None) -> QWidget:
         lab.setWordWrap(True)
         lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return lab
-
-
-class Banner(QFrame):
-    """A message strip at the top of the window with optional action buttons."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.setStyleSheet("#banner { background: #fff3cd; border: 1px solid #e0c068; border-radius: 4px; }")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(8, 4, 8, 4)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        lay.addWidget(self.text, 1)
-        self.buttons: list[QPushButton] = []
-        self._lay = lay
-        #: who put the message there (:meth:`clear` hides only its own)
-        self.owner: object = None
-        self.hide()
-
-    def show_message(self, text: str, actions: list[tuple[str, object]] = (), owner: object = None) -> None:
-        """Show ``text`` with buttons ``(label, callable)``; an empty text hides the banner.
-
-        ``owner`` is who put the message there: :meth:`clear` with the same owner hides it, and only it.
-        """
-        for b in self.buttons:
-            b.deleteLater()
-        self.buttons = []
-        self.owner = owner if text else None
-        if not text:
-            self.hide()
-            return
-        self.text.setText(text)
-        for label, fn in actions:
-            b = QPushButton(label)
-            b.clicked.connect(fn)
-            self._lay.addWidget(b)
-            self.buttons.append(b)
-        close = QPushButton("✕")
-        close.setFlat(True)
-        close.setFixedWidth(28)
-        close.clicked.connect(lambda: self.show_message(""))
-        self._lay.addWidget(close)
-        self.buttons.append(close)
-        self.show()
-
-    def clear(self, owner: object) -> None:
-        """Hide the message if ``owner`` showed it (a message from anyone else stays)."""
-        if owner is not None and self.owner is owner:
-            self.show_message("")
-
-
-class WindowSink:
-    """The one sink of user-facing messages (:class:`~asha_app.devices.session.MessageSink`): the window's banner.
-
-    Errors get a "Start demo" button, an unreachable armband also "Retry" and "Settings…".  The traceback
-    of an unexpected error is already in the error log (the message names it); the last one is kept in
-    :attr:`MainWindow.last_error` and never shown in a dialog.
-    """
-
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-
-    def show(self, message: str, traceback: str = "", *, owner: object = None, notice: Notice = Notice.ERROR) -> None:
-        w = self.window
-        if notice in (Notice.ERROR, Notice.UNREACHABLE):
-            w.last_error = (message, traceback)
-        if traceback:
-            log.debug("error shown in the banner: %s\n%s", message, traceback)
-        if notice == Notice.UNREACHABLE:
-            actions = [("Start demo", w.start_demo), ("Retry", w.start_acquisition), ("Settings…", w.open_settings)]
-        elif notice == Notice.ERROR:
-            actions = [("Start demo", w.start_demo)]
-        else:
-            actions = []
-        w.banner.show_message(message, actions, owner=owner)
-
-    def clear(self, owner: object) -> None:
-        self.window.banner.clear(owner)
 
 
 class MainWindow(QMainWindow):

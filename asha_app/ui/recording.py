@@ -8,7 +8,7 @@ the *Session* menu:
 * **Session library** – shows the "Sessions" dock
   (:class:`~asha_app.ui.session_library.SessionLibrary`: list, details, replay);
 * **Export…** – :class:`~asha_app.ui.export_dialog.ExportDialog` for the sessions selected in the library;
-* **Import…** – :class:`~asha_app.ui.export_dialog.ImportDialog`.
+* **Import…** – :class:`~asha_app.ui.import_dialog.ImportDialog`.
 
 References kept on the window: ``window.session_library``, ``window.recording_wizard``
 (the last wizard opened), ``window.recording_actions`` (dict of QActions).

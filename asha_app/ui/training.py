@@ -5,7 +5,7 @@
 * **Train or fine-tune…** -> :class:`~asha_app.ui.training_wizard.TrainingWizard` (non-modal);
 * **Open report…** -> a checkpoint's evaluation report (:class:`~asha_app.ui.report_view.ReportDialog`);
 * **Models…** -> checkpoints in ``data_dir()/"models"`` with headline metrics
-  (:class:`~asha_app.ui.report_view.ModelsDialog`).
+  (:class:`~asha_app.ui.models_dialog.ModelsDialog`).
 
 The feature object is kept as ``window.training``; a shutdown hook on the main window
 makes a running training stop (its best epoch saved)
@@ -21,7 +21,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
-from asha_app.ui.report_view import ModelsDialog, ReportDialog, models_dir
+from asha_app.ui.models_dialog import ModelsDialog
+from asha_app.ui.report_view import ReportDialog, models_dir
 from asha_app.ui.training_wizard import TrainingWizard
 
 log = logging.getLogger(__name__)
