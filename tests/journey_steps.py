@@ -204,7 +204,9 @@ class ClinicianJourney:
         wiz = w.calibration_wizard
         wiz.setup.participant.setText("J01")
         wiz.setup.base.setText(str(self.checkpoint_path))
-        check(wiz.setup.check_base(), f"the base model was refused: {wiz.setup.base_status.text()}")
+        wiz.setup.check_base()  # loads the checkpoint off the GUI thread ("loading model…")
+        wait_until(lambda: not wiz.setup.checking, 60, "the base model to load")
+        check(wiz.setup.base_ok, f"the base model was refused: {wiz.setup.base_status.text()}")
         wiz.next()
         page = wiz.record
         check(wiz.currentPage() is page, "the calibration wizard did not reach the recording page")
