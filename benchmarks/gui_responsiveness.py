@@ -65,12 +65,18 @@ def main() -> int:
     wiz = w.training.open_wizard(threads=1)
     wiz.warmup.wait(120000)
     wiz.sessions_page.set_checked([session])
-    wiz.next()
+
+    def next_page() -> None:  # each page's check reads files off the GUI thread, then moves on by itself
+        wiz.next()
+        wait_until(lambda: not wiz.loading, 120, "the training wizard's background read")
+
+    wait_until(lambda: not wiz.loading, 120, "the session rows to be read")
+    next_page()
     wiz.model_page.select_model("envtcn")
-    wiz.next()
+    next_page()
     wiz.windows_page.stride_spin.setValue(40.0)
-    wiz.next()
-    wiz.next()
+    next_page()
+    next_page()
     epochs = a.epochs or (2 if a.quick else 8)
     wiz.run_page.epochs_spin.setValue(epochs)
     ticks: list[float] = []

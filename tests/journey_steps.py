@@ -174,9 +174,11 @@ class ClinicianJourney:
         wiz = w.training.wizard
         wiz.threads = self.train_threads
         wiz.warmup.wait(120000)
-        wiz.sessions_page.set_checked([self.session_path])
+        wiz.sessions_page.set_checked([self.session_path])  # ticked when its row has been read
+        wait_until(lambda: not wiz.loading, 60, "the session rows to be read")
         for page_id in (wiz.PAGE_MODEL, wiz.PAGE_WINDOWS, wiz.PAGE_SPLIT, wiz.PAGE_RUN):
-            wiz.next()
+            wiz.next()  # each page's check reads files off the GUI thread, then moves on by itself
+            wait_until(lambda: not wiz.loading, 120, "the page's check (sessions, checkpoint, prepared run)")
             check(wiz.currentId() == page_id, f"the training wizard stopped before page {page_id}: "
                   f"{[p.error.text() for p in (wiz.sessions_page, wiz.model_page, wiz.split_page) if p.error.text()]}")
             if page_id == wiz.PAGE_MODEL:
@@ -204,7 +206,9 @@ class ClinicianJourney:
         wiz = w.calibration_wizard
         wiz.setup.participant.setText("J01")
         wiz.setup.base.setText(str(self.checkpoint_path))
-        check(wiz.setup.check_base(), f"the base model was refused: {wiz.setup.base_status.text()}")
+        wiz.setup.check_base()  # loads the checkpoint off the GUI thread ("loading model…")
+        wait_until(lambda: not wiz.setup.checking, 60, "the base model to load")
+        check(wiz.setup.base_ok, f"the base model was refused: {wiz.setup.base_status.text()}")
         wiz.next()
         page = wiz.record
         check(wiz.currentPage() is page, "the calibration wizard did not reach the recording page")

@@ -47,7 +47,8 @@ def test_wizard_calibrates_in_a_worker_and_loads_the_profile(qtbot):
         assert "held-out error" in wiz.train.status.text() and not wiz.train.image.pixmap().isNull()
         prof = load_profile(res.profile_path)
         assert prof.participant == "anna" and prof.calibration["strategy"] == "head"
-        wiz.accept()  # "Use this profile": loaded into the Live dock
+        wiz.accept()  # "Use this profile": loaded into the Live dock (read off the GUI thread)
+        qtbot.waitUntil(lambda: not w.live.loading, timeout=15000)
         assert w.live.profile is not None and w.live.profile.participant == "anna"
         assert "anna" in w.live_dock.what.text()
     finally:

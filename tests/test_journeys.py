@@ -114,6 +114,8 @@ def test_replay_drives_the_scopes_the_3d_view_and_a_profile(clinician, qtbot):
                        "the recorded hand in the 3D view")
         # and a profile runs live on the replay
         assert w.live.load_profile(j.profile_path), "the profile did not load on the replay"
+        wait_until(lambda: not w.live.loading, 30, "the profile to load")  # read off the GUI thread
+        assert w.live.mode == "profile", f"the profile did not load on the replay: {w.banner.text.text()}"
         wait_until(lambda: w.live.drawn > 0, 20, "the profile's hand drawn on the replay")
         drawn0 = w.live.drawn
         pump(1.5)

@@ -163,13 +163,17 @@ def test_profile_for_another_device_is_refused_clearly(qtbot, tmp_path):
     w = _window(qtbot)
     try:
         assert w.live.start_demo()
+        qtbot.waitUntil(lambda: w.live.mode == "demo", timeout=15000)  # its model loads off the GUI thread
         ck = C.load(demo_assets().model_path)
         p = P.save_profile(P.UserProfile("bob", ck, {"name": "x", "fs": 250.0, "n_channels": 8}),
                            tmp_path / "b.ashaprofile")
-        assert not w.live.load_profile(p)
+        assert w.live.load_profile(p)  # read in the background: refused when it is in
+        qtbot.waitUntil(lambda: not w.live.loading, timeout=15000)
         assert "250 Hz" in w.banner.text.text() and "Calibrate" in w.banner.text.text()
-        assert not w.live.load_profile(tmp_path / "none.ashaprofile")
-        assert "does not exist" in w.banner.text.text()
+        assert w.live.mode == "demo" and w.live.profile is None  # refused: the demo runs on
+        assert w.live.load_profile(tmp_path / "none.ashaprofile")
+        qtbot.waitUntil(lambda: not w.live.loading, timeout=15000)
+        assert "does not exist" in w.banner.text.text() and w.live.profile is None
     finally:
         w.shutdown()
 
@@ -209,6 +213,7 @@ def test_stop_live_clears_the_hands_and_figures_and_nothing_restarts_by_itself(q
         hv = w.hand_view
         has_view = isinstance(hv, HandView)
         assert w.live.start_demo()
+        qtbot.waitUntil(lambda: w.live.mode == "demo", timeout=15000)  # its model loads off the GUI thread
         assert "MiniVIE" in w.scopes.unit_label.text() and "µV" not in w.range_spin.suffix()
         qtbot.waitUntil(lambda: w.live_dock.last_pose is not None and w.live_dock.rate.text() != "—", timeout=15000)
         if has_view:

@@ -57,6 +57,19 @@ def window(qtbot):
     win.shutdown()
 
 
+def settle(wiz, timeout_s: float = 60.0) -> None:
+    """Run the event loop until the wizard's background reads (files, checkpoint, prepared run) are done."""
+    from tests.journey_steps import wait_until
+
+    wait_until(lambda: not wiz.loading, timeout_s, "the training wizard's background read")
+
+
+def next_page(wiz) -> None:
+    """Next, then wait for the page's check, which reads files off the GUI thread and moves on by itself."""
+    wiz.next()
+    settle(wiz)
+
+
 def open_wizard(window, sessions: list[Path]):
     wiz = window.training.open_wizard(threads=1)
     wiz.auto_advance = True
@@ -65,23 +78,24 @@ def open_wizard(window, sessions: list[Path]):
     wiz.sessions_page.set_checked(sessions)
     # the wizard loads the training libraries in the background while the user picks sessions
     wiz.warmup.wait(60000)
+    settle(wiz)  # the session rows fill in as they are read
     return wiz
 
 
 def to_run_page(wiz, model: str | None = "ridge", stride_ms: float = 40.0, blocks: int = 5):
     assert wiz.currentId() == wiz.PAGE_SESSIONS
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_MODEL, wiz.sessions_page.error.text()
     if model is not None:
         wiz.model_page.select_model(model)
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_WINDOWS, wiz.model_page.error.text()
     if wiz.windows_page.stride_spin.isEnabled():
         wiz.windows_page.stride_spin.setValue(stride_ms)
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_SPLIT
     wiz.split_page.blocks_spin.setValue(blocks)
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_RUN, wiz.split_page.error.text()
 
 
@@ -100,10 +114,10 @@ def test_wizard_trains_ridge_and_shows_the_report(qtbot, window):
     wiz = open_wizard(window, [session])
     assert "5 (imported)" in wiz.sessions_page.list.item(0).text()
     # the split page offers only what the data allows, and says why
-    wiz.next()
+    next_page(wiz)
     wiz.model_page.select_model("ridge")
-    wiz.next()
-    wiz.next()
+    next_page(wiz)
+    next_page(wiz)
     page = wiz.split_page
     assert page.radios["time_blocks"].isEnabled() and page.radios["time_blocks"].isChecked()
     for kind in ("repetitions", "sessions", "participants"):
@@ -225,15 +239,15 @@ def test_finetune_a_checkpoint_through_the_wizard(qtbot, window):
     ev = list(T.run(job, T.TrainConfig(max_epochs=1, progress_every=0)))[-1]
     base = C.save(ev.checkpoint, data_dir() / "models" / "base.pt")
     wiz = open_wizard(window, [session])
-    wiz.next()
+    next_page(wiz)
     wiz.model_page.select_checkpoint(base)
     wiz.model_page.mode_combo.setCurrentIndex(wiz.model_page.mode_combo.findData("bn_head"))
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_WINDOWS, wiz.model_page.error.text()
     assert not wiz.windows_page.window_spin.isEnabled()  # calibration keeps the checkpoint's window
-    wiz.next()
+    next_page(wiz)
     assert not wiz.split_page.radios["sessions"].isEnabled()
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_RUN, wiz.split_page.error.text()
     wiz.run_page.epochs_spin.setValue(1)
     wiz.run_page.start()
@@ -256,7 +270,7 @@ def test_bad_inputs_show_the_model_layers_error_and_start_nothing(qtbot, window)
     wiz = open_wizard(window, [bad])
     # a foreign file is listed with its error and cannot be ticked
     assert "not an HDF5 file" in wiz.sessions_page.file_error(data_dir() / "sessions" / "broken.h5")
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_SESSIONS
     assert wiz.sessions_page.error.isVisibleTo(wiz) and "no valid label" in wiz.sessions_page.error.text()
 
@@ -272,20 +286,20 @@ def test_bad_inputs_show_the_model_layers_error_and_start_nothing(qtbot, window)
     newer = data_dir() / "models" / "future.pt"
     torch.save({"format_version": 99}, newer)
     wiz.sessions_page.set_checked([good])
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_MODEL
     for path, msg in ((ck4, "expects 4 EMG channels, the data has 8"), (newer, "format version 99")):
         wiz.model_page.select_checkpoint(path)
-        wiz.next()
+        next_page(wiz)
         assert wiz.currentId() == wiz.PAGE_MODEL
         assert msg in wiz.model_page.error.text()
 
     # a split that leaves the sets empty (a gap longer than the recording)
     wiz.model_page.select_model("ridge")
-    wiz.next()
-    wiz.next()
+    next_page(wiz)
+    next_page(wiz)
     wiz.split_page.gap_spin.setValue(60000.0)
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_SPLIT
     assert "set empty" in wiz.split_page.error.text()
     assert wiz.worker is None and wiz.result is None
@@ -340,18 +354,18 @@ def test_split_page_offers_sessions_and_repetitions_when_the_data_has_them(qtbot
     rec = paired()
     paths = [write_session(f"part{k}.h5", cut(rec, 25.0 * k, 25.0 * (k + 1), f"part{k}")) for k in range(3)]
     wiz = open_wizard(window, paths)
-    wiz.next()
+    next_page(wiz)
     wiz.model_page.select_model("ridge")
-    wiz.next()
+    next_page(wiz)
     wiz.windows_page.stride_spin.setValue(40.0)
-    wiz.next()
+    next_page(wiz)
     page = wiz.split_page
     assert page.radios["sessions"].isEnabled() and page.radios["repetitions"].isEnabled()
     assert not page.radios["participants"].isEnabled() and "1 participant" in page.reasons["participants"].text()
     # whole sessions per set: the default assignment puts the last session in test, the one before in validation
     page.radios["sessions"].setChecked(True)
     assert page.assignment() == {"part0": "train", "part1": "val", "part2": "test"}
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_RUN, page.error.text()
     job = wiz.prepared.job
     sets = {name: set(np.unique(job.ws.rec_index[job.split.indices(name)])) for name in ("train", "val", "test")}
@@ -363,7 +377,7 @@ def test_split_page_offers_sessions_and_repetitions_when_the_data_has_them(qtbot
     assert [page.assign_table.item(i, 0).text() for i in range(page.assign_table.rowCount())] == ["1", "2", "3", "4"]
     page.set_assignment({"1": "train", "2": "train", "3": "val", "4": "test"})
     assert page.split_args()["assign_rep"] == {0: "train", 1: "train", 2: "val", 3: "test"}
-    wiz.next()
+    next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_RUN, page.error.text()
     job = wiz.prepared.job
     assert job.split.kind == "repetitions" and min(job.split.counts()[s] for s in ("train", "val", "test")) > 0

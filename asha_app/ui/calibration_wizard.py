@@ -11,6 +11,10 @@ naming the prompts to redo, and on to page 3 by itself when a recording made
 here passes it; 3 fine-tuning in a
 :class:`~asha_app.workers.finetune.CalibrationWorker` with a progress bar, then
 the report card and "Use this profile".
+
+The base model (page 1) and a recorded session file (page 2) are read off the
+GUI thread in a :class:`~asha_app.workers.export.BackgroundLoad` ("loading
+model…", "reading…"); Next waits for them, and closing the wizard drops them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from asha_app.pose.hand_model import HandModel
 from asha_app.protocols.procedure import EventKind, RecordingProcedure, State
 from asha_app.ui.procedure_view import CameraLabelFeed, ProcedureView
 from asha_app.workers.base import stop_checked
+from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.finetune import CalibrationWorker
 
 log = logging.getLogger(__name__)
@@ -65,7 +70,7 @@ class SetupPage(QWizardPage):
         self.participant.setPlaceholderText("name or code")
         self.base = QLineEdit()
         self.base.setPlaceholderText("none: train a new model from scratch")
-        browse = QPushButton("Browse…")
+        self.browse = browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.base, 1)
@@ -87,6 +92,8 @@ class SetupPage(QWizardPage):
         form.addRow("Fine-tuning:", self.strategy)
         form.addRow("Placement notes:", self.notes)
         self.registerField("participant*", self.participant)
+        #: the base model is loaded and checked here, off the GUI thread
+        self.loader = BackgroundLoad("loading the base model", self)
 
     def _browse(self) -> None:
         p, _ = QFileDialog.getOpenFileName(self, "Base model", str(paths.data_dir()),
@@ -95,29 +102,56 @@ class SetupPage(QWizardPage):
             self.base.setText(p)
             self.check_base()
 
-    def check_base(self) -> bool:
-        """Check the chosen base model at once: readable, and able to drive the live hand (else say why)."""
+    @property
+    def checking(self) -> bool:
+        """True while the base model is being loaded and checked (Next waits)."""
+        return self.loader.busy
+
+    @property
+    def base_ok(self) -> bool:
+        """False when the chosen base model was refused (``base_status`` says why)."""
+        return self._base_ok
+
+    def check_base(self) -> None:
+        """Check the chosen base model now, in the background: readable, and able to drive the live hand.
+
+        ``base_status`` says "loading model…", then the model and what it predicts, or why it
+        is refused (:attr:`base_ok`); the base model's field and Next wait meanwhile.
+        """
         path = self.base.text().strip()
         self._base_ok = True
+        self.loader.cancel()
+        self.base_status.setStyleSheet("")
         if path:
             w = self.window
             wk = getattr(w, "worker", None) if w is not None else None
-            try:
-                ck = load_base_model(path, n_channels=wk.n_channels if wk else None, fs=wk.fs if wk else None)
-                self.base_status.setText(f"✓ {ck.model_name}, predicts "
-                                         f"{describe_targets(ck.target_kind, ck.target_names)}")
-                self.base_status.setStyleSheet("")
-            except AshaError as exc:
-                self._base_ok = False
-                self.base_status.setText(f"⚠ {exc}")
-                self.base_status.setStyleSheet("color: #b00;")
+            n_channels, fs = (wk.n_channels, wk.fs) if wk else (None, None)
+            self.base_status.setText(f"loading model {Path(path).name}…")
+            self._set_checking(True)
+            self.loader.start(lambda: load_base_model(path, n_channels=n_channels, fs=fs),
+                              self._on_base_loaded, self._on_base_refused)
         else:
             self.base_status.setText("")
         self.completeChanged.emit()
-        return self._base_ok
+
+    def _set_checking(self, on: bool) -> None:
+        self.base.setEnabled(not on)
+        self.browse.setEnabled(not on)
+
+    def _on_base_loaded(self, ck) -> None:
+        self._set_checking(False)
+        self.base_status.setText(f"✓ {ck.model_name}, predicts {describe_targets(ck.target_kind, ck.target_names)}")
+        self.completeChanged.emit()
+
+    def _on_base_refused(self, message: str) -> None:
+        self._set_checking(False)
+        self._base_ok = False
+        self.base_status.setText(f"⚠ {message}")
+        self.base_status.setStyleSheet("color: #b00;")
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt naming
-        return super().isComplete() and self._base_ok
+        return super().isComplete() and self._base_ok and not self.checking
 
 
 class RecordPage(QWizardPage):
@@ -170,9 +204,16 @@ class RecordPage(QWizardPage):
         self._timer.timeout.connect(self._tick)
         self.record_button.clicked.connect(self.start_recording)
         self.file_button.clicked.connect(self._choose_file)
+        #: a recorded session is read here, off the GUI thread
+        self.loader = BackgroundLoad("reading the calibration recording", self)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt naming
-        return self.recording is not None and self.quality is not None and self.quality.ok
+        return self.recording is not None and self.quality is not None and self.quality.ok and not self.reading
+
+    @property
+    def reading(self) -> bool:
+        """True while a recorded session file is being read in the background."""
+        return self.loader.busy
 
     @property
     def running(self) -> bool:
@@ -185,12 +226,31 @@ class RecordPage(QWizardPage):
         if p:
             self.use_recording_file(p)
 
-    def use_recording_file(self, path) -> None:
-        """Load a recorded session and run the quality gate on it."""
-        try:
-            self.set_recording(load_recording(path))
-        except AshaError as exc:
-            self.message.setText(f"⚠ {exc}")
+    def use_recording_file(self, path, advance: bool = False) -> None:
+        """Read a recorded session in the background ("reading…"), then run the quality gate on it.
+
+        With ``advance``, the wizard moves on to fine-tuning by itself when the recording passes.
+        """
+        self.message.setText(f"reading {Path(path).name}…")
+        self.record_button.setEnabled(False)
+        self.file_button.setEnabled(False)
+        self.loader.start(lambda: load_recording(path), lambda rec: self._on_file_read(rec, advance),
+                          self._on_file_failed)
+        self.completeChanged.emit()
+
+    def _on_file_read(self, rec, advance: bool) -> None:
+        self.record_button.setEnabled(True)
+        self.file_button.setEnabled(True)
+        self.set_recording(rec)
+        wiz = self.wizard()
+        if advance and self.isComplete() and wiz is not None and wiz.currentPage() is self:
+            wiz.next()  # at 100 % with good labels: on to fine-tuning without a click
+
+    def _on_file_failed(self, message: str) -> None:
+        self.record_button.setEnabled(True)
+        self.file_button.setEnabled(True)
+        self.message.setText(f"⚠ {message}")
+        self.completeChanged.emit()
 
     def set_recording(self, rec) -> None:
         """Run the quality gate; the page completes when it passes."""
@@ -334,10 +394,7 @@ class RecordPage(QWizardPage):
             return
         if self._path is None or not self._path.exists():
             return
-        self.use_recording_file(self._path)
-        wiz = self.wizard()
-        if self.isComplete() and wiz is not None and wiz.currentPage() is self:
-            wiz.next()  # at 100 % with good labels: on to fine-tuning without a click
+        self.use_recording_file(self._path, advance=True)
 
     def finish_recording(self, timeout_ms: int = 10000) -> None:
         """Abort a recording in progress and wait for its file to be closed (the wizard goes back or closes)."""
@@ -352,6 +409,11 @@ class RecordPage(QWizardPage):
         self.file_button.setEnabled(True)
 
     def cleanupPage(self) -> None:  # noqa: N802 - Qt naming
+        if self.loader.busy:  # a file still being read: its result is dropped
+            self.loader.cancel(self.window.show_error)
+            self.record_button.setEnabled(True)
+            self.file_button.setEnabled(True)
+            self.message.setText("")
         if self._recorder is not None:
             self.finish_recording()
 
@@ -498,7 +560,9 @@ class CalibrationWizard(QWizard):
         self.finished.connect(self._done)
 
     def shutdown(self) -> None:
-        """Stop a recording in progress (its file is closed) and the fine-tuning thread; idempotent."""
+        """Stop a base-model check or file read, a recording in progress (its file is closed) and the fine-tuning
+        thread; idempotent."""
+        self.setup.loader.cancel(self.record.window.show_error)
         self.record.cleanupPage()
         self.train.stop()
 

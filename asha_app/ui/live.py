@@ -14,6 +14,9 @@ and its latency is measured, when the 3D view has painted the frame that shows i
   board at 500 Hz, the bundled 50 Hz model fed every 10th sample, the recorded
   finger angles shown as the ``reference`` hand, aligned by package number.
 * **Profile**: a user profile made by Live → Calibrate… runs on the running device.
+* **Loading**: the demo's model and a profile are read off the GUI thread
+  (:class:`~asha_app.workers.export.BackgroundLoad`); the dock says "loading model…"
+  and its Live demo / Load profile buttons wait until the model is in.
 * **Shadow mode**: while the camera runs, the live error (mm) between the EMG hand
   and the camera's hand, and a recalibration prompt when its running median stays high.
 """
@@ -36,12 +39,12 @@ from asha_app.inference.hands import LiveHands
 from asha_app.inference.live_demo import demo_assets
 from asha_app.inference.ood import InputMonitor
 from asha_app.calibration.profile import SUFFIX, ProfileError, default_path, load_profile
-from asha_app.core.errors import AshaError
 from asha_app.models import checkpoint as C
 from asha_app.pose.contract import FINGERS, PoseContractError, check_drives_hand, finger_flexion_deg
 from asha_app.pose.hand_model import HandModel
 from asha_app.ui.calibration_wizard import CalibrationWizard
 from asha_app.workers.base import stop_checked
+from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.inference import InferenceWorker
 
 log = logging.getLogger(__name__)
@@ -171,6 +174,8 @@ class LiveController:
         self.assets = None
         self.mode = "idle"  # idle | demo | profile
         self.hand_model = None
+        #: the demo's model and profiles are loaded here, off the GUI thread
+        self.loader = BackgroundLoad("loading the live model", self.dock)
         self.drift = DriftMonitor()
         self.latencies_ms: deque = deque(maxlen=2000)
         #: ring -> pose handed to the 3D view (before it is rendered and painted), ms
@@ -213,16 +218,45 @@ class LiveController:
         return v if isinstance(v, HandView) else None
 
     # ------------------------------------------------------------------ start / stop
+    @property
+    def loading(self) -> bool:
+        """True while the demo's model or a profile is being loaded in the background."""
+        return self.loader.busy
+
+    def _set_loading(self, text: str | None) -> None:
+        """Say what loads ("loading model…") with the dock's load buttons disabled; None when done."""
+        if text:
+            self.dock.what.setText(text)
+        for b in (self.dock.demo_button, self.dock.profile_button):
+            b.setEnabled(not text)
+
     def start_demo(self) -> bool:
-        """Live demo from the bundled real recording (no armband, no camera needed)."""
-        w = self.window
-        self.stop()
-        try:
-            assets = demo_assets()
-            ckpt = C.load(assets.model_path)
-        except AshaError as exc:
-            w.show_error(f"The live demo cannot start: {exc}")
+        """Live demo from the bundled real recording (no armband, no camera needed).
+
+        Its model loads in the background ("loading model…"); the playback and live inference
+        start when it is in (:attr:`loading` meanwhile).  False when a load is already running.
+        """
+        if self.loading:
             return False
+        self.stop()
+
+        def load():
+            assets = demo_assets()
+            return assets, C.load(assets.model_path)
+
+        self._set_loading("Live demo: loading model…")
+        self.loader.start(load, self._on_demo_loaded, self._on_demo_failed)
+        return True
+
+    def _on_demo_failed(self, message: str) -> None:
+        self._set_loading(None)
+        self.dock.what.setText("")
+        self.window.show_error(f"The live demo cannot start: {message}")
+
+    def _on_demo_loaded(self, loaded) -> bool:
+        assets, ckpt = loaded
+        self._set_loading(None)
+        w = self.window
         # the playback file goes through the session controller as device "file", its path and unit
         # (MiniVIE units x 100, not microvolts) given for this start only: the user's settings stay as they are
         w.device_combo.setCurrentIndex(w.device_combo.findData("file"))
@@ -271,16 +305,37 @@ class LiveController:
             self.load_profile(path)
 
     def load_profile(self, path: str | Path) -> bool:
-        """Load a profile; runs at once when a matching device streams, else when one starts."""
+        """Load a profile in the background ("loading model…"); it runs at once when a matching device streams,
+        else when one starts.  A profile that cannot be used is said in the window's banner, naming the file.
+
+        Returns False when a load is already running (:attr:`loading`), else True (the load started).
+        """
+        if self.loading:
+            return False
+        w = self.window
+        info = w.session.info if w.worker is not None else None  # known before the source opens (device registry)
+        n_channels, fs = (info.n_channels, info.fs) if info else (None, None)
+        hand = self._hand()
+
+        def load():
+            prof = load_profile(path, n_channels=n_channels, fs=fs)
+            check_drives_hand(prof.checkpoint, hand)
+            return prof
+
+        self._set_loading(f"Profile {Path(path).name}: loading model…")
+        self.loader.start(load, self._on_profile_loaded,
+                          lambda message: self._on_profile_failed(Path(path).name, message))
+        return True
+
+    def _on_profile_failed(self, name: str, message: str) -> None:
+        self._set_loading(None)
+        self.dock.what.setText("")
+        self.window.show_error(f"{name}: {message}")
+
+    def _on_profile_loaded(self, prof) -> bool:
+        self._set_loading(None)
         w = self.window
         wk = w.worker
-        info = w.session.info if wk is not None else None  # known before the source opens (device registry)
-        try:
-            prof = load_profile(path, n_channels=info.n_channels if info else None, fs=info.fs if info else None)
-            check_drives_hand(prof.checkpoint, self._hand())
-        except (ProfileError, PoseContractError) as exc:
-            w.show_error(f"{Path(path).name}: {exc}")
-            return False
         self.stop()
         self.profile = prof
         self.ckpt = prof.checkpoint
@@ -359,7 +414,12 @@ class LiveController:
         self.pacer.stop_live()
 
     def stop(self) -> None:
-        """Stop live inference (and the demo's playback); a profile does not start again by itself."""
+        """Stop live inference (and the demo's playback, or a model still loading: dropped); a profile does not
+        start again by itself."""
+        if self.loader.busy:
+            self.loader.cancel(self.window.show_error)
+            self._set_loading(None)
+            self.dock.what.setText("")
         was_demo = self.mode == "demo"
         self._stop_worker()
         self.dock.stop_button.setEnabled(False)
@@ -523,6 +583,8 @@ class LiveController:
         wiz = getattr(self.window, "calibration_wizard", None)
         if wiz is not None:
             wiz.shutdown()
+        self.loader.cancel(self.window.show_error)  # a model still loading: its result is dropped
+        self._set_loading(None)
         self._stop_worker()
 
 

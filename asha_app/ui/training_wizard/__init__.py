@@ -10,13 +10,16 @@ Thin pages over the Qt-free model layer (:mod:`asha_app.models.plan`,
 ``split.py``       :class:`SplitPage`: the honest evaluation split
 ``run.py``         :class:`RunPage` (training, live loss curves) and :class:`ReportPage`
 ``wizard.py``      :class:`TrainingWizard`: the pages in order and the plan they build
-``common.py``      the error line, time and filter texts the pages share
+``common.py``      the error and busy lines, time and filter texts the pages share
 =================  ===========================================================
 
 Every check the model layer makes (labels, NaNs, channel count and rate of a
 checkpoint, unknown checkpoint version, empty split sets) runs when the user
 presses Next, and its message is shown on the page; the run page is only
-reachable with a prepared, valid run.  Training itself runs in a child process
+reachable with a prepared, valid run.  Those checks read files and checkpoints,
+so they run off the GUI thread (:class:`~asha_app.workers.export.BackgroundLoad`):
+the page says what it reads, its controls wait, and the wizard moves on by itself
+when the check passes (:attr:`TrainingWizard.loading` is true meanwhile).  Training itself runs in a child process
 relayed by a :class:`~asha_app.workers.training.TrainingWorker` thread; the run
 page polls its progress queue at 10 Hz and draws the loss curves.
 """

@@ -1,9 +1,9 @@
-"""Small pieces the training wizard's pages share: the error line under a page, time and filter texts."""
+"""Small pieces the training wizard's pages share: the error and busy lines under a page, time and filter texts."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QWizard, QWizardPage
 
 
 def error_label() -> QLabel:
@@ -19,6 +19,35 @@ def error_label() -> QLabel:
 def show_error(lab: QLabel, text: str) -> None:
     lab.setText(text)
     lab.setVisible(bool(text))
+
+
+def busy_label() -> QLabel:
+    """The line that says what the page reads in the background ("reading the sessions…"); hidden when idle."""
+    lab = QLabel()
+    lab.setWordWrap(True)
+    lab.setStyleSheet("color: #555; font-style: italic;")
+    lab.hide()
+    return lab
+
+
+def set_busy(page: QWizardPage, label: QLabel, text: str | None) -> None:
+    """Show ``text`` while a page's background load runs (its controls, Next and Back disabled); None when done.
+
+    Next follows the page's ``isComplete`` (which is False while loading), so the page's
+    ``completeChanged`` goes out first; Back is the wizard's own and is disabled after it.
+    """
+    busy = bool(text)
+    label.setText(text or "")
+    label.setVisible(busy)
+    page.setEnabled(not busy)  # the page's controls; the busy line shows greyed, still readable
+    if busy:
+        page.setCursor(Qt.CursorShape.BusyCursor)
+    else:
+        page.unsetCursor()
+    page.completeChanged.emit()  # the wizard re-evaluates Next (and Back) from the page's state
+    wiz = page.wizard()
+    if busy and wiz is not None:
+        wiz.button(QWizard.WizardButton.BackButton).setEnabled(False)
 
 
 def hms(s: float) -> str:

@@ -13,7 +13,8 @@ from asha_app.core.errors import AshaError
 from asha_app.data.labels import select_targets
 from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
 from asha_app.ui.report_view import models_dir
-from asha_app.ui.training_wizard.common import error_label, show_error
+from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
+from asha_app.workers.export import BackgroundLoad
 
 if TYPE_CHECKING:
     from asha_app.ui.training_wizard.wizard import TrainingWizard
@@ -96,8 +97,13 @@ class ModelPage(QWizardPage):
         self.targets = QLabel("")
         self.targets.setWordWrap(True)
         lay.addWidget(self.targets)
+        self.busy = busy_label()
+        lay.addWidget(self.busy)
         self.error = error_label()
         lay.addWidget(self.error)
+        #: the checkpoint to fine-tune is read and checked here, off the GUI thread
+        self.loader = BackgroundLoad("loading the checkpoint to fine-tune", self)
+        self._loaded = None  # (checkpoint, mode) read and checked by the last Next, not yet taken
         self.new_radio.toggled.connect(self._update)
         self._update()
 
@@ -165,9 +171,16 @@ class ModelPage(QWizardPage):
         it = self.model_list.currentItem()
         return it.data(Qt.ItemDataRole.UserRole) if it is not None else None
 
+    def isComplete(self) -> bool:  # noqa: N802 - Qt name
+        return super().isComplete() and not self.loader.busy
+
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
+        """Next: a new model goes on at once; a checkpoint is loaded and checked in the background first."""
         from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch on first use
 
+        if self._loaded is not None:  # the background check passed: take it and go on
+            (self.wiz.checkpoint, self.wiz.finetune_mode), self._loaded = self._loaded, None
+            return True
         show_error(self.error, "")
         self.wiz.checkpoint = None
         if self.new_radio.isChecked():
@@ -179,14 +192,33 @@ class ModelPage(QWizardPage):
         if not path:
             show_error(self.error, "Choose a checkpoint to fine-tune (Browse…), or train a new model.")
             return False
+        if self.loader.busy:
+            return False
         rec0 = self.wiz.recordings[0]
-        try:
+        mode = self.mode_combo.currentData()
+
+        def load():
             ck = C.load(path)
             _, names, _ = select_targets(rec0, ck.target_kind)
             ck.check_compatible(n_channels=rec0.n_channels, fs=rec0.fs, target_names=names)
-        except AshaError as exc:
-            show_error(self.error, str(exc))
-            return False
-        self.wiz.checkpoint = ck
-        self.wiz.finetune_mode = self.mode_combo.currentData()
-        return True
+            return ck, mode
+
+        self.loader.start(load, self._on_loaded, self._on_load_failed)
+        set_busy(self, self.busy, f"loading model {Path(path).name}…")
+        return False
+
+    def _on_loaded(self, loaded) -> None:
+        set_busy(self, self.busy, None)
+        if self.wiz.currentPage() is self:
+            self._loaded = loaded
+            self.wiz.next()
+            self._loaded = None
+
+    def _on_load_failed(self, message: str) -> None:
+        set_busy(self, self.busy, None)
+        show_error(self.error, message)
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt name: Back drops a load in progress
+        self.loader.cancel()
+        set_busy(self, self.busy, None)
+        super().cleanupPage()

@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWizard, QWizardPage)
 
-from asha_app.core.errors import AshaError
 from asha_app.ui.report_view import ReportView
 from asha_app.ui.training_wizard.common import error_label, hms, show_error
+from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.training import TrainingWorker, prepare_plan
 
 if TYPE_CHECKING:
@@ -117,6 +117,8 @@ class RunPage(QWizardPage):
         self.timer = QTimer(self)
         self.timer.setInterval(self.POLL_MS)
         self.timer.timeout.connect(self.poll)
+        #: a second run is prepared again (fresh windows and model) off the GUI thread
+        self.loader = BackgroundLoad("preparing the training run", self)
         self._reset_curves()
         self._t_start = None
         self._eta = None
@@ -163,18 +165,37 @@ class RunPage(QWizardPage):
                            progress_every=self.wiz.progress_every, **kw)
 
     def start(self) -> bool:
-        """Start training (re-preparing when the prepared run was used already); False if it cannot start."""
-        if self.running:
+        """Start training; False if it cannot start.
+
+        When the prepared run was used already, it is prepared again in the background
+        ("preparing…") and training starts when it is ready (an error shows on the page).
+        """
+        if self.running or self.loader.busy:
             return False
         show_error(self.error, "")
         self.saved_label.setText("")
         w = self.wiz
         if w.prepared is None or w.prepared_used:
-            try:
-                w.prepared = prepare_plan(w.plan)
-            except AshaError as exc:
-                show_error(self.error, str(exc))
-                return False
+            plan = w.plan
+            self.loader.start(lambda: prepare_plan(plan), self._on_prepared, self._on_prepare_failed)
+            self.start_button.setEnabled(False)
+            self.state_label.setText("Preparing the run: reading and windowing the sessions…")
+            w.button(QWizard.WizardButton.BackButton).setEnabled(False)
+            return True
+        return self._start_prepared()
+
+    def _on_prepared(self, prepared) -> None:
+        self.wiz.prepared = prepared
+        self._start_prepared()
+
+    def _on_prepare_failed(self, message: str) -> None:
+        self.state_label.setText("Ready.")
+        self.start_button.setEnabled(True)
+        self.wiz.button(QWizard.WizardButton.BackButton).setEnabled(True)
+        show_error(self.error, message)
+
+    def _start_prepared(self) -> bool:
+        w = self.wiz
         w.prepared_used = True
         w.result = None
         self.completeChanged.emit()
@@ -286,7 +307,7 @@ class RunPage(QWizardPage):
             self.wiz.next()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt name
-        return self.wiz.result is not None and not self.running
+        return self.wiz.result is not None and not self.running and not self.loader.busy
 
 
 class ReportPage(QWizardPage):

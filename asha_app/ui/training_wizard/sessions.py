@@ -1,4 +1,10 @@
-"""Page 1: the sessions to train on, each with its summary or the reason it cannot be used."""
+"""Page 1: the sessions to train on, each with its summary or the reason it cannot be used.
+
+Nothing is read on the GUI thread: the files are listed at once ("reading…") and
+described one by one in a :class:`~asha_app.workers.export.JobWorker` (each row
+fills in as its summary arrives); Next loads the ticked recordings and checks
+them in a :class:`~asha_app.workers.export.BackgroundLoad`, then moves on by itself.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,9 @@ from asha_app.core.errors import AshaError
 from asha_app.data import schema as S
 from asha_app.data.windows import check_recording
 from asha_app.models.recordings_io import load_any
-from asha_app.ui.training_wizard.common import error_label, show_error
+from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
+from asha_app.workers.base import stop_checked
+from asha_app.workers.export import BackgroundLoad, JobWorker
 
 if TYPE_CHECKING:
     from asha_app.ui.training_wizard.wizard import TrainingWizard
@@ -100,17 +108,28 @@ class SessionsPage(QWizardPage):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
+        self.busy = busy_label()
+        lay.addWidget(self.busy)
         self.error = error_label()
         lay.addWidget(self.error)
         self._paths: list[Path] = []
         self._info: dict[Path, tuple[str, str | None]] = {}
+        self._want: set[Path] = set()  # ticks asked for rows still being read
+        self._tick_single = False  # tick the only usable session once every row is read
+        self._reader: JobWorker | None = None
+        self._reading: list[Path] = []  # job index -> path of the running reader
+        self.loader = BackgroundLoad("reading the chosen sessions", self)
+        self._loaded: list | None = None  # recordings read and checked by the last Next, not yet taken
+
+    @property
+    def reading(self) -> bool:
+        """True while rows are being described or the ticked sessions loaded (Next waits)."""
+        return self._reader is not None or self.loader.busy
 
     def initializePage(self) -> None:  # noqa: N802 - Qt name
         if not self._paths:
+            self._tick_single = True
             self.refresh()
-            usable = [p for p in self._paths if not self._info[p][1]]
-            if len(usable) == 1:  # the only session: tick it
-                self.set_checked(usable)
 
     def refresh(self) -> None:
         """Re-read the sessions folder (keeps added files and ticks)."""
@@ -143,33 +162,107 @@ class SessionsPage(QWizardPage):
     def _fill(self, checked: set) -> None:
         self.list.blockSignals(True)
         self.list.clear()
+        self._want = {p for p in checked if p not in self._info}
         for p in self._paths:
-            if p not in self._info:
-                summary, err, rec = describe_file(p)
-                self._info[p] = (summary, err)
-                if rec is not None:
-                    self.wiz.recording_cache[p] = rec
-            summary, err = self._info[p]
-            item = QListWidgetItem(f"{p.name}   —   {err or summary}")
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, str(p))
-            item.setToolTip(str(p) + ("\n" + err if err else ""))
-            if err:
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                item.setForeground(QColor("#b00020"))
-            else:
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if p in checked else Qt.CheckState.Unchecked)
+            self._show_item(item, p, p in checked)
             self.list.addItem(item)
         if not self._paths:
             item = QListWidgetItem(f"No sessions in {self.wiz.sessions_dir} yet: record one, or add files.")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self._read_missing()
         self.completeChanged.emit()
+
+    def _show_item(self, item: QListWidgetItem, p: Path, checked: bool) -> None:
+        """The row of ``p``: "reading…" until its summary arrives, then the summary (tickable) or the error."""
+        if p not in self._info:
+            item.setText(f"{p.name}   —   reading…")
+            item.setToolTip(str(p))
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            return
+        summary, err = self._info[p]
+        item.setText(f"{p.name}   —   {err or summary}")
+        item.setToolTip(str(p) + ("\n" + err if err else ""))
+        if err:
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setForeground(QColor("#b00020"))
+        else:
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def _read_missing(self) -> None:
+        """Describe the rows not read yet in a worker thread; each row fills in as its summary arrives."""
+        self._stop_reader()
+        self._reading = [p for p in self._paths if p not in self._info]
+        if not self._reading:
+            self._rows_read()
+            return
+        # describe_file is looked up when each job runs; it reports a file's own errors in its row
+        reader = JobWorker([(f"reading {p.name}", lambda _progress, p=p: describe_file(p)) for p in self._reading])
+        reader.setObjectName("TrainingSessionsReader")
+        reader.job_done.connect(self._on_row_read)
+        reader.job_failed.connect(self._on_row_failed)
+        reader.all_done.connect(self._on_all_read)
+        self._reader = reader
+        reader.start()
+        set_busy(self, self.busy, f"reading {len(self._reading)} session file(s)…")
+        self.setEnabled(True)  # rows can be ticked as they arrive; Next waits for all
+
+    def _stop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            stop_checked(reader, "reading the session files")
+
+    def _row_read(self, job: int, summary: str, err: str | None, rec) -> None:
+        if self.sender() is not self._reader or job >= len(self._reading):
+            return  # a reader replaced by a newer list
+        p = self._reading[job]
+        self._info[p] = (summary, err)
+        if rec is not None:
+            self.wiz.recording_cache[p] = rec
+        for i in range(self.list.count()):
+            it = self.list.item(i)
+            if it.data(Qt.ItemDataRole.UserRole) == str(p):
+                self.list.blockSignals(True)
+                self._show_item(it, p, p in self._want)
+                self.list.blockSignals(False)
+        self._want.discard(p)
+        self.completeChanged.emit()
+
+    def _on_row_read(self, job: int, described) -> None:
+        summary, err, rec = described
+        self._row_read(job, summary, err, rec)
+
+    def _on_row_failed(self, job: int, message: str) -> None:
+        self._row_read(job, "", message, None)
+
+    def _on_all_read(self, _result: dict) -> None:
+        if self.sender() is not self._reader:
+            return
+        self._reader = None
+        self._rows_read()
+
+    def _rows_read(self) -> None:
+        set_busy(self, self.busy, None)
+        if self._tick_single:
+            self._tick_single = False
+            usable = [p for p in self._paths if not self._info.get(p, ("", "unread"))[1]]
+            if len(usable) == 1 and not self.checked_paths():  # the only session: tick it
+                self.set_checked(usable)
+
+    def shutdown(self) -> None:
+        """Stop the row reader and a load in progress (their results are dropped)."""
+        self._stop_reader()
+        self.loader.cancel()
 
     def set_checked(self, paths: list[str | Path]) -> None:
         """Tick exactly these files (usable ones)."""
         want = {Path(p) for p in paths}
+        self._want = {p for p in want if p not in self._info}  # rows still being read: ticked when they arrive
+        self._tick_single = False
         for i in range(self.list.count()):
             it = self.list.item(i)
             if it.data(Qt.ItemDataRole.UserRole) and it.flags() & Qt.ItemFlag.ItemIsUserCheckable:
@@ -191,27 +284,48 @@ class SessionsPage(QWizardPage):
         return out
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt name
-        return bool(self.checked_paths())
+        return bool(self.checked_paths()) and not self.reading
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
+        """Next: the ticked recordings are read and checked in the background; the wizard moves on when they pass."""
+        if self._loaded is not None:  # the background load passed: take it and go on
+            recs, self._loaded = self._loaded, None
+            self.wiz.recordings = [rec for _p, rec in recs]
+            self.wiz.sources = [p.name for p, _rec in recs]
+            return True
         show_error(self.error, "")
         if not self.checked_paths():
             show_error(self.error, "Tick at least one session with pose labels.")
             return False
-        recs = []
-        try:
-            for p in self.checked_paths():
-                rec = self.wiz.recording_cache.get(p)
+        if self.reading:
+            return False
+        paths, cache = self.checked_paths(), dict(self.wiz.recording_cache)
+
+        def load() -> list:
+            recs = []
+            for p in paths:
+                rec = cache.get(p)
                 if rec is None:
                     rec = load_any(p)
-                    self.wiz.recording_cache[p] = rec
                 rec.meta.setdefault("source_file", p.name)
-                recs.append(rec)
-            for r in recs:
-                check_recording(r, recs[0].fs, recs[0].n_channels)
-        except AshaError as exc:
-            show_error(self.error, str(exc))
-            return False
-        self.wiz.recordings = recs
-        self.wiz.sources = [p.name for p in self.checked_paths()]
-        return True
+                recs.append((p, rec))
+            for _p, r in recs:
+                check_recording(r, recs[0][1].fs, recs[0][1].n_channels)
+            return recs
+
+        self.loader.start(load, self._on_loaded, self._on_load_failed)
+        set_busy(self, self.busy, f"reading {len(paths)} session(s)…")
+        return False
+
+    def _on_loaded(self, recs: list) -> None:
+        set_busy(self, self.busy, None)
+        for p, rec in recs:
+            self.wiz.recording_cache[p] = rec
+        if self.wiz.currentPage() is self:
+            self._loaded = recs
+            self.wiz.next()
+            self._loaded = None
+
+    def _on_load_failed(self, message: str) -> None:
+        set_busy(self, self.busy, None)
+        show_error(self.error, message)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QRadioButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage)
 
 from asha_app.core.errors import AshaError
 from asha_app.data.splits import (choose_split_kind, default_group_assignment, default_repetition_assignment,
                                   group_names, repetitions_of)
-from asha_app.ui.training_wizard.common import error_label, show_error
+from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
+from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.training import prepare_plan
 
 if TYPE_CHECKING:
@@ -73,9 +73,14 @@ class SplitPage(QWizardPage):
         self.counts_label = QLabel()
         self.counts_label.setWordWrap(True)
         lay.addWidget(self.counts_label)
+        self.busy = busy_label()
+        lay.addWidget(self.busy)
         self.error = error_label()
         lay.addWidget(self.error)
         self._assign_kind = None
+        #: the run is prepared (filtered, windowed, split) here, off the GUI thread
+        self.loader = BackgroundLoad("preparing the training windows", self)
+        self._loaded = None  # (plan, prepared) from the last Next, not yet taken
 
     def initializePage(self) -> None:  # noqa: N802 - Qt name
         recs = self.wiz.recordings
@@ -179,21 +184,42 @@ class SplitPage(QWizardPage):
             return a
         return {"assign_session" if kind == "sessions" else "assign_participant": assign}
 
+    def isComplete(self) -> bool:  # noqa: N802 - Qt name
+        return super().isComplete() and not self.loader.busy
+
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
+        """Next: the run is prepared in the background (the model layer's checks); the wizard moves on when it is."""
+        if self._loaded is not None:  # prepared in the background: take it and go on
+            (self.wiz.plan, self.wiz.prepared), self._loaded = self._loaded, None
+            c = self.wiz.prepared.counts()
+            warn = self.wiz.prepared.job.split.warnings
+            self.counts_label.setText(f"Windows: {c['train']} train, {c['val']} validation, {c['test']} test, "
+                                      f"{c['dropped']} dropped in gaps." + "".join(f"\nWarning: {w}" for w in warn))
+            return True
         show_error(self.error, "")
+        if self.loader.busy:
+            return False
         try:
             plan = self.wiz.build_plan()
-            self.setCursor(Qt.CursorShape.WaitCursor)
-            try:
-                prepared = prepare_plan(plan)
-            finally:
-                self.unsetCursor()
         except AshaError as exc:
             show_error(self.error, str(exc))
             return False
-        self.wiz.plan, self.wiz.prepared = plan, prepared
-        c = prepared.counts()
-        warn = prepared.job.split.warnings
-        self.counts_label.setText(f"Windows: {c['train']} train, {c['val']} validation, {c['test']} test, "
-                                  f"{c['dropped']} dropped in gaps." + "".join(f"\nWarning: {w}" for w in warn))
-        return True
+        self.loader.start(lambda: (plan, prepare_plan(plan)), self._on_loaded, self._on_load_failed)
+        set_busy(self, self.busy, "reading and windowing the sessions…")
+        return False
+
+    def _on_loaded(self, loaded) -> None:
+        set_busy(self, self.busy, None)
+        if self.wiz.currentPage() is self:
+            self._loaded = loaded
+            self.wiz.next()
+            self._loaded = None
+
+    def _on_load_failed(self, message: str) -> None:
+        set_busy(self, self.busy, None)
+        show_error(self.error, message)
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt name: Back drops a preparation in progress
+        self.loader.cancel()
+        set_busy(self, self.busy, None)
+        super().cleanupPage()

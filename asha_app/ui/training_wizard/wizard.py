@@ -112,9 +112,21 @@ class TrainingWizard(QWizard):
             label_lag_ms=self.windows_page.lag_spin.value(), filter_spec=self.windows_page.filter_spec(),
             split_kind=self.split_page.kind(), split_args=self.split_page.split_args())
 
+    @property
+    def loading(self) -> bool:
+        """True while a page reads files, a checkpoint or prepares the run in the background (Next waits for it)."""
+        return (self.sessions_page.reading or self.model_page.loader.busy or self.split_page.loader.busy
+                or self.run_page.loader.busy)
+
     def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Stop a running training (its best epoch is still saved) and wait for the threads."""
+        """Stop a running training (its best epoch is still saved) and wait for the threads.
+
+        A file or checkpoint still being read is dropped (its thread stopped with the checked stop).
+        """
         self.run_page.timer.stop()
+        self.sessions_page.shutdown()
+        for page in (self.model_page, self.split_page, self.run_page):
+            page.loader.cancel()
         if self.warmup.isRunning() and not self.warmup.wait(timeout_ms):  # an import cannot be interrupted
             log.warning("training warm-up still running after %d ms", timeout_ms)
         w = self.worker
