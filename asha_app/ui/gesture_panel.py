@@ -23,7 +23,7 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
@@ -199,6 +199,9 @@ class GestureController(QObject):
             self._message(str(exc))
             return False
         self.ckpt, self.model_path = ck, Path(path)
+        dock = getattr(self.window, "panels", {}).get("gestures")
+        if dock is not None:
+            dock.raise_()
         self.panel.set_classes(list(ck.target_names), list(ck.target_names))
         for box in self.panel.boxes.values():
             box.toggled.connect(self._active_changed)
@@ -406,6 +409,8 @@ def install(window) -> None:
     live = window.panels.get("live")
     if live is not None:
         window.tabifyDockWidget(live, dock)
+        # the live hand is the tab shown first (once the window is laid out); gesture mode brings its tab forward
+        QTimer.singleShot(0, live.raise_)
     menu = window.menus["live"]
     menu.addSeparator()
     for text, fn in (("Gesture mode (demo model)", ctl.start_demo_model), ("Gesture model…", ctl.choose_model),
