@@ -27,7 +27,7 @@ from asha_app.core.cli_args import POSITIVE_FLOAT, float_range, int_range
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
 from asha_app.data.labels import select_targets
-from asha_app.models.commands import _check_out, _load, int_list
+from asha_app.models.commands import _check_out, _load, _wrap, int_list
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +91,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 "before_summary": _summary(before), "after_summary": _summary(after),
                 "before": before, "after": after})
     return 0
-
-
-def _wrap(fn):
-    def run(args):
-        try:
-            return fn(args)
-        except AshaError as exc:
-            sys.stderr.write(f"error: {exc}\n")
-            return 2
-
-    return run
 
 
 def register(subparsers) -> None:

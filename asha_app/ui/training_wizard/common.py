@@ -62,3 +62,29 @@ def describe_filter(spec) -> str:
     if spec.notch_hz is not None:
         parts.append(f"notch {spec.notch_hz:g} Hz")
     return ", ".join(parts) or "no filtering"
+
+
+class NextAfterLoad:
+    """A wizard page whose Next runs a background load (``self.loader``, a
+    :class:`~asha_app.workers.export.BackgroundLoad`) and moves on when it arrives.
+
+    The page keeps the loaded value in ``self._loaded`` for the one ``validatePage`` call that Next then makes;
+    a failure is shown in ``self.error``; Back (``cleanupPage``) drops a load in progress.  Mix in before
+    ``QWizardPage``; the page provides ``wiz``, ``loader``, ``busy`` and ``error``.
+    """
+
+    def _on_loaded(self, loaded) -> None:
+        set_busy(self, self.busy, None)
+        if self.wiz.currentPage() is self:
+            self._loaded = loaded
+            self.wiz.next()
+            self._loaded = None
+
+    def _on_load_failed(self, message: str) -> None:
+        set_busy(self, self.busy, None)
+        show_error(self.error, message)
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt name: Back drops a load in progress
+        self.loader.cancel()
+        set_busy(self, self.busy, None)
+        super().cleanupPage()

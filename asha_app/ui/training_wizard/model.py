@@ -13,7 +13,7 @@ from asha_app.core.errors import AshaError
 from asha_app.data.labels import select_targets
 from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
 from asha_app.ui.report_view import models_dir
-from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
+from asha_app.ui.training_wizard.common import NextAfterLoad, busy_label, error_label, set_busy, show_error
 from asha_app.workers.export import BackgroundLoad
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def describe_model(name: str) -> str:
     return MODEL_DESCRIPTIONS.get(name, "")
 
 
-class ModelPage(QWizardPage):
+class ModelPage(NextAfterLoad, QWizardPage):
     """A new model from the registry, or a checkpoint to fine-tune with the layers that adapt."""
 
     def __init__(self, wizard: TrainingWizard) -> None:
@@ -207,18 +207,3 @@ class ModelPage(QWizardPage):
         set_busy(self, self.busy, f"loading model {Path(path).name}…")
         return False
 
-    def _on_loaded(self, loaded) -> None:
-        set_busy(self, self.busy, None)
-        if self.wiz.currentPage() is self:
-            self._loaded = loaded
-            self.wiz.next()
-            self._loaded = None
-
-    def _on_load_failed(self, message: str) -> None:
-        set_busy(self, self.busy, None)
-        show_error(self.error, message)
-
-    def cleanupPage(self) -> None:  # noqa: N802 - Qt name: Back drops a load in progress
-        self.loader.cancel()
-        set_busy(self, self.busy, None)
-        super().cleanupPage()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLay
 from asha_app.core.errors import AshaError
 from asha_app.data.splits import (choose_split_kind, default_group_assignment, default_repetition_assignment,
                                   group_names, repetitions_of)
-from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
+from asha_app.ui.training_wizard.common import NextAfterLoad, busy_label, error_label, set_busy, show_error
 from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.training import prepare_plan
 
@@ -27,7 +27,7 @@ SPLIT_TEXT = {
 SETS = ("train", "val", "test", "unused")
 
 
-class SplitPage(QWizardPage):
+class SplitPage(NextAfterLoad, QWizardPage):
     """How windows are split into training, validation and test sets (never randomly)."""
 
     def __init__(self, wizard: TrainingWizard) -> None:
@@ -208,18 +208,3 @@ class SplitPage(QWizardPage):
         set_busy(self, self.busy, "reading and windowing the sessions…")
         return False
 
-    def _on_loaded(self, loaded) -> None:
-        set_busy(self, self.busy, None)
-        if self.wiz.currentPage() is self:
-            self._loaded = loaded
-            self.wiz.next()
-            self._loaded = None
-
-    def _on_load_failed(self, message: str) -> None:
-        set_busy(self, self.busy, None)
-        show_error(self.error, message)
-
-    def cleanupPage(self) -> None:  # noqa: N802 - Qt name: Back drops a preparation in progress
-        self.loader.cancel()
-        set_busy(self, self.busy, None)
-        super().cleanupPage()
