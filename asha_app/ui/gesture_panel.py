@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QFont
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSpinBox, QWidget)
 
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
 from asha_app.gestures.streaming import DECISION_MS, VOTE_N
+from asha_app.ui.widgets import scrolling_body
 from asha_app.workers.gesture import GestureWorker
 
 log = logging.getLogger(__name__)
@@ -43,16 +44,7 @@ class GesturePanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget()
-        scroll.setWidget(body)
-        outer.addWidget(scroll)
-        lay = QVBoxLayout(body)
+        lay = scrolling_body(self)
         self.what = QLabel("No gesture model. Live → Gesture mode (demo model), or load one.")
         self.what.setWordWrap(True)
         lay.addWidget(self.what)

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QWidget)
 
 from asha_app.inference.drift import DriftMonitor, mpjpe_mm
 from asha_app.inference.hands import LiveHands
@@ -43,6 +43,7 @@ from asha_app.models import checkpoint as C
 from asha_app.pose.contract import FINGERS, PoseContractError, check_drives_hand, finger_flexion_deg
 from asha_app.pose.hand_model import HandModel
 from asha_app.ui.calibration_wizard import CalibrationWizard
+from asha_app.ui.widgets import scrolling_body
 from asha_app.workers.base import stop_checked
 from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.inference import InferenceWorker
@@ -71,16 +72,7 @@ class LiveDock(QWidget):
         self.last_pose: np.ndarray | None = None
         self.last_angles: np.ndarray | None = None
         # the content scrolls when the dock is short (a small screen) instead of clipping its wrapped lines
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget()
-        scroll.setWidget(body)
-        outer.addWidget(scroll)
-        lay = QVBoxLayout(body)
+        lay = scrolling_body(self)
         self.what = QLabel("Nothing running. Try Live → Live demo, or load a profile.")
         self.what.setWordWrap(True)
         lay.addWidget(self.what)
@@ -127,6 +119,7 @@ class LiveDock(QWidget):
         lay.addLayout(row)
         lay.addStretch(1)
         # scrolls vertically only: as wide as its widest row (buttons, check boxes) needs
+        body, scroll = lay.parentWidget(), self.findChild(QScrollArea)
         scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
 
     def clear_figures(self) -> None:

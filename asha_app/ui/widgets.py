@@ -1,4 +1,5 @@
-"""Small widgets shared by the panels: a label that elides instead of widening the window.
+"""Small widgets shared by the panels: a label that elides instead of widening the window, and a dock body that
+scrolls instead of clipping.
 
 A plain ``QLabel`` asks for the width of its whole text as its *minimum*; a
 counter or a message that grows ("1234 labelled, 5 invalid, ...") then pushes
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 
 class ElidedLabel(QLabel):
@@ -73,3 +74,21 @@ class ElidedLabel(QLabel):
         self.style().drawItemText(p, self.contentsRect(), int(self.alignment()), self.palette(), self.isEnabled(),
                                   shown, self.foregroundRole())
         p.end()
+
+
+def scrolling_body(panel: QWidget) -> QVBoxLayout:
+    """Give ``panel`` a frameless vertical scroll area and return the layout of its body.
+
+    A dock's wrapped lines then scroll when the dock is short (a small screen) instead of being clipped, and never
+    widen the window (no horizontal scroll bar).
+    """
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    body = QWidget()
+    scroll.setWidget(body)
+    outer.addWidget(scroll)
+    return QVBoxLayout(body)
