@@ -28,6 +28,16 @@ def _plt():
     return plt
 
 
+def _save_png(plt, fig, path: str | Path) -> Path:
+    """Lay ``fig`` out, write it as a PNG at ``path`` (atomically) and close it; returns the path."""
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
 def confusion_figure(path: str | Path, confusion: list[list[int]], classes: list[str], title: str = "") -> Path:
     """Write a row-normalised confusion matrix (percent) as PNG; returns the path."""
     plt = _plt()
@@ -54,12 +64,7 @@ def confusion_figure(path: str | Path, confusion: list[list[int]], classes: list
                     color="white" if pct[i, j] > 55 else "black",
                 )
     ax.set_title(title or "Confusion matrix (% of each true gesture's windows)", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return _save_png(plt, fig, path)
 
 
 def accuracy_bars(path: str | Path, per_class: dict, before: dict | None = None, title: str = "") -> Path:
@@ -80,12 +85,7 @@ def accuracy_bars(path: str | Path, per_class: dict, before: dict | None = None,
     ax.set_ylim(0, 100)
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title or "Accuracy per gesture", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return _save_png(plt, fig, path)
 
 
 def write_gesture_report(ckpt_path: str | Path, metrics: dict, title: str = "", before: dict | None = None) -> dict:
