@@ -8,8 +8,8 @@ Data (real; ``../shared/data``, see its README):
   trained; *calibrated*: adapted with the held-out person's repetitions 1-2 of every movement (2 repetitions per
   gesture; prototype update for ``proto``, head fine-tuning for ``mhcnn``, refit for ``lda``). Balanced accuracy
   per held-out person (per 500 ms window, one every ``--stride-ms``, no vote), mean ± std, worst person.
-  Models: ``lda`` with fixed training statistics (the field's baseline), ``lda`` with RunningNorm, ``mhcnn`` and
-  ``proto`` with RunningNorm (time constant ``--tau``).
+  Models: ``lda`` on linear envelopes with fixed training statistics (the field's baseline); ``lda``, ``mlp``,
+  ``mhcnn`` and ``proto`` with RunningNorm (time constant ``--tau``) on the log envelope.
 * **Subsets** — on the same folds: 4 of the 13 classes active (rest + 3 movements drawn with a fixed seed), the
   ``proto`` model trained on 13 deciding over the 4 (masked argmax), against a ``proto`` model retrained on only
   those 4 classes; balanced accuracy over the 4 classes' test windows.
@@ -62,7 +62,7 @@ def _summary(per_person: dict) -> dict:
     }
 
 
-def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 0) -> dict:
+def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 0, mlp_epochs: int = 30) -> dict:
     import numpy as np
 
     from asha_app.data.splits import make_split
@@ -82,12 +82,15 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
     variants = {
         "lda_fixed": ("lda", "fixed"),
         "lda_running": ("lda", "running"),
+        "mlp_running": ("mlp", "running"),
         "mhcnn_running": ("mhcnn", "running"),
         "proto_running": ("proto", "running"),
     }
     if quick:
         variants.pop("mhcnn_running")
+        variants.pop("lda_running")
     cfg = TrainConfig(max_epochs=epochs, seed=seed, batch_size=256)
+    cfg_mlp = TrainConfig(max_epochs=mlp_epochs, seed=seed, batch_size=256)  # ~1 s an epoch: it can afford more
     zs = {k: {} for k in variants}
     cal = {k: {} for k in variants}
     subsets_masked, subsets_retrained = {}, {}
@@ -105,11 +108,13 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
         jobs = {}
         for name, (model_name, norm) in variants.items():
             if norm not in jobs:
-                gn = fit_norm(ws, tr, norm, tau)
+                # the baseline as the field runs it: linear envelopes, training statistics; RunningNorm on the
+                # log envelope (what `asha train --task gesture` does with rectified envelopes)
+                gn = fit_norm(ws, tr, norm, tau, log_input=norm == "running")
                 jobs[norm] = GestureJob(ws, split, gn, gn.apply_windows(ws))
             job = jobs[norm]
             m = new_model(model_name, job)
-            fit(m, job, cfg, train_idx=tr, val_idx=np.zeros(0, np.int64))
+            fit(m, job, cfg_mlp if model_name == "mlp" else cfg, train_idx=tr, val_idx=np.zeros(0, np.int64))
             zs[name][person] = evaluate(m, job, test_idx)["balanced_accuracy"]
             if name == "proto_running" and person in subset_folds:
                 for _ in range(n_sub):
@@ -137,6 +142,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
         "decision_stride_ms": stride,
         "running_norm_tau_s": tau,
         "epochs": epochs,
+        "mlp_epochs": mlp_epochs,
         "held_out": held_out,
         "fold_seconds_mean": _r(np.mean(fold_s), 1),
         "zero_shot": {k: _summary(v) for k, v in zs.items()},
@@ -165,7 +171,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
     return out
 
 
-def across_sessions(quick: bool, epochs: int, seed: int = 0) -> dict:
+def across_sessions(quick: bool, epochs: int, seed: int = 0, mlp_epochs: int | None = None) -> dict:
     import numpy as np
 
     from asha_app.data.windows import WindowSpec
@@ -181,6 +187,7 @@ def across_sessions(quick: bool, epochs: int, seed: int = 0) -> dict:
     variants = {
         "lda_fixed": ("lda", "fixed"),
         "lda_running": ("lda", "running"),
+        "mlp_running": ("mlp", "running"),
         "mhcnn_running": ("mhcnn", "running"),
         "proto_running": ("proto", "running"),
     }
@@ -199,7 +206,8 @@ def across_sessions(quick: bool, epochs: int, seed: int = 0) -> dict:
                 tau_s=60.0,
             )
             m = new_model(model_name, job)
-            fit(m, job, TrainConfig(max_epochs=epochs, seed=seed), val_idx=np.zeros(0, np.int64))
+            n_ep = mlp_epochs if model_name == "mlp" and mlp_epochs else epochs
+            fit(m, job, TrainConfig(max_epochs=n_ep, seed=seed), val_idx=np.zeros(0, np.int64))
             res[key][f"test {test}"] = evaluate(m, job, job.split.indices("test"))["balanced_accuracy"]
         print(
             f"sessions, test {test}: "
@@ -386,6 +394,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--tau", type=float, default=300.0, help="RunningNorm time constant for NinaPro, s")
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default 1 quick, 5 full)")
+    ap.add_argument("--mlp-epochs", type=int, default=None, help="epochs of the mlp model (default 5 quick, 30 full)")
     ap.add_argument("--stride-ms", type=float, default=200.0, help="cross-user window stride (train and test), ms")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (more than 1 is much slower on shared cores)")
     ap.add_argument("--only", choices=["cross_user", "sessions", "live", "live_gui"], action="append")
@@ -398,10 +407,11 @@ def main() -> int:
         out["skipped"] = f"{SHARED_DATA} is missing: cross-user and cross-session parts need ../shared/data"
     parts = args.only or ["cross_user", "sessions", "live", "live_gui"]
     epochs = args.epochs or (1 if args.quick else 5)
+    mlp_epochs = args.mlp_epochs or (5 if args.quick else 30)
     if "cross_user" in parts and NINAPRO.exists():
-        out["cross_user"] = cross_user(args.quick, args.tau, epochs, args.stride_ms)
+        out["cross_user"] = cross_user(args.quick, args.tau, epochs, args.stride_ms, mlp_epochs=mlp_epochs)
     if "sessions" in parts and MYO.exists():
-        out["across_sessions"] = across_sessions(args.quick, epochs)
+        out["across_sessions"] = across_sessions(args.quick, epochs, mlp_epochs=mlp_epochs)
     if "live" in parts:
         out["live"] = live(args.quick, 3.0 if args.quick else 60.0)
     if "live_gui" in parts:

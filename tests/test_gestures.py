@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -141,7 +143,7 @@ def test_lda_classifies_the_demo_above_chance(demo_job):
 
 
 @pytest.mark.parametrize("name,norm", [("lda", "fixed"), ("lda", "running"), ("mhcnn", "running"),
-                                       ("proto", "fixed")])
+                                       ("proto", "fixed"), ("mlp", "running")])
 def test_streaming_equals_batch(demo, name, norm):
     job = prepare(demo, WindowSpec(500, 100), FilterSpec(fs=500), split="repetitions",
                   split_args={"assign_rep": {0: "train", 1: "test"}}, norm=norm, tau_s=20.0)
@@ -163,6 +165,31 @@ def test_streaming_equals_batch(demo, name, norm):
     batch = predict_scores(ck.build_model(), windows_of(xn, idx, m.history))
     assert len(idx) == (9000 - m.history) // 20 + 1 and np.all(np.diff(idx) == 20)
     assert np.allclose(scores, batch, atol=2e-4, rtol=1e-4)
+
+
+def test_log_input_is_taken_for_rectified_envelopes_only(demo):
+    args = dict(split="repetitions", split_args={"assign_rep": {0: "train", 1: "test"}}, norm="running", tau_s=20.0)
+    raw = prepare(demo, WindowSpec(500, 100), FilterSpec(fs=500), **args)
+    assert raw.norm.log_eps is None  # band-passed sEMG swings around zero: no log
+    rectified = dataclasses.replace(demo, emg=np.abs(demo.emg))  # as a device's RMS envelope: never below zero
+    env = prepare(rectified, WindowSpec(500, 100), FilterSpec(fs=500, band=None, notch_hz=None), **args)
+    assert env.ws.emg.min() >= 0 and env.norm.log_eps is not None
+    # the normalised log envelope is what the model sees, live and in training alike
+    x = env.ws.emg[:2000]
+    assert np.allclose(env.norm.streamer(500.0).process(x), env.norm.apply(x, 500.0), atol=1e-5)
+    assert np.isfinite(env.xn).all()
+
+
+def test_gain_augmentation_scales_linear_inputs_and_leaves_log_inputs():
+    from asha_app.gestures.train import _gain_augment
+
+    x = torch.ones(4, 3, 10)
+    lin = GestureNorm("fixed", np.zeros(3, np.float32), np.ones(3, np.float32))
+    log = GestureNorm("fixed", np.zeros(3, np.float32), np.full(3, 2.0, np.float32), log_eps=0.1)
+    y = _gain_augment(x, np.random.default_rng(0), 0.3, lin)
+    assert torch.all(y > 0) and not torch.allclose(y, x)  # a factor per window and channel, sign kept
+    assert torch.allclose(y, y[..., :1].expand_as(y))
+    assert torch.equal(_gain_augment(x, np.random.default_rng(0), 0.3, log), x)
 
 
 def test_subset_decision_is_the_masked_argmax(demo_job):

@@ -33,7 +33,8 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
     """Gesture options of ``asha train`` (ignored by the pose task)."""
     g = train.add_argument_group("gesture task (--task gesture)")
     g.add_argument("--task", choices=["pose", "gesture"], default="pose",
-                   help="pose: EMG -> hand pose (default); gesture: EMG -> gesture class (models lda, mhcnn, proto)")
+                   help="pose: EMG -> hand pose (default); gesture: EMG -> gesture class "
+                        "(models lda, mlp, mhcnn, proto)")
     g.add_argument("--labels", choices=["auto", "prompts", "markers"], default="auto",
                    help="where gesture labels come from: the protocol's prompts or the stream's gesture markers")
     g.add_argument("--norm", choices=["fixed", "running"], default="running",

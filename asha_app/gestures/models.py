@@ -1,6 +1,6 @@
-"""Gesture classifiers: the LDA baseline, a multi-horizon CNN (MHCNN) and a prototype (embedding) network.
+"""Gesture classifiers: the LDA baseline, a feature MLP, a multi-horizon CNN (MHCNN) and a prototype network.
 
-All three are :class:`~asha_app.models.base.EmgModel` subclasses with
+All four are :class:`~asha_app.models.base.EmgModel` subclasses with
 ``task = "gesture"``: they map normalised EMG windows ``(B, C, L)`` to one
 score per class ``(B, K)`` (``n_targets`` is the number of classes), declare
 their history in samples, and live in the model registry beside the pose
@@ -14,6 +14,10 @@ that subset (:func:`masked_argmax`).
   channel the window mean, log mean absolute value (MAV), log waveform length
   (WL), zero crossings (ZC) and slope sign changes (SSC), standardised; class
   means and a pooled covariance with shrinkage, solved in closed form.
+* ``mlp`` — a multilayer perceptron on the same time-domain features over a
+  500 ms window plus each channel's slope (:class:`FeatureMLP`): the
+  nonlinear step past LDA that carries over best to people it never saw
+  (``benchmarks/gestures.py``, docs/gestures.md).
 * ``mhcnn`` — multi-horizon CNN in the spirit of the EPN612 cross-user
   classifier: parallel branches look at the last ``horizons_ms`` (short and
   long), each a learned spatio-temporal filter bank, a log-energy over short
@@ -42,6 +46,7 @@ _EPS = 1e-4
 
 LDA_DEFAULTS = {"window_ms": 200.0, "shrinkage": 0.1}
 MHCNN_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "hidden": 64, "dropout": 0.3}
+MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5}
 PROTO_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "embed": 32, "dropout": 0.3, "scale": 12.0}
 
 
@@ -194,6 +199,69 @@ class LDAClassifier(GestureModel):
         self.feat_std.copy_(sd.float())
         self.linear.weight.copy_(torch.as_tensor(w.T, dtype=torch.float32))
         self.linear.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+
+
+class FeatureMLP(GestureModel):
+    """Multilayer perceptron on time-domain features of one window.
+
+    The features are :func:`td_features` over the whole window plus, per channel, the slope (mean of the last
+    ``slope_ms`` minus the mean of the first ``slope_ms``), standardised by a BatchNorm without affine terms
+    (training statistics at run time), then two hidden layers (GELU, dropout) and a linear output layer.  On
+    log RMS envelopes under RunningNorm (NinaPro DB1) the window mean and slope carry the movement; on raw sEMG
+    the log MAV and WL do.
+
+    Parameters
+    ----------
+    window_ms : float
+        The feature window (the model's history), ms.
+    slope_ms : float
+        Length of the two ends whose means give the slope, ms.
+    hidden : int
+        Width of both hidden layers.
+    dropout : float
+    """
+
+    name = "mlp"
+
+    def __init__(self, n_channels: int, n_targets: int, fs: float, window_ms: float = 500.0,
+                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5) -> None:
+        super().__init__(n_channels, n_targets, fs)
+        self.window_ms, self.slope_ms = float(window_ms), float(slope_ms)
+        self.hidden, self.dropout = int(hidden), float(dropout)
+        self._history = _samples(window_ms, fs, 8)
+        self._slope = min(_samples(slope_ms, fs, 1), self._history // 2)
+        nf = 6 * n_channels
+        self.feat_norm = nn.BatchNorm1d(nf, affine=False)
+        self.body = nn.Sequential(
+            nn.Linear(nf, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
+            nn.Linear(self.hidden, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
+        )
+        self.head = nn.Linear(self.hidden, n_targets)
+
+    @property
+    def history(self) -> int:
+        return self._history
+
+    def config(self) -> dict:
+        return {"window_ms": self.window_ms, "slope_ms": self.slope_ms, "hidden": self.hidden,
+                "dropout": self.dropout}
+
+    def head_modules(self) -> list[nn.Module]:
+        return [self.head]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Features (B, 6 C) of the last ``history`` samples, before standardisation."""
+        x = self.crop(x)
+        s = self._slope
+        slope = x[..., -s:].mean(-1) - x[..., :s].mean(-1)
+        return torch.cat([td_features(x), slope], dim=1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's input (B, hidden)."""
+        return self.body(self.feat_norm(self.features(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
 
 
 class _Branch(nn.Module):
@@ -367,4 +435,5 @@ def register_all(register) -> None:
     """Add the gesture models to the model registry (called by :mod:`asha_app.models.registry`)."""
     register("lda", LDAClassifier, LDA_DEFAULTS)
     register("mhcnn", MHCNN, MHCNN_DEFAULTS)
+    register("mlp", FeatureMLP, MLP_DEFAULTS)
     register("proto", PrototypeNet, PROTO_DEFAULTS)

@@ -255,7 +255,7 @@ def prepare(
     tau_s: float = RUNNING_TAU_S,
     classes: list[str] | None = None,
     min_windows: int = MIN_WINDOWS,
-    log_input: bool | str = False,
+    log_input: bool | str = "auto",
 ) -> GestureJob:
     """Windows, an honest split and the normalisation for training a gesture classifier.
 
@@ -279,7 +279,8 @@ def prepare(
     min_windows : int
         Fewest training windows per class.
     log_input : bool or "auto"
-        See :func:`fit_norm`.
+        See :func:`fit_norm`; the default takes the log of rectified envelopes (every value >= 0, such as
+        NinaPro DB1's), where a person's electrode gain becomes an offset the normalisation removes.
 
     Raises
     ------
@@ -401,6 +402,20 @@ def _class_weights(y: np.ndarray, K: int) -> torch.Tensor:
     return torch.as_tensor(w, dtype=torch.float32)
 
 
+def _gain_augment(xb: torch.Tensor, rng: np.random.Generator, sd: float, norm: GestureNorm) -> torch.Tensor:
+    """A random log-gain per channel and window on linear inputs; log inputs are returned unchanged.
+
+    On a log envelope (``norm.log_eps`` set) a gain is an offset, which RunningNorm already removes; a random
+    offset per window would instead hide the activation level, the very thing an envelope classifier reads
+    (measured on NinaPro DB1, held-out S8, mlp: balanced accuracy 0.398 without, 0.349 with an offset of
+    sd 0.25).
+    """
+    if norm.log_eps:
+        return xb
+    lg = torch.from_numpy(rng.normal(0.0, sd, (xb.shape[0], xb.shape[1], 1)).astype(np.float32))
+    return xb * lg.exp()
+
+
 def fit_events(
     model: GestureModel,
     job: GestureJob,
@@ -462,8 +477,7 @@ def fit_events(
             b = order[i : i + cfg.batch_size]
             xb = torch.from_numpy(job.x(b, L))
             if cfg.gain_aug > 0:
-                g = torch.from_numpy(rng.normal(0.0, cfg.gain_aug, (len(b), xb.shape[1], 1)).astype(np.float32)).exp()
-                xb = xb * g
+                xb = _gain_augment(xb, rng, cfg.gain_aug, job.norm)
             yb = torch.from_numpy(y_all[b])
             loss = F.cross_entropy(model(xb), yb, weight=weights)
             opt.zero_grad(set_to_none=True)
@@ -528,7 +542,7 @@ def new_model(name: str, job: GestureJob, config: dict | None = None) -> Gesture
     from asha_app.models.registry import task_of  # noqa: PLC0415 - torch on first use
 
     if task_of(name) != "gesture":
-        raise GestureError(f"{name!r} is a pose model; gesture models: lda, mhcnn, proto")
+        raise GestureError(f"{name!r} is a pose model; gesture models: lda, mlp, mhcnn, proto")
     return build(name, n_channels=job.ws.n_channels, n_targets=len(job.classes), fs=job.ws.fs, **(config or {}))
 
 
