@@ -198,7 +198,8 @@ def train_and_save(job: GestureJob, name: str, tcfg: TrainConfig, out: str | Pat
     -------
     dict
         ``checkpoint`` (str), ``metrics`` (:func:`~asha_app.gestures.train.classification_metrics`, {} without
-        windows), ``report`` (paths), ``done`` (the last training event).
+        windows), ``report`` (paths), ``done`` (the last training event), ``window_ms`` (the window each
+        decision sees: the model's history, ms).
     """
     from asha_app.gestures import train as G  # noqa: PLC0415 - torch, scipy.signal on first use
     from asha_app.gestures.report import write_gesture_report  # noqa: PLC0415 - matplotlib on first use
@@ -222,7 +223,8 @@ def train_and_save(job: GestureJob, name: str, tcfg: TrainConfig, out: str | Pat
     ck.data.update(data or {})
     C.save(ck, out)
     report = write_gesture_report(out, metrics, title=title) if metrics and write_report else {}
-    return {"checkpoint": str(out), "metrics": metrics, "report": report, "done": done}
+    return {"checkpoint": str(out), "metrics": metrics, "report": report, "done": done,
+            "window_ms": model.history / job.ws.fs * 1000.0}
 
 
 def _progress(ev: dict):
@@ -256,7 +258,8 @@ def run_gesture_training(prepared: PreparedGestureRun, config: TrainConfig, out_
     -------
     dict
         As :func:`asha_app.models.jobs.run_training` (``checkpoint``, ``report``, ``metrics``, ``eval_set``,
-        ``cancelled``, ``best_epoch``, ``epochs_run``, ``counts``) plus ``task == "gesture"`` and ``classes``.
+        ``cancelled``, ``best_epoch``, ``epochs_run``, ``counts``) plus ``task == "gesture"``, ``classes`` and
+        ``window_ms``.
     """
     plan, job = prepared.plan, prepared.job
     emit(("status", {"phase": "training", "counts": prepared.counts()}))
@@ -281,4 +284,4 @@ def run_gesture_training(prepared: PreparedGestureRun, config: TrainConfig, out_
     return {"checkpoint": res["checkpoint"], "report": res["report"], "metrics": res["metrics"],
             "eval_set": prepared.eval_set, "cancelled": bool(stopped), "best_epoch": done.get("best_epoch"),
             "epochs_run": done.get("epochs"), "counts": prepared.counts(), "task": "gesture",
-            "classes": list(job.classes)}
+            "classes": list(job.classes), "window_ms": res["window_ms"]}

@@ -97,6 +97,8 @@ def per_gesture_counts(prepared) -> str:
 class GestureReport(QWidget):
     """The gesture task's report: balanced accuracy, accuracy per gesture, confusion matrix, Use in gesture mode."""
 
+    IMAGE_PX = 440  # the confusion matrix's height, px
+
     def __init__(self, wizard: TrainingWizard) -> None:
         super().__init__()
         self.wiz = wizard
@@ -150,7 +152,7 @@ class GestureReport(QWidget):
             f"Balanced accuracy (mean of the per-gesture accuracies) on the held-out {res['eval_set']} set: "
             f"<b>{100 * m['balanced_accuracy']:.1f} %</b> (chance {100 / max(1, len(m['classes'])):.0f} %); "
             f"accuracy over all {m['n']} windows {100 * m['accuracy']:.1f} %. Rows of the confusion matrix: the "
-            "true gesture, columns: the decided one (per 500 ms window, before any vote).")
+            f"true gesture, columns: the decided one (per {res.get('window_ms', 0):.0f} ms window, before any vote).")
         self.table.setRowCount(len(m["classes"]))
         for i, c in enumerate(m["classes"]):
             acc = m["per_class"].get(c)
@@ -158,6 +160,8 @@ class GestureReport(QWidget):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         png = (res.get("report") or {}).get("confusion")
         pix = QPixmap(png) if png else QPixmap()
+        if not pix.isNull() and pix.height() > self.IMAGE_PX:  # the whole matrix in view on a laptop screen
+            pix = pix.scaledToHeight(self.IMAGE_PX, Qt.TransformationMode.SmoothTransformation)
         self.confusion_label.setPixmap(pix)
         if pix.isNull():
             self.confusion_label.setText("(no confusion matrix image)")
