@@ -59,7 +59,7 @@ def describe_file(path: Path) -> tuple[str, str | None, object | None]:
                     n = sf.dataset(f"{S.Targets.GROUP}/{S.Targets.VALUES}").shape
                     parts.append(f"{n[0]} target frames × {n[1]} (imported)")
                 else:
-                    parts.append("⚠ no labels")
+                    parts.append("⚠ no pose labels")
                 p = sf.attrs.get("participant")
                 if isinstance(p, dict):
                     p = p.get("id") or p.get("participant_id") or ""
@@ -78,7 +78,7 @@ def describe_file(path: Path) -> tuple[str, str | None, object | None]:
         if not valid.any():
             parts.append("⚠ no valid labels")
     else:
-        parts.append("⚠ no labels")
+        parts.append("⚠ no pose labels")
     if rec.meta.get("participant"):
         parts.append(f"participant {rec.meta['participant']}")
     return ", ".join(parts), None, rec

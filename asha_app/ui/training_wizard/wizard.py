@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class TrainingWizard(QWizard):
-    """Train a new EMG-to-pose model or fine-tune one, with live progress and an honest evaluation report.
+    """Train a new EMG-to-pose model or fine-tune one, or train a gesture classifier (the sessions page's task
+    choice), with live progress and an honest evaluation report.
 
     Parameters
     ----------
