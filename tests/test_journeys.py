@@ -5,6 +5,8 @@
 2. Researcher (CLI only): import -> train -> evaluate -> export emg2pose -> import it -> evaluate: same figures;
    every JSON last line is strict JSON.
 3. Replay: a recorded session replays into the scopes and the 3D view, and a profile runs live on the replay.
+4. Gestures: the protocol session journey 1 recorded (its prompts are gesture labels) trains a gesture classifier
+   in the same wizard, and "Use in gesture mode" loads it into the Gestures dock.
 
 Journey 1 runs once per module (about a minute and a half); journey 3 replays what it recorded.
 """
@@ -125,6 +127,54 @@ def test_replay_drives_the_scopes_the_3d_view_and_a_profile(clinician, qtbot):
         assert w.live.worker is None
     finally:
         _close(w)
+
+
+def test_the_recorded_protocol_session_trains_a_gesture_classifier(clinician, qtbot):
+    j, error = clinician
+    if error is not None or j.session_path is None:
+        pytest.fail(f"journey 1 did not record a session: {error}")
+    from asha_app.core.clock import SessionClock
+    from asha_app.core.settings import AppSettings
+    from asha_app.ui import gesture_panel, live, training
+    from asha_app.ui.main_window import MainWindow
+
+    w = MainWindow(AppSettings(), SessionClock())
+    qtbot.addWidget(w)
+    live.install(w)
+    gesture_panel.install(w)
+    training.install(w)
+    try:
+        wiz = w.training.open_wizard(threads=1)
+        wiz.sessions_page.set_task("gesture")
+        wiz.sessions_page.add_paths([j.session_path])
+        wiz.warmup.wait(60000)
+        wait_until(lambda: not wiz.loading, 60, "the session row")
+        wiz.next()
+        wait_until(lambda: not wiz.loading, 60, "the sessions' check")
+        assert wiz.currentId() == wiz.PAGE_MODEL, wiz.sessions_page.error.text()
+        # the Quick tour's prompts are the gestures, the time between them rest
+        found = wiz.model_page.targets.text().split("4 gestures: ")[-1].split(" (rest")[0]
+        assert sorted(found.split(", ")) == ["fist", "open", "point", "rest"], wiz.model_page.targets.text()
+        wiz.model_page.select_model("lda")
+        for page_id in (wiz.PAGE_WINDOWS, wiz.PAGE_SPLIT, wiz.PAGE_RUN):
+            wiz.next()
+            wait_until(lambda: not wiz.loading, 120, "the page's check")
+            assert wiz.currentId() == page_id, wiz.split_page.error.text()
+        assert wiz.run_page.start()
+        wait_until(lambda: wiz.currentId() == wiz.PAGE_REPORT or (not wiz.run_page.running
+                                                                   and bool(wiz.run_page.error.text())),
+                   120, "gesture training")
+        assert wiz.currentId() == wiz.PAGE_REPORT, wiz.run_page.error.text()
+        res = wiz.result
+        assert res["task"] == "gesture" and "rest" in res["classes"] and 0.0 <= res["metrics"]["balanced_accuracy"]
+        rep = wiz.report_page.gesture
+        assert rep.use_in_gesture_mode()
+        wait_until(lambda: not rep.loader.busy, 30, "the gesture model to load")
+        assert list(w.gestures.panel.boxes) == res["classes"]
+        assert "gesture mode starts with it" in w.gestures.panel.message.text()  # no stream: ready for one
+        wiz.accept()
+    finally:
+        w.shutdown()
 
 
 def _cli(*args, cwd, home):

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 FORMAT = "asha-profile"
 FORMAT_VERSION = 1
 SUFFIX = ".ashaprofile"
+#: a profile's gesture model beside it (:func:`gestures_path`)
+GESTURES_SUFFIX = ".gestures.pt"
 
 
 class ProfileError(ConfigError):
@@ -121,6 +123,14 @@ def default_path(participant: str, folder: str | Path | None = None) -> Path:
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in participant.strip()) or "profile"
     folder = Path(folder) if folder is not None else paths.data_dir() / "profiles"
     return folder / (safe + SUFFIX)
+
+
+def gestures_path(profile_path: str | Path) -> Path:
+    """Where a profile's gesture model lies: ``P.ashaprofile`` -> ``P.gestures.pt`` beside it.
+
+    The calibration wizard's gesture adaptation writes it; Live → Load profile… loads it into gesture mode.
+    """
+    return Path(str(profile_path)).with_suffix(GESTURES_SUFFIX)
 
 
 def save_profile(profile: UserProfile, path: str | Path) -> Path:

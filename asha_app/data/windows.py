@@ -182,11 +182,13 @@ def ws_name(rec: Recording, i: int = 0) -> str:
     return str(rec.meta.get("source_file", rec.meta.get("session", f"recording {i}")))
 
 
-def check_recording(rec: Recording, fs: float | None = None, n_channels: int | None = None) -> None:
+def check_recording(rec: Recording, fs: float | None = None, n_channels: int | None = None, *,
+                    need_labels: bool = True) -> None:
     """Raise :class:`DatasetError` naming what is wrong with a recording, before any work starts.
 
     Checks: non-empty EMG, finite EMG, matching channel count and sampling
-    rate, monotonic times, at least one valid label frame.
+    rate, monotonic times, and (``need_labels``, the pose task) at least one valid label frame.
+    The gesture task passes ``need_labels=False``: its labels are the prompts or markers.
     """
     src = rec.meta.get("source_file", rec.meta.get("session", "recording"))
     if rec.emg.ndim != 2 or rec.emg.shape[0] == 0:
@@ -204,7 +206,7 @@ def check_recording(rec: Recording, fs: float | None = None, n_channels: int | N
         raise DatasetError(f"{src}: has {rec.n_channels} EMG channels, the others have {n_channels}")
     if fs is not None and abs(rec.fs - fs) > 1e-6:
         raise DatasetError(f"{src}: sampled at {rec.fs} Hz, the others at {fs} Hz; resample first")
-    if len(rec.valid) == 0 or not np.asarray(rec.valid).any():
+    if need_labels and (len(rec.valid) == 0 or not np.asarray(rec.valid).any()):
         raise DatasetError(f"{src}: has no valid label frames (no pose was fitted); it cannot be used for training")
 
 

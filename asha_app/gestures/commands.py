@@ -22,11 +22,12 @@ from asha_app.core.cli_args import POSITIVE_FLOAT, float_range, int_range
 from asha_app.core.errors import AshaError
 from asha_app.core.jsonout import print_line
 from asha_app.gestures.datasets import is_myo_gesture_folder, read_myo_gesture_session, read_ninapro_gestures
+from asha_app.gestures.jobs import DEFAULT_MODEL, train_and_save
 from asha_app.models.commands import _load
 from asha_app.gestures.report import write_gesture_report
 from asha_app.models.commands import _check_out, _filter_spec
 
-GESTURE_DEFAULT_MODEL = "proto"
+GESTURE_DEFAULT_MODEL = DEFAULT_MODEL
 
 
 def add_arguments(train: argparse.ArgumentParser) -> None:
@@ -67,8 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from asha_app.data.windows import WindowSpec  # noqa: PLC0415 - scipy.signal on first use
     from asha_app.gestures import train as G  # noqa: PLC0415 - torch, scipy.signal on first use
-    from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
-    from asha_app.models.registry import available, build, default_config, task_of  # noqa: PLC0415 - torch on first use
+    from asha_app.models.registry import available, build, task_of  # noqa: PLC0415 - torch on first use
 
     name = args.model or GESTURE_DEFAULT_MODEL
     if task_of(name) != "gesture":
@@ -86,26 +86,19 @@ def cmd_train(args: argparse.Namespace) -> int:
                     split=None if args.split == "auto" else args.split, norm=args.norm, tau_s=args.tau_s,
                     min_windows=args.min_windows)
     sys.stderr.write(f"gestures: {', '.join(job.classes)}; windows per set {job.split.counts()}\n")
-    model = G.new_model(name, job, cfg)
     tcfg = G.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                          seed=args.seed, max_time_s=args.max_time_s)
-    done = {}
-    for ev in G.fit_events(model, job, tcfg):
+
+    def progress(ev: dict) -> None:
         if ev["kind"] == "epoch":
             sys.stderr.write(f"epoch {ev['epoch']}/{ev['max_epochs']} loss {ev['train_loss']:.4f} "
                              f"val balanced accuracy {ev['val_bacc']:.3f} (best {ev['best_val_bacc']:.3f}"
                              f"@{ev['best_epoch']}) {ev['elapsed_s']:.0f}s\n")
-        done = ev
-    te = job.split.indices("test")
-    metrics = G.evaluate(model, job, te) if len(te) else {}
+
     out = Path(args.out)
-    ck = G.make_checkpoint(job, model, metrics={"test": metrics},
-                           training={"best_epoch": done.get("best_epoch"), "epochs": done.get("epochs"),
-                                     "stopped": done.get("stopped"), "history": done.get("history", []),
-                                     "config": {**default_config(name), **cfg}})
-    C.save(ck, out)
-    files = write_gesture_report(out, metrics, title=f"{name} on {', '.join(Path(p).name for p in args.inputs)}") \
-        if metrics else {}
+    res = train_and_save(job, name, tcfg, out, config=cfg, on_event=progress,
+                         title=f"{name} on {', '.join(Path(p).name for p in args.inputs)}")
+    metrics, files, done = res["metrics"], res["report"], res["done"]
     print_line({"checkpoint": str(out), "task": "gesture", "model": name, "classes": job.classes,
                 "split": job.split.counts(), "best_epoch": done.get("best_epoch"), "test": metrics, "report": files})
     return 0

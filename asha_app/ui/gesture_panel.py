@@ -28,6 +28,7 @@ from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QWidget)
 
+from asha_app.calibration.profile import gestures_path
 from asha_app.core import paths
 from asha_app.core.errors import AshaError
 from asha_app.gestures.streaming import DECISION_MS, VOTE_N
@@ -190,6 +191,15 @@ class GestureController(QObject):
         except AshaError as exc:
             self._message(str(exc))
             return False
+        return self.use_checkpoint(ck, path)
+
+    def use_checkpoint(self, ck, path, origin: str = "") -> bool:
+        """Run a gesture checkpoint already read (off the GUI thread: a profile's, the training wizard's).
+
+        Raises the dock, shows the model's gestures (all ticked) and starts gesture mode on the running stream;
+        without one it is ready and starts with the stream.  ``origin`` is said after the file name
+        (e.g. "from the profile").  False (message shown) when it cannot start now.
+        """
         self.ckpt, self.model_path = ck, Path(path)
         dock = getattr(self.window, "panels", {}).get("gestures")
         if dock is not None:
@@ -198,8 +208,11 @@ class GestureController(QObject):
         for box in self.panel.boxes.values():
             box.toggled.connect(self._active_changed)
         norm = (ck.data.get("gesture") or {}).get("norm", {}).get("kind", "fixed")
-        self.panel.what.setText(f"{Path(path).name}: {ck.model_name}, {len(ck.target_names)} gestures, "
+        where = f"{Path(path).name}{f' ({origin})' if origin else ''}"
+        self.panel.what.setText(f"{where}: {ck.model_name}, {len(ck.target_names)} gestures, "
                                 f"{'RunningNorm' if norm == 'running' else 'fixed normalisation'}.")
+        if self.panel.stats.text() == "Stopped.":  # a model chosen now runs, whatever stopped before
+            self.panel.stats.setText("")
         return self._start_worker()
 
     def _start_worker(self) -> bool:
@@ -338,7 +351,7 @@ class GestureController(QObject):
             if save_beside is not None:
                 from asha_app.models import checkpoint as C  # noqa: PLC0415 - torch, scipy.signal on first use
 
-                out = Path(str(save_beside)).with_suffix(".gestures.pt")
+                out = gestures_path(save_beside)
                 try:
                     C.save(res.checkpoint, out)
                     text += f" Saved: {out.name}."

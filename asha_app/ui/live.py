@@ -38,7 +38,8 @@ from asha_app.inference.drift import DriftMonitor, mpjpe_mm
 from asha_app.inference.hands import LiveHands
 from asha_app.inference.live_demo import demo_assets
 from asha_app.inference.ood import InputMonitor
-from asha_app.calibration.profile import SUFFIX, ProfileError, default_path, load_profile
+from asha_app.calibration.profile import SUFFIX, ProfileError, default_path, gestures_path, load_profile
+from asha_app.core.errors import AshaError
 from asha_app.models import checkpoint as C
 from asha_app.pose.contract import FINGERS, PoseContractError, check_drives_hand, finger_flexion_deg
 from asha_app.pose.hand_model import HandModel
@@ -53,6 +54,33 @@ log = logging.getLogger(__name__)
 #: median time to skin and render a pose above which the skinned mesh is switched off (skeleton only):
 #: 25 ms is under 40 frames/s
 MESH_BUDGET_MS = 25.0
+
+
+def load_profile_gestures(profile_path, n_channels: int | None, fs: float | None):
+    """The gesture model beside a profile (:func:`~asha_app.calibration.profile.gestures_path`), read (worker thread).
+
+    Returns
+    -------
+    None or (Path, Checkpoint) or (Path, str)
+        None when there is no such file; the message when it cannot be used (the profile still loads).
+    """
+    from asha_app.gestures.train import load_gesture_checkpoint  # noqa: PLC0415 - torch, scipy.signal on first use
+
+    path = gestures_path(profile_path)
+    if not path.is_file():
+        return None
+    try:
+        return path, load_gesture_checkpoint(path, n_channels=n_channels, fs=fs)
+    except AshaError as exc:
+        return path, str(exc)
+
+
+def gesture_set_change(before: list[str] | None, after: list[str]) -> str:
+    """"" when the gesture set is the same (or none was loaded), else "; new: …; no longer: …" (one line)."""
+    if before is None or set(before) == set(after):
+        return ""
+    new, gone = [g for g in after if g not in before], [g for g in before if g not in after]
+    return "".join([f"; new: {', '.join(new)}" if new else "", f"; no longer: {', '.join(gone)}" if gone else ""])
 
 
 class LiveDock(QWidget):
@@ -76,6 +104,11 @@ class LiveDock(QWidget):
         self.what = QLabel("Nothing running. Try Live → Live demo, or load a profile.")
         self.what.setWordWrap(True)
         lay.addWidget(self.what)
+        #: what a loaded profile brought for gesture mode (its ``.gestures.pt``); hidden when nothing
+        self.gesture_line = QLabel("")
+        self.gesture_line.setWordWrap(True)
+        self.gesture_line.hide()
+        lay.addWidget(self.gesture_line)
         form = QFormLayout()
         # long labels go above their values and the values wrap, so growing figures never widen the window
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -313,7 +346,7 @@ class LiveController:
         def load():
             prof = load_profile(path, n_channels=n_channels, fs=fs)
             check_drives_hand(prof.checkpoint, hand)
-            return prof
+            return prof, load_profile_gestures(path, n_channels, fs)
 
         self._set_loading(f"Profile {Path(path).name}: loading model…")
         self.loader.start(load, self._on_profile_loaded,
@@ -325,7 +358,8 @@ class LiveController:
         self.dock.what.setText("")
         self.window.show_error(f"{name}: {message}")
 
-    def _on_profile_loaded(self, prof) -> bool:
+    def _on_profile_loaded(self, loaded) -> bool:
+        prof, gestures = loaded
         self._set_loading(None)
         w = self.window
         wk = w.worker
@@ -342,9 +376,31 @@ class LiveController:
                     if isinstance(err, (int, float)) and np.isfinite(err) else "no held-out error recorded")
         self.dock.what.setText(f"Profile of {prof.participant} ({prof.created[:10]}, {self.ckpt.model_name}); "
                                f"{err_text}. " + ("" if wk else "Start the armband to see the hand."))
+        self._use_profile_gestures(gestures)
         if wk is not None:
             return self._start_worker()
         return True
+
+    def _use_profile_gestures(self, gestures) -> None:
+        """The profile's gesture model (``P.gestures.pt``) into gesture mode, said in the dock's gesture line.
+
+        ``gestures``: None (no such file: nothing changes), ``(path, checkpoint)`` or ``(path, error message)``.
+        """
+        line = self.dock.gesture_line
+        ctl = getattr(self.window, "gestures", None)
+        if gestures is None or ctl is None:
+            line.setText("")
+            line.hide()
+            return
+        path, ck = gestures
+        if isinstance(ck, str):
+            line.setText(f"⚠ The profile's gesture model {path.name} was not loaded: {ck}")
+        else:
+            before = list(ctl.ckpt.target_names) if ctl.ckpt is not None else None
+            ctl.use_checkpoint(ck, path, "from the profile")
+            line.setText(f"Gesture model loaded from the profile: {len(ck.target_names)} gestures"
+                         + gesture_set_change(before, list(ck.target_names)))
+        line.show()
 
     def _start_worker(self) -> bool:
         w = self.window

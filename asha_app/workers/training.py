@@ -58,9 +58,12 @@ class TrainingWorker(Worker):
 
     Parameters
     ----------
-    prepared : PreparedRun
-        From :func:`prepare_plan` (checked in the GUI thread before starting).
+    prepared : PreparedRun or asha_app.gestures.jobs.PreparedGestureRun
+        From :func:`prepare_plan` (or :func:`~asha_app.gestures.jobs.prepare_gesture_plan`), checked before
+        starting.  A prepared run with a ``job_target`` attribute runs that child-process target instead of
+        :func:`asha_app.models.jobs.run_training`.
     config : TrainConfig
+        The task's (:class:`asha_app.models.train.TrainConfig` or :class:`asha_app.gestures.train.TrainConfig`).
     out_path : Path, optional
         Checkpoint file; default :func:`new_checkpoint_path`.
     threads : int, optional
@@ -140,8 +143,12 @@ class TrainingWorker(Worker):
     def work(self) -> None:
         prepared = self.prepared
         job = prepared.job
-        hand, job.hand_model = job.hand_model, None  # rebuilt in the child (no need to pickle the mesh)
-        child = ChildJob("asha_app.models.jobs:run_training",
+        hand = getattr(job, "hand_model", None)
+        if hand is not None:
+            job.hand_model = None  # rebuilt in the child (no need to pickle the mesh)
+        # the pose task's job, or the prepared run's own (the gesture task: asha_app.gestures.jobs)
+        target = getattr(prepared, "job_target", "asha_app.models.jobs:run_training")
+        child = ChildJob(target,
                          {"prepared": prepared, "config": self.config, "out_path": str(self.out_path),
                           "write_report": self.write_report}, threads=self.threads, name="asha-training")
         try:
@@ -151,7 +158,8 @@ class TrainingWorker(Worker):
             self.fail(f"the training process could not start ({type(exc).__name__}: {exc})", traceback.format_exc())
             return
         finally:
-            job.hand_model = hand
+            if hand is not None:
+                job.hand_model = hand
         self.child_pid = child.pid
         cancelled_sent = False
         try:

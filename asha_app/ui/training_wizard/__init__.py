@@ -11,7 +11,11 @@ Thin pages over the Qt-free model layer (:mod:`asha_app.models.plan`,
 ``run.py``         :class:`RunPage` (training, live loss curves) and :class:`ReportPage`
 ``wizard.py``      :class:`TrainingWizard`: the pages in order and the plan they build
 ``common.py``      the error and busy lines, time and filter texts the pages share
+``gesture.py``     the gesture task's pieces: its window options and report (Use in gesture mode)
 =================  ===========================================================
+
+The sessions page asks what to train: the hand pose (continuous, the default) or gestures (classes,
+:mod:`asha_app.gestures.jobs`, the defaults of ``asha train --task gesture``); the other pages adapt to it.
 
 Every check the model layer makes (labels, NaNs, channel count and rate of a
 checkpoint, unknown checkpoint version, empty split sets) runs when the user

@@ -14,6 +14,7 @@ from asha_app.data.labels import select_targets
 from asha_app.pose.contract import PoseContractError, describe_targets, hand_mapper
 from asha_app.ui.report_view import models_dir
 from asha_app.ui.training_wizard.common import NextAfterLoad, busy_label, error_label, set_busy, show_error
+from asha_app.ui.training_wizard.gesture import GESTURE_DESCRIPTIONS, describe_gestures, gesture_models
 from asha_app.workers.export import BackgroundLoad
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ class ModelPage(NextAfterLoad, QWizardPage):
         self.wiz = wizard
         self.setTitle("Model")
         self.setSubTitle("Train a new model, or fine-tune (calibrate) a trained one on the chosen sessions.")
-        from asha_app.models.registry import available  # noqa: PLC0415 - torch on first use
-
         lay = QVBoxLayout(self)
         self.new_radio = QRadioButton("Train a new model")
         self.ft_radio = QRadioButton("Fine-tune an existing checkpoint")
@@ -67,14 +66,8 @@ class ModelPage(NextAfterLoad, QWizardPage):
         self.new_radio.setChecked(True)
         lay.addWidget(self.new_radio)
         self.model_list = QListWidget()
-        for name in available():
-            item = QListWidgetItem(f"{name}  —  {describe_model(name)}")
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            self.model_list.addItem(item)
-        names = available()
-        from asha_app.models.registry import DEFAULT_MODEL  # noqa: PLC0415 - torch on first use
-
-        self.model_list.setCurrentRow(names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0)
+        self._task = None
+        self._fill_models("pose")
         lay.addWidget(self.model_list, 1)
         lay.addWidget(self.ft_radio)
         ft = QWidget()
@@ -107,11 +100,34 @@ class ModelPage(NextAfterLoad, QWizardPage):
         self.new_radio.toggled.connect(self._update)
         self._update()
 
+    def _fill_models(self, task: str) -> None:
+        """The registry's models of a task (``"pose"`` or ``"gesture"``), its default chosen."""
+        if task == self._task:
+            return
+        from asha_app.models.registry import DEFAULT_MODEL, available  # noqa: PLC0415 - torch on first use
+
+        self._task = task
+        if task == "gesture":
+            names, default = gesture_models()
+        else:
+            names, default = available(), DEFAULT_MODEL
+        self.model_list.clear()
+        for name in names:
+            text = GESTURE_DESCRIPTIONS.get(name, "") if task == "gesture" else describe_model(name)
+            item = QListWidgetItem(f"{name}  —  {text}")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            self.model_list.addItem(item)
+        self.model_list.setCurrentRow(names.index(default) if default in names else 0)
+
     def describe_targets(self) -> None:
         """Say what a new model will predict, and whether it can drive the live hand (the pose contract)."""
         recs = self.wiz.recordings
         if not recs:
             self.targets.setText("")
+            return
+        if self.wiz.task == "gesture":  # the gestures found; the hand contract does not apply
+            self.targets.setText(describe_gestures(self.wiz.gestures_found))
+            self.targets.setStyleSheet("")
             return
         try:
             _, names, kind = select_targets(recs[0], "auto")
@@ -127,6 +143,14 @@ class ModelPage(NextAfterLoad, QWizardPage):
             self.targets.setStyleSheet("color: #a60;")
 
     def initializePage(self) -> None:  # noqa: N802 - Qt name
+        gesture = self.wiz.task == "gesture"
+        self._fill_models(self.wiz.task)
+        for w in (self.ft_radio, self.ft_widget):  # gesture models are calibrated by the calibration wizard
+            w.setVisible(not gesture)
+        if gesture:
+            self.new_radio.setChecked(True)
+        self.setSubTitle("Train a new gesture classifier on the chosen sessions." if gesture else
+                         "Train a new model, or fine-tune (calibrate) a trained one on the chosen sessions.")
         self.describe_targets()
         current = self.ckpt_combo.currentData()
         self.ckpt_combo.clear()

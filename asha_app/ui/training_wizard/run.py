@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWizard, QWizardPage)
 
+from asha_app.gestures.jobs import prepare_gesture_plan
 from asha_app.ui.report_view import ReportView
 from asha_app.ui.training_wizard.common import error_label, hms, show_error
+from asha_app.ui.training_wizard.gesture import GestureReport
 from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.training import TrainingWorker, prepare_plan
 
@@ -28,6 +31,15 @@ def training_devices() -> list[tuple[str, str]]:
         out = [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}")
                for i in range(torch.cuda.device_count())] + out
     return out
+
+
+def best_text(ev, task: str = "pose") -> str:
+    """The best epoch line: its validation loss, or (gestures) its validation balanced accuracy."""
+    if ev.best_val_loss is None:
+        return f"best epoch {ev.best_epoch} (no validation set)"
+    if task == "gesture":
+        return f"best epoch {ev.best_epoch} (val balanced accuracy {100 * (1 - ev.best_val_loss):.1f} %)"
+    return f"best epoch {ev.best_epoch} (val {ev.best_val_loss:.4g})"
 
 
 class RunPage(QWizardPage):
@@ -144,8 +156,12 @@ class RunPage(QWizardPage):
             self.patience_spin.setValue(5)
             self._ft_defaults = True
         c = self.wiz.prepared.counts() if self.wiz.prepared else {}
+        gesture = self.wiz.task == "gesture"
+        self.device_combo.setEnabled(not gesture)  # gesture models train on the CPU (small, fast)
+        self.plot.setLabel("left", "train: cross-entropy · validation: 1 − balanced accuracy" if gesture
+                           else "loss (MSE, normalised targets)")
         what = (f"Fine-tuning {self.wiz.checkpoint.model_name} ({self.wiz.finetune_mode})" if fine
-                else f"Training {self.wiz.plan.model_name}")
+                else f"Training {self.wiz.plan.model_name}" + (" (gesture classes)" if gesture else ""))
         self.counts_label.setText(f"{what} on {', '.join(self.wiz.sources)} — windows: {c.get('train', 0)} train, "
                                   f"{c.get('val', 0)} validation, {c.get('test', 0)} test")
         self.start_button.setEnabled(not self.running)
@@ -156,8 +172,14 @@ class RunPage(QWizardPage):
         return self.wiz.worker is not None and self.wiz.worker.isRunning()
 
     def config(self):
-        """TrainConfig from the settings row."""
+        """TrainConfig from the settings row (the gesture task's: :class:`asha_app.gestures.train.TrainConfig`)."""
         from asha_app.models.train import TrainConfig  # noqa: PLC0415 - torch on first use
+
+        if self.wiz.task == "gesture":
+            from asha_app.gestures.train import TrainConfig as GestureConfig  # noqa: PLC0415 - torch on first use
+
+            return GestureConfig(max_epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
+                                 lr=self.lr_spin.value(), patience=self.patience_spin.value())
 
         kw = {"device": self.device_combo.currentData()} if "device" in TrainConfig.__dataclass_fields__ else {}
         return TrainConfig(max_epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
@@ -177,7 +199,8 @@ class RunPage(QWizardPage):
         w = self.wiz
         if w.prepared is None or w.prepared_used:
             plan = w.plan
-            self.loader.start(lambda: prepare_plan(plan), self._on_prepared, self._on_prepare_failed)
+            prepare = prepare_gesture_plan if w.task == "gesture" else prepare_plan
+            self.loader.start(lambda: prepare(plan), self._on_prepared, self._on_prepare_failed)
             self.start_button.setEnabled(False)
             self.state_label.setText("Preparing the run: reading and windowing the sessions…")
             w.button(QWizard.WizardButton.BackButton).setEnabled(False)
@@ -241,14 +264,15 @@ class RunPage(QWizardPage):
                 changed = changed or "batch"
             elif ev.kind == "epoch":
                 self.epoch_x.append(ev.epoch)
-                self.train_y.append(ev.train_loss)
-                self.val_y.append(ev.val_loss)
-                if not self.batch_x or self.batch_x[-1] < ev.epoch:  # the epoch's mean closes the batch curve
-                    self.batch_x.append(float(ev.epoch))
+                # a closed-form gesture model has no training loss; no validation set, no validation value
+                self.train_y.append(np.nan if ev.train_loss is None else ev.train_loss)
+                self.val_y.append(np.nan if ev.val_loss is None else ev.val_loss)
+                if ev.train_loss is not None and (not self.batch_x or self.batch_x[-1] < ev.epoch):
+                    self.batch_x.append(float(ev.epoch))  # the epoch's mean closes the batch curve
                     self.batch_y.append(ev.train_loss)
                 self.best_epoch = ev.best_epoch
                 self.epoch_label.setText(f"epoch {ev.epoch} / {ev.max_epochs}")
-                self.best_label.setText(f"best epoch {ev.best_epoch} (val {ev.best_val_loss:.4g})")
+                self.best_label.setText(best_text(ev, self.wiz.task))
                 self._eta, self._eta_at = ev.eta_s, time.monotonic()
                 changed = "epoch"
             elif ev.kind == "cancelled":
@@ -264,8 +288,8 @@ class RunPage(QWizardPage):
             self._pending = False
             self._last_draw = now
             self.batch_curve.setData(self.batch_x, self.batch_y)
-            self.train_curve.setData(self.epoch_x, self.train_y)
-            self.val_curve.setData(self.epoch_x, self.val_y)
+            self.train_curve.setData(self.epoch_x, self.train_y, connect="finite")
+            self.val_curve.setData(self.epoch_x, self.val_y, connect="finite")
             if self.best_epoch:
                 self.best_line.setValue(self.best_epoch)
                 self.best_line.show()
@@ -320,10 +344,21 @@ class ReportPage(QWizardPage):
         lay = QVBoxLayout(self)
         self.view = ReportView()
         lay.addWidget(self.view, 1)
+        #: the gesture task's report (balanced accuracy, per gesture, confusion matrix, Use in gesture mode)
+        self.gesture = GestureReport(wizard)
+        self.gesture.hide()
+        lay.addWidget(self.gesture, 1)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt name
         res = self.wiz.result
-        if res:
+        gesture = bool(res) and res.get("task") == "gesture"
+        self.view.setVisible(not gesture)
+        self.gesture.setVisible(gesture)
+        if gesture:
+            self.gesture.show_result(res)
+            self.setSubTitle(f"Gesture classifier: metrics on the held-out {res['eval_set']} set. "
+                             f"Saved to {res['checkpoint']}")
+        elif res:
             self.view.load(res["checkpoint"])
             held = "held-out test set" if res["eval_set"] == "test" else "validation blocks of the calibration data"
             self.setSubTitle(f"Metrics on the {held}. Saved to {res['checkpoint']}")

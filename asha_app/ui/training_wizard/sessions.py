@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QRadioButton, QVBoxLayout, QWizardPage)
 
 from asha_app.core.errors import AshaError
 from asha_app.data import schema as S
 from asha_app.data.windows import check_recording
+from asha_app.gestures.jobs import check_gesture_recordings
 from asha_app.models.recordings_io import load_any
 from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
+from asha_app.ui.training_wizard.gesture import TASKS
 from asha_app.workers.base import stop_checked
 from asha_app.workers.export import BackgroundLoad, JobWorker
 
@@ -57,7 +59,7 @@ def describe_file(path: Path) -> tuple[str, str | None, object | None]:
                     n = sf.dataset(f"{S.Targets.GROUP}/{S.Targets.VALUES}").shape
                     parts.append(f"{n[0]} target frames × {n[1]} (imported)")
                 else:
-                    parts.append("⚠ no labels")
+                    parts.append("⚠ no pose labels")
                 p = sf.attrs.get("participant")
                 if isinstance(p, dict):
                     p = p.get("id") or p.get("participant_id") or ""
@@ -76,7 +78,7 @@ def describe_file(path: Path) -> tuple[str, str | None, object | None]:
         if not valid.any():
             parts.append("⚠ no valid labels")
     else:
-        parts.append("⚠ no labels")
+        parts.append("⚠ no pose labels")
     if rec.meta.get("participant"):
         parts.append(f"participant {rec.meta['participant']}")
     return ", ".join(parts), None, rec
@@ -89,9 +91,25 @@ class SessionsPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Sessions")
-        self.setSubTitle("Tick the sessions to train (or calibrate) on. Each shows its summary, or why it cannot be "
-                         "used.")
+        self.setSubTitle("Choose what to train, then tick the sessions to train (or calibrate) on. Each shows its "
+                         "summary, or why it cannot be used.")
         lay = QVBoxLayout(self)
+        task_row = QHBoxLayout()
+        task_row.addWidget(QLabel("What to train:"))
+        self.task_radios: dict[str, QRadioButton] = {}
+        group = QButtonGroup(self)
+        for task, text in TASKS.items():
+            r = QRadioButton(text)
+            group.addButton(r)
+            task_row.addWidget(r)
+            self.task_radios[task] = r
+        self.task_radios["pose"].setChecked(True)
+        self.task_radios["pose"].setToolTip("EMG -> hand pose, drives the live hand (sessions with camera labels)")
+        self.task_radios["gesture"].setToolTip("EMG -> gesture class for gesture mode (sessions recorded with a "
+                                               "protocol: every prompt is a gesture, the time between is rest)")
+        group.buttonToggled.connect(self._task_changed)
+        task_row.addStretch(1)
+        lay.addLayout(task_row)
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.list.itemChanged.connect(lambda _i: self.completeChanged.emit())
@@ -112,6 +130,10 @@ class SessionsPage(QWizardPage):
         lay.addWidget(self.busy)
         self.error = error_label()
         lay.addWidget(self.error)
+        self.pose_button = QPushButton("Train the hand pose instead")
+        self.pose_button.clicked.connect(lambda: self.task_radios["pose"].setChecked(True))
+        self.pose_button.hide()
+        lay.addWidget(self.pose_button, 0, Qt.AlignmentFlag.AlignLeft)
         self._paths: list[Path] = []
         self._info: dict[Path, tuple[str, str | None]] = {}
         self._want: set[Path] = set()  # ticks asked for rows still being read
@@ -119,7 +141,20 @@ class SessionsPage(QWizardPage):
         self._reader: JobWorker | None = None
         self._reading: list[Path] = []  # job index -> path of the running reader
         self.loader = BackgroundLoad("reading the chosen sessions", self)
-        self._loaded: list | None = None  # recordings read and checked by the last Next, not yet taken
+        self._loaded: tuple | None = None  # (recordings, gestures found) checked by the last Next, not yet taken
+
+    def task(self) -> str:
+        """The chosen task: ``"pose"`` (hand pose, the default) or ``"gesture"`` (gesture classes)."""
+        return next(t for t, r in self.task_radios.items() if r.isChecked())
+
+    def set_task(self, task: str) -> None:
+        """Choose the task (what a click on its radio button does)."""
+        self.task_radios[task].setChecked(True)
+
+    def _task_changed(self, *_a) -> None:
+        show_error(self.error, "")
+        self.pose_button.hide()
+        self.completeChanged.emit()
 
     @property
     def reading(self) -> bool:
@@ -289,13 +324,17 @@ class SessionsPage(QWizardPage):
     def validatePage(self) -> bool:  # noqa: N802 - Qt name
         """Next: the ticked recordings are read and checked in the background; the wizard moves on when they pass."""
         if self._loaded is not None:  # the background load passed: take it and go on
-            recs, self._loaded = self._loaded, None
+            (recs, found), self._loaded = self._loaded, None
             self.wiz.recordings = [rec for _p, rec in recs]
+            self.wiz.gestures_found = found
             self.wiz.sources = [p.name for p, _rec in recs]
             return True
         show_error(self.error, "")
+        self.pose_button.hide()
+        gesture = self.task() == "gesture"
         if not self.checked_paths():
-            show_error(self.error, "Tick at least one session with pose labels.")
+            show_error(self.error, "Tick at least one session recorded with a protocol." if gesture
+                       else "Tick at least one session with pose labels.")
             return False
         if self.reading:
             return False
@@ -309,23 +348,29 @@ class SessionsPage(QWizardPage):
                     rec = load_any(p)
                 rec.meta.setdefault("source_file", p.name)
                 recs.append((p, rec))
-            for _p, r in recs:
-                check_recording(r, recs[0][1].fs, recs[0][1].n_channels)
-            return recs
+            found = []
+            if gesture:  # EMG checks and gesture labels (prompts or named markers), no pose labels needed
+                found = check_gesture_recordings([r for _p, r in recs])
+            else:
+                for _p, r in recs:
+                    check_recording(r, recs[0][1].fs, recs[0][1].n_channels)
+            return recs, found
 
         self.loader.start(load, self._on_loaded, self._on_load_failed)
         set_busy(self, self.busy, f"reading {len(paths)} session(s)…")
         return False
 
-    def _on_loaded(self, recs: list) -> None:
+    def _on_loaded(self, loaded: tuple) -> None:
         set_busy(self, self.busy, None)
-        for p, rec in recs:
+        for p, rec in loaded[0]:
             self.wiz.recording_cache[p] = rec
         if self.wiz.currentPage() is self:
-            self._loaded = recs
+            self._loaded = loaded
             self.wiz.next()
             self._loaded = None
 
     def _on_load_failed(self, message: str) -> None:
         set_busy(self, self.busy, None)
         show_error(self.error, message)
+        # a session without gesture labels: the message says so; the pose task is one click away
+        self.pose_button.setVisible(self.task() == "gesture" and "no gesture labels" in message)

@@ -10,7 +10,10 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFormLay
 from asha_app.core.errors import AshaError
 from asha_app.data.splits import (choose_split_kind, default_group_assignment, default_repetition_assignment,
                                   group_names, repetitions_of)
+from asha_app.gestures.jobs import prepare_gesture_plan
 from asha_app.ui.training_wizard.common import NextAfterLoad, busy_label, error_label, set_busy, show_error
+from asha_app.ui.training_wizard.gesture import SPLIT_TEXT as GESTURE_SPLIT_TEXT
+from asha_app.ui.training_wizard.gesture import per_gesture_counts
 from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.training import prepare_plan
 
@@ -78,6 +81,7 @@ class SplitPage(NextAfterLoad, QWizardPage):
         self.error = error_label()
         lay.addWidget(self.error)
         self._assign_kind = None
+        self._task = "pose"  # the task the page was last shown for
         #: the run is prepared (filtered, windowed, split) here, off the GUI thread
         self.loader = BackgroundLoad("preparing the training windows", self)
         self._loaded = None  # (plan, prepared) from the last Next, not yet taken
@@ -87,6 +91,8 @@ class SplitPage(NextAfterLoad, QWizardPage):
         sessions, participants = group_names(recs)
         reps = repetitions_of(recs)
         fine = self.wiz.checkpoint is not None
+        gesture = self.wiz.task == "gesture"
+        self.radios["repetitions"].setText(GESTURE_SPLIT_TEXT if gesture else SPLIT_TEXT["repetitions"])
         reasons = {"time_blocks": ""}
         if fine:
             why = "Fine-tuning calibrates on the new data with contiguous time blocks (train + validation only)."
@@ -100,12 +106,17 @@ class SplitPage(NextAfterLoad, QWizardPage):
                                           "train, validation and test need 3.")
             else:
                 reasons["repetitions"] = ""
+            if gesture:  # each gesture's repetitions (its r-th occurrence), counted when the windows are cut
+                reasons["repetitions"] = ""
             n_s = len(set(sessions))
             reasons["sessions"] = "" if n_s >= 3 else (
                 f"Not available: {n_s} session(s) chosen; a session split needs 3 (train, validation, test).")
             n_p = len(set(participants))
             reasons["participants"] = "" if n_p >= 3 else (
                 f"Not available: the sessions come from {n_p} participant(s); a held-out-user split needs 3.")
+        if gesture and self._task != "gesture":  # the gesture task's default, as asha train --task gesture
+            self.radios["repetitions"].setChecked(True)
+        self._task = self.wiz.task
         for kind, r in self.radios.items():
             ok = not reasons.get(kind)
             r.setEnabled(ok)
@@ -128,10 +139,14 @@ class SplitPage(NextAfterLoad, QWizardPage):
         if not any(r.isChecked() for r in self.radios.values()) or not self.wiz.recordings:
             return
         kind = self.kind()
+        per_gesture = kind == "repetitions" and self.wiz.task == "gesture"  # no table: assigned per gesture
         self.blocks_box.setVisible(kind == "time_blocks")
-        self.assign_table.setVisible(kind != "time_blocks")
+        self.assign_table.setVisible(kind != "time_blocks" and not per_gesture)
         show_error(self.error, "")
         self.counts_label.setText("")
+        if per_gesture:
+            self._assign_kind = None
+            return
         if kind == self._assign_kind or kind == "time_blocks":
             return
         self._assign_kind = kind
@@ -194,7 +209,9 @@ class SplitPage(NextAfterLoad, QWizardPage):
             c = self.wiz.prepared.counts()
             warn = self.wiz.prepared.job.split.warnings
             self.counts_label.setText(f"Windows: {c['train']} train, {c['val']} validation, {c['test']} test, "
-                                      f"{c['dropped']} dropped in gaps." + "".join(f"\nWarning: {w}" for w in warn))
+                                      f"{c['dropped']} dropped in gaps." + "".join(f"\nWarning: {w}" for w in warn)
+                                      + (f"\n{per_gesture_counts(self.wiz.prepared)}" if self.wiz.task == "gesture"
+                                         else ""))
             return True
         show_error(self.error, "")
         if self.loader.busy:
@@ -204,7 +221,8 @@ class SplitPage(NextAfterLoad, QWizardPage):
         except AshaError as exc:
             show_error(self.error, str(exc))
             return False
-        self.loader.start(lambda: (plan, prepare_plan(plan)), self._on_loaded, self._on_load_failed)
+        prepare = prepare_gesture_plan if self.wiz.task == "gesture" else prepare_plan
+        self.loader.start(lambda: (plan, prepare(plan)), self._on_loaded, self._on_load_failed)
         set_busy(self, self.busy, "reading and windowing the sessions…")
         return False
 

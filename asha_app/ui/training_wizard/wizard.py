@@ -11,6 +11,8 @@ from asha_app.core.errors import AshaError
 from asha_app.core.paths import data_dir
 from asha_app.data.signal_kind import auto_filter_spec, signal_info
 from asha_app.dsp.filters import FilterSpec
+from asha_app.gestures.jobs import GesturePlan
+from asha_app.models.plan import split_args_for
 from asha_app.ui.report_view import fit_to_screen
 from asha_app.ui.training_wizard.common import describe_filter
 from asha_app.ui.training_wizard.model import ModelPage
@@ -24,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class TrainingWizard(QWizard):
-    """Train a new EMG-to-pose model or fine-tune one, with live progress and an honest evaluation report.
+    """Train a new EMG-to-pose model or fine-tune one, or train a gesture classifier (the sessions page's task
+    choice), with live progress and an honest evaluation report.
 
     Parameters
     ----------
@@ -53,6 +56,7 @@ class TrainingWizard(QWizard):
         self.recording_cache: dict[Path, object] = {}
         self.recordings: list = []
         self.sources: list[str] = []
+        self.gestures_found: list[list[str]] = []  # the gesture task: each session's gestures
         self.checkpoint = None
         self.finetune_mode = "head"
         self.plan: TrainingPlan | None = None
@@ -102,8 +106,25 @@ class TrainingWizard(QWizard):
             out.append(("None (EMG already processed)", none))
         return out
 
-    def build_plan(self) -> TrainingPlan:
-        """The plan from the pages' current choices (finger-flexion data gets the built-in hand model for MPJPE)."""
+    @property
+    def task(self) -> str:
+        """``"pose"`` (hand pose, the default) or ``"gesture"`` (gesture classes), chosen on the sessions page."""
+        return self.sessions_page.task()
+
+    def build_plan(self) -> TrainingPlan | GesturePlan:
+        """The plan from the pages' current choices (finger-flexion data gets the built-in hand model for MPJPE).
+
+        The gesture task gives a :class:`~asha_app.gestures.jobs.GesturePlan` (the split over each gesture's
+        repetitions when repetitions are chosen, as ``asha train --task gesture``).
+        """
+        if self.task == "gesture":
+            kind, opts = self.split_page.kind(), self.windows_page.gesture_options
+            return GesturePlan(
+                recordings=self.recordings, sources=self.sources, model_name=self.model_page.model_name,
+                window_ms=self.windows_page.window_spin.value(), stride_ms=self.windows_page.stride_spin.value(),
+                filter_spec=self.windows_page.filter_spec(), settle_s=opts.settle_spin.value(), norm=opts.norm,
+                tau_s=opts.tau_spin.value(), split_kind=None if kind == "repetitions" else kind,
+                split_args={} if kind == "repetitions" else split_args_for(kind, self.split_page.split_args()))
         return TrainingPlan(
             recordings=self.recordings, sources=self.sources,
             model_name=None if self.checkpoint is not None else self.model_page.model_name,
@@ -125,7 +146,7 @@ class TrainingWizard(QWizard):
         """
         self.run_page.timer.stop()
         self.sessions_page.shutdown()
-        for page in (self.model_page, self.split_page, self.run_page):
+        for page in (self.model_page, self.split_page, self.run_page, self.report_page.gesture):
             page.loader.cancel()
         if self.warmup.isRunning() and not self.warmup.wait(timeout_ms):  # an import cannot be interrupted
             log.warning("training warm-up still running after %d ms", timeout_ms)
