@@ -46,7 +46,7 @@ _EPS = 1e-4
 
 LDA_DEFAULTS = {"window_ms": 200.0, "shrinkage": 0.1}
 MHCNN_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "hidden": 64, "dropout": 0.3}
-MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5, "members": 1, "segments": 0}
+MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5}
 PROTO_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "embed": 32, "dropout": 0.3, "scale": 12.0}
 
 
@@ -224,26 +224,19 @@ class FeatureMLP(GestureModel):
     name = "mlp"
 
     def __init__(self, n_channels: int, n_targets: int, fs: float, window_ms: float = 500.0,
-                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5, members: int = 1,
-                 segments: int = 0) -> None:
+                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5) -> None:
         super().__init__(n_channels, n_targets, fs)
         self.window_ms, self.slope_ms = float(window_ms), float(slope_ms)
         self.hidden, self.dropout = int(hidden), float(dropout)
         self._history = _samples(window_ms, fs, 8)
         self._slope = min(_samples(slope_ms, fs, 1), self._history // 2)
-        self.segments = int(segments)
-        nf = (6 + self.segments) * n_channels
+        nf = 6 * n_channels
         self.feat_norm = nn.BatchNorm1d(nf, affine=False)
         self.body = nn.Sequential(
             nn.Linear(nf, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
             nn.Linear(self.hidden, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
         )
         self.head = nn.Linear(self.hidden, n_targets)
-        self.members = int(members)
-        self.others = nn.ModuleList([
-            nn.Sequential(nn.Linear(nf, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
-                          nn.Linear(self.hidden, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
-                          nn.Linear(self.hidden, n_targets)) for _ in range(self.members - 1)])
 
     @property
     def history(self) -> int:
@@ -251,7 +244,7 @@ class FeatureMLP(GestureModel):
 
     def config(self) -> dict:
         return {"window_ms": self.window_ms, "slope_ms": self.slope_ms, "hidden": self.hidden,
-                "dropout": self.dropout, "members": self.members, "segments": self.segments}
+                "dropout": self.dropout}
 
     def head_modules(self) -> list[nn.Module]:
         return [self.head]
@@ -261,24 +254,14 @@ class FeatureMLP(GestureModel):
         x = self.crop(x)
         s = self._slope
         slope = x[..., -s:].mean(-1) - x[..., :s].mean(-1)
-        parts = [td_features(x), slope]
-        if self.segments:
-            n = x.shape[-1] // self.segments
-            parts.append(x[..., x.shape[-1] - n * self.segments:].unfold(-1, n, n).mean(-1).flatten(1))
-        return torch.cat(parts, dim=1)
+        return torch.cat([td_features(x), slope], dim=1)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The head's input (B, hidden)."""
         return self.body(self.feat_norm(self.features(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.members > 1:
-            return self.head(self.embed(x))
-        f = self.feat_norm(self.features(x))
-        out = self.head(self.body(f))
-        for m in self.others:
-            out = out + m(f)
-        return out / self.members
+        return self.head(self.embed(x))
 
 
 class _Branch(nn.Module):
