@@ -199,7 +199,8 @@ def main() -> int:  # noqa: C901 - one linear benchmark script
     ap.add_argument("--norm", default="fixed",
                     help="EMG normalisation of the base model: fixed, running, or both as fixed,running (one base "
                          "per kind, same folds/model/seed/epochs; zero-shot of each reported side by side)")
-    ap.add_argument("--tau-s", type=float, default=60.0, help="RunningNorm time constant, s (--norm running)")
+    ap.add_argument("--tau-s", type=float, default=300.0,
+                    help="RunningNorm time constant, s (--norm running; default: the pose models' default)")
     ap.add_argument("--log-input", type=int, default=0, help="1: normalise the log of the EMG envelope")
     ap.add_argument("--base-epochs", type=int, default=0, help="base model epochs at most (0: 2 quick, else 40)")
     ap.add_argument("--augment", type=int, default=1, help="1: electrode-shift augmentation in the base model")

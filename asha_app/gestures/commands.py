@@ -24,7 +24,7 @@ from asha_app.core.jsonout import print_line
 from asha_app.gestures.datasets import is_myo_gesture_folder, read_myo_gesture_session, read_ninapro_gestures
 from asha_app.models.commands import _load
 from asha_app.gestures.report import write_gesture_report
-from asha_app.models.commands import _check_out, _filter_spec, norm_choice
+from asha_app.models.commands import _check_out, _filter_spec, norm_choice, tau_choice
 
 GESTURE_DEFAULT_MODEL = "proto"
 
@@ -81,7 +81,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     window_ms = max(args.window_ms, probe.history / recs[0].fs * 1000.0)
     job = G.prepare(recs, WindowSpec(window_ms, args.stride_ms), fspec, source=args.labels, settle_s=args.settle_s,
                     split=None if args.split == "auto" else args.split, norm=norm_choice(args, "running"),
-                    tau_s=args.tau_s,
+                    tau_s=tau_choice(args, G.RUNNING_TAU_S),
                     min_windows=args.min_windows)
     sys.stderr.write(f"gestures: {', '.join(job.classes)}; windows per set {job.split.counts()}\n")
     model = G.new_model(name, job, cfg)

@@ -107,9 +107,10 @@ def _split_choice(args, recs: list) -> tuple[str, dict]:
 def add_norm_arguments(parser) -> None:
     """``--norm`` and ``--tau-s`` of ``asha train``, for pose models and gesture classifiers alike.
 
-    ``--norm`` defaults to None, which :func:`norm_choice` resolves per task (pose: fixed; gesture: running).
+    Both default to None, which :func:`norm_choice` and :func:`tau_choice` resolve per task (pose: fixed, 300 s;
+    gesture: running, 60 s: the time constants measured best on NinaPro DB1, docs/models.md and docs/gestures.md).
     """
-    from asha_app.data.normalisation import NORM_KINDS, RUNNING_TAU_S  # noqa: PLC0415 - scipy.signal on first use
+    from asha_app.data.normalisation import NORM_KINDS  # noqa: PLC0415 - scipy.signal on first use
 
     g = parser.add_argument_group("EMG normalisation (pose and gesture models)")
     g.add_argument("--norm", choices=list(NORM_KINDS), default=None,
@@ -117,8 +118,9 @@ def add_norm_arguments(parser) -> None:
                         "variance that follows the person from the first sample (the training statistics as its "
                         "start), for a usable start before calibration (default: fixed for pose models, running "
                         "for gesture classifiers)")
-    g.add_argument("--tau-s", type=POSITIVE_FLOAT, default=RUNNING_TAU_S,
-                   help="RunningNorm time constant, s (--norm running)")
+    g.add_argument("--tau-s", type=POSITIVE_FLOAT, default=None,
+                   help="RunningNorm time constant, s (--norm running; long enough to span several different "
+                        "movements; default 300 for pose models, 60 for gesture classifiers)")
 
 
 def _norm_words(norm) -> str:
@@ -131,6 +133,11 @@ def _norm_words(norm) -> str:
 def norm_choice(args: argparse.Namespace, default: str) -> str:
     """``--norm``, or ``default`` (the task's) when not given."""
     return getattr(args, "norm", None) or default
+
+
+def tau_choice(args: argparse.Namespace, default: float) -> float:
+    """``--tau-s``, or ``default`` (the task's) when not given."""
+    return float(getattr(args, "tau_s", None) or default)
 
 
 def int_list(text: str) -> list[int]:
@@ -212,7 +219,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     window = WindowSpec(args.window_ms, args.stride_ms, args.label_lag_ms)
     job = T.prepare(recs, model_name=args.model, model_config=cfg, window=window, filter_spec=fspec,
                     target_kind=args.target, split_kind=kind, split_args=split_args, seed=args.seed,
-                    norm=norm_choice(args, "fixed"), tau_s=args.tau_s)
+                    norm=norm_choice(args, "fixed"), tau_s=tau_choice(args, T.POSE_TAU_S))
     log.info("normalisation: %s", job.norm.describe())
     job.hand_model = T.builtin_hand_for(job.ws)
     log.info("split: %s %s", job.split.kind, job.split.counts())
