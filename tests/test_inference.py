@@ -84,6 +84,33 @@ def test_pose_stream_restarts_when_the_playback_file_loops(assets):
     assert again.reference is None  # no reference without the demo assets
 
 
+def test_pose_stream_follows_a_running_checkpoint_and_restarts_its_statistics(assets):
+    """The live path with a RunningNorm checkpoint (the demo model's weights, its statistics as the prior): streamed
+    poses equal batch inference on the recording normalised from its first sample, and a restarted stream starts the
+    moving statistics again from the prior."""
+    from dataclasses import replace
+
+    base = C.load(assets.model_path)
+    ckpt = replace(base, normalizer=replace(base.normalizer, kind="running", tau_s=5.0))
+    raw, pk = _file_rows(assets, 6000)
+    t = np.arange(len(raw)) / 500.0
+    history: list = []
+    stream = PoseStream(ckpt, DECIMATION, hands=LiveHands.for_checkpoint(ckpt), history=history)
+    for i in range(0, len(raw), 25):
+        stream.process(raw[i:i + 25], t[i:i + 25], pk[i:i + 25])
+    ref = batch_predict(ckpt, raw[::DECIMATION])
+    k = (np.array([h.package for h in history]) // DECIMATION).astype(int) - (ckpt.history - 1)
+    got = np.array([h.raw_pose for h in history])
+    np.testing.assert_allclose(got, ref[k], atol=1e-3)
+    assert np.abs(got - batch_predict(base, raw[::DECIMATION])[k]).max() > 1.0  # degrees: the kind is followed
+    first = np.array([h.raw_pose for h in history[:50]])
+    stream.process(raw[:1000], t[:1000] + 20.0, pk[:1000])  # package numbers back to 0: a new signal
+    assert stream.restarts == 1
+    again = np.array([h.raw_pose for h in history[len(got):]])
+    assert len(again) >= 20
+    np.testing.assert_allclose(again, first[:len(again)], atol=1e-3)
+
+
 def test_the_inference_package_runs_without_qt(assets):
     """Streamed in a fresh interpreter: poses and reference hands come out, and Qt was never imported."""
     code = f"""

@@ -37,7 +37,7 @@ def file_rows(assets):
 def batch_predict(ckpt, emg50: np.ndarray) -> np.ndarray:
     """Whole-signal batch inference: filter, normalise, one window per sample (ends >= history - 1)."""
     model = ckpt.build_model()
-    xn = ckpt.normalizer.emg_rows(filter_offline(emg50, ckpt.filter_spec)).astype(np.float32)
+    xn = ckpt.normalizer.emg_recording(filter_offline(emg50, ckpt.filter_spec), ckpt.fs)  # fixed or running
     view = np.lib.stride_tricks.sliding_window_view(xn, model.history, axis=0)
     with torch.no_grad():
         y = model(torch.from_numpy(np.ascontiguousarray(view)))

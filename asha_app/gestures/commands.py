@@ -25,22 +25,20 @@ from asha_app.gestures.datasets import is_myo_gesture_folder, read_myo_gesture_s
 from asha_app.gestures.jobs import DEFAULT_MODEL, train_and_save
 from asha_app.models.commands import _load
 from asha_app.gestures.report import write_gesture_report
-from asha_app.models.commands import _check_out, _filter_spec
+from asha_app.models.commands import _check_out, _filter_spec, norm_choice, tau_choice
 
 GESTURE_DEFAULT_MODEL = DEFAULT_MODEL
 
 
 def add_arguments(train: argparse.ArgumentParser) -> None:
-    """Gesture options of ``asha train`` (ignored by the pose task)."""
+    """Gesture options of ``asha train`` (ignored by the pose task; ``--norm``/``--tau-s`` are shared:
+    :func:`asha_app.models.commands.add_norm_arguments`)."""
     g = train.add_argument_group("gesture task (--task gesture)")
     g.add_argument("--task", choices=["pose", "gesture"], default="pose",
                    help="pose: EMG -> hand pose (default); gesture: EMG -> gesture class "
                         "(models lda, mlp, mhcnn, proto)")
     g.add_argument("--labels", choices=["auto", "prompts", "markers"], default="auto",
                    help="where gesture labels come from: the protocol's prompts or the stream's gesture markers")
-    g.add_argument("--norm", choices=["fixed", "running"], default="running",
-                   help="fixed: training statistics; running: RunningNorm, follows the person (default)")
-    g.add_argument("--tau-s", type=POSITIVE_FLOAT, default=60.0, help="RunningNorm time constant, s")
     g.add_argument("--settle-s", type=float_range(0.0, 10.0), default=None,
                    help="seconds left out at the start of each gesture (reaction time; default 0.5, 0 for NinaPro)")
     g.add_argument("--fs", type=POSITIVE_FLOAT, default=None, help="sampling rate of NinaPro .mat inputs (DB1: 100)")
@@ -83,7 +81,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     probe = build(name, n_channels=recs[0].n_channels, n_targets=2, fs=recs[0].fs, **cfg)
     window_ms = max(args.window_ms, probe.history / recs[0].fs * 1000.0)
     job = G.prepare(recs, WindowSpec(window_ms, args.stride_ms), fspec, source=args.labels, settle_s=args.settle_s,
-                    split=None if args.split == "auto" else args.split, norm=args.norm, tau_s=args.tau_s,
+                    split=None if args.split == "auto" else args.split, norm=norm_choice(args, "running"),
+                    tau_s=tau_choice(args, G.RUNNING_TAU_S),
                     min_windows=args.min_windows)
     sys.stderr.write(f"gestures: {', '.join(job.classes)}; windows per set {job.split.counts()}\n")
     tcfg = G.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,

@@ -34,12 +34,11 @@ import torch
 import torch.nn.functional as F
 
 from asha_app.core.errors import AshaError, DatasetError
-from asha_app.data.normalisation import Normalizer
+from asha_app.data.normalisation import RUNNING_TAU_S, EmgNorm, Normalizer, check_kind, log_offset
 from asha_app.data.recording import Recording
 from asha_app.data.splits import Split, default_group_assignment, make_split
 from asha_app.data.windows import WindowSpec
 from asha_app.dsp.filters import FilterSpec
-from asha_app.dsp.running_norm import RunningNormSpec, running_norm_offline
 from asha_app.gestures.models import GestureModel, PrototypeNet, masked_argmax
 from asha_app.gestures.windows import MIN_WINDOWS, GestureWindowSet, build_gesture_windows, check_class_counts
 from asha_app.models.checkpoint import Checkpoint
@@ -47,10 +46,6 @@ from asha_app.models.registry import build
 from asha_app.gestures.labels import canonical_gesture
 
 log = logging.getLogger(__name__)
-
-NORM_KINDS = ("fixed", "running")
-#: default RunningNorm time constant, s (long enough to span several gestures)
-RUNNING_TAU_S = 60.0
 
 
 class GestureError(AshaError):
@@ -60,55 +55,15 @@ class GestureError(AshaError):
 # ------------------------------------------------------------------------------------------------ normalisation
 
 
-@dataclass
-class GestureNorm:
-    """The normalisation between the filter chain and a gesture model.
-
-    Attributes
-    ----------
-    kind : {"fixed", "running"}
-    mean, std : float32 arrays (n_channels,)
-        Training-split statistics of the filtered EMG (fixed: used as they are; running: the prior).
-    tau_s : float
-        RunningNorm time constant, s (running only).
-    log_eps : float or None
-        When set, the filtered EMG is first mapped to ``log(max(x, 0) + log_eps)``: for rectified envelopes
-        (NinaPro DB1), where a person's electrode gain becomes an offset that the normalisation removes.
-        ``mean``/``std`` are then statistics of the log signal.
-    """
-
-    kind: str
-    mean: np.ndarray
-    std: np.ndarray
-    tau_s: float = RUNNING_TAU_S
-    log_eps: float | None = None
-
-    def pre(self, x: np.ndarray) -> np.ndarray:
-        """The transform before normalisation (log for envelopes, else the identity), float64."""
-        x = np.asarray(x, np.float64)
-        return np.log(np.maximum(x, 0.0) + self.log_eps) if self.log_eps else x
-
-    def running_spec(self) -> RunningNormSpec:
-        """The :class:`RunningNormSpec` of a running normalisation."""
-        return RunningNormSpec(self.tau_s, tuple(map(float, self.mean)), tuple(map(float, self.std)))
-
-    def apply(self, x: np.ndarray, fs: float) -> np.ndarray:
-        """Normalise one recording's filtered EMG (n, C) from its first sample."""
-        x = self.pre(x)
-        if self.kind == "running":
-            return running_norm_offline(x, self.running_spec(), fs)
-        return ((x - self.mean) / self.std).astype(np.float32)
+class GestureNorm(EmgNorm):
+    """The normalisation between the filter chain and a gesture model: an
+    :class:`~asha_app.data.normalisation.EmgNorm` (fixed or running, optional log input; the one implementation
+    the pose models share) with the gesture side's helpers.  Its :meth:`to_dict` is what gesture checkpoints
+    store in ``data["gesture"]["norm"]``."""
 
     def apply_windows(self, ws: GestureWindowSet) -> np.ndarray:
         """The whole concatenated EMG of a window set, normalised recording by recording (float32 (N, C))."""
-        out = np.empty_like(ws.emg, dtype=np.float32)
-        for a, b in ws.rec_bounds:
-            out[a:b] = self.apply(ws.emg[a:b], ws.fs)
-        return out
-
-    def streamer(self, fs: float):
-        """An object with ``process(x) -> normalised x`` and ``reset()`` for live use."""
-        return _Streamer(self, fs)
+        return self.apply_bounds(ws.emg, ws.rec_bounds, ws.fs)
 
     def normalizer(self, n_classes: int) -> Normalizer:
         """As a checkpoint :class:`Normalizer` (targets: identity over the class scores)."""
@@ -118,50 +73,6 @@ class GestureNorm:
             np.zeros(n_classes, np.float32),
             np.ones(n_classes, np.float32),
         )
-
-    def to_dict(self) -> dict:
-        """Plain dict for checkpoints."""
-        return {
-            "kind": self.kind,
-            "mean": self.mean.tolist(),
-            "std": self.std.tolist(),
-            "tau_s": float(self.tau_s),
-            "log_eps": self.log_eps,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GestureNorm:
-        """Inverse of :meth:`to_dict`."""
-        eps = d.get("log_eps")
-        return cls(
-            str(d["kind"]),
-            np.asarray(d["mean"], np.float32),
-            np.asarray(d["std"], np.float32),
-            float(d.get("tau_s", RUNNING_TAU_S)),
-            None if eps is None else float(eps),
-        )
-
-
-class _Streamer:
-    """Live form of a :class:`GestureNorm`: chunk in, normalised chunk out (chunked == whole)."""
-
-    def __init__(self, norm: GestureNorm, fs: float) -> None:
-        self.norm = norm
-        self._running = None
-        if norm.kind == "running":
-            from asha_app.dsp.running_norm import RunningNorm  # noqa: PLC0415 - scipy.signal on first use
-
-            self._running = RunningNorm(norm.running_spec(), fs)
-
-    def reset(self) -> None:
-        if self._running is not None:
-            self._running.reset()
-
-    def process(self, x: np.ndarray) -> np.ndarray:
-        x = self.norm.pre(x)
-        if self._running is not None:
-            return self._running.process(x)
-        return ((x - self.norm.mean) / self.norm.std).astype(np.float32)
 
 
 def fit_norm(
@@ -174,20 +85,18 @@ def fit_norm(
     """Training-split statistics -> :class:`GestureNorm`.
 
     ``log_input``: True, False or ``"auto"`` (log when every EMG value is >= 0: rectified envelopes, such as
-    NinaPro DB1's; raw sEMG swings around zero).  The log offset is 5 % of the mean training level.
+    NinaPro DB1's; raw sEMG swings around zero).  The log offset is 5 % of the mean level
+    (:func:`~asha_app.data.normalisation.log_offset`).
 
     Raises
     ------
     DatasetError
         Unknown kind, or an empty training set.
     """
-    if kind not in NORM_KINDS:
-        raise DatasetError(f"unknown normalisation {kind!r}; use {' or '.join(NORM_KINDS)}")
+    check_kind(kind)
     use_log = bool(ws.emg.min() >= 0) if log_input == "auto" else bool(log_input)
-    eps = float(max(0.05 * float(np.mean(ws.emg)), 1e-6)) if use_log else None
-    if use_log:
-        ws = replace(ws, emg=np.log(np.maximum(ws.emg, 0.0) + eps).astype(np.float32))
-    nz = Normalizer.fit(ws, train_idx)
+    eps = log_offset(ws.emg) if use_log else None
+    nz = Normalizer.fit(ws, train_idx, kind, tau_s, log_input=use_log, log_eps=eps)  # type: ignore[arg-type]
     return GestureNorm(kind, nz.emg_mean, nz.emg_std, float(tau_s), eps)
 
 

@@ -9,7 +9,10 @@ key                content
 format_version     :data:`FORMAT_VERSION` (int)
 model              ``{"name", "config", "history"}``
 state_dict         the model's tensors
-normalizer         :meth:`Normalizer.to_dict` (training-split statistics)
+normalizer         :meth:`Normalizer.to_dict` (training-split statistics; with
+                   ``kind``/``tau_s``/``log_eps`` when the EMG normalisation is
+                   running or takes a log -- without them it is fixed, as in
+                   files written before the choice existed)
 channels           ``{"names", "n", "device"}``
 fs                 EMG sampling rate, Hz
 window             :meth:`WindowSpec.to_dict` (ms)

@@ -104,6 +104,42 @@ def _split_choice(args, recs: list) -> tuple[str, dict]:
     return kind, {"assign_session" if kind == "sessions" else "assign_participant": assign}
 
 
+def add_norm_arguments(parser) -> None:
+    """``--norm`` and ``--tau-s`` of ``asha train``, for pose models and gesture classifiers alike.
+
+    Both default to None, which :func:`norm_choice` and :func:`tau_choice` resolve per task (pose: fixed, 300 s;
+    gesture: running, 60 s: the time constants measured best on NinaPro DB1, docs/models.md and docs/gestures.md).
+    """
+    from asha_app.data.normalisation import NORM_KINDS  # noqa: PLC0415 - scipy.signal on first use
+
+    g = parser.add_argument_group("EMG normalisation (pose and gesture models)")
+    g.add_argument("--norm", choices=list(NORM_KINDS), default=None,
+                   help="fixed: the training split's per-channel statistics; running: RunningNorm, a moving mean and "
+                        "variance that follows the person from the first sample (the training statistics as its "
+                        "start), for a usable start before calibration (default: fixed for pose models, running "
+                        "for gesture classifiers)")
+    g.add_argument("--tau-s", type=POSITIVE_FLOAT, default=None,
+                   help="RunningNorm time constant, s (--norm running; long enough to span several different "
+                        "movements; default 300 for pose models, 60 for gesture classifiers)")
+
+
+def _norm_words(norm) -> str:
+    """E.g. ``"running normalisation (tau 60 s)"`` for report titles."""
+    d = norm.describe()
+    words = f"{d['kind']} normalisation" + (f" (tau {d['tau_s']:g} s)" if "tau_s" in d else "")
+    return words + (" of the log envelope" if d["log_input"] else "")
+
+
+def norm_choice(args: argparse.Namespace, default: str) -> str:
+    """``--norm``, or ``default`` (the task's) when not given."""
+    return getattr(args, "norm", None) or default
+
+
+def tau_choice(args: argparse.Namespace, default: float) -> float:
+    """``--tau-s``, or ``default`` (the task's) when not given."""
+    return float(getattr(args, "tau_s", None) or default)
+
+
 def int_list(text: str) -> list[int]:
     """``"2,5,10"`` -> [2, 5, 10] (positive integers), for argparse."""
     try:
@@ -182,7 +218,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = args.config or {}
     window = WindowSpec(args.window_ms, args.stride_ms, args.label_lag_ms)
     job = T.prepare(recs, model_name=args.model, model_config=cfg, window=window, filter_spec=fspec,
-                    target_kind=args.target, split_kind=kind, split_args=split_args, seed=args.seed)
+                    target_kind=args.target, split_kind=kind, split_args=split_args, seed=args.seed,
+                    norm=norm_choice(args, "fixed"), tau_s=tau_choice(args, T.POSE_TAU_S))
+    log.info("normalisation: %s", job.norm.describe())
     job.hand_model = T.builtin_hand_for(job.ws)
     log.info("split: %s %s", job.split.kind, job.split.counts())
     tcfg = T.TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
@@ -197,10 +235,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     C.save(ev.checkpoint, out)
     m, yt, yp = T.evaluate_job(job, set_name="test")
     files = write_report(out, m, job.ws.label_time[job.split.indices("test")], yt, yp, job.ws.target_names,
-                         title=f"{args.model} on {', '.join(Path(p).name for p in args.inputs)}")
+                         title=f"{args.model}, {_norm_words(job.norm)}, on "
+                               f"{', '.join(Path(p).name for p in args.inputs)}")
     info = {k: v for k, v in job.split.to_dict().items() if k not in ("counts", "warnings")}
     print_line({"checkpoint": str(out), "split": job.split.counts(), "split_kind": job.split.kind, "split_info": info,
-                "warnings": job.split.warnings, "filter": {**fspec.to_dict(), "why": why},
+                "warnings": job.split.warnings, "filter": {**fspec.to_dict(), "why": why}, "norm": job.norm.describe(),
                 "best_epoch": ev.result["best_epoch"], "test": m, "report": files})
     return 0
 
@@ -359,6 +398,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-time-s", type=POSITIVE_FLOAT, default=None)
     p.add_argument("--threads", type=int_range(0, 1024), default=0,
                    help="torch CPU threads (0: the cores that are free now)")
+    add_norm_arguments(p)
     from asha_app.gestures.commands import (  # noqa: PLC0415 - upward (see pyproject's layers contract)
         add_arguments as add_gesture_arguments,
         add_evaluate_arguments,

@@ -3,9 +3,15 @@
 :class:`WindowDataset` wraps a :class:`~asha_app.data.windows.WindowSet`, the window
 indices of one split set and the training :class:`~asha_app.data.normalisation.Normalizer`;
 it is the only place where windows become tensors (the ``data`` package stays free of torch).
+A fixed normalisation is applied window by window; a running one
+(:class:`~asha_app.dsp.running_norm.RunningNorm`) is run over every recording from its first
+sample once, and windows are cut from the result, so each window is normalised as the live
+:class:`~asha_app.models.streaming.StreamingRunner` normalises it.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -29,13 +35,19 @@ class WindowDataset(torch.utils.data.Dataset):
     norm : Normalizer
     length : int, optional
         Samples per item (the model's history); default the window length.
+    xn : float32 array (len(ws.emg), n_channels), optional
+        ``norm.emg_set(ws)`` when already computed (a running normalisation; shared by a job's datasets).
     """
 
-    def __init__(self, ws: WindowSet, indices: np.ndarray, norm: Normalizer, length: int | None = None) -> None:
+    def __init__(self, ws: WindowSet, indices: np.ndarray, norm: Normalizer, length: int | None = None,
+                 xn: np.ndarray | None = None) -> None:
         self.ws = ws
         self.indices = np.asarray(indices, dtype=np.int64)
         self.norm = norm
         self.length = ws.window if length is None else int(length)
+        self.ws_normalised: WindowSet | None = None  # the window set with its EMG already normalised (running)
+        if not norm.per_window:
+            self.ws_normalised = replace(ws, emg=norm.emg_set(ws) if xn is None else xn)
 
     def __len__(self) -> int:
         return int(len(self.indices))
@@ -47,7 +59,8 @@ class WindowDataset(torch.utils.data.Dataset):
     def batch(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Items at ``positions`` (positions into this dataset) as tensors (B, C, L), (B, T)."""
         idx = self.indices[np.asarray(positions)]
-        x = self.norm.emg(self.ws.x(idx, self.length))
+        wsn = self.ws_normalised
+        x = self.norm.emg(self.ws.x(idx, self.length)) if wsn is None else wsn.x(idx, self.length)
         y = self.norm.y(self.ws.y[idx])
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
 
@@ -66,7 +79,8 @@ class FeatureDataset(WindowDataset):
     """
 
     def __init__(self, ds: WindowDataset, features: torch.Tensor) -> None:
-        super().__init__(ds.ws, ds.indices, ds.norm, ds.length)
+        wsn = ds.ws_normalised
+        super().__init__(ds.ws, ds.indices, ds.norm, ds.length, None if wsn is None else wsn.emg)
         if len(features) != len(ds):
             raise ValueError(f"{len(features)} feature rows for {len(ds)} windows")
         self.features = features

@@ -10,6 +10,11 @@
   normalised samples and run ``forward`` on the ``history`` samples ending
   at each output sample.
 
+The normalisation follows the checkpoint's :class:`~asha_app.data.normalisation.Normalizer`:
+fixed statistics, or a :class:`~asha_app.dsp.running_norm.RunningNorm` whose state is
+carried between calls and starts again from its prior at :meth:`StreamingRunner.reset`
+(a new stream: a new person or the armband put on again).
+
 Either way the output at sample ``i`` equals the model applied to the
 training window ending at ``i`` (tests check streaming == batch).
 """
@@ -45,9 +50,9 @@ class StreamingRunner:
     model : EmgModel
         Put in eval mode here.
     norm : Normalizer
-        The checkpoint's normalisation.
+        The checkpoint's normalisation (fixed or running).
     filter_spec : FilterSpec
-        The checkpoint's filter chain.
+        The checkpoint's filter chain (its ``fs`` is the stream's sampling rate).
     stride : int
         Emit an output every ``stride`` samples (at global sample indices
         ``i >= history - 1`` with ``i % stride == phase``).
@@ -63,6 +68,7 @@ class StreamingRunner:
         self.norm = norm
         self.history = int(model.history)
         self.filter = StreamingFilter(filter_spec, model.n_channels)
+        self.emg_norm = norm.emg_streamer(filter_spec.fs)
         self.stride = max(1, int(stride))
         self.phase = (self.history - 1) % self.stride if phase is None else int(phase) % self.stride
         self.stateful = hasattr(model, "forward_chunk")
@@ -79,8 +85,9 @@ class StreamingRunner:
         self.reset()
 
     def reset(self) -> None:
-        """Start a new signal (filter state and model context forgotten)."""
+        """Start a new signal (filter state, running normalisation and model context forgotten)."""
         self.filter.reset()
+        self.emg_norm.reset()
         self._buf = np.zeros((0, self.model.n_channels), dtype=np.float32)
         self._state = self.model.init_state() if self.stateful else None  # type: ignore[operator]
         self._count = 0
@@ -106,7 +113,7 @@ class StreamingRunner:
         poses : float32 array (k, n_targets)
             Predictions in target units (degrees / mm) for those samples.
         """
-        xn = self.norm.emg_rows(self.filter.process(raw))
+        xn = self.emg_norm.process(self.filter.process(raw))
         n = len(xn)
         if n == 0:
             return np.zeros(0, np.int64), np.zeros((0, self.model.n_targets), np.float32)

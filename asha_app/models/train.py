@@ -34,7 +34,7 @@ from torch import nn
 
 from asha_app.core.errors import AshaError, DatasetError
 from asha_app.data.labels import select_targets
-from asha_app.data.normalisation import Normalizer
+from asha_app.data.normalisation import Normalizer, check_kind
 from asha_app.data.recording import Recording
 from asha_app.data.splits import Split, make_split, split_time_blocks
 from asha_app.data.windows import WindowSet, WindowSpec, build_windows
@@ -50,6 +50,9 @@ from asha_app.pose.hand_model import HandModel
 log = logging.getLogger(__name__)
 
 FINETUNE_MODES = ("all", "head", "bn_head")
+#: the pose models' default RunningNorm time constant, s: on NinaPro DB1 300 s beat 60 s zero-shot (docs/models.md;
+#: the statistics must span several different movements, not follow the current one)
+POSE_TAU_S = 300.0
 
 
 class TrainingError(AshaError):
@@ -332,7 +335,8 @@ def cached_features(model: EmgModel, ds: WindowDataset, batch: int = 512) -> tor
             sel = np.flatnonzero((rows >= lo) & (rows < hi))
             if not len(sel):
                 continue
-            f = seq(torch.from_numpy(ds.norm.emg_rows(ws.emg[lo:hi])))
+            xn = ds.norm.emg_rows(ws.emg[lo:hi]) if ds.ws_normalised is None else ds.ws_normalised.emg[lo:hi]
+            f = seq(torch.from_numpy(np.ascontiguousarray(xn)))
             cached = torch.zeros(len(ds), f.shape[1]) if cached is None else cached
             cached[torch.from_numpy(sel)] = f[torch.from_numpy(rows[sel] - lo)]
         model.train(was)
@@ -383,31 +387,50 @@ class Job:
     model: EmgModel
     hand_model: object | None = None
     extra: dict = field(default_factory=dict)
+    _xn: np.ndarray | None = field(default=None, repr=False)
 
-    def dataset(self, name: str) -> WindowDataset:
-        """Normalised dataset of one split, cropped to the model's history."""
-        return WindowDataset(self.ws, self.split.indices(name), self.norm, self.model.history)
+    def dataset(self, name: str, model: EmgModel | None = None) -> WindowDataset:
+        """Normalised dataset of one split, cropped to the (job's) model's history.
+
+        A running normalisation is computed once per job (every recording from its first sample) and shared.
+        """
+        if not self.norm.per_window and self._xn is None:
+            self._xn = self.norm.emg_set(self.ws)
+        return WindowDataset(self.ws, self.split.indices(name), self.norm, (model or self.model).history, self._xn)
 
 
 def prepare(recordings: list[Recording] | Recording, *, model_name: str, model_config: dict | None = None,
             window: WindowSpec | None = None, filter_spec: FilterSpec | None = None, target_kind: str = "auto",
             split_kind: str = "time_blocks", split_args: dict | None = None, seed: int = 0,
-            require_test: bool = True, hand_model: object | None = None) -> Job:
+            require_test: bool = True, hand_model: object | None = None, norm: str = "fixed",
+            tau_s: float = POSE_TAU_S, log_input: bool = False) -> Job:
     """Check the data, cut windows, split, normalise and build the model -- all before training starts.
 
     The window length is the larger of ``window.window_ms`` and the model's
     history, so every model sees exactly what it needs.
 
+    Parameters
+    ----------
+    norm : {"fixed", "running"}
+        EMG normalisation (:class:`~asha_app.data.normalisation.Normalizer`): the training split's statistics, or a
+        :class:`~asha_app.dsp.running_norm.RunningNorm` with those as its prior, run over every recording from its
+        first sample (as live).
+    tau_s : float
+        RunningNorm time constant, s.
+    log_input : bool
+        Normalise the log of the (rectified envelope) EMG.
+
     Raises
     ------
     DatasetError
-        NaNs, no valid labels, mismatched recordings, an empty split.
+        NaNs, no valid labels, mismatched recordings, an empty split, an unknown ``norm``.
     ConfigError
         Unknown model or setting.
     """
     recs = [recordings] if isinstance(recordings, Recording) else list(recordings)
     if not recs:
         raise DatasetError("no recordings given")
+    check_kind(norm)
     r0 = recs[0]
     _, names, _ = select_targets(r0, target_kind)
     torch.manual_seed(seed)
@@ -419,15 +442,15 @@ def prepare(recordings: list[Recording] | Recording, *, model_name: str, model_c
     ws = build_windows(recs, window, filter_spec, target_kind)
     split = make_split(ws, split_kind, **(split_args or {}))
     split.check(("train", "val", "test") if require_test else ("train", "val"))
-    norm = Normalizer.fit(ws, split.indices("train"))
-    return Job(ws, split, norm, model, hand_model)
+    nz = Normalizer.fit(ws, split.indices("train"), norm, tau_s, log_input)
+    return Job(ws, split, nz, model, hand_model)
 
 
 def evaluate_job(job: Job, model: EmgModel | None = None,
                  set_name: str = "test") -> tuple[dict, np.ndarray, np.ndarray]:
     """Metrics of a model on one split, in target units; returns (metrics, y_true, y_pred)."""
     model = model or job.model
-    ds = WindowDataset(job.ws, job.split.indices(set_name), job.norm, model.history)
+    ds = job.dataset(set_name, model)
     pred = job.norm.y_inverse(predict(model, ds))
     true = job.ws.y[ds.indices]
     return M.evaluate(pred, true, job.ws.target_names, job.ws.target_kind, job.hand_model), true, pred
@@ -467,7 +490,8 @@ def make_checkpoint(job: Job, cfg: TrainConfig, result: dict, metrics: dict) -> 
         filter_spec=job.ws.filter_spec, target_names=job.ws.target_names, target_kind=job.ws.target_kind,
         device=job.ws.device, hand_model=job.ws.hand_model_meta or hand_model_info(job.hand_model),
         data={**job.ws.summary(), "split": job.split.to_dict()}, metrics=metrics,
-        training={"config": cfg.to_dict(), **{k: v for k, v in result.items() if k != "closed_form"}})
+        training={"config": cfg.to_dict(), "norm": job.norm.describe(),
+                  **{k: v for k, v in result.items() if k != "closed_form"}})
 
 
 def run(job: Job, cfg: TrainConfig | None = None, cancel=None) -> Iterator[ProgressEvent]:
