@@ -192,6 +192,21 @@ def test_gain_augmentation_scales_linear_inputs_and_leaves_log_inputs():
     assert torch.equal(_gain_augment(x, np.random.default_rng(0), 0.3, log), x)
 
 
+def test_mlp_ensemble_scores_are_the_members_mean_probabilities(demo_job):
+    torch.manual_seed(0)
+    m = new_model("mlp", demo_job, {"members": 3})
+    fit(m, demo_job, TrainConfig(max_epochs=2, batch_size=512))
+    x = torch.from_numpy(demo_job.x(demo_job.split.indices("test")[:64], m.history))
+    with torch.no_grad():
+        members = torch.softmax(m.member_logits(x), dim=-1)
+        scores = m(x)
+    assert members.shape[0] == 3 and not torch.allclose(members[0], members[1])  # trained apart, they differ
+    assert torch.allclose(torch.softmax(scores, -1), members.mean(0), atol=1e-5)
+    assert len(m.head_modules()) == 3  # calibration fine-tunes every member's output layer
+    res = evaluate(m, demo_job, demo_job.split.indices("test"))
+    assert res["balanced_accuracy"] > 2.0 / len(demo_job.classes)
+
+
 def test_subset_decision_is_the_masked_argmax(demo_job):
     m = new_model("proto", demo_job)
     fit(m, demo_job, TrainConfig(max_epochs=1))

@@ -46,7 +46,7 @@ _EPS = 1e-4
 
 LDA_DEFAULTS = {"window_ms": 200.0, "shrinkage": 0.1}
 MHCNN_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "hidden": 64, "dropout": 0.3}
-MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5}
+MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5, "members": 1}
 PROTO_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "embed": 32, "dropout": 0.3, "scale": 12.0}
 
 
@@ -224,7 +224,7 @@ class FeatureMLP(GestureModel):
     name = "mlp"
 
     def __init__(self, n_channels: int, n_targets: int, fs: float, window_ms: float = 500.0,
-                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5) -> None:
+                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5, members: int = 1) -> None:
         super().__init__(n_channels, n_targets, fs)
         self.window_ms, self.slope_ms = float(window_ms), float(slope_ms)
         self.hidden, self.dropout = int(hidden), float(dropout)
@@ -237,6 +237,13 @@ class FeatureMLP(GestureModel):
             nn.Linear(self.hidden, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
         )
         self.head = nn.Linear(self.hidden, n_targets)
+        self.members = max(1, int(members))
+        self.more = nn.ModuleList([
+            nn.Sequential(nn.Linear(nf, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
+                          nn.Linear(self.hidden, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
+                          nn.Linear(self.hidden, n_targets))
+            for _ in range(self.members - 1)
+        ])
 
     @property
     def history(self) -> int:
@@ -244,10 +251,10 @@ class FeatureMLP(GestureModel):
 
     def config(self) -> dict:
         return {"window_ms": self.window_ms, "slope_ms": self.slope_ms, "hidden": self.hidden,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "members": self.members}
 
     def head_modules(self) -> list[nn.Module]:
-        return [self.head]
+        return [self.head, *(m[-1] for m in self.more)]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Features (B, 6 C) of the last ``history`` samples, before standardisation."""
@@ -260,8 +267,17 @@ class FeatureMLP(GestureModel):
         """The head's input (B, hidden)."""
         return self.body(self.feat_norm(self.features(x)))
 
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Each member's class scores (members, B, K); the members share only the features' standardisation."""
+        f = self.feat_norm(self.features(x))
+        return torch.stack([self.head(self.body(f)), *(m(f) for m in self.more)])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x))
+        if self.members == 1:
+            return self.head(self.embed(x))
+        # an ensemble: the log of the members' mean class probabilities
+        logp = torch.log_softmax(self.member_logits(x), dim=-1)
+        return torch.logsumexp(logp, dim=0) - math.log(self.members)
 
 
 class _Branch(nn.Module):

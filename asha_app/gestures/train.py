@@ -388,7 +388,10 @@ def fit_events(
             if cfg.gain_aug > 0:
                 xb = _gain_augment(xb, rng, cfg.gain_aug, job.norm)
             yb = torch.from_numpy(y_all[b])
-            loss = F.cross_entropy(model(xb), yb, weight=weights)
+            if getattr(model, "members", 1) > 1:  # an ensemble: every member learns on its own loss
+                loss = torch.stack([F.cross_entropy(z, yb, weight=weights) for z in model.member_logits(xb)]).mean()
+            else:
+                loss = F.cross_entropy(model(xb), yb, weight=weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
