@@ -44,6 +44,16 @@ NINAPRO = SHARED_DATA / "ninapro_db1_dev"
 MYO = SHARED_DATA / "emg_myo_gestures" / "_readings_right_hand"
 
 
+#: the compared classifiers: name -> (registry model, normalisation); lda_fixed is the field's baseline
+VARIANTS = {
+    "lda_fixed": ("lda", "fixed"),
+    "lda_running": ("lda", "running"),
+    "mlp_running": ("mlp", "running"),
+    "mhcnn_running": ("mhcnn", "running"),
+    "proto_running": ("proto", "running"),
+}
+
+
 def _r(v, n=3):
     return None if v is None else round(float(v), n)
 
@@ -80,13 +90,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
     ws = build_gesture_windows(recs, WindowSpec(500.0, stride), FilterSpec(fs=100.0, band=None, notch_hz=None))
     reps = window_repetitions(ws)
     held_out = people[:1] if quick else people
-    variants = {
-        "lda_fixed": ("lda", "fixed"),
-        "lda_running": ("lda", "running"),
-        "mlp_running": ("mlp", "running"),
-        "mhcnn_running": ("mhcnn", "running"),
-        "proto_running": ("proto", "running"),
-    }
+    variants = dict(VARIANTS)
     if quick:
         variants.pop("mhcnn_running")
         variants.pop("lda_running")
@@ -189,13 +193,7 @@ def across_sessions(quick: bool, epochs: int, seed: int = 0, mlp_epochs: int | N
     recs = [r for s in sessions for r in read_myo_gesture_session(s)]
     names = [s.name for s in sessions]
     fspec = FilterSpec(fs=200.0, band=(20.0, 95.0), notch_hz=50.0)
-    variants = {
-        "lda_fixed": ("lda", "fixed"),
-        "lda_running": ("lda", "running"),
-        "mlp_running": ("mlp", "running"),
-        "mhcnn_running": ("mhcnn", "running"),
-        "proto_running": ("proto", "running"),
-    }
+    variants = dict(VARIANTS)
     res = {k: {} for k in variants}
     for test in names[-1:] if quick else names:
         for key, (model_name, norm) in variants.items():
