@@ -22,7 +22,7 @@ from asha_app.data import schema as S
 from asha_app.data.windows import check_recording
 from asha_app.gestures.jobs import check_gesture_recordings
 from asha_app.models.recordings_io import load_any
-from asha_app.ui.training_wizard.common import NextAfterLoad, busy_label, error_label, set_busy, show_error
+from asha_app.ui.training_wizard.common import busy_label, error_label, set_busy, show_error
 from asha_app.ui.training_wizard.gesture import TASKS
 from asha_app.workers.base import stop_checked
 from asha_app.workers.export import BackgroundLoad, JobWorker
@@ -84,7 +84,7 @@ def describe_file(path: Path) -> tuple[str, str | None, object | None]:
     return ", ".join(parts), None, rec
 
 
-class SessionsPage(NextAfterLoad, QWizardPage):
+class SessionsPage(QWizardPage):
     """Pick the sessions to train on (data_dir()/sessions plus added files and import folders)."""
 
     def __init__(self, wizard: TrainingWizard) -> None:
@@ -361,11 +361,16 @@ class SessionsPage(NextAfterLoad, QWizardPage):
         return False
 
     def _on_loaded(self, loaded: tuple) -> None:
+        set_busy(self, self.busy, None)
         for p, rec in loaded[0]:
             self.wiz.recording_cache[p] = rec
-        super()._on_loaded(loaded)
+        if self.wiz.currentPage() is self:
+            self._loaded = loaded
+            self.wiz.next()
+            self._loaded = None
 
     def _on_load_failed(self, message: str) -> None:
-        super()._on_load_failed(message)
+        set_busy(self, self.busy, None)
+        show_error(self.error, message)
         # a session without gesture labels: the message says so; the pose task is one click away
         self.pose_button.setVisible(self.task() == "gesture" and "no gesture labels" in message)
