@@ -31,6 +31,7 @@ def test_gesture_mode_follows_the_demo_markers(qtbot, tmp_path):
         assert "Gesture mode (demo model)" in texts and "Gesture model…" in texts
         g = w.gestures
         assert g.start_demo_model()
+        qtbot.waitUntil(lambda: not g.loading, timeout=30000)
         assert g.panel.message.text() == ""
         assert list(g.panel.boxes) == list(g.ckpt.target_names) and all(b.isChecked() for b in g.panel.boxes.values())
         # the demo: rest 5 s, wrist flexion 5 s, rest 5 s, ... (markers on the stream); wait for rest -> flexion
@@ -74,8 +75,9 @@ def test_a_pose_model_is_refused_in_gesture_mode(qtbot):
 
     w = _window(qtbot)
     try:
-        assert not w.gestures.load_model(demo_assets().model_path)
-        assert "is a pose model" in w.gestures.panel.message.text()
+        assert w.gestures.load_model(demo_assets().model_path)
+        qtbot.waitUntil(lambda: not w.gestures.loading, timeout=30000)
+        assert "is a pose model" in w.gestures.panel.message.text() and w.gestures.ckpt is None
         assert w.gestures.worker is None
     finally:
         w.shutdown()
@@ -93,7 +95,8 @@ def test_calibration_adapts_the_gesture_model_from_the_same_recording(qtbot, tmp
     try:
         g = w.gestures
         assert not g.calibrate_from(demo_gesture_recording())  # no model loaded: nothing to adapt
-        assert not g.load_model(paths.resource("gestures", "demo_gestures.pt"))  # no stream: loaded, says so
+        assert g.load_model(paths.resource("gestures", "demo_gestures.pt"))
+        qtbot.waitUntil(lambda: not g.loading, timeout=30000)  # no stream: loaded, says so
         assert "No stream" in g.panel.message.text() and g.ckpt is not None
         label = QLabel()
         before = g.ckpt

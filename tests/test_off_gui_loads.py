@@ -199,3 +199,28 @@ def test_live_dock_loads_the_demo_model_and_a_profile_off_the_gui_thread(qtbot, 
     qtbot.waitUntil(lambda: window.live.mode == "demo" and window.live.worker is not None, timeout=30000)
     assert demo.off_gui_thread() and "Live demo" in dock.what.text()
     window.live.stop()
+
+
+def test_gestures_dock_reads_its_model_off_the_gui_thread(qtbot, window, monkeypatch):
+    from asha_app.core import paths
+    from asha_app.gestures import train as GT
+    from asha_app.inference.live_demo import demo_assets
+    from asha_app.ui import gesture_panel
+
+    gesture_panel.install(window)
+    g = window.gestures
+    gate = Gate(monkeypatch, GT, "load_gesture_checkpoint")
+    assert g.load_model(paths.resource("gestures", "demo_gestures.pt"))
+    qtbot.waitUntil(lambda: bool(gate.threads), timeout=10000)
+    assert g.loading and "reading" in g.panel.what.text()
+    assert not g.panel.load_btn.isEnabled() and not g.panel.demo_btn.isEnabled()
+    gate.open()
+    qtbot.waitUntil(lambda: not g.loading, timeout=30000)
+    assert gate.off_gui_thread() and g.ckpt is not None and g.panel.load_btn.isEnabled()
+    assert "demo_gestures.pt" in g.panel.what.text() and "No stream" in g.panel.message.text()
+    # a pose model is refused in the dock; the gesture model that was loaded stays, and so does its line
+    model = g.ckpt
+    assert g.load_model(demo_assets().model_path)
+    qtbot.waitUntil(lambda: not g.loading, timeout=30000)
+    assert "is a pose model" in g.panel.message.text()
+    assert g.ckpt is model and "demo_gestures.pt" in g.panel.what.text() and g.panel.demo_btn.isEnabled()

@@ -33,6 +33,7 @@ from asha_app.core import paths
 from asha_app.core.errors import AshaError
 from asha_app.gestures.streaming import DECISION_MS, VOTE_N
 from asha_app.ui.widgets import scrolling_body
+from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.gesture import GestureWorker
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class GestureController(QObject):
         self.painted = 0
         self._seq = 0
         self._cal_worker = None
+        self.loader = BackgroundLoad("loading the gesture model", self)
         p = self.panel
         p.demo_btn.clicked.connect(self.start_demo_model)
         p.load_btn.clicked.connect(self.choose_model)
@@ -163,7 +165,10 @@ class GestureController(QObject):
 
     # -------------------------------------------------------------------------------------------- model
     def start_demo_model(self) -> bool:
-        """Gesture mode with the bundled demo model on the running stream (the demo is started if nothing runs)."""
+        """Gesture mode with the bundled demo model on the running stream (the demo is started if nothing runs).
+
+        Returns True when the model's read started (:meth:`load_model`), False (message shown) without it.
+        """
         try:
             path = paths.resource(*DEMO_MODEL)
         except FileNotFoundError as exc:
@@ -182,16 +187,43 @@ class GestureController(QObject):
         if path:
             self.load_model(Path(path))
 
+    @property
+    def loading(self) -> bool:
+        """True while a gesture checkpoint is being read (off the GUI thread)."""
+        return self.loader.busy
+
     def load_model(self, path) -> bool:
-        """Load a gesture checkpoint and run it on the stream; False (message shown) if it cannot."""
+        """Read a gesture checkpoint off the GUI thread, then run it on the stream (:meth:`use_checkpoint`).
+
+        The dock says "reading…" and disables its Demo model and Load… buttons until the file is read; a file that
+        cannot be used (unreadable, damaged, a pose model, another armband's) is said in the dock and the model
+        that was loaded stays.  Returns True: the read started (its outcome shows in the dock; :attr:`loading`
+        is True until then).
+        """
         from asha_app.gestures.train import load_gesture_checkpoint  # noqa: PLC0415 - torch, scipy.signal on first use
 
-        try:
-            ck = load_gesture_checkpoint(path)
-        except AshaError as exc:
-            self._message(str(exc))
-            return False
-        return self.use_checkpoint(ck, path)
+        path = Path(path)
+        p = self.panel
+        before = p.what.text()
+        p.what.setText(f"{path.name}: reading…")
+        self._message("")
+        self._set_buttons(False)
+
+        def loaded(ck) -> None:
+            self._set_buttons(True)
+            self.use_checkpoint(ck, path)
+
+        def failed(message: str) -> None:
+            self._set_buttons(True)
+            p.what.setText(before)
+            self._message(message)
+
+        self.loader.start(lambda: load_gesture_checkpoint(path), loaded, failed)
+        return True
+
+    def _set_buttons(self, enabled: bool) -> None:
+        self.panel.demo_btn.setEnabled(enabled)
+        self.panel.load_btn.setEnabled(enabled)
 
     def use_checkpoint(self, ck, path, origin: str = "") -> bool:
         """Run a gesture checkpoint already read (off the GUI thread: a profile's, the training wizard's).
@@ -262,7 +294,8 @@ class GestureController(QObject):
         self.panel.stats.setText("Stopped.")
 
     def shutdown(self) -> None:
-        """Window closing: stop the workers."""
+        """Window closing: stop the workers (a checkpoint being read is dropped)."""
+        self.loader.cancel()
         self._stop_worker()
         if self._cal_worker is not None:
             self._cal_worker.stop()
