@@ -27,6 +27,7 @@ from asha_app.dsp.filters import StreamingFilter
 from asha_app.gestures.models import GestureModel, masked_argmax, masked_softmax
 from asha_app.gestures.train import check_subset, norm_of
 from asha_app.models.checkpoint import Checkpoint
+from asha_app.models.streaming import StridedWindows
 
 #: default decision stride, ms (25 decisions per second)
 DECISION_MS = 40.0
@@ -57,8 +58,8 @@ class GestureRunner:
         self.fs = float(fs)
         self.filter = StreamingFilter(filter_spec, model.n_channels)
         self.norm = norm.streamer(fs)
-        self.stride = max(1, int(stride))
-        self.phase = (self.history - 1) % self.stride if phase is None else int(phase) % self.stride
+        self.windows = StridedWindows(model.n_channels, self.history, stride, phase)
+        self.stride, self.phase = self.windows.stride, self.windows.phase
         self.reset()
 
     @classmethod
@@ -71,13 +72,12 @@ class GestureRunner:
         """Start a new signal (filter, normalisation and window buffer forgotten)."""
         self.filter.reset()
         self.norm.reset()
-        self._buf = np.zeros((0, self.model.n_channels), np.float32)
-        self._count = 0
+        self.windows.reset()
 
     @property
     def count(self) -> int:
         """Samples fed since :meth:`reset`."""
-        return self._count
+        return self.windows.count
 
     @torch.no_grad()
     def process(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,18 +100,11 @@ class GestureRunner:
         K = self.model.n_targets
         if n == 0:
             return np.zeros(0, np.int64), np.zeros((0, K), np.float32)
-        full = np.concatenate([self._buf, xn]) if len(self._buf) else xn
-        start = self._count - len(self._buf)
-        self._count += n
-        self._buf = full[-(self.history - 1):] if self.history > 1 else full[:0]
-        first = max(self._count - n, self.history - 1)
-        first += (self.phase - first) % self.stride
-        ends = np.arange(first, self._count, self.stride, dtype=np.int64)
+        ends, windows = self.windows.push(xn)
         if len(ends) == 0:
             return ends, np.zeros((0, K), np.float32)
-        view = np.lib.stride_tricks.sliding_window_view(full, self.history, axis=0)
-        x = torch.from_numpy(np.ascontiguousarray(view[ends - start - self.history + 1]))
-        x = torch.nan_to_num(x)  # a NaN sample (flagged on the scopes) must not freeze the decision
+        # a NaN sample (flagged on the scopes) must not freeze the decision
+        x = torch.nan_to_num(torch.from_numpy(windows))
         return ends, self.model(x).numpy()
 
 

@@ -71,6 +71,6 @@ class DecimatedRunner:
             else np.arange(n)
         if len(sel) == 0:
             return np.zeros(0, np.int64), np.zeros((0, self.runner.model.n_targets), np.float32)
-        c0 = self.runner._count  # noqa: SLF001 - rows the runner has seen; no public count yet
+        c0 = self.runner.count
         ends, poses = self.runner.process(raw[sel])
         return sel[ends - c0], poses

@@ -42,6 +42,61 @@ class _ChunkStep(torch.nn.Module):
         return self.m.forward_chunk(x, *state)  # type: ignore[operator]  # stateful models define it
 
 
+class StridedWindows:
+    """The tail of a normalised stream, cut into the windows that end at every ``stride``-th sample.
+
+    Shared by the pose and gesture runners: feed normalised chunks with :meth:`push` and get the
+    ``history``-sample windows that end in them, at global sample indices ``i >= history - 1`` with
+    ``i % stride == phase``.  The last ``history - 1`` samples are kept between calls, so the windows equal
+    the ones cut from the whole signal at once.
+
+    Parameters
+    ----------
+    n_channels, history : int
+        Window shape (channels, samples).
+    stride : int
+    phase : int, optional
+        Default ``(history - 1) % stride``.
+    """
+
+    def __init__(self, n_channels: int, history: int, stride: int = 1, phase: int | None = None) -> None:
+        self.n_channels, self.history = int(n_channels), int(history)
+        self.stride = max(1, int(stride))
+        self.phase = (self.history - 1) % self.stride if phase is None else int(phase) % self.stride
+        self.reset()
+
+    def reset(self) -> None:
+        """A new signal: the kept samples and the count are forgotten."""
+        self._buf = np.zeros((0, self.n_channels), dtype=np.float32)
+        self.count = 0
+
+    def advance(self, n_new: int) -> np.ndarray:
+        """Count ``n_new`` samples (without keeping them); int64 array of the window ends among them."""
+        self.count += int(n_new)
+        first = max(self.count - n_new, self.history - 1)
+        first += (self.phase - first) % self.stride
+        return np.arange(first, self.count, self.stride, dtype=np.int64)
+
+    def push(self, xn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feed normalised samples ``(n, n_channels)``.
+
+        Returns
+        -------
+        ends : int64 array (k,)
+            Global index (since :meth:`reset`) of each window's last sample.
+        windows : float32 array (k, n_channels, history)
+        """
+        H = self.history
+        full = np.concatenate([self._buf, xn]) if len(self._buf) else np.asarray(xn)
+        start = self.count - len(self._buf)  # global index of full[0]
+        ends = self.advance(len(xn))
+        self._buf = (full[-(H - 1):] if H > 1 else full[:0]).astype(np.float32, copy=False)
+        if len(ends) == 0:
+            return ends, np.zeros((0, self.n_channels, H), dtype=np.float32)
+        view = np.lib.stride_tricks.sliding_window_view(full, H, axis=0)  # (n - H + 1, C, H)
+        return ends, np.ascontiguousarray(view[ends - start - H + 1], dtype=np.float32)
+
+
 class StreamingRunner:
     """Chunk-in, poses-out inference with state carried between calls.
 
@@ -69,8 +124,8 @@ class StreamingRunner:
         self.history = int(model.history)
         self.filter = StreamingFilter(filter_spec, model.n_channels)
         self.emg_norm = norm.emg_streamer(filter_spec.fs)
-        self.stride = max(1, int(stride))
-        self.phase = (self.history - 1) % self.stride if phase is None else int(phase) % self.stride
+        self.windows = StridedWindows(model.n_channels, self.history, stride, phase)
+        self.stride, self.phase = self.windows.stride, self.windows.phase
         self.stateful = hasattr(model, "forward_chunk")
         self._step = None
         if self.stateful and jit:
@@ -88,14 +143,13 @@ class StreamingRunner:
         """Start a new signal (filter state, running normalisation and model context forgotten)."""
         self.filter.reset()
         self.emg_norm.reset()
-        self._buf = np.zeros((0, self.model.n_channels), dtype=np.float32)
+        self.windows.reset()
         self._state = self.model.init_state() if self.stateful else None  # type: ignore[operator]
-        self._count = 0
 
-    def _ends(self, n_new: int) -> np.ndarray:
-        first = max(self._count - n_new, self.history - 1)
-        first += (self.phase - first) % self.stride
-        return np.arange(first, self._count, self.stride, dtype=np.int64)
+    @property
+    def count(self) -> int:
+        """Samples fed since :meth:`reset`."""
+        return self.windows.count
 
     @torch.no_grad()
     def process(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,17 +176,10 @@ class StreamingRunner:
             out = self._step(xt, self._state) if (n == 1 and self._step is not None) else \
                 self.model.forward_chunk(xt, *self._state)  # type: ignore[operator, misc]
             y_all, self._state = out[0], list(out[1:])
-            self._count += n
-            ends = self._ends(n)
-            y = y_all.numpy()[ends - (self._count - n)]
+            ends = self.windows.advance(n)
+            y = y_all.numpy()[ends - (self.windows.count - n)]
             return ends, self.norm.y_inverse(y)
-        full = np.concatenate([self._buf, xn]) if len(self._buf) else xn
-        start = self._count - len(self._buf)  # global index of full[0]
-        self._count += n
-        self._buf = full[-(self.history - 1):] if self.history > 1 else full[:0]
-        ends = self._ends(n)
+        ends, windows = self.windows.push(xn)
         if len(ends) == 0:
             return ends, np.zeros((0, self.model.n_targets), dtype=np.float32)
-        view = np.lib.stride_tricks.sliding_window_view(full, self.history, axis=0)  # (n-H+1, C, H)
-        x = torch.from_numpy(np.ascontiguousarray(view[ends - start - self.history + 1]))
-        return ends, self.norm.y_inverse(self.model(x).numpy())
+        return ends, self.norm.y_inverse(self.model(torch.from_numpy(windows)).numpy())
