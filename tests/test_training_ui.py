@@ -228,6 +228,34 @@ def test_stop_cancels_and_keeps_the_best_epoch(qtbot, window):
     assert "Stopped" in wiz.run_page.state_label.text()
 
 
+def test_a_pose_model_trained_with_runningnorm_in_the_wizard_carries_it(qtbot, window):
+    session = write_session()
+    wiz = open_wizard(window, [session])
+    next_page(wiz)
+    wiz.model_page.select_model("ridge")
+    next_page(wiz)
+    norm = wiz.windows_page.norm_options
+    # the pose task's defaults are the CLI's: fixed statistics, RunningNorm offered with tau 300 s
+    assert norm.isEnabled() and norm.norm == "fixed" and norm.tau_spin.value() == 300.0
+    assert not norm.tau_spin.isEnabled() and "people not in the training data" in norm.norm_combo.itemText(1)
+    norm.norm_combo.setCurrentIndex(norm.norm_combo.findData("running"))
+    assert norm.tau_spin.isEnabled()
+    norm.tau_spin.setValue(120.0)
+    wiz.windows_page.stride_spin.setValue(40.0)
+    next_page(wiz)
+    wiz.split_page.blocks_spin.setValue(5)
+    next_page(wiz)
+    assert wiz.currentId() == wiz.PAGE_RUN, wiz.split_page.error.text()
+    assert (wiz.plan.norm, wiz.plan.tau_s) == ("running", 120.0)
+    assert wiz.run_page.start()
+    qtbot.waitUntil(wiz.worker.isFinished, timeout=30000)
+    qtbot.waitUntil(lambda: wiz.result is not None or bool(wiz.run_page.error.text()), timeout=5000)
+    assert wiz.result is not None, wiz.run_page.error.text()
+    ck = C.load(wiz.result["checkpoint"])
+    assert (ck.normalizer.kind, ck.normalizer.tau_s) == ("running", 120.0)
+    wiz.close()
+
+
 def test_finetune_a_checkpoint_through_the_wizard(qtbot, window):
     session = write_session()
     rec = paired()
@@ -245,6 +273,7 @@ def test_finetune_a_checkpoint_through_the_wizard(qtbot, window):
     next_page(wiz)
     assert wiz.currentId() == wiz.PAGE_WINDOWS, wiz.model_page.error.text()
     assert not wiz.windows_page.window_spin.isEnabled()  # calibration keeps the checkpoint's window
+    assert not wiz.windows_page.norm_options.isEnabled() and wiz.windows_page.norm_options.norm == "fixed"
     next_page(wiz)
     assert not wiz.split_page.radios["sessions"].isEnabled()
     next_page(wiz)

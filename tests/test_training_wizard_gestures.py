@@ -86,8 +86,8 @@ def test_wizard_trains_gestures_shows_the_report_and_runs_gesture_mode(qtbot, wi
     wp = wiz.windows_page
     assert wiz.currentId() == wiz.PAGE_WINDOWS
     assert not wp.form.isRowVisible(wp.lag_spin) and wp.form.isRowVisible(wp.gesture_options)
-    opts = wp.gesture_options
-    assert (opts.settle_spin.value(), opts.norm, opts.tau_spin.value()) == (0.5, "running", 60.0)  # the CLI's
+    opts, norm = wp.gesture_options, wp.norm_options
+    assert (opts.settle_spin.value(), norm.norm, norm.tau_spin.value()) == (0.5, "running", 60.0)  # the CLI's
     wp.stride_spin.setValue(100.0)
     next_page(wiz)
     sp = wiz.split_page

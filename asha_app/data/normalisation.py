@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 NORM_KINDS = ("fixed", "running")
 #: default RunningNorm time constant, s (long enough to span several movements)
 RUNNING_TAU_S = 60.0
+#: the pose models' default RunningNorm time constant, s: on NinaPro DB1 300 s beat 60 s zero-shot (docs/models.md;
+#: the statistics must span several different movements, not follow the current one)
+POSE_TAU_S = 300.0
 
 
 def log_offset(emg: np.ndarray) -> float:

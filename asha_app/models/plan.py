@@ -27,6 +27,7 @@ import numpy as np
 from asha_app.core.errors import ConfigError, DatasetError
 from asha_app.core.paths import data_dir, unique_path
 from asha_app.data.labels import select_targets
+from asha_app.data.normalisation import POSE_TAU_S
 from asha_app.data.splits import SPLIT_CHOICES, SPLIT_TAKES, split_time_blocks
 from asha_app.data.windows import WindowSpec, build_windows, check_recording
 from asha_app.models.fingers import units_of
@@ -89,6 +90,10 @@ class TrainingPlan:
         of time blocks and repetitions.
     hand_model : HandModel or None
         Drives 5 finger-flexion targets to 21 joints for MPJPE in the report.
+    norm : {"fixed", "running"}
+        EMG normalisation of a new model (:func:`asha_app.models.train.prepare`); fine-tuning keeps the checkpoint's.
+    tau_s : float
+        RunningNorm time constant, s.
     """
 
     recordings: list
@@ -106,6 +111,8 @@ class TrainingPlan:
     split_args: dict = field(default_factory=dict)
     hand_model: HandModel | None = None
     seed: int = 0
+    norm: str = "fixed"
+    tau_s: float = POSE_TAU_S
 
     @property
     def is_finetune(self) -> bool:
@@ -186,7 +193,7 @@ def prepare_plan(plan: TrainingPlan) -> PreparedRun:
     job = T.prepare(recs, model_name=plan.model_name, model_config=plan.model_config, window=window,
                     filter_spec=plan.filter_spec, target_kind=plan.target_kind, split_kind=plan.split_kind,
                     split_args=split_args_for(plan.split_kind, plan.split_args), seed=plan.seed,
-                    hand_model=plan.hand_model)
+                    hand_model=plan.hand_model, norm=plan.norm, tau_s=plan.tau_s)
     add_builtin_hand(job)
     return PreparedRun(plan, job, "test")
 

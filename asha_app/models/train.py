@@ -34,7 +34,7 @@ from torch import nn
 
 from asha_app.core.errors import AshaError, DatasetError
 from asha_app.data.labels import select_targets
-from asha_app.data.normalisation import Normalizer, check_kind
+from asha_app.data.normalisation import POSE_TAU_S, Normalizer, check_kind
 from asha_app.data.recording import Recording
 from asha_app.data.splits import Split, make_split, split_time_blocks
 from asha_app.data.windows import WindowSet, WindowSpec, build_windows
@@ -50,9 +50,6 @@ from asha_app.pose.hand_model import HandModel
 log = logging.getLogger(__name__)
 
 FINETUNE_MODES = ("all", "head", "bn_head")
-#: the pose models' default RunningNorm time constant, s: on NinaPro DB1 300 s beat 60 s zero-shot (docs/models.md;
-#: the statistics must span several different movements, not follow the current one)
-POSE_TAU_S = 300.0
 
 
 class TrainingError(AshaError):

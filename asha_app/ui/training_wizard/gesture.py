@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from asha_app.gestures.jobs import DEFAULT_MODEL
 from asha_app.gestures.labels import SETTLE_S
-from asha_app.gestures.train import RUNNING_TAU_S
 from asha_app.workers.export import BackgroundLoad
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ def gesture_models() -> tuple[list[str], str]:
 
 
 class GestureWindowOptions(QWidget):
-    """Settle time and normalisation rows of the windows page (the gesture task only)."""
+    """The settle-time row of the windows page (the gesture task only)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -63,24 +62,7 @@ class GestureWindowOptions(QWidget):
         self.settle_spin.setSuffix(" s")
         self.settle_spin.setValue(SETTLE_S)
         self.settle_spin.setToolTip("Left out at the start of each gesture: the person's reaction time to the prompt")
-        self.norm_combo = QComboBox()
-        self.norm_combo.addItem("RunningNorm: follows the person (recommended)", "running")
-        self.norm_combo.addItem("Fixed: the training sessions' statistics", "fixed")
-        self.tau_spin = QDoubleSpinBox()
-        self.tau_spin.setRange(1.0, 3600.0)
-        self.tau_spin.setDecimals(0)
-        self.tau_spin.setSuffix(" s")
-        self.tau_spin.setValue(RUNNING_TAU_S)
-        self.tau_spin.setToolTip("RunningNorm's time constant: long enough to span several different gestures")
-        self.norm_combo.currentIndexChanged.connect(lambda _i: self.tau_spin.setEnabled(self.norm == "running"))
         form.addRow("Settle time", self.settle_spin)
-        form.addRow("Normalisation", self.norm_combo)
-        form.addRow("RunningNorm τ", self.tau_spin)
-
-    @property
-    def norm(self) -> str:
-        """``"running"`` or ``"fixed"``."""
-        return self.norm_combo.currentData()
 
 
 def describe_gestures(found: list[list[str]]) -> str:

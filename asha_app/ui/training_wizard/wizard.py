@@ -119,11 +119,12 @@ class TrainingWizard(QWizard):
         """
         if self.task == "gesture":
             kind, opts = self.split_page.kind(), self.windows_page.gesture_options
+            norm = self.windows_page.norm_options
             return GesturePlan(
                 recordings=self.recordings, sources=self.sources, model_name=self.model_page.model_name,
                 window_ms=self.windows_page.window_spin.value(), stride_ms=self.windows_page.stride_spin.value(),
-                filter_spec=self.windows_page.filter_spec(), settle_s=opts.settle_spin.value(), norm=opts.norm,
-                tau_s=opts.tau_spin.value(), split_kind=None if kind == "repetitions" else kind,
+                filter_spec=self.windows_page.filter_spec(), settle_s=opts.settle_spin.value(), norm=norm.norm,
+                tau_s=norm.tau_spin.value(), split_kind=None if kind == "repetitions" else kind,
                 split_args={} if kind == "repetitions" else split_args_for(kind, self.split_page.split_args()))
         return TrainingPlan(
             recordings=self.recordings, sources=self.sources,
@@ -131,7 +132,8 @@ class TrainingWizard(QWizard):
             finetune_from=self.checkpoint, finetune_mode=self.finetune_mode,
             window_ms=self.windows_page.window_spin.value(), stride_ms=self.windows_page.stride_spin.value(),
             label_lag_ms=self.windows_page.lag_spin.value(), filter_spec=self.windows_page.filter_spec(),
-            split_kind=self.split_page.kind(), split_args=self.split_page.split_args())
+            split_kind=self.split_page.kind(), split_args=self.split_page.split_args(),
+            norm=self.windows_page.norm_options.norm, tau_s=self.windows_page.norm_options.tau_spin.value())
 
     @property
     def loading(self) -> bool:
