@@ -188,6 +188,7 @@ class ClinicianJourney:
                                                                  and wiz.result is None and not wiz.run_page.running),
                    600, "training to finish")
         wait_until(lambda: wiz.currentId() == wiz.PAGE_REPORT, 30, "the training report page")
+        wait_until(lambda: not wiz.report_page.view.loading, 60, "the training report to be read")
         res = wiz.result
         self.checkpoint_path = Path(res["checkpoint"])
         from asha_app.models import checkpoint as C

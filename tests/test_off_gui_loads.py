@@ -224,3 +224,26 @@ def test_gestures_dock_reads_its_model_off_the_gui_thread(qtbot, window, monkeyp
     qtbot.waitUntil(lambda: not g.loading, timeout=30000)
     assert "is a pose model" in g.panel.message.text()
     assert g.ckpt is model and "demo_gestures.pt" in g.panel.what.text() and g.panel.demo_btn.isEnabled()
+
+
+def test_report_dialog_reads_the_checkpoint_off_the_gui_thread(qtbot, window, monkeypatch):
+    from asha_app.inference.live_demo import demo_assets
+    from asha_app.ui import report_view
+
+    gate = Gate(monkeypatch, report_view, "read_report")
+    dlg = window.training.open_report(demo_assets().model_path)
+    shown = []
+    dlg.view.shown.connect(shown.append)
+    qtbot.waitUntil(lambda: bool(gate.threads), timeout=10000)
+    assert dlg.view.loading and "Reading" in dlg.view.title.text() and dlg.view.metrics_table.rowCount() == 0
+    gate.open()
+    qtbot.waitUntil(lambda: not dlg.view.loading, timeout=30000)
+    assert gate.off_gui_thread() and shown == [True] and dlg.view.metrics_table.rowCount() > 0
+    # closing mid-read drops the result and stops the thread
+    gate2 = Gate(monkeypatch, report_view, "read_report")
+    dlg2 = window.training.open_report(demo_assets().model_path)
+    qtbot.waitUntil(lambda: bool(gate2.threads), timeout=10000)
+    dlg2.close()
+    gate2.open()
+    qtbot.waitUntil(lambda: not dlg2.view.loading, timeout=10000)
+    assert dlg2.view.metrics_table.rowCount() == 0

@@ -131,6 +131,7 @@ def test_wizard_trains_ridge_and_shows_the_report(qtbot, window):
     worker = wiz.worker
     qtbot.waitUntil(worker.isFinished, timeout=30000)
     qtbot.waitUntil(lambda: wiz.currentId() == wiz.PAGE_REPORT, timeout=5000)
+    settle(wiz)  # the report is read off the GUI thread
     assert wiz.run_page.epoch_x == [1] and np.isfinite(wiz.run_page.val_y).all()
     res = wiz.result
     ck_path = Path(res["checkpoint"])
@@ -160,7 +161,9 @@ def test_wizard_trains_ridge_and_shows_the_report(qtbot, window):
     assert dlg.table.rowCount() == 1 and dlg.table.item(0, 1).text() == "ridge"
     assert dlg.table.item(0, 7).text() == f"{res['metrics']['mean_angle_error_deg']:.1f}"
     dlg.open_selected()
-    assert window.training.report_dialogs[-1].view.metric_texts() == texts
+    view = window.training.report_dialogs[-1].view
+    qtbot.waitUntil(lambda: not view.loading, timeout=30000)
+    assert view.metric_texts() == texts
     wiz.close()
 
 
@@ -357,6 +360,7 @@ def test_report_viewer_and_models_list_explain_unreadable_checkpoints(qtbot, win
     assert dlg.table.rowCount() == 1 and dlg.table.item(0, 1).text() == "unreadable"
     assert "not a readable model checkpoint" in dlg.table.item(0, 3).text()
     rd = window.training.open_report(junk)
+    qtbot.waitUntil(lambda: not rd.view.loading, timeout=30000)
     assert rd.view.error_label.isVisibleTo(rd) and "not a readable model checkpoint" in rd.view.error_label.text()
     assert rd.view.metrics_table.rowCount() == 0
 

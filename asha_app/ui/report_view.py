@@ -18,16 +18,16 @@ import logging
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from asha_app.core.errors import AshaError
 from asha_app.core.paths import data_dir
 from asha_app.models.fingers import has_fingers, target_unit
 from asha_app.models.report import exclusion_text, finger_table
+from asha_app.workers.export import BackgroundLoad
 from asha_app.workers.training import headline
 
 log = logging.getLogger(__name__)
@@ -250,10 +250,15 @@ class ReportView(QWidget):
         Where the checkpoint is.
     error_label : QLabel
         The checkpoint's error, when it cannot be read.
+    shown : Signal(bool)
+        After :meth:`load`: True when the report is shown, False when the checkpoint's error is.
     """
+
+    shown = Signal(bool)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.loader = BackgroundLoad("reading the model report", self)
         self.ckpt_path: Path | None = None
         self.info: dict | None = None
         lay = QVBoxLayout(self)
@@ -339,17 +344,36 @@ class ReportView(QWidget):
         self.error_label.hide()
         self.note_label.hide()
 
+    @property
+    def loading(self) -> bool:
+        """True while a checkpoint's report is being read (off the GUI thread)."""
+        return self.loader.busy
+
     def load(self, ckpt_path: str | Path) -> bool:
-        """Show the report of ``ckpt_path``; False (with the error shown) when the checkpoint cannot be read."""
+        """Read the report of ``ckpt_path`` off the GUI thread and show it ("reading…" until then).
+
+        Returns True: the read started.  When it ends, the report shows and :attr:`shown` emits True; a checkpoint
+        that cannot be read (missing, foreign, damaged) shows its error instead and :attr:`shown` emits False.
+        A newer :meth:`load` drops the older read's result.
+        """
         self.clear()
         ckpt_path = Path(ckpt_path)
-        try:
-            info = read_report(ckpt_path)
-        except AshaError as exc:
-            self.title.setText(f"Cannot open {ckpt_path.name}")
-            self.error_label.setText(str(exc))
-            self.error_label.show()
-            return False
+        self.title.setText(f"Reading {ckpt_path.name}…")
+        self.loader.start(lambda: read_report(ckpt_path), lambda info: self._show(ckpt_path, info),
+                          lambda message: self._failed(ckpt_path, message))
+        return True
+
+    def cancel(self) -> None:
+        """Drop a read still running (the view is closing)."""
+        self.loader.cancel()
+
+    def _failed(self, ckpt_path: Path, message: str) -> None:
+        self.title.setText(f"Cannot open {ckpt_path.name}")
+        self.error_label.setText(message)
+        self.error_label.show()
+        self.shown.emit(False)
+
+    def _show(self, ckpt_path: Path, info: dict) -> None:
         self.ckpt_path, self.info = ckpt_path, info
         ck = info["checkpoint"]
         self.title.setText(f"{ck.model_name}: {info['eval_set']}-set evaluation")
@@ -399,7 +423,7 @@ class ReportView(QWidget):
                     lab.setText(f"{info['files'][key].name} cannot be displayed")
                 else:
                     lab.set_image(pix)
-        return True
+        self.shown.emit(True)
 
     def metric_texts(self) -> dict[str, str]:
         """The metrics table as {name: value} (what the user reads)."""
@@ -443,3 +467,7 @@ class ReportDialog(QDialog):
         if ckpt_path is not None:
             self.view.load(ckpt_path)
             self.setWindowTitle(f"Model report: {Path(ckpt_path).name}")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self.view.cancel()
+        super().closeEvent(event)

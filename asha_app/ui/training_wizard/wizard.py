@@ -139,7 +139,7 @@ class TrainingWizard(QWizard):
     def loading(self) -> bool:
         """True while a page reads files, a checkpoint or prepares the run in the background (Next waits for it)."""
         return (self.sessions_page.reading or self.model_page.loader.busy or self.split_page.loader.busy
-                or self.run_page.loader.busy)
+                or self.run_page.loader.busy or self.report_page.view.loading)
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop a running training (its best epoch is still saved) and wait for the threads.
@@ -148,7 +148,8 @@ class TrainingWizard(QWizard):
         """
         self.run_page.timer.stop()
         self.sessions_page.shutdown()
-        for page in (self.model_page, self.split_page, self.run_page, self.report_page.gesture):
+        for page in (self.model_page, self.split_page, self.run_page, self.report_page.gesture,
+                     self.report_page.view):
             page.loader.cancel()
         if self.warmup.isRunning() and not self.warmup.wait(timeout_ms):  # an import cannot be interrupted
             log.warning("training warm-up still running after %d ms", timeout_ms)
