@@ -233,6 +233,8 @@ class LiveController:
 
     # ------------------------------------------------------------------ helpers
     def _hand(self):
+        """The hand the live view drives: read off the GUI thread with the demo's or the profile's model (a cached
+        copy of the bundled hand when neither has loaded yet)."""
         if self.hand_model is None:
             self.hand_model = HandModel.builtin("right")
         return self.hand_model
@@ -266,9 +268,11 @@ class LiveController:
             return False
         self.stop()
 
+        hand = self.hand_model
+
         def load():
             assets = demo_assets()
-            return assets, C.load(assets.model_path)
+            return assets, C.load(assets.model_path), hand or HandModel.builtin("right")
 
         self._set_loading("Live demo: loading model…")
         self.loader.start(load, self._on_demo_loaded, self._on_demo_failed)
@@ -280,7 +284,7 @@ class LiveController:
         self.window.show_error(f"The live demo cannot start: {message}")
 
     def _on_demo_loaded(self, loaded) -> bool:
-        assets, ckpt = loaded
+        assets, ckpt, self.hand_model = loaded
         self._set_loading(None)
         w = self.window
         # the playback file goes through the session controller as device "file", its path and unit
@@ -341,12 +345,13 @@ class LiveController:
         w = self.window
         info = w.session.info if w.worker is not None else None  # known before the source opens (device registry)
         n_channels, fs = (info.n_channels, info.fs) if info else (None, None)
-        hand = self._hand()
+        known = self.hand_model
 
         def load():
+            hand = known or HandModel.builtin("right")  # the bundled hand's glTF, read here the first time
             prof = load_profile(path, n_channels=n_channels, fs=fs)
             check_drives_hand(prof.checkpoint, hand)
-            return prof, load_profile_gestures(path, n_channels, fs)
+            return prof, load_profile_gestures(path, n_channels, fs), hand
 
         self._set_loading(f"Profile {Path(path).name}: loading model…")
         self.loader.start(load, self._on_profile_loaded,
@@ -359,7 +364,7 @@ class LiveController:
         self.window.show_error(f"{name}: {message}")
 
     def _on_profile_loaded(self, loaded) -> bool:
-        prof, gestures = loaded
+        prof, gestures, self.hand_model = loaded
         self._set_loading(None)
         w = self.window
         wk = w.worker
