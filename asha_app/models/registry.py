@@ -1,6 +1,6 @@
 """Every model by name: ``build(name, n_channels=..., n_targets=..., fs=..., **config)``.
 
-Pose models (ridge, seed, envtcn, msenv) and gesture classifiers (lda, mlp, mhcnn, proto:
+Pose models (ridge, riemann, seed, envtcn, msenv) and gesture classifiers (lda, mlp, mhcnn, proto:
 :mod:`asha_app.gestures.models`) share the registry; a model class's ``task``
 attribute (``"pose"`` when absent) says which, and :func:`available` lists one task's.
 """
@@ -8,7 +8,7 @@ attribute (``"pose"`` when absent) says which, and :func:`available` lists one t
 from __future__ import annotations
 
 from asha_app.core.errors import ConfigError
-from asha_app.models import msenv, ridge, seed, tcn
+from asha_app.models import msenv, ridge, riemann, seed, tcn
 from asha_app.models.base import EmgModel
 
 _REGISTRY: dict[str, tuple[type, dict]] = {}
@@ -29,6 +29,7 @@ def _load_builtin() -> None:
     register("seed", seed.SeedConvLSTM, seed.DEFAULTS)
     register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)
     register("msenv", msenv.MultiScaleEnvelopeNet, msenv.DEFAULTS)
+    register("riemann", riemann.RiemannRegressor, riemann.DEFAULTS)
     from asha_app.gestures import models as gesture_models  # noqa: PLC0415 - torch on first use
 
     gesture_models.register_all(register)
