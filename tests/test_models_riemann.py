@@ -58,3 +58,34 @@ def test_riemann_learns_pose_from_real_emg_better_than_the_mean():
     err = np.abs(T.predict(job.model, test) - y_test).mean()
     err_mean = np.abs(y_train.mean(0) - y_test).mean()  # predicting the training mean (normalised targets)
     assert err < 0.8 * err_mean  # held-out time blocks of a real session
+
+
+def test_recenter_calibration_moves_the_reference_to_the_person():
+    """The 'recenter' strategy: the person's windows become the reference (their mean features ~ 0), then the head
+    is solved in closed form; the safeguard decides which checkpoint comes back."""
+    from asha_app.calibration.strategies import run_strategy
+    from asha_app.data.windows import WindowSpec
+    from asha_app.dsp.filters import FilterSpec
+    from asha_app.models import train as T
+    from tests.test_models_train import paired
+
+    rec = paired()
+    job = T.prepare(rec, model_name="riemann", window=WindowSpec(1000.0, 60.0),
+                    filter_spec=FilterSpec(50.0, band=None, notch_hz=None), split_args={"n_blocks": 5})
+    ck = list(T.run(job, T.TrainConfig(max_epochs=1, progress_every=0)))[-1].checkpoint
+    # another "person": the same windows with every channel's gain changed (an electrode-skin difference)
+    x = torch.from_numpy(job.dataset("test").batch(np.arange(len(job.dataset("test"))))[0].numpy() * 1.7)
+    m = ck.build_model().eval()
+    before = m.features(x).mean(0).abs().mean().item()
+    m.data_init(x, again=True)
+    assert m.features(x).mean(0).abs().mean().item() < 0.5 * before  # re-centred on the person's windows
+    # the reference is the windows' log-Euclidean mean: whiten = expm(mean logm S)^-1/2 (scipy, independently)
+    n = m.history
+    s_all = augmented_moments(x[..., -n:], m.shrinkage).numpy()
+    ref = scipy.linalg.expm(np.mean([scipy.linalg.logm(s).real for s in s_all], axis=0))
+    expect = np.real(scipy.linalg.inv(scipy.linalg.sqrtm(ref)))
+    assert np.allclose(m.whiten[-1].numpy(), expect, atol=1e-6 * np.abs(expect).max() + 1e-8)
+    events = list(run_strategy(ck, rec, "recenter"))
+    done = events[-1]
+    assert done.kind == "done" and done.checkpoint is not None and done.result["closed_form"]
+    assert done.checkpoint.training["calibration_kept"] in ("base", "calibrated")

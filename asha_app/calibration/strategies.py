@@ -1,6 +1,6 @@
 """Fine-tuning strategies for per-user calibration, and held-out evaluation.
 
-Three strategies:
+Four strategies:
 
 * ``head``    -- only the output layer adapts: with a linear head it is solved in
   closed form on the frozen network's features (ridge regression shrunk towards
@@ -10,7 +10,10 @@ Three strategies:
   (AdaBN, Li et al. 2016, "Revisiting batch normalization for practical domain
   adaptation"), then the head as above;
 * ``all``     -- every weight by gradient descent with a small learning rate
-  (:func:`asha_app.models.train.finetune` mode ``all``), time-bounded.
+  (:func:`asha_app.models.train.finetune` mode ``all``), time-bounded;
+* ``recenter`` -- the model's input statistics re-estimated on the person (``EmgModel.data_init(again=True)``:
+  the reference point of ``riemann``'s covariance features, the log-amplitude zero of ``msenv``; a no-op for
+  the others), then the head as above.
 
 :data:`DEFAULT_STRATEGY` is the one measured best on real data
 (``benchmarks/calibration.py``; figures in docs/live.md).
@@ -44,6 +47,8 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "head": {"mode": "head", "lr": 3e-3, "label": "output layer only"},
     "bn_head": {"mode": "bn_head", "lr": 3e-3, "label": "BatchNorm statistics + output layer"},
     "all": {"mode": "all", "lr": 3e-4, "label": "whole network, small learning rate"},
+    "recenter": {"mode": "head", "lr": 3e-3, "adapt_input": True,
+                 "label": "input statistics re-centred on the person + output layer"},
 }
 #: measured best on the paired Myo + MediaPipe session with a 3-minute calibration (benchmarks/calibration.py,
 #: full run; docs/live.md): best in both scenarios (same placement, armband rotated by one electrode); 36 s of
@@ -185,8 +190,7 @@ def run_strategy(ckpt: Checkpoint, recording: Recording, strategy: str, cancel=N
     first = recording[0] if isinstance(recording, (list, tuple)) else recording  # or a list of pieces
     _, names, _ = select_targets(first, ckpt.target_kind)
     ckpt.check_compatible(n_channels=first.n_channels, fs=first.fs, target_names=names)
-    if STRATEGIES[strategy]["mode"] in ("head", "bn_head") and not ckpt.build_model().closed_form \
-            and _linear_head(ckpt.build_model()):
+    if STRATEGIES[strategy]["mode"] in ("head", "bn_head") and _linear_head(ckpt.build_model()):
         inner = _closed_form(ckpt, recording, strategy, cancel)
     else:
         cfg = finetune_config(strategy, max_time_s, max_epochs)

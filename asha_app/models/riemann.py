@@ -131,6 +131,15 @@ class RiemannRegressor(RidgeRegressor):
             mean_log = acc / max(n, 1)
             self.whiten[h] = _sym_fn(mean_log, lambda w: torch.exp(-0.5 * w))  # expm(mean log)^-1/2
 
+    def data_init(self, x: torch.Tensor, again: bool = False) -> None:
+        """``again`` (calibration to a new person): re-centre on the person's windows ``x`` (B, C, L), i.e. their
+        log-Euclidean mean becomes the reference point, so their average window maps to the population's average
+        features (the Riemannian re-centring of Zanini et al., 2018, "Transfer learning: a Riemannian geometry
+        framework with applications to brain-computer interfaces", IEEE TBME 65(5)).  The first fit sets the
+        reference in :meth:`fit_closed_form`."""
+        if again:
+            self.fit_reference(x)
+
     @torch.no_grad()
     def fit_closed_form(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor | None = None,
                         y_val: torch.Tensor | None = None) -> dict:
