@@ -30,6 +30,7 @@ ONE JSON object on the last line.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
@@ -73,7 +74,7 @@ def _summary(per_person: dict) -> dict:
 
 
 def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 0, mlp_epochs: int = 30,
-               mlp_members: int = 1, only: list[str] | None = None) -> dict:
+               mlp_members: int = 1, only: list[str] | None = None, mlp_config: dict | None = None) -> dict:
     import numpy as np
 
     from asha_app.data.splits import make_split
@@ -120,7 +121,8 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
                 gn = fit_norm(ws, tr, norm, tau, log_input=norm == "running")
                 jobs[norm] = GestureJob(ws, split, gn, gn.apply_windows(ws))
             job = jobs[norm]
-            m = new_model(model_name, job, {"members": mlp_members} if model_name == "mlp" else None)
+            mcfg = {"members": mlp_members, **(mlp_config or {})} if model_name == "mlp" else None
+            m = new_model(model_name, job, mcfg)
             fit(m, job, cfg_mlp if model_name == "mlp" else cfg, train_idx=tr, val_idx=np.zeros(0, np.int64))
             zs[name][person] = evaluate(m, job, test_idx)["balanced_accuracy"]
             if name == "proto_running" and person in subset_folds:
@@ -151,6 +153,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
         "epochs": epochs,
         "mlp_epochs": mlp_epochs,
         "mlp_members": mlp_members,
+        "mlp_config": mlp_config or {},
         "held_out": held_out,
         "fold_seconds_mean": _r(np.mean(fold_s), 1),
         "zero_shot": {k: _summary(v) for k, v in zs.items()},
@@ -399,6 +402,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default 1 quick, 5 full)")
     ap.add_argument("--mlp-epochs", type=int, default=None, help="epochs of the mlp model (default 5 quick, 30 full)")
     ap.add_argument("--mlp-members", type=int, default=1, help="mlp: independently trained members averaged")
+    ap.add_argument("--mlp-config", default="{}", help="cross-user: mlp settings as JSON, e.g. '{\"corr\": true}'")
     ap.add_argument("--variants", default=None,
                     help="cross-user: comma-separated variants to run (lda_fixed, the baseline, always runs)")
     ap.add_argument("--stride-ms", type=float, default=200.0, help="cross-user window stride (train and test), ms")
@@ -417,7 +421,8 @@ def main() -> int:
     if "cross_user" in parts and NINAPRO.exists():
         out["cross_user"] = cross_user(args.quick, args.tau, epochs, args.stride_ms, mlp_epochs=mlp_epochs,
                                        mlp_members=args.mlp_members,
-                                       only=args.variants.split(",") if args.variants else None)
+                                       only=args.variants.split(",") if args.variants else None,
+                                       mlp_config=json.loads(args.mlp_config))
     if "sessions" in parts and MYO.exists():
         out["across_sessions"] = across_sessions(args.quick, epochs, mlp_epochs=mlp_epochs)
     if "live" in parts:

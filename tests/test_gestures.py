@@ -207,6 +207,24 @@ def test_mlp_ensemble_scores_are_the_members_mean_probabilities(demo_job):
     assert res["balanced_accuracy"] > 2.0 / len(demo_job.classes)
 
 
+def test_mlp_correlation_features_are_pairwise_and_gain_free(demo_job):
+    m = new_model("mlp", demo_job, {"corr": True})
+    C = demo_job.ws.n_channels
+    x = torch.from_numpy(demo_job.x(demo_job.split.indices("train")[:50], m.history))
+    f = m.features(x)
+    n_pairs = C * (C - 1) // 2
+    assert f.shape == (50, 6 * C + n_pairs) and m.config()["corr"] is True
+    corr = f[:, -n_pairs:]
+    assert torch.all(corr.abs() <= 1.0 + 1e-5)
+    gains = torch.linspace(0.5, 3.0, C)[None, :, None]
+    # a channel's gain changes nothing (up to the small variance floor)
+    assert torch.allclose(m.features(x * gains)[:, -n_pairs:], corr, atol=1e-2)
+    # channels 0 and 1 made identical: their correlation is 1 (pair 0 is (0, 1))
+    x2 = x.clone()
+    x2[:, 1] = 2.0 * x2[:, 0] + 0.5
+    assert torch.allclose(m.features(x2)[:, -n_pairs], torch.ones(50), atol=1e-2)
+
+
 def test_subset_decision_is_the_masked_argmax(demo_job):
     m = new_model("proto", demo_job)
     fit(m, demo_job, TrainConfig(max_epochs=1))

@@ -46,7 +46,7 @@ _EPS = 1e-4
 
 LDA_DEFAULTS = {"window_ms": 200.0, "shrinkage": 0.1}
 MHCNN_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "hidden": 64, "dropout": 0.3}
-MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5, "members": 1}
+MLP_DEFAULTS = {"window_ms": 500.0, "slope_ms": 100.0, "hidden": 512, "dropout": 0.5, "members": 1, "corr": False}
 PROTO_DEFAULTS = {"horizons_ms": [150.0, 500.0], "filters": 24, "embed": 32, "dropout": 0.3, "scale": 12.0}
 
 
@@ -219,18 +219,26 @@ class FeatureMLP(GestureModel):
     hidden : int
         Width of both hidden layers.
     dropout : float
+    members : int
+        Independently trained networks whose class probabilities are averaged (1: one network).
+    corr : bool
+        Add the window's correlation between every pair of channels (C (C - 1) / 2 features): which muscles work
+        together, whatever each one's level.
     """
 
     name = "mlp"
 
     def __init__(self, n_channels: int, n_targets: int, fs: float, window_ms: float = 500.0,
-                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5, members: int = 1) -> None:
+                 slope_ms: float = 100.0, hidden: int = 512, dropout: float = 0.5, members: int = 1,
+                 corr: bool = False) -> None:
         super().__init__(n_channels, n_targets, fs)
         self.window_ms, self.slope_ms = float(window_ms), float(slope_ms)
         self.hidden, self.dropout = int(hidden), float(dropout)
         self._history = _samples(window_ms, fs, 8)
         self._slope = min(_samples(slope_ms, fs, 1), self._history // 2)
-        nf = 6 * n_channels
+        self.corr = bool(corr)
+        self._pairs = torch.triu_indices(n_channels, n_channels, 1)
+        nf = 6 * n_channels + (self._pairs.shape[1] if self.corr else 0)
         self.feat_norm = nn.BatchNorm1d(nf, affine=False)
         self.body = nn.Sequential(
             nn.Linear(nf, self.hidden), nn.GELU(), nn.Dropout(self.dropout),
@@ -251,17 +259,23 @@ class FeatureMLP(GestureModel):
 
     def config(self) -> dict:
         return {"window_ms": self.window_ms, "slope_ms": self.slope_ms, "hidden": self.hidden,
-                "dropout": self.dropout, "members": self.members}
+                "dropout": self.dropout, "members": self.members, "corr": self.corr}
 
     def head_modules(self) -> list[nn.Module]:
         return [self.head, *(m[-1] for m in self.more)]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Features (B, 6 C) of the last ``history`` samples, before standardisation."""
+        """Features (B, 6 C [+ C (C - 1) / 2]) of the last ``history`` samples, before standardisation."""
         x = self.crop(x)
         s = self._slope
         slope = x[..., -s:].mean(-1) - x[..., :s].mean(-1)
-        return torch.cat([td_features(x), slope], dim=1)
+        parts = [td_features(x), slope]
+        if self.corr:
+            xc = x - x.mean(-1, keepdim=True)
+            cov = xc @ xc.transpose(1, 2) / x.shape[-1]
+            sd = torch.sqrt(torch.diagonal(cov, dim1=1, dim2=2) + _EPS)
+            parts.append((cov / (sd[:, :, None] * sd[:, None, :]))[:, self._pairs[0], self._pairs[1]])
+        return torch.cat(parts, dim=1)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The head's input (B, hidden)."""
