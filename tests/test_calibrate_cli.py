@@ -98,3 +98,29 @@ def test_parts_by_repetitions_are_pieces_apart_from_each_other():
         assert ka != kb and b0 - a1 >= 2.0 - 0.03  # alternating parts, one sample (20 ms) of rounding
     for piece in calib:  # only repetitions 1-2 (stored 0-1) inside a calibration piece
         assert {p.repetition for p in piece.prompts} <= {0, 1}
+
+
+def test_calibrate_a_riemannian_base_by_recentring(session, tmp_path, capsys):
+    """A closed-form riemann base, calibrated with 'recenter' (its covariance reference re-centred on the person,
+    then the closed-form head): the profile holds the person's own reference when the safeguard keeps it."""
+    from asha_app.data.windows import WindowSpec
+    from asha_app.dsp.filters import FilterSpec
+    from asha_app.models import checkpoint as C
+    from asha_app.models import train as T
+    from tests.test_models_train import paired
+
+    job = T.prepare(paired(), model_name="riemann", window=WindowSpec(1000.0, 60.0),
+                    filter_spec=FilterSpec(50.0, band=None, notch_hz=None), split_args={"n_blocks": 5})
+    base = C.save(list(T.run(job, T.TrainConfig(max_epochs=1, progress_every=0)))[-1].checkpoint,
+                  tmp_path / "riemann.pt")
+    out = tmp_path / "anna.ashaprofile"
+    rc, stdout, err = run(["calibrate", str(base), str(session), "--calib-reps", "1,2", "--strategy", "recenter",
+                           "-o", str(out), "--threads", "1"], capsys)
+    assert rc == 0, err
+    res = loads_strict(stdout.strip().splitlines()[-1])
+    assert res["strategy"] == "recenter" and np.isfinite(res["after"]["mae_mean"])
+    prof = P.load_profile(out, fs=50.0, n_channels=8)
+    moved = not torch.equal(prof.checkpoint.state_dict["whiten"], C.load(base).state_dict["whiten"])
+    # the safeguard decides what is saved: the person's reference with the calibrated model, the base's otherwise
+    assert prof.calibration["kept"] in ("base", "calibrated") and res["strategy_label"].startswith("input statistics")
+    assert moved == (prof.calibration["kept"] == "calibrated")
