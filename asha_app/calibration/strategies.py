@@ -48,7 +48,7 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "bn_head": {"mode": "bn_head", "lr": 3e-3, "label": "BatchNorm statistics + output layer"},
     "all": {"mode": "all", "lr": 3e-4, "label": "whole network, small learning rate"},
     "recenter": {"mode": "head", "lr": 3e-3, "adapt_input": True,
-                 "label": "input statistics re-centred on the person + output layer"},
+                 "label": "input statistics re-centred on the person (riemann, msenv) + output layer"},
 }
 #: measured best on the paired Myo + MediaPipe session with a 3-minute calibration (benchmarks/calibration.py,
 #: full run; docs/live.md): best in both scenarios (same placement, armband rotated by one electrode); 36 s of
