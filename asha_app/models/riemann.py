@@ -58,7 +58,7 @@ def augmented_moments(x: torch.Tensor, shrinkage: float) -> torch.Tensor:
     return s + shrinkage * torch.eye(C + 1, dtype=xd.dtype)
 
 
-def _sym_fn(s: torch.Tensor, fn) -> torch.Tensor:
+def sym_fn(s: torch.Tensor, fn) -> torch.Tensor:
     """``fn`` applied to the eigenvalues of symmetric matrices ``s`` (..., D, D)."""
     w, v = torch.linalg.eigh(s)
     return (v * fn(w).unsqueeze(-2)) @ v.transpose(-1, -2)
@@ -113,7 +113,7 @@ class RiemannRegressor(RidgeRegressor):
             parts = []
             for h, s in enumerate(self._moments(x[i:i + _CHUNK])):
                 w = self.whiten[h]
-                t = _sym_fn(w @ s @ w, torch.log)
+                t = sym_fn(w @ s @ w, torch.log)
                 parts.append(t[:, self._tri[0], self._tri[1]] * self._weights)
             out.append(torch.cat(parts, dim=1))
         return torch.cat(out).float() if out else torch.zeros(0, len(self.feat_mean))
@@ -125,11 +125,11 @@ class RiemannRegressor(RidgeRegressor):
         n = 0
         for i in range(0, x_train.shape[0], _CHUNK):
             for h, s in enumerate(self._moments(x_train[i:i + _CHUNK])):
-                sums[h] += _sym_fn(s, torch.log).sum(0)
+                sums[h] += sym_fn(s, torch.log).sum(0)
             n += min(_CHUNK, x_train.shape[0] - i)
         for h, acc in enumerate(sums):
             mean_log = acc / max(n, 1)
-            self.whiten[h] = _sym_fn(mean_log, lambda w: torch.exp(-0.5 * w))  # expm(mean log)^-1/2
+            self.whiten[h] = sym_fn(mean_log, lambda w: torch.exp(-0.5 * w))  # expm(mean log)^-1/2
 
     def data_init(self, x: torch.Tensor, again: bool = False) -> None:
         """``again`` (calibration to a new person): re-centre on the person's windows ``x`` (B, C, L), i.e. their
