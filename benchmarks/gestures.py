@@ -50,6 +50,7 @@ VARIANTS = {
     "lda_fixed": ("lda", "fixed"),
     "lda_running": ("lda", "running"),
     "mlp_running": ("mlp", "running"),
+    "mlpx_running": ("mlpx", "running"),
     "mhcnn_running": ("mhcnn", "running"),
     "proto_running": ("proto", "running"),
 }
@@ -95,6 +96,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
     if quick:
         variants.pop("mhcnn_running")
         variants.pop("lda_running")
+        variants.pop("mlpx_running")
     if only:
         variants = {k: v for k, v in variants.items() if k in only or k == "lda_fixed"}
     cfg = TrainConfig(max_epochs=epochs, seed=seed, batch_size=256)
@@ -123,7 +125,7 @@ def cross_user(quick: bool, tau: float, epochs: int, stride: float, seed: int = 
             job = jobs[norm]
             mcfg = {"members": mlp_members, **(mlp_config or {})} if model_name == "mlp" else None
             m = new_model(model_name, job, mcfg)
-            fit(m, job, cfg_mlp if model_name == "mlp" else cfg, train_idx=tr, val_idx=np.zeros(0, np.int64))
+            fit(m, job, cfg_mlp if model_name in ("mlp", "mlpx") else cfg, train_idx=tr, val_idx=np.zeros(0, np.int64))
             zs[name][person] = evaluate(m, job, test_idx)["balanced_accuracy"]
             if name == "proto_running" and person in subset_folds:
                 for _ in range(n_sub):
@@ -200,7 +202,7 @@ def across_sessions(quick: bool, epochs: int, seed: int = 0, mlp_epochs: int | N
     res = {k: {} for k in variants}
     for test in names[-1:] if quick else names:
         for key, (model_name, norm) in variants.items():
-            if quick and model_name == "mhcnn":
+            if quick and model_name in ("mhcnn", "mlpx"):
                 continue
             job = prepare(
                 recs,
@@ -212,7 +214,7 @@ def across_sessions(quick: bool, epochs: int, seed: int = 0, mlp_epochs: int | N
                 tau_s=60.0,
             )
             m = new_model(model_name, job)
-            n_ep = mlp_epochs if model_name == "mlp" and mlp_epochs else epochs
+            n_ep = mlp_epochs if model_name in ("mlp", "mlpx") and mlp_epochs else epochs
             fit(m, job, TrainConfig(max_epochs=n_ep, seed=seed), val_idx=np.zeros(0, np.int64))
             res[key][f"test {test}"] = evaluate(m, job, job.split.indices("test"))["balanced_accuracy"]
         print(

@@ -143,7 +143,7 @@ def test_lda_classifies_the_demo_above_chance(demo_job):
 
 
 @pytest.mark.parametrize("name,norm", [("lda", "fixed"), ("lda", "running"), ("mhcnn", "running"),
-                                       ("proto", "fixed"), ("mlp", "running")])
+                                       ("proto", "fixed"), ("mlp", "running"), ("mlpx", "running")])
 def test_streaming_equals_batch(demo, name, norm):
     job = prepare(demo, WindowSpec(500, 100), FilterSpec(fs=500), split="repetitions",
                   split_args={"assign_rep": {0: "train", 1: "test"}}, norm=norm, tau_s=20.0)

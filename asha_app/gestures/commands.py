@@ -36,7 +36,7 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
     g = train.add_argument_group("gesture task (--task gesture)")
     g.add_argument("--task", choices=["pose", "gesture"], default="pose",
                    help="pose: EMG -> hand pose (default); gesture: EMG -> gesture class "
-                        "(models lda, mlp, mhcnn, proto)")
+                        "(models lda, mlp, mlpx, mhcnn, proto)")
     g.add_argument("--labels", choices=["auto", "prompts", "markers"], default="auto",
                    help="where gesture labels come from: the protocol's prompts or the stream's gesture markers")
     g.add_argument("--settle-s", type=float_range(0.0, 10.0), default=None,

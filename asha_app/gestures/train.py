@@ -454,7 +454,7 @@ def new_model(name: str, job: GestureJob, config: dict | None = None) -> Gesture
     from asha_app.models.registry import task_of  # noqa: PLC0415 - torch on first use
 
     if task_of(name) != "gesture":
-        raise GestureError(f"{name!r} is a pose model; gesture models: lda, mlp, mhcnn, proto")
+        raise GestureError(f"{name!r} is a pose model; gesture models: lda, mlp, mlpx, mhcnn, proto")
     return build(name, n_channels=job.ws.n_channels, n_targets=len(job.classes), fs=job.ws.fs, **(config or {}))
 
 

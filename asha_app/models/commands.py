@@ -352,7 +352,7 @@ def register(subparsers) -> None:
     p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
     p.add_argument("--model", default=None, choices=available(None),
                    help=f"pose: ridge, riemann, seed, envtcn, msenv (default {DEFAULT_MODEL}); "
-                        "gesture: lda, mlp, mhcnn, proto (default proto)")
+                        "gesture: lda, mlp, mlpx, mhcnn, proto (default proto)")
     p.add_argument("--config", type=json_object, help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")
     p.add_argument("--target", default="auto", choices=["auto", "joint_angles", "targets", "joints_mm"],

@@ -1,6 +1,6 @@
 """Every model by name: ``build(name, n_channels=..., n_targets=..., fs=..., **config)``.
 
-Pose models (ridge, riemann, seed, envtcn, msenv) and gesture classifiers (lda, mlp, mhcnn, proto:
+Pose models (ridge, riemann, seed, envtcn, msenv) and gesture classifiers (lda, mlp, mlpx, mhcnn, proto:
 :mod:`asha_app.gestures.models`) share the registry; a model class's ``task``
 attribute (``"pose"`` when absent) says which, and :func:`available` lists one task's.
 """

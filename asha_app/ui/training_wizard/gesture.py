@@ -31,8 +31,10 @@ TASKS = {"pose": "Hand pose (continuous)", "gesture": "Gestures (classes)"}
 GESTURE_DESCRIPTIONS = {
     "proto": "Prototype network: windows and gestures on one unit sphere; calibrates without gradient steps "
              "(the default).",
-    "mlp": "MLP on time-domain features of the window: the best on people it never saw (docs/gestures.md); "
-           "fine-tunes its output layer when calibrated.",
+    "mlp": "MLP on time-domain features of the window; fine-tunes its output layer when calibrated (the best "
+           "calibrated to a new person, docs/gestures.md).",
+    "mlpx": "Three MLPs averaged, with channel-pair correlations: the best on people it never saw "
+            "(docs/gestures.md); three times the training of mlp.",
     "mhcnn": "Multi-horizon CNN over the EMG window; fine-tunes its output layer when calibrated.",
     "lda": "LDA on time-domain features: the field's classic baseline (fits in seconds).",
 }
