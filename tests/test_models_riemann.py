@@ -42,6 +42,13 @@ def test_tangent_features_are_zero_at_the_reference_and_their_norm_is_the_rieman
         assert np.isclose(f[0, h * n_tri:(h + 1) * n_tri].norm().item(), dist, rtol=1e-4)
 
 
+def test_a_nan_sample_gives_finite_features_instead_of_a_failed_eigendecomposition():
+    m = _model().eval()
+    x = torch.randn(3, 4, m.history)
+    x[1, 2, -5] = float("nan")
+    assert torch.isfinite(m(x)).all()
+
+
 def test_riemann_learns_pose_from_real_emg_better_than_the_mean():
     from asha_app.data.windows import WindowSpec
     from asha_app.dsp.filters import FilterSpec

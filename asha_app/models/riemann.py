@@ -103,7 +103,8 @@ class RiemannRegressor(RidgeRegressor):
         return {"horizons_ms": self.horizons_ms, "shrinkage": self.shrinkage, "alphas": self.alphas}
 
     def _moments(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.crop(x)
+        # a NaN sample (a dropped packet, flagged on the scopes) must not stop the eigendecomposition live
+        x = torch.nan_to_num(self.crop(x))
         return [augmented_moments(x[..., -n:], self.shrinkage) for n in self._lengths]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
