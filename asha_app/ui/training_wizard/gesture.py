@@ -29,12 +29,9 @@ if TYPE_CHECKING:
 TASKS = {"pose": "Hand pose (continuous)", "gesture": "Gestures (classes)"}
 #: one line per built-in gesture model (the registry has names only)
 GESTURE_DESCRIPTIONS = {
-    "proto": "Prototype network: windows and gestures on one unit sphere; calibrates without gradient steps "
-             "(the default).",
-    "mlp": "MLP on time-domain features of the window; fine-tunes its output layer when calibrated (the best "
-           "calibrated to a new person, docs/gestures.md).",
-    "mlpx": "Three MLPs averaged, with channel-pair correlations: the best on people it never saw "
-            "(docs/gestures.md); three times the training of mlp.",
+    "proto": "Prototype network (the default): gestures as points on a sphere; calibrates without training.",
+    "mlp": "MLP on time-domain features; the best once calibrated (fine-tunes its output layer).",
+    "mlpx": "Three MLPs with channel-pair correlations: the best on new people; 3x mlp's training.",
     "mhcnn": "Multi-horizon CNN over the EMG window; fine-tunes its output layer when calibrated.",
     "lda": "LDA on time-domain features: the field's classic baseline (fits in seconds).",
 }

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 #: One line per built-in model (the registry has names only).
 MODEL_DESCRIPTIONS = {
     "ridge": "Ridge regression on per-channel amplitude features: the closed-form baseline (fits in seconds).",
-    "riemann": "Ridge regression on covariance (Riemannian tangent-space) features of 3 horizons: the stronger "
-               "closed-form model (fits in seconds).",
+    "riemann": "Ridge on covariance (Riemannian tangent-space) features; closed form, fits in seconds.",
     "seed": "Conv1D + LSTM of the seed system (about 1 M weights), reproduced as the reference network.",
     "envtcn": "EnvelopeTCN: learned causal envelopes + dilated causal convolutions; small, fast, streams live.",
     "msenv": "Multi-scale envelopes: log EMG envelopes averaged over 10 ms to 6.4 s + MLP; best measured on "
