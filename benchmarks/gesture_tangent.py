@@ -33,17 +33,15 @@ from benchmarks._common import emit  # noqa: E402
 from benchmarks.gestures import NINAPRO  # noqa: E402
 
 
-def _tangent(S, groups, ref_fn, tri, wts):
+def _tangent(S, groups, ref_fn):
     import torch
 
-    from asha_app.models.riemann import sym_fn
+    from asha_app.models.riemann import tangent_vectors, whitening
 
-    out = torch.zeros(len(S), tri.shape[1], dtype=torch.float64)
+    d = S.shape[-1]
+    out = torch.zeros(len(S), d * (d + 1) // 2, dtype=torch.float64)
     for idx in groups:
-        R = ref_fn(idx)  # (len(idx), D, D) log-domain references, or (D, D)
-        W = sym_fn(R, lambda w: torch.exp(-0.5 * w))
-        T = sym_fn(W @ S[idx] @ W, torch.log)
-        out[idx] = T[:, tri[0], tri[1]] * wts
+        out[idx] = tangent_vectors(S[idx], whitening(ref_fn(idx)))  # references: (len(idx), D, D) or (D, D), log
     return out.float()
 
 
@@ -129,9 +127,6 @@ def main() -> int:
     rec_of = np.asarray(ws.rec_index)
     y = torch.from_numpy(ws.labels.astype(np.int64))
     K = len(ws.classes)
-    D = ws.n_channels + 1
-    tri = torch.triu_indices(D, D)
-    wts = torch.where(tri[0] != tri[1], 2 ** 0.5, 1.0).double()
     a = 1.0 - np.exp(-stride_s / args.tau_s)
     variants = args.variants.split(",")
     folds = [int(i) for i in args.folds.split(",")] if args.folds else list(range(len(people)))
@@ -160,7 +155,7 @@ def main() -> int:
             t0 = time.perf_counter()
             if v != "td" and v not in refs:
                 raise SystemExit(f"unknown variant {v!r}: td, ts_run, ts_person")
-            f = td if v == "td" else torch.cat([td, _tangent(S, groups, refs[v], tri, wts)], 1)
+            f = td if v == "td" else torch.cat([td, _tangent(S, groups, refs[v])], 1)
             pred = _mlp(f, y, tr, K)(test_idx)
             yt = y[test_idx].numpy()
             res[v][person] = float(np.mean([np.mean(pred[yt == k] == k) for k in np.unique(yt)]))

@@ -64,6 +64,22 @@ def sym_fn(s: torch.Tensor, fn) -> torch.Tensor:
     return (v * fn(w).unsqueeze(-2)) @ v.transpose(-1, -2)
 
 
+def whitening(mean_log: torch.Tensor) -> torch.Tensor:
+    """``R^-1/2`` of the reference ``R = expm(mean_log)`` (..., D, D): the map that re-centres matrices on ``R``."""
+    return sym_fn(mean_log, lambda w: torch.exp(-0.5 * w))
+
+
+def tangent_vectors(s: torch.Tensor, whiten: torch.Tensor) -> torch.Tensor:
+    """Tangent vectors (..., D (D+1) / 2) of SPD matrices ``s`` (..., D, D) at the reference whose ``R^-1/2`` is
+    ``whiten``: the upper triangle of ``logm(W s W)``, off-diagonal terms times sqrt 2 (so the vector's norm is the
+    affine-invariant distance to the reference)."""
+    d = s.shape[-1]
+    iu = torch.triu_indices(d, d)
+    t = sym_fn(whiten @ s @ whiten, torch.log)
+    weights = torch.where(iu[0] != iu[1], math.sqrt(2.0), 1.0).to(t.dtype)
+    return t[..., iu[0], iu[1]] * weights
+
+
 class RiemannRegressor(RidgeRegressor):
     """Ridge regression on tangent-space features of multi-horizon augmented covariance matrices.
 
@@ -86,18 +102,15 @@ class RiemannRegressor(RidgeRegressor):
         self.horizons_ms = sorted(float(h) for h in (horizons_ms or DEFAULTS["horizons_ms"]))
         self.shrinkage = float(shrinkage)
         self._d = n_channels + 1
-        self._tri = torch.triu_indices(self._d, self._d)
         super().__init__(n_channels, n_targets, fs, window_ms=self.horizons_ms[-1], alphas=alphas)
         self._lengths = [max(4, int(round(h * fs / 1000.0))) for h in self.horizons_ms]
         self._history = self._lengths[-1]
-        n_feat = len(self._lengths) * self._tri.shape[1]
+        n_feat = len(self._lengths) * self._d * (self._d + 1) // 2
         self.register_buffer("feat_mean", torch.zeros(n_feat))
         self.register_buffer("feat_std", torch.ones(n_feat))
         self.linear = torch.nn.Linear(n_feat, n_targets)
         eye = torch.eye(self._d, dtype=torch.float64)
         self.register_buffer("whiten", eye.repeat(len(self._lengths), 1, 1))  # R_h^-1/2 per horizon
-        off = self._tri[0] != self._tri[1]
-        self._weights = torch.where(off, math.sqrt(2.0), 1.0).double()
 
     def config(self) -> dict:
         return {"horizons_ms": self.horizons_ms, "shrinkage": self.shrinkage, "alphas": self.alphas}
@@ -111,11 +124,7 @@ class RiemannRegressor(RidgeRegressor):
         """Tangent-space features (B, H * (C+1)(C+2)/2) of windows (B, C, L >= history), float32."""
         out = []
         for i in range(0, x.shape[0], _CHUNK):
-            parts = []
-            for h, s in enumerate(self._moments(x[i:i + _CHUNK])):
-                w = self.whiten[h]
-                t = sym_fn(w @ s @ w, torch.log)
-                parts.append(t[:, self._tri[0], self._tri[1]] * self._weights)
+            parts = [tangent_vectors(s, self.whiten[h]) for h, s in enumerate(self._moments(x[i:i + _CHUNK]))]
             out.append(torch.cat(parts, dim=1))
         return torch.cat(out).float() if out else torch.zeros(0, len(self.feat_mean))
 
@@ -130,7 +139,7 @@ class RiemannRegressor(RidgeRegressor):
             n += min(_CHUNK, x_train.shape[0] - i)
         for h, acc in enumerate(sums):
             mean_log = acc / max(n, 1)
-            self.whiten[h] = sym_fn(mean_log, lambda w: torch.exp(-0.5 * w))  # expm(mean log)^-1/2
+            self.whiten[h] = whitening(mean_log)
 
     def data_init(self, x: torch.Tensor, again: bool = False) -> None:
         """``again`` (calibration to a new person): re-centre on the person's windows ``x`` (B, C, L), i.e. their
