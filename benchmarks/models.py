@@ -60,8 +60,8 @@ def load_hand_model():
 
 #: models compared and their settings per data set (the seed's input: its 8 x 50 shape on the paired set; the
 #: 200 ms windows of the DB1 reference)
-PAIRED_MODELS = {"ridge": {"window_ms": 500.0}, "seed": {"window_ms": 1000.0}, "envtcn": {}, "msenv": {}}
-DB1_MODELS = {"ridge": {"window_ms": 500.0}, "seed": {"window_ms": 200.0}, "envtcn": {}, "msenv": {}}
+PAIRED_MODELS = {"ridge": {"window_ms": 500.0}, "seed": {"window_ms": 1000.0}, "envtcn": {}, "msenv": {}, "msriem": {}}
+DB1_MODELS = {"ridge": {"window_ms": 500.0}, "seed": {"window_ms": 200.0}, "envtcn": {}, "msenv": {}, "msriem": {}}
 
 
 def db1(args) -> int:
@@ -99,7 +99,8 @@ def db1(args) -> int:
             norm = Normalizer.fit(ws, split.indices("train"))
             job = T.Job(ws, split, norm, model)
             tcfg = T.TrainConfig(max_epochs=2 if args.quick else 40, patience=6, seed=args.seed, progress_every=0,
-                                 batch_size=256 if name in ("msenv", "velocity") else 64, max_time_s=args.max_time_s)
+                                 batch_size=args.batch_size or (256 if name in ("msenv", "velocity", "msriem") else 64),
+                                 max_time_s=args.max_time_s)
             t0 = time.perf_counter()
             ev = None
             for ev in T.train(model, job.dataset("train"), job.dataset("val"), tcfg):
@@ -149,6 +150,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: the shared 2-core machine oversubscribes with more)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch-size", type=int, default=0,
+                    help="DB1: training batch (0: 256 for msenv and msriem, 64 for the others)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -180,10 +183,10 @@ def main() -> int:
     split.check(("train", "val", "test"))
     norm = Normalizer.fit(ws, split.indices("train"))
     hand = load_hand_model()
-    epochs = {"seed": (2, 30), "envtcn": (6, 40), "msenv": (6, 40)}
+    epochs = {"seed": (2, 30), "envtcn": (6, 40), "msenv": (6, 40), "msriem": (6, 40)}
     setups = {n: (PAIRED_MODELS.get(n, {}), None if n == "ridge" else T.TrainConfig(
         max_epochs=epochs.get(n, (6, 40))[0 if args.quick else 1], patience=5 if n == "seed" else 6, seed=args.seed,
-        progress_every=0, batch_size=256 if n == "msenv" else 64)) for n in names}
+        progress_every=0, batch_size=256 if n in ("msenv", "msriem") else 64)) for n in names}
     results = {}
     for name, (mcfg, tcfg) in setups.items():
         torch.manual_seed(args.seed)

@@ -35,7 +35,7 @@ def trained(name):
     return job, ev.checkpoint
 
 
-@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn", "msenv", "riemann"])
+@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn", "msenv", "riemann", "msriem"])
 def test_round_trip_gives_identical_predictions(name, tmp_path):
     job, ck = trained(name)
     path = C.save(ck, tmp_path / f"{name}.pt")
@@ -48,7 +48,7 @@ def test_round_trip_gives_identical_predictions(name, tmp_path):
     assert np.array_equal(T.predict(ck2.build_model(), ds), T.predict(job.model, ds))
 
 
-@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn", "msenv", "riemann"])
+@pytest.mark.parametrize("name", ["ridge", "seed", "envtcn", "msenv", "riemann", "msriem"])
 def test_streaming_equals_batch(name):
     """Raw EMG fed in random chunk sizes through filter + normalisation + ring = the batch windows' outputs."""
     job, ck = trained(name)

@@ -104,3 +104,30 @@ def test_a_checkpoint_trained_with_an_impossible_filter_says_to_retrain(demo_ass
     with pytest.raises(C.CheckpointError, match=r"old.pt was trained with a filter that cannot exist.*high edge 200 Hz"
                                                 r".*Nyquist frequency 25 Hz.*Retrain"):
         C.load(tmp_path / "old.pt")
+
+
+def test_the_default_model_follows_the_signal_kind(tmp_path, capsys):
+    """`asha train` without --model: msriem on an RMS envelope (measured best on NinaPro DB1), envtcn on raw sEMG
+    (the live armband's kind) and on a mix; --model always wins."""
+    import argparse
+
+    from asha_app.core.jsonout import loads_strict
+    from asha_app.models.checkpoint import load
+    from asha_app.models.commands import register
+    from asha_app.models.registry import DEFAULT_MODEL, default_model
+
+    assert default_model(["rms_envelope", "rms_envelope"]) == "msriem"
+    assert default_model(["raw_semg"]) == default_model(["normalised"]) == DEFAULT_MODEL == "envtcn"
+    assert default_model(["rms_envelope", "raw_semg"]) == default_model([]) == DEFAULT_MODEL
+    p = argparse.ArgumentParser(prog="asha")
+    register(p.add_subparsers(dest="command", required=True))
+    h5 = import_to_session(_ninapro_mat(tmp_path / "S7_A1_E1.mat", 100.0, frequency=False, n_reps=4),
+                           tmp_path / "s7.h5", fs=100.0)
+    common = ["--epochs", "1", "--stride-ms", "100", "--threads", "1", "--val-reps", "2", "--test-reps", "4"]
+    small = ["--config", '{"scales_ms": [40, 400], "horizons_ms": [200, 600]}']  # windows within a repetition
+    for extra, want in ((small, "msriem"), (["--model", "ridge"], "ridge")):
+        out = tmp_path / f"{want}.pt"
+        a = p.parse_args(["train", str(h5), "--out", str(out), *common, *extra])
+        assert a.func(a) == 0, capsys.readouterr().err
+        res = loads_strict(capsys.readouterr().out.strip().splitlines()[-1])
+        assert res["model"] == want and load(out).model_name == want

@@ -424,3 +424,29 @@ def test_split_page_offers_sessions_and_repetitions_when_the_data_has_them(qtbot
             assert dist >= win_s - 1e-9
     # nothing was trained on the way
     assert wiz.worker is None and not models_on_disk()
+
+
+def test_the_model_page_defaults_to_the_model_for_the_sessions_signal_kind(qtbot, window):
+    """Sessions of RMS envelopes (NinaPro DB1-like) preselect msriem, other kinds envtcn; once the person picks a
+    model, going back and forth keeps their pick."""
+    from PySide6.QtCore import Qt
+
+    env = paired()
+    env.meta["signal_kind"] = "rms_envelope"
+    envelope = write_session("envelope.h5", env)
+    for path, want in ((envelope, "msriem"), (write_session(), "envtcn")):
+        wiz = open_wizard(window, [path])
+        next_page(wiz)
+        assert wiz.currentId() == wiz.PAGE_MODEL and wiz.model_page.model_name == want
+        wiz.reject()
+        settle(wiz)
+    wiz = open_wizard(window, [envelope])
+    next_page(wiz)
+    lst = wiz.model_page.model_list
+    row = next(i for i in range(lst.count()) if lst.item(i).data(Qt.ItemDataRole.UserRole) == "msenv")
+    qtbot.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=lst.visualItemRect(lst.item(row)).center())
+    assert wiz.model_page.model_name == "msenv"
+    wiz.back()
+    next_page(wiz)
+    assert wiz.model_page.model_name == "msenv"
+    wiz.reject()

@@ -200,8 +200,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return train_gestures(args)
     from asha_app.models.registry import task_of  # noqa: PLC0415 - torch on first use
 
-    args.model = args.model or "envtcn"
-    if task_of(args.model) != "pose":
+    if args.model and task_of(args.model) != "pose":
         raise AshaError(f"--model {args.model} is a gesture classifier; add --task gesture to train it.")
     _check_out(args.out, "checkpoint")
     if args.band and not args.band[0] < args.band[1]:
@@ -212,6 +211,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(training_threads())
     recs = _load(args.inputs)
+    if not args.model:
+        from asha_app.data.signal_kind import signal_info  # noqa: PLC0415 - scipy.signal on first use
+        from asha_app.models.registry import default_model  # noqa: PLC0415 - torch on first use
+
+        kinds = [signal_info(r).kind for r in recs]
+        args.model = default_model(kinds)
+        log.info("model: %s, the default for %s", args.model, " and ".join(sorted(set(kinds))))
     fspec, why = _filter_spec(args, recs)
     log.info("filter: %s", why)
     kind, split_args = _split_choice(args, recs)
@@ -238,7 +244,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          title=f"{args.model}, {_norm_words(job.norm)}, on "
                                f"{', '.join(Path(p).name for p in args.inputs)}")
     info = {k: v for k, v in job.split.to_dict().items() if k not in ("counts", "warnings")}
-    print_line({"checkpoint": str(out), "split": job.split.counts(), "split_kind": job.split.kind, "split_info": info,
+    print_line({"checkpoint": str(out), "model": args.model, "split": job.split.counts(), "split_kind": job.split.kind, "split_info": info,
                 "warnings": job.split.warnings, "filter": {**fspec.to_dict(), "why": why}, "norm": job.norm.describe(),
                 "best_epoch": ev.result["best_epoch"], "test": m, "report": files})
     return 0
@@ -351,7 +357,8 @@ def register(subparsers) -> None:
                                           "paired Myo/MediaPipe folder; writes the checkpoint and its report.")
     p.add_argument("inputs", nargs="+", help="session files, .npz recordings or an import folder")
     p.add_argument("--model", default=None, choices=available(None),
-                   help=f"pose: ridge, riemann, seed, envtcn, msenv (default {DEFAULT_MODEL}); "
+                   help=f"pose: ridge, riemann, seed, envtcn, msenv, msriem (default {DEFAULT_MODEL}; msriem for "
+                        "recordings of RMS envelopes, such as NinaPro DB1); "
                         "gesture: lda, mlp, mlpx, mhcnn, proto (default proto)")
     p.add_argument("--config", type=json_object, help="model settings as JSON, e.g. '{\"hidden\": 48}'")
     p.add_argument("--out", default="model.pt", help="checkpoint path (report files go beside it)")

@@ -1,20 +1,39 @@
 """Every model by name: ``build(name, n_channels=..., n_targets=..., fs=..., **config)``.
 
-Pose models (ridge, riemann, seed, envtcn, msenv) and gesture classifiers (lda, mlp, mlpx, mhcnn, proto:
+Pose models (ridge, riemann, seed, envtcn, msenv, msriem) and gesture classifiers (lda, mlp, mlpx, mhcnn, proto:
 :mod:`asha_app.gestures.models`) share the registry; a model class's ``task``
 attribute (``"pose"`` when absent) says which, and :func:`available` lists one task's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from asha_app.core.errors import ConfigError
-from asha_app.models import msenv, ridge, riemann, seed, tcn
+from asha_app.models import msenv, msriem, ridge, riemann, seed, tcn
 from asha_app.models.base import EmgModel
 
 _REGISTRY: dict[str, tuple[type, dict]] = {}
 
 #: the model ``asha train``, the training wizard and calibration from scratch use unless told otherwise
 DEFAULT_MODEL = "envtcn"
+#: the default for recordings of one signal kind (:mod:`asha_app.data.signal_kind`) where another model was
+#: measured better on such data: on RMS envelopes (NinaPro DB1, within subject) msriem R^2 0.801 against
+#: envtcn's 0.67 and msenv's 0.795 (docs/models.md); raw sEMG and normalised values keep envtcn (the paired
+#: Myo session: docs/models.md)
+DEFAULT_BY_KIND = {"rms_envelope": "msriem"}
+
+
+def default_model(kinds: Iterable[str] = ()) -> str:
+    """The default pose model for recordings whose signal kinds are ``kinds`` (``SignalInfo.kind`` of each).
+
+    :data:`DEFAULT_BY_KIND`'s model when every recording is of that kind, else :data:`DEFAULT_MODEL` (also for
+    no recordings, or a mix of kinds).
+    """
+    found = set(kinds)
+    if len(found) == 1:
+        return DEFAULT_BY_KIND.get(found.pop(), DEFAULT_MODEL)
+    return DEFAULT_MODEL
 
 
 def register(name: str, cls: type, defaults: dict) -> None:
@@ -30,6 +49,7 @@ def _load_builtin() -> None:
     register("envtcn", tcn.EnvelopeTCN, tcn.DEFAULTS)
     register("msenv", msenv.MultiScaleEnvelopeNet, msenv.DEFAULTS)
     register("riemann", riemann.RiemannRegressor, riemann.DEFAULTS)
+    register("msriem", msriem.MsRiemNet, msriem.DEFAULTS)
     from asha_app.gestures import models as gesture_models  # noqa: PLC0415 - torch on first use
 
     gesture_models.register_all(register)

@@ -27,8 +27,9 @@ MODEL_DESCRIPTIONS = {
     "riemann": "Ridge on covariance (Riemannian tangent-space) features; closed form, fits in seconds.",
     "seed": "Conv1D + LSTM of the seed system (about 1 M weights), reproduced as the reference network.",
     "envtcn": "EnvelopeTCN: learned causal envelopes + dilated causal convolutions; small, fast, streams live.",
-    "msenv": "Multi-scale envelopes: log EMG envelopes averaged over 10 ms to 6.4 s + MLP; best measured on "
-             "NinaPro DB1, streams live.",
+    "msenv": "Multi-scale envelopes: log EMG envelopes averaged over 10 ms to 6.4 s + MLP; streams live.",
+    "msriem": "Multi-scale envelopes + covariance features + MLP; best measured on NinaPro DB1, the default for "
+              "RMS-envelope recordings.",
 }
 FINETUNE_MODE_TEXT = {
     "head": "Output layers only (few weights; safest with little calibration data)",
@@ -67,6 +68,9 @@ class ModelPage(NextAfterLoad, QWizardPage):
         self.new_radio.setChecked(True)
         lay.addWidget(self.new_radio)
         self.model_list = QListWidget()
+        #: True until the person picks a model: the default then follows the sessions' signal kind
+        self._auto_pick = True
+        self.model_list.itemClicked.connect(self._picked)
         self._task = None
         self._fill_models("pose")
         lay.addWidget(self.model_list, 1)
@@ -108,6 +112,7 @@ class ModelPage(NextAfterLoad, QWizardPage):
         from asha_app.models.registry import DEFAULT_MODEL, available  # noqa: PLC0415 - torch on first use
 
         self._task = task
+        self._auto_pick = True
         if task == "gesture":
             names, default = gesture_models()
         else:
@@ -143,9 +148,24 @@ class ModelPage(NextAfterLoad, QWizardPage):
             self.targets.setText(f"⚠ {exc}")
             self.targets.setStyleSheet("color: #a60;")
 
+    def _picked(self, _item) -> None:
+        self._auto_pick = False
+
+    def _default_for_sessions(self) -> None:
+        """Select the registry's default for the chosen sessions' signal kind (msriem for RMS envelopes)."""
+        from asha_app.data.signal_kind import signal_info  # noqa: PLC0415 - scipy.signal on first use
+        from asha_app.models.registry import default_model  # noqa: PLC0415 - torch on first use
+
+        name = default_model(signal_info(r).kind for r in self.wiz.recordings)
+        for i in range(self.model_list.count()):
+            if self.model_list.item(i).data(Qt.ItemDataRole.UserRole) == name:
+                self.model_list.setCurrentRow(i)
+
     def initializePage(self) -> None:  # noqa: N802 - Qt name
         gesture = self.wiz.task == "gesture"
         self._fill_models(self.wiz.task)
+        if not gesture and self._auto_pick:
+            self._default_for_sessions()
         for w in (self.ft_radio, self.ft_widget):  # gesture models are calibrated by the calibration wizard
             w.setVisible(not gesture)
         if gesture:
@@ -173,6 +193,7 @@ class ModelPage(NextAfterLoad, QWizardPage):
 
     def select_model(self, name: str) -> None:
         """Choose a new model by registry name."""
+        self._auto_pick = False
         for i in range(self.model_list.count()):
             if self.model_list.item(i).data(Qt.ItemDataRole.UserRole) == name:
                 self.model_list.setCurrentRow(i)
