@@ -244,7 +244,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          title=f"{args.model}, {_norm_words(job.norm)}, on "
                                f"{', '.join(Path(p).name for p in args.inputs)}")
     info = {k: v for k, v in job.split.to_dict().items() if k not in ("counts", "warnings")}
-    print_line({"checkpoint": str(out), "model": args.model, "split": job.split.counts(), "split_kind": job.split.kind, "split_info": info,
+    print_line({"checkpoint": str(out), "model": args.model, "split": job.split.counts(), "split_kind": job.split.kind,
+                "split_info": info,
                 "warnings": job.split.warnings, "filter": {**fspec.to_dict(), "why": why}, "norm": job.norm.describe(),
                 "best_epoch": ev.result["best_epoch"], "test": m, "report": files})
     return 0
