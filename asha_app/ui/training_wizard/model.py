@@ -28,8 +28,7 @@ MODEL_DESCRIPTIONS = {
     "seed": "Conv1D + LSTM of the seed system (about 1 M weights), reproduced as the reference network.",
     "envtcn": "EnvelopeTCN: learned causal envelopes + dilated causal convolutions; small, fast, streams live.",
     "msenv": "Multi-scale envelopes: log EMG envelopes averaged over 10 ms to 6.4 s + MLP; streams live.",
-    "msriem": "Multi-scale envelopes + covariance features + MLP; best measured on NinaPro DB1, the default for "
-              "RMS-envelope recordings.",
+    "msriem": "msenv's envelopes + covariance features + MLP; best on NinaPro DB1, the default for envelopes.",
 }
 FINETUNE_MODE_TEXT = {
     "head": "Output layers only (few weights; safest with little calibration data)",
