@@ -5,8 +5,9 @@ averaged over 10 ms ... 6.4 s) and leaves how channels work together to its MLP;
 describes exactly that co-activation (tangent-space features of augmented covariance matrices over 150, 500 and
 1500 ms) but maps it linearly.  Given both, one MLP reads a pose from the amplitude history *and* the channel
 pairs' co-activation.  Measured on NinaPro DB1 within subject (docs/models.md, "Envelopes and covariances
-together"): R^2 0.801 against msenv's 0.795, and 0.742 against 0.685 when the recording is replayed in
-interleaved order, so it leans less on DB1's block design.
+together"): R^2 0.803 against msenv's 0.795, and 0.735 against 0.685 when the recording is replayed in
+interleaved order, so it leans less on DB1's block design; on the paired Myo session 11.4 deg against
+EnvelopeTCN's 11.8.
 
 Pipeline (input: normalised EMG windows (B, C, L), L >= :attr:`history`):
 

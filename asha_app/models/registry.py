@@ -18,7 +18,7 @@ _REGISTRY: dict[str, tuple[type, dict]] = {}
 #: the model ``asha train``, the training wizard and calibration from scratch use unless told otherwise
 DEFAULT_MODEL = "envtcn"
 #: the default for recordings of one signal kind (:mod:`asha_app.data.signal_kind`) where another model was
-#: measured better on such data: on RMS envelopes (NinaPro DB1, within subject) msriem R^2 0.801 against
+#: measured better on such data: on RMS envelopes (NinaPro DB1, within subject) msriem R^2 0.803 against
 #: envtcn's 0.67 and msenv's 0.795 (docs/models.md); raw sEMG and normalised values keep envtcn (the paired
 #: Myo session: docs/models.md)
 DEFAULT_BY_KIND = {"rms_envelope": "msriem"}

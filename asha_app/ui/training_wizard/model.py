@@ -155,7 +155,9 @@ class ModelPage(NextAfterLoad, QWizardPage):
         from asha_app.data.signal_kind import signal_info  # noqa: PLC0415 - scipy.signal on first use
         from asha_app.models.registry import default_model  # noqa: PLC0415 - torch on first use
 
-        name = default_model(signal_info(r).kind for r in self.wiz.recordings)
+        self._select_row(default_model(signal_info(r).kind for r in self.wiz.recordings))
+
+    def _select_row(self, name: str) -> None:
         for i in range(self.model_list.count()):
             if self.model_list.item(i).data(Qt.ItemDataRole.UserRole) == name:
                 self.model_list.setCurrentRow(i)
@@ -193,9 +195,7 @@ class ModelPage(NextAfterLoad, QWizardPage):
     def select_model(self, name: str) -> None:
         """Choose a new model by registry name."""
         self._auto_pick = False
-        for i in range(self.model_list.count()):
-            if self.model_list.item(i).data(Qt.ItemDataRole.UserRole) == name:
-                self.model_list.setCurrentRow(i)
+        self._select_row(name)
         self.new_radio.setChecked(True)
 
     def _browse(self) -> None:
