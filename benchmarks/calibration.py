@@ -43,7 +43,8 @@ def _metrics(m: dict) -> dict:
             "r2_per_finger": {k: round(v, 3) for k, v in m["r2_per_target"].items()}}
 
 
-def strategies_experiment(quick: bool, threads: int, rotate: int = 0, model: str = "envtcn") -> dict:
+def strategies_experiment(quick: bool, threads: int, rotate: int = 0, model: str = "envtcn",
+                          scratch_models: tuple[str, ...] = ()) -> dict:
     import numpy as np
 
     from asha_app.calibration import strategies as S
@@ -87,6 +88,13 @@ def strategies_experiment(quick: bool, threads: int, rotate: int = 0, model: str
             new = ev.checkpoint if ev.kind == "done" else new
         out[name] = {**_metrics(S.evaluate_on(new, held)), "wall_s": round(time.perf_counter() - t0, 1)}
     out["best"] = min(S.STRATEGIES, key=lambda k: out[k]["mae_mean_deg"])
+    for name in scratch_models:  # the wizard's path without a base model, with each model
+        from asha_app.calibration.procedure import CalibrationSettings, scratch_checkpoint
+
+        t0 = time.perf_counter()
+        evs = list(scratch_checkpoint(calib, CalibrationSettings("bench"), model_name=name))
+        out[f"scratch_{name}"] = {**_metrics(S.evaluate_on(evs[-1].checkpoint, held)),
+                                  "wall_s": round(time.perf_counter() - t0, 1)}
     return out
 
 
@@ -175,6 +183,8 @@ def main() -> int:
     p.add_argument("--strategy", default=None, help="strategy timed in part B (default: the default strategy)")
     p.add_argument("--model", default="envtcn", help="part A, full run: the base model trained on 0-250 s")
     p.add_argument("--no-timing", action="store_true", help="part A only")
+    p.add_argument("--scratch-models", default="",
+                   help="part A: also train these models from scratch on the calibration minutes (comma-separated)")
     a = p.parse_args()
     if not PAIRED.is_dir():
         print(f"{PAIRED} is missing: this benchmark needs the real paired data (../shared/data)", file=sys.stderr)
@@ -187,7 +197,8 @@ def main() -> int:
     from asha_app.calibration import strategies as S
 
     t0 = time.perf_counter()
-    strat = {"same_placement": strategies_experiment(a.quick, a.threads, model=a.model),
+    scratch = tuple(m for m in a.scratch_models.split(",") if m)
+    strat = {"same_placement": strategies_experiment(a.quick, a.threads, model=a.model, scratch_models=scratch),
              "armband_rotated": strategies_experiment(a.quick, a.threads, rotate=1, model=a.model)}
     timing: dict | None = None
     if not a.no_timing:

@@ -137,7 +137,7 @@ def score(ckpt, rec, codes: dict) -> dict:
 
 
 def scratch_checkpoint(calib, model_name: str, model_cfg: dict, quick: bool):
-    """The wizard's from-scratch path on the calibration recording (procedure._scratch_checkpoint's settings)."""
+    """The wizard's from-scratch path on the calibration recording (procedure.scratch_checkpoint's settings)."""
     from asha_app.calibration import procedure as PR
     from asha_app.data.windows import WindowSpec
     from asha_app.models import train as T

@@ -273,9 +273,27 @@ class CalibrationResult:
         return summary(self.before, self.after, self.kept)
 
 
-def _scratch_checkpoint(rec, settings: CalibrationSettings, cancel) -> Iterator:
+def scratch_checkpoint(rec, settings: CalibrationSettings, cancel=None,
+                       model_name: str = SCRATCH_MODEL) -> Iterator[T.ProgressEvent]:
+    """Train a model from scratch on the calibration recording (the wizard's path without a base model).
+
+    Parameters
+    ----------
+    rec : Recording or list of Recording
+        The calibration recording (or its pieces).
+    settings : CalibrationSettings
+        Its ``scratch_time_s`` bounds the training time.
+    cancel : callable, optional
+    model_name : str
+        Registry model (default :data:`SCRATCH_MODEL`; benchmarks compare others).
+
+    Yields
+    ------
+    ProgressEvent
+        :func:`asha_app.models.train.run`'s events; the last carries the checkpoint.
+    """
     recs = as_list(rec)  # no filter given: the one the recording's signal kind asks for (auto_filter_spec)
-    job = T.prepare(recs, model_name=SCRATCH_MODEL, window=WindowSpec(1500.0, max(20.0, 3000.0 / recs[0].fs)),
+    job = T.prepare(recs, model_name=model_name, window=WindowSpec(1500.0, max(20.0, 3000.0 / recs[0].fs)),
                     filter_spec=None,
                     split_args={"n_blocks": 5, "pattern": ["train", "train", "train", "val", "train"]},
                     require_test=False)
@@ -361,7 +379,7 @@ def calibrate(rec: Recording, settings: CalibrationSettings, cancel=None,  # noq
     else:
         yield CalibrationEvent("base", 0.05, f"no base model: training {SCRATCH_MODEL} from scratch")
         last = None
-        for ev in _scratch_checkpoint(calib, settings, cancel):
+        for ev in scratch_checkpoint(calib, settings, cancel):
             last = ev
             if ev.kind in ("epoch", "batch"):
                 yield CalibrationEvent("base", 0.05 + 0.3 * ev.epoch / max(1, ev.max_epochs), "training base model", ev)
